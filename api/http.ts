@@ -1,0 +1,67 @@
+/**
+ * HTTP as etcd's gateway speaks it: gRPC codes to HTTP statuses, the error body, the CORS headers
+ * every answer carries, and reading a request body into a JSON value with Go's errors.
+ *
+ * Owns: the edge between web-standard Request/Response and etcd's JSON. Never: request meaning.
+ */
+import { GRPC_OVERHEAD_BYTES, MAX_REQUEST_BYTES } from "../config/defaults.ts";
+import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { encode } from "./etcd_json.ts";
+import { decodeBody, type JsonValue } from "./go_json.ts";
+
+/** grpc-gateway v1's mapping from a gRPC code to an HTTP status. */
+const HTTP_STATUS: Record<GrpcCode, number> = {
+  [GrpcCode.OK]: 200, [GrpcCode.CANCELLED]: 408, [GrpcCode.UNKNOWN]: 500, [GrpcCode.INVALID_ARGUMENT]: 400,
+  [GrpcCode.DEADLINE_EXCEEDED]: 504, [GrpcCode.NOT_FOUND]: 404, [GrpcCode.ALREADY_EXISTS]: 409,
+  [GrpcCode.PERMISSION_DENIED]: 403, [GrpcCode.RESOURCE_EXHAUSTED]: 429, [GrpcCode.FAILED_PRECONDITION]: 400,
+  [GrpcCode.ABORTED]: 409, [GrpcCode.OUT_OF_RANGE]: 400, [GrpcCode.UNIMPLEMENTED]: 501, [GrpcCode.INTERNAL]: 500,
+  [GrpcCode.UNAVAILABLE]: 503, [GrpcCode.DATA_LOSS]: 500, [GrpcCode.UNAUTHENTICATED]: 401,
+};
+
+const CORS_HEADERS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "POST, GET, OPTIONS, PUT, DELETE",
+  "Access-Control-Allow-Headers": "accept, content-type, authorization",
+};
+
+const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
+const TEXT_HEADERS = { ...CORS_HEADERS, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" };
+
+/**
+ * The largest body read at all. Bodies up to it get etcd's exact answer (decoded and measured as
+ * gRPC would); anything larger cannot hold a message under gRPC's limit in any JSON spelling
+ * worth parsing, and is refused with the same error, measured by its length.
+ */
+const MAX_BODY_BYTES = 4 * (MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES);
+
+export function jsonResponse(body: string, status = 200): Response {
+  return new Response(body, { status, headers: JSON_HEADERS });
+}
+
+export function errorResponse(e: EtcdError): Response {
+  return jsonResponse(encode.error(e), HTTP_STATUS[e.code] ?? 500);
+}
+
+export function textResponse(body: string, status: number): Response {
+  return new Response(body, { status, headers: TEXT_HEADERS });
+}
+
+export const notFound = () => textResponse("Not Found\n", 404);
+export const methodNotAllowed = () => textResponse("Method Not Allowed\n", 405);
+
+const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
+
+/** Reads a request body as etcd's gateway does: an empty body is `{}`. */
+export async function readJsonBody(request: Request): Promise<JsonValue | EtcdError> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const tooLarge = (n: number) =>
+    new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${n} vs. ${MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES})`);
+  if (declared > MAX_BODY_BYTES) return tooLarge(declared);
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) return tooLarge(text.length);
+  const parsed = decodeBody(text);
+  if (parsed === undefined) return {};
+  return parsed.ok ? parsed.value : invalid(parsed.error);
+}
+
+export { CORS_HEADERS };

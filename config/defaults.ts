@@ -1,0 +1,21 @@
+/**
+ * Every default in one place, with etcd's values where etcd has one.
+ *
+ * Owns: numbers and names a member starts with when nobody says otherwise. Never: logic.
+ */
+
+/** The etcd API level Concord speaks; `/version` and status report it, as clients check it. */
+export const ETCD_SERVER_VERSION = "3.4.23";
+export const ETCD_CLUSTER_VERSION = "3.4.0";
+
+export const DEFAULT_NAME = "default";
+export const DEFAULT_CLIENT_URL = "http://127.0.0.1:2379";
+export const DEFAULT_PEER_URL = "http://127.0.0.1:2380";
+export const DEFAULT_CLUSTER_TOKEN = "etcd-cluster";
+
+/** etcd's --max-request-bytes default: 1.5 MiB. */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/** etcd's --max-txn-ops default. */
+export const MAX_TXN_OPS = 128;
+/** etcd's gRPC server accepts this much above max-request-bytes before the request reaches etcd. */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;

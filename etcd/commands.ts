@@ -1,0 +1,50 @@
+/**
+ * The commands a member replicates through its log, and their byte encoding in a log entry.
+ *
+ * Owns: what a write is once accepted (a validated etcd request) and how it is stored in the log.
+ * The encoding is JSON with bytes as base64 and int64 lease ids as decimal strings, so a log is
+ * readable with sqlite3 and survives any runtime. Never: semantics — the store's applier gives them.
+ */
+import type { EtcdError } from "./errors.ts";
+import type {
+  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, TxnRequest,
+  TxnResponse,
+} from "./types.ts";
+
+export type Command =
+  | { op: "put"; put: PutRequest }
+  | { op: "deleteRange"; deleteRange: DeleteRangeRequest }
+  | { op: "txn"; txn: TxnRequest }
+  | { op: "compact"; compact: CompactionRequest };
+
+/** What applying a command answers; undefined for entries that carry no command. */
+export type CommandResult = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | EtcdError | undefined;
+
+const BYTES = "$b";
+const INT64 = "$i";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return { [BYTES]: value.toBase64() };
+  if (typeof value === "bigint") return { [INT64]: value.toString() };
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === "object") {
+    const tagged = value as Record<string, string>;
+    if (typeof tagged[BYTES] === "string") return Uint8Array.fromBase64(tagged[BYTES]);
+    if (typeof tagged[INT64] === "string") return BigInt(tagged[INT64]);
+  }
+  return value;
+}
+
+export function encodeCommand(command: Command): Uint8Array {
+  return encoder.encode(JSON.stringify(command, replacer));
+}
+
+export function decodeCommand(data: Uint8Array): Command {
+  return JSON.parse(decoder.decode(data), reviver) as Command;
+}

@@ -1,0 +1,36 @@
+/**
+ * etcd's errors: the gRPC status code and the exact message etcd gives, as values.
+ *
+ * Owns: the catalogue of errors a request can end in, in etcd's own words. Never: HTTP statuses
+ * (api/ maps codes to them) or throwing — an EtcdError is returned, exceptions are for bugs.
+ */
+
+export enum GrpcCode {
+  OK = 0, CANCELLED = 1, UNKNOWN = 2, INVALID_ARGUMENT = 3, DEADLINE_EXCEEDED = 4, NOT_FOUND = 5,
+  ALREADY_EXISTS = 6, PERMISSION_DENIED = 7, RESOURCE_EXHAUSTED = 8, FAILED_PRECONDITION = 9,
+  ABORTED = 10, OUT_OF_RANGE = 11, UNIMPLEMENTED = 12, INTERNAL = 13, UNAVAILABLE = 14,
+  DATA_LOSS = 15, UNAUTHENTICATED = 16,
+}
+
+export class EtcdError {
+  constructor(readonly code: GrpcCode, readonly message: string) {}
+}
+
+export function isEtcdError(x: unknown): x is EtcdError {
+  return x instanceof EtcdError;
+}
+
+const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
+
+export const Errors = {
+  emptyKey: invalid("etcdserver: key is not provided"),
+  keyNotFound: invalid("etcdserver: key not found"),
+  valueProvided: invalid("etcdserver: value is provided"),
+  leaseProvided: invalid("etcdserver: lease is provided"),
+  tooManyOps: invalid("etcdserver: too many operations in txn request"),
+  duplicateKey: invalid("etcdserver: duplicate key given in txn request"),
+  compacted: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: mvcc: required revision has been compacted"),
+  futureRevision: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision"),
+  leaseNotFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: requested lease not found"),
+  requestTooLarge: invalid("etcdserver: request is too large"),
+} as const;

@@ -1,0 +1,131 @@
+/**
+ * etcd's v3 KV model as Concord holds it in memory: requests, responses and key-values with bytes
+ * as Uint8Array, revisions as numbers (they stay far below 2^53) and lease ids as bigint (int64).
+ *
+ * Owns: the shapes every layer agrees on. Never: behaviour, JSON, or anything of SQLite or HTTP.
+ */
+
+export type Bytes = Uint8Array;
+/** etcd's int64 lease id; 0n means "no lease". */
+export type LeaseId = bigint;
+
+export const NO_LEASE: LeaseId = 0n;
+export const EMPTY_BYTES: Bytes = new Uint8Array(0);
+
+export interface KeyValue {
+  key: Bytes;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  value: Bytes;
+  lease: LeaseId;
+}
+
+export enum SortOrder { NONE = 0, ASCEND = 1, DESCEND = 2 }
+export enum SortTarget { KEY = 0, VERSION = 1, CREATE = 2, MOD = 3, VALUE = 4 }
+
+export interface RangeRequest {
+  key: Bytes;
+  rangeEnd: Bytes;
+  limit: number;
+  revision: number;
+  sortOrder: SortOrder;
+  sortTarget: SortTarget;
+  serializable: boolean;
+  keysOnly: boolean;
+  countOnly: boolean;
+  minModRevision: number;
+  maxModRevision: number;
+  minCreateRevision: number;
+  maxCreateRevision: number;
+}
+
+export interface PutRequest {
+  key: Bytes;
+  value: Bytes;
+  lease: LeaseId;
+  prevKv: boolean;
+  ignoreValue: boolean;
+  ignoreLease: boolean;
+}
+
+export interface DeleteRangeRequest {
+  key: Bytes;
+  rangeEnd: Bytes;
+  prevKv: boolean;
+}
+
+export enum CompareResult { EQUAL = 0, GREATER = 1, LESS = 2, NOT_EQUAL = 3 }
+export enum CompareTarget { VERSION = 0, CREATE = 1, MOD = 2, VALUE = 3, LEASE = 4 }
+
+export interface Compare {
+  result: CompareResult;
+  target: CompareTarget;
+  key: Bytes;
+  rangeEnd: Bytes;
+  /** The operand for the target: a number for VERSION/CREATE/MOD, bytes for VALUE, a lease id for LEASE. */
+  version: number;
+  createRevision: number;
+  modRevision: number;
+  value: Bytes;
+  lease: LeaseId;
+}
+
+/** One operation of a txn branch; `empty` is an op with no request set (etcd rejects it). */
+export type RequestOp =
+  | { kind: "range"; range: RangeRequest }
+  | { kind: "put"; put: PutRequest }
+  | { kind: "deleteRange"; deleteRange: DeleteRangeRequest }
+  | { kind: "txn"; txn: TxnRequest }
+  | { kind: "empty" };
+
+export interface TxnRequest {
+  compare: Compare[];
+  success: RequestOp[];
+  failure: RequestOp[];
+}
+
+export interface CompactionRequest {
+  revision: number;
+  physical: boolean;
+}
+
+/** The revision part of etcd's ResponseHeader; the member adds cluster, member and term. */
+export interface RevisionHeader {
+  /** 0 renders as an empty header, as etcd shows nested txn responses. */
+  revision: number;
+}
+
+export interface RangeResponse {
+  header: RevisionHeader;
+  kvs: KeyValue[];
+  more: boolean;
+  count: number;
+}
+
+export interface PutResponse {
+  header: RevisionHeader;
+  prevKv: KeyValue | undefined;
+}
+
+export interface DeleteRangeResponse {
+  header: RevisionHeader;
+  deleted: number;
+  prevKvs: KeyValue[];
+}
+
+export type ResponseOp =
+  | { kind: "range"; range: RangeResponse }
+  | { kind: "put"; put: PutResponse }
+  | { kind: "deleteRange"; deleteRange: DeleteRangeResponse }
+  | { kind: "txn"; txn: TxnResponse };
+
+export interface TxnResponse {
+  header: RevisionHeader;
+  succeeded: boolean;
+  responses: ResponseOp[];
+}
+
+export interface CompactionResponse {
+  header: RevisionHeader;
+}

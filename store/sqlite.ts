@@ -1,0 +1,82 @@
+/**
+ * The one SQLite seam: bun:sqlite on Bun, node:sqlite everywhere else (Deno, Node).
+ *
+ * Owns: opening a database file and the handful of calls the store uses (exec, prepare,
+ * run/get/all with positional parameters, transactions). It absorbs the drivers' differences:
+ * a missing row is always `undefined`, rows are plain objects, BLOBs come back as Uint8Array.
+ * Never: import anything else of the project, or let a driver type escape this file.
+ * Integers beyond 2^53 are never stored as INTEGER (the drivers disagree on them); callers keep
+ * such values (lease ids) as TEXT.
+ */
+
+export type SqlValue = number | string | Uint8Array | null;
+export type Row = Record<string, SqlValue>;
+
+export interface Statement {
+  run(...params: SqlValue[]): void;
+  get<R extends Row = Row>(...params: SqlValue[]): R | undefined;
+  all<R extends Row = Row>(...params: SqlValue[]): R[];
+}
+
+export interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back and rethrows if it throws. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+type DriverStatement = {
+  run(...params: unknown[]): unknown;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+};
+type Driver = { exec(sql: string): void; prepare(sql: string): DriverStatement; close(): void };
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+async function openDriver(path: string): Promise<Driver> {
+  if (isBun) {
+    const { Database } = await import("bun:sqlite");
+    return new Database(path, { create: true }) as unknown as Driver;
+  }
+  const { DatabaseSync } = await import("node:sqlite");
+  return new DatabaseSync(path) as unknown as Driver;
+}
+
+function wrapStatement(s: DriverStatement): Statement {
+  // bun:sqlite answers a missing row with null, node:sqlite with undefined; both become undefined.
+  return {
+    run: (...params) => void s.run(...params),
+    get: <R extends Row>(...params: SqlValue[]) => (s.get(...params) ?? undefined) as R | undefined,
+    all: <R extends Row>(...params: SqlValue[]) => s.all(...params) as R[],
+  };
+}
+
+export async function openDatabase(path: string): Promise<Database> {
+  const driver = await openDriver(path);
+  const begin = driver.prepare("BEGIN IMMEDIATE");
+  const commit = driver.prepare("COMMIT");
+  const rollback = driver.prepare("ROLLBACK");
+  let depth = 0;
+  return {
+    exec: (sql) => driver.exec(sql),
+    prepare: (sql) => wrapStatement(driver.prepare(sql)),
+    transaction<T>(fn: () => T): T {
+      if (depth > 0) throw new Error("sqlite: nested transaction (a bug: callers own one transaction at a time)");
+      depth++;
+      begin.run();
+      try {
+        const result = fn();
+        commit.run();
+        return result;
+      } catch (e) {
+        rollback.run();
+        throw e;
+      } finally {
+        depth--;
+      }
+    },
+    close: () => driver.close(),
+  };
+}
