@@ -37,6 +37,6 @@ console.log(
 
 onShutdown(async () => {
   await Promise.all(listeners.map((l) => l.close()));
-  member.close();
+  await member.close();
   process.exit(0);
 });

@@ -32,13 +32,13 @@ function field<T>(decode: (input: JsonValue) => { value: T } | { error: string }
   );
 }
 
-export const bytes: FieldSchema<Uint8Array> = field((input) => {
+export const bytes: FieldSchema<Uint8Array> = field<Uint8Array>((input) => {
   if (typeof input !== "string") return { error: cannot(goKind(input), "[]uint8") };
   const r = decodeGoBase64(input);
   return r.ok ? { value: r.bytes } : { error: r.error };
 });
 
-export const bool: FieldSchema<boolean> = field((input) =>
+export const bool: FieldSchema<boolean> = field<boolean>((input) =>
   typeof input === "boolean" ? { value: input } : { error: cannot(goKind(input), "bool") }
 );
 
@@ -122,7 +122,7 @@ export function message<T>(fields: readonly FieldSpec[], oneof: readonly FieldSp
       }
       return picked;
     }),
-    v.object(entries),
+    v.object(entries) as unknown as v.GenericSchema<Record<string, JsonValue>, T>,
   ) as unknown as FieldSchema<T>;
 }
 

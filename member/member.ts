@@ -7,11 +7,12 @@
  * proposer gets its own result. With a single member an entry is committed once it is durable.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
-import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
-import { type EtcdError } from "../etcd/errors.ts";
+import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
+import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { range } from "../store/applier.ts";
 import { openStore, type Store } from "../store/open.ts";
+import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
 import { clusterIdFor, type Id, idToHex, memberIdFor } from "./identity.ts";
 
 export interface MemberConfig {
@@ -44,14 +45,30 @@ type Pending = { command: Command; resolve: (r: CommandResult) => void; reject: 
 
 /** The term of the one-member log; Raft replaces this with real elections. */
 const SOLO_TERM = 1;
+/** At most this many entries go into one batch (one transaction, one fsync). */
+const MAX_BATCH_ENTRIES = 1_024;
+/** Proposals waiting for a batch beyond this are refused, as etcd refuses when it falls behind. */
+const MAX_PENDING_PROPOSALS = 20_000;
+/** Applied entries the log keeps for members that fall behind, and how many more trigger a trim. */
+const LOG_RETAINED_ENTRIES = 5_000;
+const LOG_COMPACTION_ENTRIES = 10_000;
+/** Entries replayed per transaction when a member restarts. */
+const REPLAY_BATCH_ENTRIES = 1_000;
+
+const tooManyRequests = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests");
 
 export class Member {
   readonly id: Id;
   readonly clusterId: Id;
   readonly #config: MemberConfig;
   readonly #store: Store;
-  #pending: Pending[] = [];
-  #flushScheduled = false;
+  /** Proposals not yet handed to the log. */
+  #queue: Pending[] = [];
+  /** A batch is being made durable; the next one gathers in the queue meanwhile. */
+  #persisting = false;
+  #batchScheduled = false;
+  #failure: Error | undefined;
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(config: MemberConfig, store: Store, id: Id, clusterId: Id) {
     this.#config = config;
@@ -82,14 +99,16 @@ export class Member {
     return this.#store.mvcc.revision;
   }
 
-  /** Replicates a write and resolves with what applying it answered. */
+  /**
+   * Replicates a write and resolves with what applying it answered. Everything proposed while a
+   * batch is being made durable goes into the next batch: one transaction, one fsync.
+   */
   propose(command: Command): Promise<CommandResult> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#queue.length >= MAX_PENDING_PROPOSALS) return Promise.resolve(tooManyRequests);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ command, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#queue.push({ command, resolve, reject });
+      this.#scheduleBatch();
     });
   }
 
@@ -121,33 +140,99 @@ export class Member {
     };
   }
 
-  close(): void {
-    this.#store.close();
+  async close(): Promise<void> {
+    clearTimeout(this.#commitTimer);
+    await this.#store.close();
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
+  #scheduleBatch(): void {
+    if (this.#persisting || this.#batchScheduled || this.#queue.length === 0) return;
+    // Wait for the rest of this turn of the event loop: what it proposes joins the batch.
+    this.#batchScheduled = true;
+    setImmediate(() => {
+      this.#batchScheduled = false;
+      this.#persistBatch();
+    });
+  }
+
+  #persistBatch(): void {
+    if (this.#persisting || this.#queue.length === 0 || this.#failure) return;
+    const batch = this.#queue.splice(0, MAX_BATCH_ENTRIES);
+    const { log } = this.#store;
+    const first = log.lastIndex + 1;
+    const term = this.raftTerm;
+    const entries = batch.map((p, i) => ({ index: first + i, term, data: encodeCommand(p.command) }));
+    const last = first + entries.length - 1;
+    this.#persisting = true;
+    log.persist(entries, { term, vote: idToHex(this.id), commit: last }).then(
+      () => {
+        this.#persisting = false;
+        // Start making the next batch durable before applying this one: the fsync runs on the
+        // log's thread while this one applies here.
+        this.#persistBatch();
+        this.#apply(first, batch);
+      },
+      (e) => this.#failStop(e, batch),
+    );
+  }
+
+  #apply(first: number, batch: Pending[]): void {
+    const { stateMachine, log } = this.#store;
+    let results: CommandResult[];
     try {
-      const { log, stateMachine } = this.#store;
-      const first = log.lastIndex + 1;
-      const entries = batch.map((p, i) => ({ index: first + i, term: this.raftTerm, data: encodeCommand(p.command) }));
-      const last = first + entries.length - 1;
-      log.persist(entries, { term: this.raftTerm, vote: idToHex(this.id), commit: last });
-      const results = stateMachine.apply(entries);
-      batch.forEach((p, i) => p.resolve(results[i]));
+      results = stateMachine.apply(batch.map((p, i) => ({ index: first + i, command: p.command })));
     } catch (e) {
-      batch.forEach((p) => p.reject(e));
+      return this.#failStop(e, batch);
     }
+    batch.forEach((p, i) => p.resolve(results[i]));
+    this.#commitState();
+    this.#scheduleBatch();
+  }
+
+  /**
+   * Commits the state's open batch when it is due, and makes sure an idle member commits it too;
+   * trims the log once enough of it is durable in the state.
+   */
+  #commitState(): void {
+    const { stateMachine, checkpointer, log } = this.#store;
+    if (checkpointer.failure) return this.#failStop(checkpointer.failure, []);
+    try {
+      if (stateMachine.due()) {
+        stateMachine.commit();
+        checkpointer.request(stateMachine.committedIndex);
+      }
+    } catch (e) {
+      return this.#failStop(e, []);
+    }
+    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - LOG_RETAINED_ENTRIES) + 1;
+    if (keepFrom - log.firstIndex >= LOG_COMPACTION_ENTRIES - LOG_RETAINED_ENTRIES) {
+      log.compactBefore(keepFrom).catch((e) => this.#failStop(e, []));
+    }
+    if (this.#commitTimer === undefined && stateMachine.appliedIndex > stateMachine.committedIndex) {
+      this.#commitTimer = setTimeout(() => {
+        this.#commitTimer = undefined;
+        this.#commitState();
+      }, STATE_BATCH_INTERVAL_MS);
+    }
+  }
+
+  /**
+   * A write that failed leaves the log or the state in doubt, so the member stops taking writes
+   * rather than guess; restarting it replays the log.
+   */
+  #failStop(e: unknown, batch: Pending[]): void {
+    this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
+    console.error(this.#failure.message);
+    for (const p of [...batch, ...this.#queue.splice(0)]) p.reject(this.#failure);
   }
 
   /** Applies what the log holds beyond the applied index (a crash between persist and apply). */
   #replayCommitted(): void {
     const { log, stateMachine } = this.#store;
-    const REPLAY_BATCH_ENTRIES = 1_000;
     for (let next = stateMachine.appliedIndex + 1; next <= log.lastIndex; next += REPLAY_BATCH_ENTRIES) {
-      stateMachine.apply(log.entries(next, Math.min(next + REPLAY_BATCH_ENTRIES, log.lastIndex + 1)));
+      const entries = log.entries(next, Math.min(next + REPLAY_BATCH_ENTRIES, log.lastIndex + 1));
+      stateMachine.apply(entries.map((e) => ({ index: e.index, command: e.data.length ? decodeCommand(e.data) : undefined })));
+      stateMachine.commit();
     }
   }
 }

@@ -1,10 +1,10 @@
 /**
  * etcd's MVCC key space on SQLite: one global revision, create/mod revision, version and lease
- * per key, history rows kept until compaction, tombstones for deletes, reads at past revisions.
+ * per key, history kept until compaction, tombstones for deletes, reads at past revisions.
  *
- * Owns: the `kv` and `kv_history` tables, the current and compacted revision. Writes go through
- * a WriteTxn that the caller runs inside its own SQLite transaction; a WriteTxn bumps the
- * revision once however many keys it changes, as etcd's does.
+ * Owns: the `kv_history` and `kv_index` tables (see schema.ts), the current and compacted
+ * revision. Writes go through a WriteTxn that the caller runs inside its own SQLite transaction;
+ * a WriteTxn bumps the revision once however many keys it changes, as etcd's does.
  * Never: opens transactions, decides request semantics beyond MVCC (txn compares, put flags and
  * validation live in the applier), or knows about HTTP or Raft.
  */
@@ -14,7 +14,7 @@ import { type Bytes, EMPTY_BYTES, type KeyValue, type LeaseId, NO_LEASE } from "
 import type { Meta } from "./meta.ts";
 import type { Database, SqlValue, Statement } from "./sqlite.ts";
 
-type KvRow = {
+type LiveRow = {
   key: Uint8Array;
   create_revision: number;
   mod_revision: number;
@@ -22,6 +22,8 @@ type KvRow = {
   lease: string;
   value: Uint8Array;
 };
+type IndexRow = { key: Uint8Array; mod_revision: number; sub: number; version: number; create_revision: number };
+type HistoryRow = LiveRow & { sub: number; prev_revision: number; prev_sub: number };
 
 /** What a range read found: key-values in key order (at most `limit`) and how many keys matched. */
 export interface RangeResult {
@@ -39,13 +41,11 @@ export interface RangeOptions {
   countOnly: boolean;
 }
 
-const KV_COLUMNS = "key, create_revision, mod_revision, version, lease, value";
-
 function spanWhere(kind: KeySpan["kind"]): string {
   switch (kind) {
-    case "single": return "key = ?";
-    case "from": return "key >= ?";
-    case "between": return "key >= ? AND key < ?";
+    case "single": return "i.key = ?";
+    case "from": return "i.key >= ?";
+    case "between": return "i.key >= ? AND i.key < ?";
   }
 }
 
@@ -53,7 +53,9 @@ function spanParams(span: KeySpan): SqlValue[] {
   return span.kind === "between" ? [span.key, span.end] : [span.key];
 }
 
-function toKeyValue(row: KvRow): KeyValue {
+const leaseText = (lease: LeaseId) => (lease === NO_LEASE ? "0" : lease.toString());
+
+function toKeyValue(row: LiveRow): KeyValue {
   return {
     key: row.key,
     createRevision: row.create_revision,
@@ -64,49 +66,57 @@ function toKeyValue(row: KvRow): KeyValue {
   };
 }
 
-type SpanStatements = { fetch: Statement; count: Statement; fetchAt: Statement; countAt: Statement; keys: Statement; remove: Statement };
+type SpanStatements = { live: Statement; count: Statement; keys: Statement; liveKeys: Statement };
+
+const LIVE_COLUMNS = "i.key, i.create_revision, i.mod_revision, i.version, i.lease, h.value";
+const LIVE_JOIN = "kv_index AS i JOIN kv_history AS h ON h.mod_revision = i.mod_revision AND h.sub = i.sub";
 
 export class Mvcc {
   readonly #meta: Meta;
   readonly #bySpan: Record<KeySpan["kind"], SpanStatements>;
-  readonly #getCurrent: Statement;
-  readonly #upsert: Statement;
+  readonly #indexOf: Statement;
+  readonly #liveOf: Statement;
+  readonly #historyAt: Statement;
+  readonly #writeIndex: Statement;
+  readonly #deleteIndex: Statement;
   readonly #appendHistory: Statement;
-  readonly #compactHistory: Statement;
+  readonly #historyUpTo: Statement;
+  readonly #deleteHistory: Statement;
   #revision: number;
+  #savedRevision: number;
   #compactRevision: number;
 
   constructor(db: Database, meta: Meta) {
     this.#meta = meta;
     const statementsFor = (kind: KeySpan["kind"]): SpanStatements => {
       const where = spanWhere(kind);
-      const latestAt = `SELECT ${KV_COLUMNS}, max(mod_revision) FROM kv_history WHERE ${where} AND mod_revision <= ? GROUP BY key`;
       return {
-        fetch: db.prepare(`SELECT ${KV_COLUMNS} FROM kv WHERE ${where} ORDER BY key LIMIT ?`),
-        count: db.prepare(`SELECT count(*) AS n FROM kv WHERE ${where}`),
-        fetchAt: db.prepare(`SELECT ${KV_COLUMNS} FROM (${latestAt}) WHERE version > 0 ORDER BY key LIMIT ?`),
-        countAt: db.prepare(`SELECT count(*) AS n FROM (${latestAt}) WHERE version > 0`),
-        keys: db.prepare(`SELECT key FROM kv WHERE ${where} ORDER BY key`),
-        remove: db.prepare(`DELETE FROM kv WHERE ${where}`),
+        live: db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE ${where} AND i.version > 0 ORDER BY i.key LIMIT ?`),
+        count: db.prepare(`SELECT count(*) AS n FROM kv_index AS i WHERE ${where} AND i.version > 0`),
+        keys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} ORDER BY i.key`),
+        liveKeys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} AND i.version > 0 ORDER BY i.key`),
       };
     };
     this.#bySpan = { single: statementsFor("single"), from: statementsFor("from"), between: statementsFor("between") };
-    this.#getCurrent = db.prepare(`SELECT ${KV_COLUMNS} FROM kv WHERE key = ?`);
-    this.#upsert = db.prepare(
-      `INSERT INTO kv (${KV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET ` +
-        "create_revision = excluded.create_revision, mod_revision = excluded.mod_revision, " +
-        "version = excluded.version, lease = excluded.lease, value = excluded.value",
+    this.#indexOf = db.prepare("SELECT key, mod_revision, sub, version, create_revision FROM kv_index WHERE key = ?");
+    this.#liveOf = db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE i.key = ? AND i.version > 0`);
+    this.#historyAt = db.prepare(
+      "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?",
     );
+    this.#writeIndex = db.prepare(
+      "INSERT INTO kv_index (key, mod_revision, sub, create_revision, version, lease) VALUES (?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (key) DO UPDATE SET mod_revision = excluded.mod_revision, sub = excluded.sub, " +
+        "create_revision = excluded.create_revision, version = excluded.version, lease = excluded.lease",
+    );
+    this.#deleteIndex = db.prepare("DELETE FROM kv_index WHERE key = ? AND mod_revision = ? AND sub = ?");
     this.#appendHistory = db.prepare(
-      "INSERT INTO kv_history (key, mod_revision, sub, create_revision, version, lease, value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO kv_history (mod_revision, sub, key, create_revision, version, lease, value, prev_revision, prev_sub) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    // Keep, per key, only its newest change at or below the compaction revision, and not even that
-    // when it is a tombstone: exactly what a read at any revision >= the compaction revision needs.
-    this.#compactHistory = db.prepare(
-      "DELETE FROM kv_history AS h WHERE h.mod_revision <= ?1 AND (h.version = 0 OR EXISTS (" +
-        "SELECT 1 FROM kv_history AS n WHERE n.key = h.key AND n.mod_revision > h.mod_revision AND n.mod_revision <= ?1))",
-    );
+    this.#historyUpTo = db.prepare("SELECT mod_revision, sub, key, version FROM kv_history WHERE mod_revision <= ? ORDER BY mod_revision, sub");
+    this.#deleteHistory = db.prepare("DELETE FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#revision = meta.number("revision", 1);
+    this.#savedRevision = this.#revision;
     this.#compactRevision = meta.number("compact_revision", -1);
   }
 
@@ -128,17 +138,39 @@ export class Mvcc {
     if (rev < this.#compactRevision) return Errors.compacted;
     const statements = this.#bySpan[span.kind];
     const params = spanParams(span);
-    const atCurrent = rev === currentRevision;
-    const count = () =>
-      (atCurrent ? statements.count.get<{ n: number }>(...params) : statements.countAt.get<{ n: number }>(...params, rev))?.n ?? 0;
+    if (rev !== currentRevision) return this.#rangeAt(statements, params, rev, options, currentRevision);
+    const count = () => statements.count.get<{ n: number }>(...params)?.n ?? 0;
     if (options.countOnly) return { kvs: [], count: count(), revision: currentRevision };
     const limit = options.limit > 0 ? options.limit : -1;
-    const rows = atCurrent
-      ? statements.fetch.all<KvRow>(...params, limit)
-      : statements.fetchAt.all<KvRow>(...params, rev, limit);
-    const kvs = rows.map(toKeyValue);
+    const kvs = statements.live.all<LiveRow>(...params, limit).map(toKeyValue);
     const truncated = limit > 0 && kvs.length === limit;
     return { kvs, count: truncated ? count() : kvs.length, revision: currentRevision };
+  }
+
+  /** A past revision: walk each key's chain of changes back to the newest one at or before it. */
+  #rangeAt(statements: SpanStatements, params: SqlValue[], rev: number, options: RangeOptions, currentRevision: number): RangeResult {
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    for (const entry of statements.keys.all<IndexRow>(...params)) {
+      const row = this.#versionAt(entry.mod_revision, entry.sub, rev);
+      if (row === undefined || row.version === 0) continue;
+      count++;
+      if (!options.countOnly && (options.limit <= 0 || kvs.length < options.limit)) kvs.push(toKeyValue(row));
+    }
+    return { kvs, count, revision: currentRevision };
+  }
+
+  /** The change of a key in effect at `rev`, following the chain back from (revision, sub). */
+  #versionAt(revision: number, sub: number, rev: number): HistoryRow | undefined {
+    let at = { revision, sub };
+    for (;;) {
+      const row = this.#historyAt.get<HistoryRow>(at.revision, at.sub);
+      // A missing row was compacted away: the key had no live version at `rev`.
+      if (row === undefined) return undefined;
+      if (row.mod_revision <= rev) return row;
+      if (row.prev_revision === 0) return undefined;
+      at = { revision: row.prev_revision, sub: row.prev_sub };
+    }
   }
 
   /** Starts a write; the caller must hold a SQLite transaction until `end()`. */
@@ -146,42 +178,67 @@ export class Mvcc {
     return new WriteTxn(this, this.#revision);
   }
 
-  /** Drops history no read at or after `revision` can need. */
+  /**
+   * Drops history no read at or after `revision` can need: per key, every change older than its
+   * newest one at or below `revision`, and that one too when it is a delete.
+   */
   compact(revision: number): EtcdError | undefined {
     if (revision <= this.#compactRevision) return Errors.compacted;
     if (revision > this.#revision) return Errors.futureRevision;
-    this.#compactHistory.run(revision);
+    const newest = new Map<string, { revision: number; sub: number; key: Uint8Array; version: number }>();
+    for (const row of this.#historyUpTo.all<{ mod_revision: number; sub: number; key: Uint8Array; version: number }>(revision)) {
+      const id = row.key.toBase64();
+      const older = newest.get(id);
+      if (older) this.#deleteHistory.run(older.revision, older.sub);
+      newest.set(id, { revision: row.mod_revision, sub: row.sub, key: row.key, version: row.version });
+    }
+    for (const last of newest.values()) {
+      if (last.version !== 0) continue;
+      this.#deleteHistory.run(last.revision, last.sub);
+      this.#deleteIndex.run(last.key, last.revision, last.sub);
+    }
     this.#compactRevision = revision;
     this.#meta.set("compact_revision", revision);
     return undefined;
   }
 
-  // The write primitives below are for WriteTxn only.
+  /** Records the revision in the caller's transaction, if it moved since it was last recorded. */
+  saveRevision(): void {
+    if (this.#revision === this.#savedRevision) return;
+    this.#meta.set("revision", this.#revision);
+    this.#savedRevision = this.#revision;
+  }
 
-  currentKeyValue(key: Bytes): KeyValue | undefined {
-    const row = this.#getCurrent.get<KvRow>(key);
+  // The primitives below are for WriteTxn only.
+
+  liveKeyValue(key: Bytes): KeyValue | undefined {
+    const row = this.#liveOf.get<LiveRow>(key);
     return row === undefined ? undefined : toKeyValue(row);
   }
 
-  writeKey(kv: KeyValue, sub: number): void {
-    const lease = kv.lease === NO_LEASE ? "0" : kv.lease.toString();
-    this.#upsert.run(kv.key, kv.createRevision, kv.modRevision, kv.version, lease, kv.value);
-    this.#appendHistory.run(kv.key, kv.modRevision, sub, kv.createRevision, kv.version, lease, kv.value);
+  writeKey(key: Bytes, value: Bytes, lease: LeaseId, revision: number, sub: number): void {
+    const prev = this.#indexOf.get<IndexRow>(key);
+    const live = prev !== undefined && prev.version > 0;
+    const createRevision = live ? prev.create_revision : revision;
+    const version = live ? prev.version + 1 : 1;
+    const lt = leaseText(lease);
+    this.#writeIndex.run(key, revision, sub, createRevision, version, lt);
+    this.#appendHistory.run(revision, sub, key, createRevision, version, lt, value, prev?.mod_revision ?? 0, prev?.sub ?? 0);
   }
 
-  removeSpan(span: KeySpan, revision: number, firstSub: number): number {
-    const statements = this.#bySpan[span.kind];
-    const params = spanParams(span);
-    const keys = statements.keys.all<{ key: Uint8Array }>(...params);
-    if (keys.length === 0) return 0;
-    statements.remove.run(...params);
-    keys.forEach(({ key }, i) => this.#appendHistory.run(key, revision, firstSub + i, 0, 0, "0", EMPTY_BYTES));
-    return keys.length;
+  removeSpan(kind: KeySpan, revision: number, firstSub: number): number {
+    const statements = this.#bySpan[kind.kind];
+    const live = statements.liveKeys.all<IndexRow>(...spanParams(kind));
+    live.forEach((prev, i) => {
+      const sub = firstSub + i;
+      this.#writeIndex.run(prev.key, revision, sub, 0, 0, "0");
+      this.#appendHistory.run(revision, sub, prev.key, 0, 0, "0", EMPTY_BYTES, prev.mod_revision, prev.sub);
+    });
+    return live.length;
   }
 
   commitRevision(revision: number): void {
     this.#revision = revision;
-    this.#meta.set("revision", revision);
   }
 }
 
@@ -199,10 +256,6 @@ export class WriteTxn {
     this.beginRevision = beginRevision;
   }
 
-  get changed(): boolean {
-    return this.#changes > 0;
-  }
-
   /** The revision reads inside this write see. */
   get revision(): number {
     return this.beginRevision + (this.#changes > 0 ? 1 : 0);
@@ -217,21 +270,13 @@ export class WriteTxn {
   }
 
   get(key: Bytes): KeyValue | undefined {
-    return this.#mvcc.currentKeyValue(key);
+    return this.#mvcc.liveKeyValue(key);
   }
 
   /** Writes one key; returns the write's revision. */
   put(key: Bytes, value: Bytes, lease: LeaseId): number {
     const revision = this.beginRevision + 1;
-    const prev = this.#mvcc.currentKeyValue(key);
-    this.#mvcc.writeKey({
-      key,
-      value,
-      lease,
-      createRevision: prev?.createRevision ?? revision,
-      modRevision: revision,
-      version: (prev?.version ?? 0) + 1,
-    }, this.#changes);
+    this.#mvcc.writeKey(key, value, lease, revision, this.#changes);
     this.#changes++;
     return revision;
   }

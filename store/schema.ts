@@ -1,43 +1,59 @@
 /**
- * The tables of one member's database and the pragmas it runs with.
+ * The tables of a member's two databases and the pragmas they run with.
  *
- * Owns: the schema (created on first open) and its version. Never: queries of its own beyond
- * creating what is missing.
+ * Owns: the schemas (created on first open) and their versions. Never: queries beyond creating
+ * what is missing.
  *
- * - meta: named scalars — revision, compact revision, applied index, identity.
- * - raft_log: the replicated log, one row per entry (index, term, command bytes).
- * - kv: the live key space as of the newest revision, one row per key.
- * - kv_history: every change of every key, kept until compaction; a tombstone is a row with
- *   version 0. Reads at a past revision and (later) watches are served from it.
+ * log.db — the replicated log, written by the log writer with synchronous=FULL (an append is
+ *   durable when it returns):
+ *   - raft_log: one row per entry (index, term, command bytes);
+ *   - meta: the hard state (term, vote, commit) and the index the log was compacted to.
+ * state.db — what the log is applied to, written with synchronous=NORMAL (the log can replay it):
+ *   - meta: revision, compact revision, applied index, identity;
+ *   - kv_history: every change of every key, in revision order (main, sub), kept until
+ *     compaction; a delete is a tombstone row (version 0). Each row points at the key's previous
+ *     change, so a key's versions form a chain from its newest change backwards.
+ *   - kv_index: one row per key that has history — its newest change (a tombstone when the key
+ *     is deleted now), create revision, version and lease. The small rows keep the per-put random
+ *     write small; values are written once, appended in revision order (etcd's bbolt backend and
+ *     in-memory key index, in SQLite).
+ * Two files because the log's fsync then runs on its own thread while the state is applied on the
+ * main one; the applied index lives with the state it describes, so applying stays atomic.
  */
 import type { Database } from "./sqlite.ts";
 
-const SCHEMA_VERSION = 1;
-
-export function applySchema(db: Database): void {
+function migrate(db: Database, version: number, ddl: string): void {
   db.exec("PRAGMA journal_mode=WAL");
-  db.exec("PRAGMA synchronous=FULL");
-  db.exec("PRAGMA foreign_keys=OFF");
-  const version = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`store: database schema ${version} is newer than this build understands (${SCHEMA_VERSION}); upgrade Concord`);
+  const found = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
+  if (found > version) {
+    throw new Error(`store: database schema ${found} is newer than this build understands (${version}); upgrade Concord`);
   }
-  if (version === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    db.exec(`
-      CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
-      CREATE TABLE raft_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
-      CREATE TABLE kv (
-        key BLOB PRIMARY KEY, create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL,
-        version INTEGER NOT NULL, lease TEXT NOT NULL, value BLOB NOT NULL
-      ) WITHOUT ROWID, STRICT;
-      CREATE TABLE kv_history (
-        key BLOB NOT NULL, mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL,
-        create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL, value BLOB NOT NULL,
-        PRIMARY KEY (key, mod_revision)
-      ) WITHOUT ROWID, STRICT;
-      CREATE INDEX kv_history_by_revision ON kv_history (mod_revision, sub);
-      PRAGMA user_version = ${SCHEMA_VERSION};
-    `);
-  });
+  if (found === version) return;
+  db.transaction(() => db.exec(`${ddl}\nPRAGMA user_version = ${version};`));
+}
+
+export function applyLogSchema(db: Database): void {
+  migrate(db, 1, `
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
+    CREATE TABLE raft_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
+  `);
+  db.exec("PRAGMA synchronous=FULL");
+}
+
+export function applyStateSchema(db: Database): void {
+  migrate(db, 1, `
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
+    CREATE TABLE kv_history (
+      mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL,
+      create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL, value BLOB NOT NULL,
+      prev_revision INTEGER NOT NULL, prev_sub INTEGER NOT NULL,
+      PRIMARY KEY (mod_revision, sub)
+    ) WITHOUT ROWID, STRICT;
+    CREATE TABLE kv_index (
+      key BLOB PRIMARY KEY, mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL,
+      create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL
+    ) WITHOUT ROWID, STRICT;
+  `);
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA wal_autocheckpoint=0");
 }

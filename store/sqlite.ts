@@ -23,6 +23,14 @@ export interface Database {
   prepare(sql: string): Statement;
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT; rolls back and rethrows if it throws. */
   transaction<T>(fn: () => T): T;
+  /**
+   * A transaction the caller keeps open across many calls and ends with commit() or rollback();
+   * `transaction()` may not run meanwhile.
+   */
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+  readonly inTransaction: boolean;
   close(): void;
 }
 
@@ -76,6 +84,24 @@ export async function openDatabase(path: string): Promise<Database> {
       } finally {
         depth--;
       }
+    },
+    begin() {
+      if (depth > 0) throw new Error("sqlite: begin inside a transaction (a bug)");
+      depth++;
+      begin.run();
+    },
+    commit() {
+      if (depth !== 1) throw new Error("sqlite: commit without begin (a bug)");
+      commit.run();
+      depth--;
+    },
+    rollback() {
+      if (depth !== 1) throw new Error("sqlite: rollback without begin (a bug)");
+      rollback.run();
+      depth--;
+    },
+    get inTransaction() {
+      return depth > 0;
     },
     close: () => driver.close(),
   };

@@ -1,0 +1,48 @@
+/**
+ * The log worker: a thread that owns log.db's writes, so the fsync of one batch overlaps the
+ * parsing and applying of others on the main thread.
+ *
+ * Owns: turning LogRequests into LogWriter calls, in order, one at a time, and answering each.
+ * Never: does anything that is not asked; a failed write is reported, never retried silently.
+ */
+import type { LogRequest } from "./log_types.ts";
+import { LogWriter } from "./log_writer.ts";
+import { applyLogSchema } from "./schema.ts";
+import { openDatabase } from "./sqlite.ts";
+import type { WorkerReply } from "./worker_channel.ts";
+
+type WorkerScope = { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void; close(): void };
+const scope = self as unknown as WorkerScope;
+
+let writer: Promise<{ writer: LogWriter; close(): void }> | undefined;
+
+function open(path: string) {
+  return openDatabase(path).then((db) => {
+    applyLogSchema(db);
+    return { writer: new LogWriter(db), close: () => db.close() };
+  });
+}
+
+scope.onmessage = async (e: MessageEvent) => {
+  const message = e.data as { kind: "open"; path: string } | LogRequest;
+  if (message.kind === "open") {
+    writer = open(message.path);
+    return;
+  }
+  const reply = (r: WorkerReply) => scope.postMessage(r);
+  try {
+    const w = await writer!;
+    switch (message.kind) {
+      case "persist": w.writer.persist(message.entries, message.hardState); break;
+      case "compact": w.writer.compactBefore(message.before); break;
+      case "close":
+        w.close();
+        reply({ seq: message.seq, ok: true });
+        scope.close();
+        return;
+    }
+    reply({ seq: message.seq, ok: true });
+  } catch (err) {
+    reply({ seq: message.seq, ok: false, error: String((err as Error)?.stack ?? err) });
+  }
+};

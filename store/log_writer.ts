@@ -1,0 +1,50 @@
+/**
+ * Writes the replicated log: appends entries and the hard state in one durable transaction, and
+ * drops entries nobody needs any more.
+ *
+ * Owns: every write to log.db. It runs wherever it is put — on the log worker thread in a member,
+ * in-line in tests. Never: reads for anyone else, or decides what to write.
+ */
+import type { LogEntry, HardState } from "./log_types.ts";
+import { Meta } from "./meta.ts";
+import type { Database } from "./sqlite.ts";
+
+export class LogWriter {
+  readonly #db: Database;
+  readonly #meta: Meta;
+  readonly #append;
+  readonly #truncateFrom;
+  readonly #compactBefore;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#meta = new Meta(db);
+    this.#append = db.prepare("INSERT INTO raft_log (idx, term, data) VALUES (?, ?, ?)");
+    this.#truncateFrom = db.prepare("DELETE FROM raft_log WHERE idx >= ?");
+    this.#compactBefore = db.prepare("DELETE FROM raft_log WHERE idx < ?");
+  }
+
+  /**
+   * Appends entries — replacing any the log holds at or after the first one's index — and the
+   * hard state, in one transaction: when this returns, both are on disk (synchronous=FULL).
+   */
+  persist(entries: readonly LogEntry[], hardState: HardState | undefined): void {
+    this.#db.transaction(() => {
+      if (entries.length > 0) this.#truncateFrom.run(entries[0].index);
+      for (const e of entries) this.#append.run(e.index, e.term, e.data);
+      if (hardState) {
+        this.#meta.set("hard_term", hardState.term);
+        this.#meta.set("hard_vote", hardState.vote);
+        this.#meta.set("hard_commit", hardState.commit);
+      }
+    });
+  }
+
+  /** Drops the entries before `index`; their effects are durable in the state already. */
+  compactBefore(index: number): void {
+    this.#db.transaction(() => {
+      this.#compactBefore.run(index);
+      this.#meta.set("log_compacted_index", index - 1);
+    });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * A request/answer channel to a store worker thread (the log writer, the checkpointer).
+ *
+ * Owns: numbering requests, matching answers, and fail-stop — once the worker fails or crashes,
+ * every waiting and later request fails with that first error. Answers come in request order.
+ * Never: what the requests mean.
+ */
+
+export type WorkerReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
+
+type Waiter = { resolve: () => void; reject: (e: Error) => void };
+
+export class WorkerChannel<Request extends { kind: string }> {
+  readonly #worker: Worker;
+  readonly #name: string;
+  readonly #waiting = new Map<number, Waiter>();
+  #seq = 0;
+  #failure: Error | undefined;
+
+  constructor(script: URL, name: string, path: string) {
+    this.#name = name;
+    this.#worker = new Worker(script.href, { type: "module" });
+    this.#worker.onmessage = (e: MessageEvent) => this.#settle(e.data as WorkerReply);
+    this.#worker.onerror = (e: ErrorEvent) => this.#fail(new Error(`${name} worker crashed: ${e.message}`));
+    this.#worker.postMessage({ kind: "open", path });
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  request(request: Request): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(seq, { resolve, reject });
+      this.#worker.postMessage({ ...request, seq });
+    });
+  }
+
+  /** Asks the worker to close its database, then ends the thread. */
+  async close(closeRequest: Request): Promise<void> {
+    if (!this.#failure) await this.request(closeRequest).catch(() => {});
+    this.#worker.terminate();
+  }
+
+  #settle(reply: WorkerReply): void {
+    const waiter = this.#waiting.get(reply.seq);
+    if (!waiter) return;
+    this.#waiting.delete(reply.seq);
+    if (reply.ok) return waiter.resolve();
+    this.#fail(new Error(`${this.#name} failed: ${reply.error}`));
+    waiter.reject(this.#failure!);
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const w of this.#waiting.values()) w.reject(this.#failure);
+    this.#waiting.clear();
+  }
+}
