@@ -1,0 +1,153 @@
+/**
+ * Test support: start and stop real server processes (Concord on Bun or Deno, and Debian's etcd)
+ * on 127.0.0.1, each on a port nobody else holds, each with its own data dir.
+ *
+ * Owns: spawning, readiness (awaited, never slept for), kill -9, and leaving no process behind.
+ * Never: asserts anything.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+export type Runtime = "bun" | "deno";
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** SIGKILL and wait for the exit. */
+  kill9(): Promise<void>;
+  /** Stops the process and removes its data dir. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** A port free right now on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `concord-${prefix}-`));
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once("exit", () => r()));
+}
+
+/** Resolves when `url` answers HTTP; fails when the process exits first or the deadline passes. */
+async function awaitReady(child: ChildProcess, url: string, output: () => string, deadlineMs = 20_000): Promise<void> {
+  const died = exited(child).then(() => {
+    throw new Error(`server exited before it was ready:\n${output()}`);
+  });
+  const started = Date.now();
+  const poll = async () => {
+    while (Date.now() - started < deadlineMs) {
+      try {
+        const r = await fetch(`${url}/health`);
+        await r.body?.cancel();
+        if (r.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`server not ready within ${deadlineMs} ms:\n${output()}`);
+  };
+  await Promise.race([poll(), died]);
+}
+
+function track(child: ChildProcess, url: string, dataDir: string, removeDir: boolean): ServerProcess {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  const kill9 = async () => {
+    child.kill("SIGKILL");
+    await exited(child);
+  };
+  return {
+    url,
+    dataDir,
+    child,
+    kill9,
+    stop: async () => {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited(child);
+      clearTimeout(timer);
+      if (removeDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function capture(child: ChildProcess): () => string {
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  return () => out;
+}
+
+export interface ConcordOptions {
+  runtime?: Runtime;
+  dataDir?: string;
+  name?: string;
+}
+
+/** Starts `server.ts` as its own process; reuse `dataDir` to restart a member. */
+export async function startConcord(options: ConcordOptions = {}): Promise<ServerProcess> {
+  const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? tempDir("member");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const flags = ["--data-dir", dataDir, "--listen-client-urls", url, "--name", options.name ?? "concord"];
+  const command = runtime === "bun" ? [join(BIN, "bun"), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const output = capture(child);
+  const server = track(child, url, dataDir, ownDir);
+  await awaitReady(child, url, output);
+  return server;
+}
+
+export const ETCD_BINARY = "/usr/bin/etcd";
+
+/** Starts Debian's etcd (installed by scripts/install-test-deps.sh) as a one-member cluster. */
+export async function startEtcd(name = "etcd"): Promise<ServerProcess> {
+  if (!existsSync(ETCD_BINARY)) throw new Error(`${ETCD_BINARY} is missing: run scripts/install-test-deps.sh`);
+  const dataDir = tempDir("etcd");
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const child = spawn(ETCD_BINARY, [
+    "--name", name, "--data-dir", dataDir,
+    "--listen-client-urls", url, "--advertise-client-urls", url,
+    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `${name}=${peer}`, "--log-level", "error",
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const output = capture(child);
+  const server = track(child, url, dataDir, true);
+  await awaitReady(child, url, output);
+  return server;
+}
+
+/** POSTs a raw body; answers status and text. */
+export async function post(url: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  const r = await fetch(`${url}${path}`, { method: "POST", body });
+  return { status: r.status, text: await r.text() };
+}
