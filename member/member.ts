@@ -114,6 +114,8 @@ export class Member {
 
   /** A read of the local state; with one member every acknowledged write is already applied. */
   range(request: RangeRequest): RangeResponse | EtcdError {
+    this.#store.stateMachine.openBatch();
+    this.#armCommitTimer();
     return range(this.#store.mvcc, request);
   }
 
@@ -208,12 +210,16 @@ export class Member {
     if (keepFrom - log.firstIndex >= LOG_COMPACTION_ENTRIES - LOG_RETAINED_ENTRIES) {
       log.compactBefore(keepFrom).catch((e) => this.#failStop(e, []));
     }
-    if (this.#commitTimer === undefined && stateMachine.appliedIndex > stateMachine.committedIndex) {
-      this.#commitTimer = setTimeout(() => {
-        this.#commitTimer = undefined;
-        this.#commitState();
-      }, STATE_BATCH_INTERVAL_MS);
-    }
+    this.#armCommitTimer();
+  }
+
+  /** An open batch is committed within the batch interval even when no more work comes. */
+  #armCommitTimer(): void {
+    if (this.#commitTimer !== undefined || !this.#store.stateMachine.batchOpen) return;
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      this.#commitState();
+    }, STATE_BATCH_INTERVAL_MS);
   }
 
   /**
