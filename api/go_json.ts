@@ -57,10 +57,11 @@ class Reader {
     while (this.pos < this.text.length && isSpace(this.text.charCodeAt(this.pos))) this.pos++;
   }
 
+  /** `depth`: how many objects and arrays enclose this value. */
   value(depth: number): JsonValue {
-    if (depth > MAX_DEPTH) throw new SyntaxFault("exceeded max depth");
     this.skipSpace();
     const c = this.text.charCodeAt(this.pos);
+    if ((c === 0x7b || c === 0x5b) && depth + 1 > MAX_DEPTH) throw new SyntaxFault("exceeded max depth");
     if (c === 0x7b) return this.object(depth);
     if (c === 0x5b) return this.array(depth);
     if (c === 0x22) return this.string();
@@ -213,6 +214,8 @@ function run(reader: Reader, whole: boolean): ParseOutcome {
     return { ok: true, value };
   } catch (e) {
     if (e instanceof SyntaxFault) return { ok: false, error: e.message };
+    // Nesting deep enough to exhaust the stack before Go's limit: answer as Go does at its limit.
+    if (e instanceof RangeError) return { ok: false, error: "exceeded max depth" };
     throw e;
   }
 }

@@ -128,6 +128,13 @@ export function message<T>(fields: readonly FieldSpec[], oneof: readonly FieldSp
 
 /** Parses with etcd's first-error-wins behaviour; the message is the one etcd would give. */
 export function decodeWith<T>(schema: FieldSchema<T>, input: JsonValue): { ok: true; value: T } | { ok: false; error: string } {
-  const r = v.safeParse(schema, input, { abortEarly: true });
-  return r.success ? { ok: true, value: r.output } : { ok: false, error: r.issues[0].message };
+  try {
+    const r = v.safeParse(schema, input, { abortEarly: true });
+    return r.success ? { ok: true, value: r.output } : { ok: false, error: r.issues[0].message };
+  } catch (e) {
+    // Nested txns deep enough to exhaust the stack: far past etcd's own limit (each level takes
+    // one of the 128 ops a txn may hold), so refuse them in the words of that limit.
+    if (e instanceof RangeError) return { ok: false, error: "etcdserver: too many operations in txn request" };
+    throw e;
+  }
 }

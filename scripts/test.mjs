@@ -1,5 +1,5 @@
-// `npm test`: the whole suite on Bun, then the API suite again with Deno running both the tests
-// and the server. Prints each runner's output as it comes and ends with one line:
+// `npm test`: a type check, the whole suite on Bun, then the API suite again with Deno running
+// both the tests and the server. Prints each runner's output as it comes and ends with one line:
 // "N passed, N failed". Exits non-zero if anything failed or a runner could not run.
 import { spawn } from "node:child_process";
 
@@ -36,7 +36,11 @@ const denoCounts = (out) => {
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
 };
 
+/** The type check counts as one test: it passes when `deno check` finds nothing. */
+const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
+
 const results = [
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/"], {}, checkCounts),
   await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
   await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/api/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
 ];
