@@ -64,4 +64,3 @@ export async function readJsonBody(request: Request): Promise<JsonValue | EtcdEr
   return parsed.ok ? parsed.value : invalid(parsed.error);
 }
 
-export { CORS_HEADERS };

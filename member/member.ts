@@ -2,9 +2,11 @@
  * The member runtime: owns the store, the log and (for now) the one-member commit rule, and is
  * the only thing the API talks to.
  *
- * Owns: group commit — every command proposed in one turn of the event loop becomes one batch of
- * log entries, persisted in one transaction with one fsync, then applied in one transaction; each
- * proposer gets its own result. With a single member an entry is committed once it is durable.
+ * Owns: group commit — commands proposed while the previous batch is being made durable wait in a
+ * bounded queue and become the next batch: one log transaction, one fsync (on the log's thread),
+ * then applied in order on this thread; each proposer gets its own result. With a single member an
+ * entry is committed once it is durable. Also when the state's open batch is committed and how far
+ * the log may be trimmed.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
@@ -179,7 +181,7 @@ export class Member {
   }
 
   #apply(first: number, batch: Pending[]): void {
-    const { stateMachine, log } = this.#store;
+    const { stateMachine } = this.#store;
     let results: CommandResult[];
     try {
       results = stateMachine.apply(batch.map((p, i) => ({ index: first + i, command: p.command })));
