@@ -36,7 +36,8 @@ export function createApp(member: ApiMember): Hono {
     app.all(path, (c) => route(c.req.raw));
   }
   app.get("/version", () => jsonResponse(versionBody));
-  app.get("/health", () => jsonResponse(`{"health":"true"}`));
+  // etcd answers /health as text, though the text is JSON.
+  app.get("/health", () => textResponse(`{"health":"true"}`, 200));
   app.notFound(() => notFound());
   return app;
 }

@@ -110,11 +110,12 @@ export function message<T>(fields: readonly FieldSpec[], oneof: readonly FieldSp
   for (const f of all) entries[f.name] = v.optional(f.schema as v.GenericSchema);
   return v.pipe(
     v.custom<JsonValue>(
-      (input) => input !== null && typeof input === "object" && !Array.isArray(input) && !(input instanceof GoNumber),
+      (input) => input === null || (typeof input === "object" && !Array.isArray(input) && !(input instanceof GoNumber)),
       (issue) => cannot(goKind(issue.input as JsonValue), "map[string]json.RawMessage"),
     ),
     v.transform((input) => {
-      const given = input as Record<string, JsonValue>;
+      // `null` unmarshals into a message as nothing at all, as in Go.
+      const given = (input ?? {}) as Record<string, JsonValue>;
       const picked: Record<string, JsonValue> = {};
       for (const f of all) {
         const value = given[f.json] !== undefined ? given[f.json] : given[f.name];

@@ -45,8 +45,6 @@ export interface MemberStatus {
 
 type Pending = { command: Command; resolve: (r: CommandResult) => void; reject: (e: unknown) => void };
 
-/** The term of the one-member log; Raft replaces this with real elections. */
-const SOLO_TERM = 1;
 /** At most this many entries go into one batch (one transaction, one fsync). */
 const MAX_BATCH_ENTRIES = 1_024;
 /** Proposals waiting for a batch beyond this are refused, as etcd refuses when it falls behind. */
@@ -85,11 +83,12 @@ export class Member {
     const clusterId = store.identity("cluster_id", () => clusterIdFor([id]));
     const member = new Member(config, store, id, clusterId);
     member.#replayCommitted();
+    await member.#startTerm();
     return member;
   }
 
   get raftTerm(): number {
-    return Math.max(this.#store.log.hardState.term, SOLO_TERM);
+    return this.#store.log.hardState.term;
   }
 
   /** The member's part of every response header. */
@@ -232,6 +231,19 @@ export class Member {
     this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
     console.error(this.#failure.message);
     for (const p of [...batch, ...this.#queue.splice(0)]) p.reject(this.#failure);
+  }
+
+  /**
+   * As the only member, become leader of a new term, and open it as a Raft leader does: with an
+   * empty entry, durable and applied before any request is taken.
+   */
+  async #startTerm(): Promise<void> {
+    const { log, stateMachine } = this.#store;
+    const term = log.hardState.term + 1;
+    const index = log.lastIndex + 1;
+    await log.persist([{ index, term, data: new Uint8Array() }], { term, vote: idToHex(this.id), commit: index });
+    stateMachine.apply([{ index, command: undefined }]);
+    stateMachine.commit();
   }
 
   /** Applies what the log holds beyond the applied index (a crash between persist and apply). */
