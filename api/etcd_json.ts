@@ -10,7 +10,10 @@ import type {
   CompactionResponse, DeleteRangeResponse, KeyValue, PutResponse, RangeResponse, ResponseOp, TxnResponse,
 } from "../etcd/types.ts";
 
-/** The member's part of every response header. */
+/**
+ * The member's part of every response header. A member hands out the same object until its term
+ * changes, so what is rendered of it can be kept.
+ */
 export interface HeaderContext {
   clusterId: bigint;
   memberId: bigint;
@@ -54,9 +57,20 @@ class Obj {
 
 export const jsonObject = () => new Obj();
 
+/** The JSON of each member header, rendered once: ids are bigints and slow to print. */
+const renderedIds = new WeakMap<HeaderContext, { leading: string; term: string }>();
+
 export function header(ctx: HeaderContext, revision: number): string {
-  return jsonObject().int("cluster_id", ctx.clusterId).int("member_id", ctx.memberId).int("revision", revision)
-    .int("raft_term", ctx.raftTerm).toString();
+  let ids = renderedIds.get(ctx);
+  if (ids === undefined) {
+    ids = {
+      leading: jsonObject().int("cluster_id", ctx.clusterId).int("member_id", ctx.memberId).toString().slice(1, -1),
+      term: ctx.raftTerm === 0 ? "" : `,"raft_term":"${ctx.raftTerm}"`,
+    };
+    renderedIds.set(ctx, ids);
+  }
+  const rev = revision === 0 ? "" : `,"revision":"${revision}"`;
+  return `{${ids.leading}${rev}${ids.term}}`;
 }
 
 /** A header inside a txn response: etcd fills in only the revision there. */

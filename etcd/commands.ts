@@ -26,9 +26,16 @@ const INT64 = "$i";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function replacer(_key: string, value: unknown): unknown {
+/** The command as plain JSON values; a walk of our own is several times faster than a replacer. */
+function toPlain(value: unknown): unknown {
   if (value instanceof Uint8Array) return { [BYTES]: value.toBase64() };
   if (typeof value === "bigint") return { [INT64]: value.toString() };
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key in value) out[key] = toPlain((value as Record<string, unknown>)[key]);
+    return out;
+  }
   return value;
 }
 
@@ -42,7 +49,7 @@ function reviver(_key: string, value: unknown): unknown {
 }
 
 export function encodeCommand(command: Command): Uint8Array {
-  return encoder.encode(JSON.stringify(command, replacer));
+  return encoder.encode(JSON.stringify(toPlain(command)));
 }
 
 export function decodeCommand(data: Uint8Array): Command {

@@ -69,6 +69,7 @@ export class Member {
   #batchScheduled = false;
   #failure: Error | undefined;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #header: { clusterId: Id; memberId: Id; raftTerm: number } | undefined;
 
   private constructor(config: MemberConfig, store: Store, id: Id, clusterId: Id) {
     this.#config = config;
@@ -91,9 +92,12 @@ export class Member {
     return this.#store.log.hardState.term;
   }
 
-  /** The member's part of every response header. */
+  /** The member's part of every response header: the same object until the term changes. */
   get header(): { clusterId: Id; memberId: Id; raftTerm: number } {
-    return { clusterId: this.clusterId, memberId: this.id, raftTerm: this.raftTerm };
+    if (this.#header?.raftTerm !== this.raftTerm) {
+      this.#header = { clusterId: this.clusterId, memberId: this.id, raftTerm: this.raftTerm };
+    }
+    return this.#header;
   }
 
   get revision(): number {

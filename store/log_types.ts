@@ -18,8 +18,44 @@ export interface HardState {
   commit: number;
 }
 
+/**
+ * Entries packed for the trip to the log worker: one transferred buffer instead of a structured
+ * clone per entry (measured: cloning cost more than the whole SQLite insert).
+ */
+export interface PackedEntries {
+  /** The first entry's index; the rest follow one by one. */
+  first: number;
+  terms: Float64Array;
+  /** Where each entry's data ends in `data`. */
+  ends: Uint32Array;
+  data: ArrayBuffer;
+}
+
+export function packEntries(entries: readonly LogEntry[]): PackedEntries {
+  const ends = new Uint32Array(entries.length);
+  const terms = new Float64Array(entries.length);
+  let size = 0;
+  entries.forEach((e, i) => {
+    size += e.data.length;
+    ends[i] = size;
+    terms[i] = e.term;
+  });
+  const data = new Uint8Array(size);
+  entries.forEach((e, i) => data.set(e.data, i === 0 ? 0 : ends[i - 1]));
+  return { first: entries.length > 0 ? entries[0].index : 0, terms, ends, data: data.buffer };
+}
+
+export function unpackEntries(packed: PackedEntries): LogEntry[] {
+  const bytes = new Uint8Array(packed.data);
+  return Array.from(packed.ends, (end, i) => ({
+    index: packed.first + i,
+    term: packed.terms[i],
+    data: bytes.subarray(i === 0 ? 0 : packed.ends[i - 1], end),
+  }));
+}
+
 /** What the member asks of the log worker. */
 export type LogRequest =
-  | { kind: "persist"; seq: number; entries: LogEntry[]; hardState: HardState | undefined }
+  | { kind: "persist"; seq: number; entries: PackedEntries; hardState: HardState | undefined }
   | { kind: "compact"; seq: number; before: number }
   | { kind: "close"; seq: number };

@@ -5,7 +5,7 @@
  * Owns: turning LogRequests into LogWriter calls, in order, one at a time, and answering each.
  * Never: does anything that is not asked; a failed write is reported, never retried silently.
  */
-import type { LogRequest } from "./log_types.ts";
+import { type LogRequest, unpackEntries } from "./log_types.ts";
 import { LogWriter } from "./log_writer.ts";
 import { applyLogSchema } from "./schema.ts";
 import { openDatabase } from "./sqlite.ts";
@@ -33,7 +33,7 @@ scope.onmessage = async (e: MessageEvent) => {
   try {
     const w = await writer!;
     switch (message.kind) {
-      case "persist": w.writer.persist(message.entries, message.hardState); break;
+      case "persist": w.writer.persist(unpackEntries(message.entries), message.hardState); break;
       case "compact": w.writer.compactBefore(message.before); break;
       case "close":
         w.close();

@@ -8,7 +8,7 @@
  * Never: decides what is committed or applies entries.
  */
 import { join } from "node:path";
-import type { HardState, LogEntry, LogRequest } from "./log_types.ts";
+import { type HardState, type LogEntry, type LogRequest, packEntries } from "./log_types.ts";
 import { Meta } from "./meta.ts";
 import { applyLogSchema } from "./schema.ts";
 import { openDatabase, type Database, type Statement } from "./sqlite.ts";
@@ -61,7 +61,8 @@ export class RaftLog {
       this.#firstIndex = Math.min(this.#firstIndex, entries[0].index);
     }
     if (hardState) this.#hardState = { ...hardState };
-    return this.#writer.request({ kind: "persist", seq: 0, entries, hardState });
+    const packed = packEntries(entries);
+    return this.#writer.request({ kind: "persist", seq: 0, entries: packed, hardState }, [packed.data]);
   }
 
   /** Drops entries before `index`; the caller has made their effects durable elsewhere. */

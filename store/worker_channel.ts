@@ -29,12 +29,13 @@ export class WorkerChannel<Request extends { kind: string }> {
     return this.#failure;
   }
 
-  request(request: Request): Promise<void> {
+  /** Sends a request; buffers in `transfer` move to the worker (they are unusable here after). */
+  request(request: Request, transfer: Transferable[] = []): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject });
-      this.#worker.postMessage({ ...request, seq });
+      this.#worker.postMessage({ ...request, seq }, transfer);
     });
   }
 
