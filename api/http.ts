@@ -24,8 +24,9 @@ const CORS_HEADERS = {
   "Access-Control-Allow-Headers": "accept, content-type, authorization",
 };
 
-const JSON_HEADERS = { ...CORS_HEADERS, "Content-Type": "application/json" };
-const TEXT_HEADERS = { ...CORS_HEADERS, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" };
+// Built once: a Response copies a Headers object faster than it converts a plain one (measured).
+const JSON_HEADERS = new Headers({ ...CORS_HEADERS, "Content-Type": "application/json" });
+const TEXT_HEADERS = new Headers({ ...CORS_HEADERS, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" });
 
 /**
  * The largest body read at all. Bodies up to it get etcd's exact answer (decoded and measured as

@@ -2,7 +2,9 @@
  * `npm run bench`: put, range and txn with 1, 16 and 64 concurrent clients against Concord (one
  * member, on Bun) and against Debian's etcd 3.4 (one member), alternating in the same run on the
  * same machine, and prints each figure with Concord's ratio to etcd. Nothing else should run on
- * the machine meanwhile.
+ * the machine meanwhile. Each figure is measured twice in the order etcd, Concord, Concord, etcd
+ * (so neither always runs right after the other's disk work) with a pause between runs, and the
+ * two are averaged.
  *
  * Flags: --seconds N (per measurement, default 5), --clients 1,16,64, --workloads put,range,txn.
  */
@@ -18,6 +20,7 @@ const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = flag("clients", "1,16,64").split(",").map(Number);
 const WORKLOADS = flag("workloads", "put,range,txn").split(",");
 const KEY_SPACE = 10_000;
+const SETTLE_MS = 1_000;
 const VALUE = Buffer.from("x".repeat(256)).toString("base64");
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -48,6 +51,11 @@ async function preload(server: ServerProcess): Promise<void> {
   }));
 }
 
+function mean(a: LoadResult, b: LoadResult): LoadResult {
+  const avg = (k: keyof LoadResult) => (a[k] + b[k]) / 2;
+  return { ops: a.ops + b.ops, errors: a.errors + b.errors, seconds: a.seconds + b.seconds, opsPerSecond: avg("opsPerSecond"), p50Ms: avg("p50Ms"), p99Ms: avg("p99Ms") };
+}
+
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 console.log(`bench: ${WORKLOADS.join(", ")} × ${CLIENTS.join("/")} clients, ${SECONDS} s each, 256-byte values, ${KEY_SPACE} keys`);
@@ -65,11 +73,16 @@ try {
     for (const clients of CLIENTS) {
       step++;
       const measure = async (server: ServerProcess): Promise<LoadResult> => {
+        await new Promise((r) => setTimeout(r, SETTLE_MS)); // let the last run's disk writes drain
         await runLoad(server.url, w.path, w.body, clients, Math.min(1, SECONDS / 5)); // warm up
         return runLoad(server.url, w.path, w.body, clients, SECONDS);
       };
-      const e = await measure(etcd);
-      const c = await measure(concord);
+      const e1 = await measure(etcd);
+      const c1 = await measure(concord);
+      const c2 = await measure(concord);
+      const e2 = await measure(etcd);
+      const e = mean(e1, e2);
+      const c = mean(c1, c2);
       const row = `| ${name} | ${clients} | ${fmt(e.opsPerSecond)} | ${fmt(c.opsPerSecond)} | **${fmt(c.opsPerSecond / e.opsPerSecond, 2)}x** | ` +
         `${fmt(e.p99Ms, 1)} | ${fmt(c.p99Ms, 1)} | ${fmt(e.p50Ms, 1)} | ${fmt(c.p50Ms, 1)} |`;
       rows.push(row);
