@@ -1,19 +1,20 @@
 /**
  * etcd's KV gateway: /v3/kv/range, put, deleterange, txn and compaction.
  *
- * Owns: each call's path from a decoded body to an answer — schema, etcd's checks and limits, the
- * member, the response JSON. Never: semantics of the key space (the store's applier has them).
+ * Owns: each call's path from a decoded body to an answer — schema, etcd's checks and limits in
+ * etcd's order, the member, the response JSON. Never: semantics of the key space (the store's
+ * applier has them).
  */
+import type { Command } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
-import type { CompactionResponse, DeleteRangeResponse, PutResponse, TxnResponse } from "../etcd/types.ts";
 import type { ApiMember } from "./api_member.ts";
-import { encode } from "./etcd_json.ts";
+import { encode, type HeaderContext } from "./etcd_json.ts";
 import type { JsonValue } from "./go_json.ts";
 import {
   compactionSchema, deleteRangeSchema, putSchema, rangeSchema, toCompaction, toDeleteRange, toPut, toRange, toTxn,
   txnSchema,
 } from "./kv_schemas.ts";
-import { decodeWith } from "./proto_json.ts";
+import { decodeWith, type FieldSchema } from "./proto_json.ts";
 import { deleteRangeSize, proposalSize, ProposalField, putSize, rangeSize, txnSize } from "./proto_size.ts";
 import { checkDeleteRange, checkMessageSize, checkProposalSize, checkPut, checkRange, checkTxn } from "./request_checks.ts";
 
@@ -21,65 +22,85 @@ import { checkDeleteRange, checkMessageSize, checkProposalSize, checkPut, checkR
 export type Answer = string | EtcdError;
 export type KvHandler = (member: ApiMember, body: JsonValue) => Answer | Promise<Answer>;
 
-const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
+type Wire = Record<string, unknown>;
 
-/** Runs a proposal and narrows its result to the response kind the caller proposed. */
-async function proposed<T>(member: ApiMember, command: Parameters<ApiMember["propose"]>[0]): Promise<T | EtcdError> {
-  const result = await member.propose(command);
-  if (result === undefined) throw new Error("kv: a proposal applied without a result");
-  return result as T | EtcdError;
+/** Decodes a body with a schema and converts it, or answers etcd's decoding error. */
+function decode<R>(schema: FieldSchema<Wire>, convert: (w: Wire) => R, body: JsonValue): R | EtcdError {
+  const decoded = decodeWith(schema, body);
+  return decoded.ok ? convert(decoded.value) : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+}
+
+/**
+ * A write: decoded, sized and checked as etcd's gRPC layer does (message size, the request's own
+ * checks, then the proposal's size), proposed, and answered with what applying it gave.
+ */
+function proposal<R, T>(spec: {
+  schema: FieldSchema<Wire>;
+  convert: (w: Wire) => R;
+  size?: (r: R) => number;
+  check?: (r: R) => EtcdError | undefined;
+  field?: number;
+  command: (r: R) => Command;
+  encode: (header: HeaderContext, response: T) => string;
+}): KvHandler {
+  return async (member, body) => {
+    const request = decode(spec.schema, spec.convert, body);
+    if (isEtcdError(request)) return request;
+    if (spec.size && spec.field) {
+      const size = spec.size(request);
+      const err = checkMessageSize(size) ?? spec.check?.(request) ?? checkProposalSize(proposalSize(spec.field, size));
+      if (err) return err;
+    }
+    const result = await member.propose(spec.command(request));
+    if (result === undefined) throw new Error("kv: a proposal applied without a result");
+    return isEtcdError(result) ? result : spec.encode(member.header, result as T);
+  };
 }
 
 export const kvHandlers: Record<string, KvHandler> = {
   "/v3/kv/range": (member, body) => {
-    const decoded = decodeWith(rangeSchema, body);
-    if (!decoded.ok) return invalid(decoded.error);
-    const request = toRange(decoded.value);
+    const request = decode(rangeSchema, toRange, body);
+    if (isEtcdError(request)) return request;
     const err = checkMessageSize(rangeSize(request)) ?? checkRange(request);
     if (err) return err;
     const result = member.range(request);
     return isEtcdError(result) ? result : encode.range(member.header, result);
   },
 
-  "/v3/kv/put": async (member, body) => {
-    const decoded = decodeWith(putSchema, body);
-    if (!decoded.ok) return invalid(decoded.error);
-    const put = toPut(decoded.value);
-    const size = putSize(put);
-    const err = checkMessageSize(size) ?? checkPut(put) ?? checkProposalSize(proposalSize(ProposalField.put, size));
-    if (err) return err;
-    const result = await proposed<PutResponse>(member, { op: "put", put });
-    return isEtcdError(result) ? result : encode.put(member.header, result);
-  },
+  "/v3/kv/put": proposal({
+    schema: putSchema,
+    convert: toPut,
+    size: putSize,
+    check: checkPut,
+    field: ProposalField.put,
+    command: (put) => ({ op: "put", put }),
+    encode: encode.put,
+  }),
 
-  "/v3/kv/deleterange": async (member, body) => {
-    const decoded = decodeWith(deleteRangeSchema, body);
-    if (!decoded.ok) return invalid(decoded.error);
-    const deleteRange = toDeleteRange(decoded.value);
-    const size = deleteRangeSize(deleteRange);
-    const err = checkMessageSize(size) ?? checkDeleteRange(deleteRange) ??
-      checkProposalSize(proposalSize(ProposalField.deleteRange, size));
-    if (err) return err;
-    const result = await proposed<DeleteRangeResponse>(member, { op: "deleteRange", deleteRange });
-    return isEtcdError(result) ? result : encode.deleteRange(member.header, result);
-  },
+  "/v3/kv/deleterange": proposal({
+    schema: deleteRangeSchema,
+    convert: toDeleteRange,
+    size: deleteRangeSize,
+    check: checkDeleteRange,
+    field: ProposalField.deleteRange,
+    command: (deleteRange) => ({ op: "deleteRange", deleteRange }),
+    encode: encode.deleteRange,
+  }),
 
-  "/v3/kv/txn": async (member, body) => {
-    const decoded = decodeWith(txnSchema, body);
-    if (!decoded.ok) return invalid(decoded.error);
-    const txn = toTxn(decoded.value);
-    const size = txnSize(txn);
-    const err = checkMessageSize(size) ?? checkTxn(txn) ?? checkProposalSize(proposalSize(ProposalField.txn, size));
-    if (err) return err;
-    const result = await proposed<TxnResponse>(member, { op: "txn", txn });
-    return isEtcdError(result) ? result : encode.txn(member.header, result);
-  },
+  "/v3/kv/txn": proposal({
+    schema: txnSchema,
+    convert: toTxn,
+    size: txnSize,
+    check: checkTxn,
+    field: ProposalField.txn,
+    command: (txn) => ({ op: "txn", txn }),
+    encode: encode.txn,
+  }),
 
-  "/v3/kv/compaction": async (member, body) => {
-    const decoded = decodeWith(compactionSchema, body);
-    if (!decoded.ok) return invalid(decoded.error);
-    const compact = toCompaction(decoded.value);
-    const result = await proposed<CompactionResponse>(member, { op: "compact", compact });
-    return isEtcdError(result) ? result : encode.compaction(member.header, result);
-  },
+  "/v3/kv/compaction": proposal({
+    schema: compactionSchema,
+    convert: toCompaction,
+    command: (compact) => ({ op: "compact", compact }),
+    encode: encode.compaction,
+  }),
 };
