@@ -1,0 +1,461 @@
+/**
+ * The Raft consensus core, in the style of etcd-io/raft: a deterministic state machine that steps
+ * messages and ticks and hands out, through ready()/advance(), what to persist, send and apply.
+ *
+ * Owns: elections (randomised timeouts from a handed-in source, pre-vote, check-quorum), log
+ * replication (pipelined appends with an in-flight limit, fast back-off on conflicts), the commit
+ * rule (a quorum has it and it is of the leader's term) and ReadIndex.
+ * Never: I/O, clocks, ambient randomness — the runtime drives it.
+ */
+import { RaftLog } from "./log.ts";
+import { Progress } from "./progress.ts";
+import {
+  type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId, type ReadState, type Ready, type Role,
+} from "./types.ts";
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Every voter, this node included. */
+  voters: readonly NodeId[];
+  /** Ticks without a leader before a follower campaigns; the timeout is randomised in [n, 2n). */
+  electionTicks: number;
+  /** Ticks between a leader's heartbeats. */
+  heartbeatTicks: number;
+  /** The only source of randomness: a value in [0, 1), seeded by whoever drives the node. */
+  random: () => number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /**
+   * Appends in flight to one follower. With ~1 ms round trips and 64-entry appends, 256 keeps a
+   * pipe of ~16k entries/ms full while bounding what a slow follower costs the leader.
+   */
+  maxInflight: number;
+  maxEntriesPerAppend: number;
+  /** Test only: planted bugs that prove the simulator can find a broken rule. */
+  plantedBug?: PlantedBug;
+}
+
+/** What a node restarts from: its durable hard state and log, and how far its state is applied. */
+export interface RaftStorage {
+  hardState: HardState;
+  entries: readonly Entry[];
+  applied: number;
+}
+
+/**
+ * Rules a test may break on purpose: committing entries of earlier terms by counting replicas
+ * (the Raft paper's Figure 8), and granting votes without checking the candidate's log is up to
+ * date.
+ */
+export type PlantedBug = "commitEarlierTermsByCount" | "voteWithoutLogCheck";
+
+type PendingRead = { context: string; index: number; from: NodeId; acks: Set<NodeId> };
+
+const RESPONSE: Partial<Record<MessageType, MessageType>> = { vote: "voteResp", preVote: "preVoteResp" };
+
+export class Raft {
+  readonly id: NodeId;
+  readonly #cfg: RaftConfig;
+  readonly log: RaftLog;
+  role: Role = "follower";
+  term: number;
+  vote: NodeId;
+  lead: NodeId = NO_NODE;
+  #electionElapsed = 0;
+  #heartbeatElapsed = 0;
+  #electionTimeout = 0;
+  #votes = new Map<NodeId, boolean>();
+  #progress = new Map<NodeId, Progress>();
+  #messages: Message[] = [];
+  #readStates: ReadState[] = [];
+  #pendingReads: PendingRead[] = [];
+  #readsAwaitingCommit: { context: string; from: NodeId }[] = [];
+  #savedHardState: HardState;
+
+  constructor(cfg: RaftConfig, storage: RaftStorage) {
+    if (!cfg.voters.includes(cfg.id)) throw new Error(`raft: ${cfg.id} is not among the voters`);
+    this.id = cfg.id;
+    this.#cfg = cfg;
+    this.term = storage.hardState.term;
+    this.vote = storage.hardState.vote;
+    this.log = new RaftLog(storage.entries, storage.hardState.commit);
+    this.log.applied = Math.min(storage.applied, this.log.committed);
+    this.#savedHardState = { ...storage.hardState };
+    this.#resetTimers();
+  }
+
+  get #quorum(): number {
+    return Math.floor(this.#cfg.voters.length / 2) + 1;
+  }
+
+  get #peers(): NodeId[] {
+    return this.#cfg.voters.filter((v) => v !== this.id);
+  }
+
+  // ---- driving ----
+
+  tick(): void {
+    if (this.role === "leader") return this.#tickLeader();
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#electionTimeout) {
+      this.#electionElapsed = 0;
+      this.#campaign(this.#cfg.preVote);
+    }
+  }
+
+  /** Appends a command if this node leads; answers whether it did. */
+  propose(data: Uint8Array): boolean {
+    if (this.role !== "leader") return false;
+    this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data }]);
+    if (this.#cfg.voters.length === 1) this.#maybeCommit();
+    return true;
+  }
+
+  /** Asks for a linearizable read; a ReadState with `context` comes out of ready() when safe. */
+  readIndex(context: string): void {
+    this.#handleReadIndex(context, this.id);
+  }
+
+  step(m: Message): void {
+    if (m.term > this.term) {
+      const voteRequest = m.type === "vote" || m.type === "preVote";
+      // A node that heard from a live leader lately ignores campaigns (check-quorum's lease).
+      if (voteRequest && this.#inLease()) return;
+      if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
+        // Pre-votes never move terms: a granted one answers our own future term.
+      } else {
+        this.#becomeFollower(m.term, m.type === "app" || m.type === "heartbeat" ? m.from : NO_NODE);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === "app" || m.type === "heartbeat") {
+        // Tell a deposed leader about the newer term so it steps down.
+        this.#send({ type: "appResp", to: m.from });
+      } else if (m.type === "preVote") {
+        this.#send({ type: "preVoteResp", to: m.from, reject: true });
+      }
+      return;
+    }
+    if (m.type === "vote" || m.type === "preVote") return this.#handleVoteRequest(m);
+    switch (this.role) {
+      case "leader": return this.#stepLeader(m);
+      case "candidate":
+      case "preCandidate": return this.#stepCandidate(m);
+      case "follower": return this.#stepFollower(m);
+    }
+  }
+
+  hasReady(): boolean {
+    if (this.role === "leader" && this.#peers.some((p) => this.#wantsAppend(p))) return true;
+    return this.#messages.length > 0 || this.#readStates.length > 0 || this.log.unstable().length > 0 ||
+      this.log.toApply().length > 0 || !sameHardState(this.#hardState(), this.#savedHardState);
+  }
+
+  ready(): Ready {
+    if (this.role === "leader") for (const p of this.#peers) while (this.#wantsAppend(p)) this.#sendAppend(p);
+    const hardState = this.#hardState();
+    const ready: Ready = {
+      hardState: sameHardState(hardState, this.#savedHardState) ? undefined : hardState,
+      entries: this.log.unstable(),
+      messages: this.#messages,
+      committed: this.log.toApply(),
+      readStates: this.#readStates,
+    };
+    this.#messages = [];
+    this.#readStates = [];
+    return ready;
+  }
+
+  /** The runtime persisted, sent and applied what `ready` held. */
+  advance(ready: Ready): void {
+    const last = ready.entries.at(-1);
+    if (last) this.log.stableTo(last.index, last.term);
+    if (ready.hardState) this.#savedHardState = ready.hardState;
+    const applied = ready.committed.at(-1);
+    if (applied) this.log.applied = Math.max(this.log.applied, applied.index);
+    if (this.role === "leader" && this.#progress.get(this.id)!.acked(this.log.stable)) this.#maybeCommit();
+  }
+
+  // ---- roles ----
+
+  #resetTimers(): void {
+    this.#electionElapsed = 0;
+    this.#heartbeatElapsed = 0;
+    this.#electionTimeout = this.#cfg.electionTicks + Math.floor(this.#cfg.random() * this.#cfg.electionTicks);
+  }
+
+  #reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.lead = NO_NODE;
+    this.#resetTimers();
+    this.#votes.clear();
+    this.#progress.clear();
+    this.#pendingReads = [];
+    this.#readsAwaitingCommit = [];
+  }
+
+  #becomeFollower(term: number, lead: NodeId): void {
+    this.#reset(term);
+    this.role = "follower";
+    this.lead = lead;
+  }
+
+  #becomeLeader(): void {
+    this.#reset(this.term);
+    this.role = "leader";
+    this.lead = this.id;
+    for (const v of this.#cfg.voters) this.#progress.set(v, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+    const self = this.#progress.get(this.id)!;
+    self.acked(this.log.stable);
+    self.becomeReplicate();
+    // A new term starts with an entry of its own: committing it commits everything before it.
+    this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data: new Uint8Array() }]);
+  }
+
+  #campaign(pre: boolean): void {
+    if (pre) {
+      this.#votes.clear();
+      this.role = "preCandidate";
+      this.lead = NO_NODE;
+    } else {
+      this.#reset(this.term + 1);
+      this.role = "candidate";
+      this.vote = this.id;
+    }
+    const type: MessageType = pre ? "preVote" : "vote";
+    this.#votes.set(this.id, true);
+    if (this.#tally() === "won") return this.#won(pre);
+    for (const p of this.#peers) {
+      this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm });
+    }
+  }
+
+  #won(pre: boolean): void {
+    if (pre) this.#campaign(false);
+    else this.#becomeLeader();
+  }
+
+  #tally(): "won" | "lost" | "pending" {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.#votes.values()) v ? granted++ : rejected++;
+    if (granted >= this.#quorum) return "won";
+    if (rejected >= this.#quorum) return "lost";
+    return "pending";
+  }
+
+  #inLease(): boolean {
+    return this.#cfg.checkQuorum && this.lead !== NO_NODE && this.#electionElapsed < this.#cfg.electionTicks;
+  }
+
+  // ---- per-role stepping ----
+
+  #handleVoteRequest(m: Message): void {
+    const canVote = this.vote === m.from || (this.vote === NO_NODE && this.lead === NO_NODE) ||
+      (m.type === "preVote" && m.term > this.term);
+    const type = RESPONSE[m.type]!;
+    const upToDate = this.#cfg.plantedBug === "voteWithoutLogCheck" || this.log.isUpToDate(m.index, m.logTerm);
+    if (canVote && upToDate) {
+      this.#send({ type, to: m.from, term: m.term });
+      if (m.type === "vote") {
+        this.#electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.#send({ type, to: m.from, reject: true });
+    }
+  }
+
+  #stepCandidate(m: Message): void {
+    const awaited: MessageType = this.role === "preCandidate" ? "preVoteResp" : "voteResp";
+    switch (m.type) {
+      case "app":
+      case "heartbeat":
+        this.#becomeFollower(m.term, m.from);
+        return this.#stepFollower(m);
+      case awaited: {
+        this.#votes.set(m.from, !m.reject);
+        const result = this.#tally();
+        if (result === "won") this.#won(this.role === "preCandidate");
+        else if (result === "lost") this.#becomeFollower(this.term, NO_NODE);
+        return;
+      }
+      case "readIndex":
+        return; // no leader to ask
+    }
+  }
+
+  #stepFollower(m: Message): void {
+    switch (m.type) {
+      case "app":
+        this.#electionElapsed = 0;
+        this.lead = m.from;
+        return this.#handleAppend(m);
+      case "heartbeat":
+        this.#electionElapsed = 0;
+        this.lead = m.from;
+        this.log.commitTo(m.commit);
+        return this.#send({ type: "heartbeatResp", to: m.from, context: m.context });
+      case "readIndexResp":
+        this.#readStates.push({ index: m.index, context: m.context });
+        return;
+    }
+  }
+
+  #handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      return this.#send({ type: "appResp", to: m.from, index: this.log.committed });
+    }
+    if (this.log.matchTerm(m.index, m.logTerm)) {
+      const last = this.log.appendFollowing(m.index, m.entries);
+      this.log.commitTo(Math.min(m.commit, last));
+      return this.#send({ type: "appResp", to: m.from, index: last });
+    }
+    // Fast back-off: point the leader at the last entry that could possibly match.
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex), m.logTerm);
+    this.#send({ type: "appResp", to: m.from, index: m.index, reject: true, rejectHint: hint, logTerm: this.log.term(hint) });
+  }
+
+  #stepLeader(m: Message): void {
+    const pr = this.#progress.get(m.from);
+    switch (m.type) {
+      case "appResp": {
+        if (!pr) return;
+        pr.recentActive = true;
+        if (m.reject) {
+          const hint = m.logTerm > 0 ? this.log.findConflictByTerm(m.rejectHint, m.logTerm) : m.rejectHint;
+          if (pr.rejectedAt(m.index, hint)) this.#sendAppend(m.from);
+          return;
+        }
+        if (!pr.acked(m.index)) return;
+        if (pr.state === "probe") pr.becomeReplicate();
+        if (this.#maybeCommit()) return;
+        while (this.#wantsAppend(m.from)) this.#sendAppend(m.from);
+        return;
+      }
+      case "heartbeatResp": {
+        if (!pr) return;
+        pr.recentActive = true;
+        pr.heartbeatAnswered();
+        if (m.context) this.#ackRead(m.context, m.from);
+        return;
+      }
+      case "readIndex":
+        return this.#handleReadIndex(m.context, m.from);
+    }
+  }
+
+  #tickLeader(): void {
+    this.#heartbeatElapsed++;
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#cfg.electionTicks) {
+      this.#electionElapsed = 0;
+      if (this.#cfg.checkQuorum) {
+        const active = this.#cfg.voters.filter((v) => v === this.id || this.#progress.get(v)!.recentActive).length;
+        for (const p of this.#progress.values()) p.recentActive = false;
+        if (active < this.#quorum) return this.#becomeFollower(this.term, NO_NODE);
+      }
+    }
+    if (this.#heartbeatElapsed >= this.#cfg.heartbeatTicks) {
+      this.#heartbeatElapsed = 0;
+      this.#broadcastHeartbeat(this.#pendingReads.at(-1)?.context ?? "");
+    }
+  }
+
+  // ---- replication ----
+
+  #wantsAppend(to: NodeId): boolean {
+    const pr = this.#progress.get(to)!;
+    return !pr.paused && pr.next <= this.log.lastIndex;
+  }
+
+  #sendAppend(to: NodeId): void {
+    const pr = this.#progress.get(to)!;
+    const prev = pr.next - 1;
+    const entries = this.log.slice(pr.next, Math.min(this.log.lastIndex + 1, pr.next + this.#cfg.maxEntriesPerAppend));
+    this.#send({ type: "app", to, index: prev, logTerm: this.log.term(prev), entries, commit: this.log.committed });
+    pr.sent(entries.at(-1)?.index ?? prev);
+  }
+
+  #broadcastHeartbeat(context: string): void {
+    for (const p of this.#peers) {
+      const commit = Math.min(this.#progress.get(p)!.match, this.log.committed);
+      this.#send({ type: "heartbeat", to: p, commit, context });
+    }
+  }
+
+  /** Commits the highest index a quorum holds, if it is of this term; answers whether it moved. */
+  #maybeCommit(): boolean {
+    const matches = this.#cfg.voters.map((v) => this.#progress.get(v)!.match).sort((a, b) => b - a);
+    const index = matches[this.#quorum - 1];
+    if (index <= this.log.committed) return false;
+    if (this.log.term(index) !== this.term && this.#cfg.plantedBug !== "commitEarlierTermsByCount") return false;
+    const hadOwnTermCommitted = this.log.term(this.log.committed) === this.term;
+    this.log.commitTo(index);
+    if (!hadOwnTermCommitted) this.#releaseReadsAwaitingCommit();
+    // Tell followers; an append carries the new commit index even when it has no entries.
+    for (const p of this.#peers) {
+      const pr = this.#progress.get(p)!;
+      if (!pr.paused) this.#sendAppend(p);
+    }
+    return true;
+  }
+
+  // ---- ReadIndex ----
+
+  #handleReadIndex(context: string, from: NodeId): void {
+    if (this.role !== "leader") {
+      if (from === this.id && this.lead !== NO_NODE) this.#send({ type: "readIndex", to: this.lead, context });
+      return;
+    }
+    // Until an entry of its own term commits, a new leader does not know the commit index.
+    if (this.log.term(this.log.committed) !== this.term) {
+      this.#readsAwaitingCommit.push({ context, from });
+      return;
+    }
+    const read: PendingRead = { context, index: this.log.committed, from, acks: new Set([this.id]) };
+    if (read.acks.size >= this.#quorum) return this.#deliverRead(read);
+    this.#pendingReads.push(read);
+    this.#broadcastHeartbeat(context);
+  }
+
+  #releaseReadsAwaitingCommit(): void {
+    const waiting = this.#readsAwaitingCommit;
+    this.#readsAwaitingCommit = [];
+    for (const r of waiting) this.#handleReadIndex(r.context, r.from);
+  }
+
+  #ackRead(context: string, from: NodeId): void {
+    const at = this.#pendingReads.findIndex((r) => r.context === context);
+    if (at < 0) return;
+    const read = this.#pendingReads[at];
+    read.acks.add(from);
+    if (read.acks.size < this.#quorum) return;
+    // A quorum confirmed leadership after every read queued up to this one arrived.
+    for (const r of this.#pendingReads.splice(0, at + 1)) this.#deliverRead(r);
+  }
+
+  #deliverRead(read: PendingRead): void {
+    if (read.from === this.id) this.#readStates.push({ index: read.index, context: read.context });
+    else this.#send({ type: "readIndexResp", to: read.from, index: read.index, context: read.context });
+  }
+
+  // ---- plumbing ----
+
+  #hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  #send(m: Partial<Message> & { type: MessageType; to: NodeId }): void {
+    this.#messages.push({
+      from: this.id, term: this.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0,
+      context: "", ...m,
+    });
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}

@@ -1,0 +1,145 @@
+/**
+ * Raft scenarios, each as readable steps on a hand-driven cluster (tests/raft/cluster.ts).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PlantedBug } from "../../raft/raft.ts";
+import type { Message } from "../../raft/types.ts";
+import { Cluster, ELECTION_TICKS } from "./cluster.ts";
+
+/** Lets a follower's election timer lapse without its campaign reaching anyone (out of lease). */
+function forgetLeader(c: Cluster, ...ids: string[]): void {
+  for (const id of ids) c.tick(id, ELECTION_TICKS);
+  c.outbox = c.outbox.filter((m) => !ids.includes(m.from));
+}
+
+/** Agreement: at every index, every node that applied it applied the same entry. */
+function appliedAgree(c: Cluster): boolean {
+  const seen = new Map<number, string>();
+  for (const id of c.ids) {
+    const applied = c.applied(id);
+    for (let i = 0; i < applied.length; i++) {
+      const known = seen.get(i);
+      if (known !== undefined && known !== applied[i]) return false;
+      seen.set(i, applied[i]);
+    }
+  }
+  return true;
+}
+
+test("raft scenario > a leader cut off in a minority steps down (check-quorum) and its uncommitted entry is overwritten", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  assert.equal(c.leader(), "s1");
+
+  c.isolate("s1");
+  assert.ok(c.propose("s1", "lost"), "s1 still believes it leads");
+  c.tick("s1", 2 * ELECTION_TICKS);
+  assert.equal(c.node("s1").role, "follower", "s1 heard from no quorum for an election timeout");
+
+  forgetLeader(c, "s3");
+  c.campaign("s2");
+  assert.equal(c.leader(), "s2");
+  assert.ok(c.propose("s2", "kept"));
+  c.deliver();
+
+  c.rejoin("s1");
+  c.tickAll(3);
+  for (const id of c.ids) {
+    assert.ok(!c.logOf(id).some((e) => e.endsWith(":lost")), `${id} still holds the cut-off leader's entry`);
+    assert.ok(c.applied(id).includes("kept"), `${id} applied the new leader's entry`);
+  }
+  assert.ok(appliedAgree(c));
+});
+
+test("raft scenario > a partitioned node that rejoins does not disrupt the leader (pre-vote)", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.isolate("s3");
+  c.tick("s3", 5 * ELECTION_TICKS);
+  assert.equal(c.node("s3").term, 1, "pre-votes that no one answers never raise the term");
+
+  c.rejoin("s3");
+  c.tickAll(3);
+  assert.equal(c.leader(), "s1");
+  assert.equal(c.node("s1").term, 1);
+  assert.ok(c.propose("s1", "after"));
+  c.tickAll(2);
+  assert.deepEqual(c.applied("s3"), c.applied("s1"));
+});
+
+/**
+ * Figure 8 of the Raft paper, on five servers (s1…s5):
+ * (a) s1 leads term 1 and gets X to s2 only;
+ * (b) s1 crashes; s5 leads term 2 with s3 and s4, and its entry at index 2 reaches nobody;
+ * (c) s5 crashes; s1 leads term 3 with s2 and s3, and gets X to s3: X is on a majority, but its
+ *     own term-3 entry is not;
+ * (d) s1 crashes and s2 is cut off; s5 leads again with s3 and s4, and replaces X with its own
+ *     entry.
+ * Counting replicas, s1 would have committed X at (c) — and (d) then loses a committed entry.
+ */
+function figure8(plantedBug?: PlantedBug): { c: Cluster; s1AppliedInTerm3: string[] } {
+  const c = new Cluster(5, { maxEntriesPerAppend: 1, plantedBug });
+  c.campaign("s1");
+  c.tickAll(1);
+
+  // (a)
+  assert.ok(c.propose("s1", "X"));
+  c.deliver((m) => m.to === "s2" || m.from === "s2");
+  assert.deepEqual(c.logOf("s2"), ["1:", "1:X"]);
+
+  // (b)
+  c.crash("s1");
+  forgetLeader(c, "s2", "s3", "s4");
+  const voting = (m: Message) => ["preVote", "preVoteResp", "vote", "voteResp"].includes(m.type);
+  c.tick("s5", ELECTION_TICKS);
+  c.deliver(voting);
+  assert.equal(c.leader(), "s5");
+  c.outbox = [];
+  assert.deepEqual(c.logOf("s5"), ["1:", "2:"]);
+
+  // (c)
+  c.crash("s5");
+  c.isolate("s4");
+  c.restart("s1");
+  forgetLeader(c, "s2", "s3");
+  const toS3CarryingIndex3 = (m: Message) => m.to === "s3" && m.type === "app" && m.entries.some((e) => e.index === 3);
+  const sideC = (m: Message) => !(toS3CarryingIndex3(m) && c.node("s3").log.lastIndex >= 2);
+  for (let i = 0; i < 3 && c.leader() !== "s1"; i++) {
+    c.tick("s1", ELECTION_TICKS);
+    c.deliver(sideC);
+  }
+  assert.equal(c.leader(), "s1");
+  assert.equal(c.node("s1").term, 3);
+  assert.deepEqual(c.logOf("s3"), ["1:", "1:X"], "X reached s3 but s1's term-3 entry did not");
+
+  // (d)
+  const s1AppliedInTerm3 = c.applied("s1");
+  c.crash("s1");
+  c.isolate("s2");
+  c.rejoin("s4");
+  c.restart("s5");
+  forgetLeader(c, "s2", "s3", "s4");
+  for (let i = 0; i < 3 && c.leader() !== "s5"; i++) c.campaign("s5");
+  assert.equal(c.leader(), "s5");
+  c.tickAll(3);
+  return { c, s1AppliedInTerm3 };
+}
+
+test("raft scenario > Figure 8: an entry of an earlier term is not committed by counting replicas", () => {
+  const { c, s1AppliedInTerm3 } = figure8();
+  assert.ok(!s1AppliedInTerm3.includes("X"), "s1 must not commit X by count");
+  c.rejoin("s2");
+  c.restart("s1");
+  c.tickAll(5);
+  assert.ok(!c.ids.some((id) => c.applied(id).includes("X")), "X was never committed, so never applied");
+  assert.ok(appliedAgree(c), "every node applied the same entries");
+  assert.ok(c.applied("s5").length >= 3, "the cluster moved on under s5");
+});
+
+test("raft scenario > Figure 8 with the commit rule broken on purpose loses a committed entry", () => {
+  const { c, s1AppliedInTerm3 } = figure8("commitEarlierTermsByCount");
+  assert.deepEqual(s1AppliedInTerm3, ["", "X"], "with the bug, s1 commits and applies X");
+  assert.equal(c.applied("s5")[1], "", "…and s5 later commits its own entry at the same index");
+  assert.equal(c.applied("s3")[1], "", "…as do the nodes that held X");
+});
