@@ -9,43 +9,63 @@
  */
 import type { Entry } from "./types.ts";
 
+/** The entry just before the first one a log holds: (0, 0) for a log that was never compacted. */
+export interface LogStart {
+  index: number;
+  term: number;
+}
+
+/** What term() answers for an index compacted away: equal to no real term, below every one. */
+export const COMPACTED_TERM = -1;
+
 export class RaftLog {
-  /** entries[i] has index i + 1; the core keeps the whole log (snapshots will bound it). */
-  readonly #entries: Entry[];
+  /** entries[i] has index start.index + i + 1. */
+  #entries: Entry[];
+  #start: LogStart;
   committed: number;
-  applied = 0;
+  applied: number;
   /** The last index the runtime has made durable. */
   stable: number;
 
-  constructor(persisted: readonly Entry[], committed: number) {
+  constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }) {
     this.#entries = [...persisted];
+    this.#start = { ...start };
     this.#entries.forEach((e, i) => {
-      if (e.index !== i + 1) throw new Error(`raft log: persisted entry ${e.index} at position ${i + 1}`);
+      if (e.index !== start.index + i + 1) throw new Error(`raft log: persisted entry ${e.index} at position ${start.index + i + 1}`);
     });
     this.stable = this.lastIndex;
-    this.committed = Math.min(committed, this.lastIndex);
+    this.committed = Math.max(start.index, Math.min(committed, this.lastIndex));
+    this.applied = start.index;
+  }
+
+  /** The first index the log still holds. */
+  get firstIndex(): number {
+    return this.#start.index + 1;
   }
 
   get lastIndex(): number {
-    return this.#entries.length;
+    return this.#start.index + this.#entries.length;
   }
 
   get lastTerm(): number {
     return this.term(this.lastIndex);
   }
 
-  /** The term of the entry at `index`; 0 for index 0 and for indexes past the end. */
+  /** The term of the entry at `index`; 0 past the end, COMPACTED_TERM before the start. */
   term(index: number): number {
-    return index >= 1 && index <= this.#entries.length ? this.#entries[index - 1].term : 0;
+    if (index === this.#start.index) return this.#start.term;
+    if (index < this.#start.index) return COMPACTED_TERM;
+    return index <= this.lastIndex ? this.#entries[index - this.#start.index - 1].term : 0;
   }
 
   matchTerm(index: number, term: number): boolean {
     return index <= this.lastIndex && this.term(index) === term;
   }
 
-  /** Entries lo ≤ index < hi. */
+  /** Entries lo ≤ index < hi; lo must not be compacted away. */
   slice(lo: number, hi: number): Entry[] {
-    return this.#entries.slice(lo - 1, hi - 1);
+    if (lo <= this.#start.index) throw new Error(`raft log: entries from ${lo} asked, but the log starts at ${this.firstIndex}`);
+    return this.#entries.slice(lo - this.#start.index - 1, hi - this.#start.index - 1);
   }
 
   /** Whether a log ending at (lastIndex, lastTerm) is at least as up to date as this one. */
@@ -70,7 +90,7 @@ export class RaftLog {
       if (e.index <= this.lastIndex) {
         if (this.term(e.index) === e.term) continue;
         if (e.index <= this.committed) throw new Error(`raft log: conflict at committed index ${e.index}`);
-        this.#entries.length = e.index - 1;
+        this.#entries.length = e.index - this.#start.index - 1;
         this.stable = Math.min(this.stable, e.index - 1);
       }
       this.#entries.push(e);
@@ -81,7 +101,7 @@ export class RaftLog {
   /** The largest index ≤ `index` whose term is ≤ `term`: where a leader should look for a match. */
   findConflictByTerm(index: number, term: number): number {
     let i = Math.min(index, this.lastIndex);
-    while (i > 0 && this.term(i) > term) i--;
+    while (i > this.#start.index && this.term(i) > term) i--;
     return i;
   }
 
@@ -99,6 +119,20 @@ export class RaftLog {
   /** Committed entries that are durable here and not yet handed out for applying. */
   toApply(): Entry[] {
     return this.slice(this.applied + 1, Math.min(this.committed, this.stable) + 1);
+  }
+
+  /**
+   * Forgets the entries up to `index`, which must be applied and durable: their effect lives in
+   * the runtime's state from now on.
+   */
+  compact(index: number): void {
+    if (index <= this.#start.index) return;
+    if (index > this.applied || index > this.stable) {
+      throw new Error(`raft log: compacting to ${index} beyond applied ${this.applied} or stable ${this.stable}`);
+    }
+    const term = this.term(index);
+    this.#entries = this.#entries.slice(index - this.#start.index);
+    this.#start = { index, term };
   }
 
   stableTo(index: number, term: number): void {

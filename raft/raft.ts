@@ -7,7 +7,7 @@
  * rule (a quorum has it and it is of the leader's term) and ReadIndex.
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
-import { RaftLog } from "./log.ts";
+import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import {
   type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId, type ReadState, type Ready, type Role,
@@ -38,7 +38,10 @@ export interface RaftConfig {
 /** What a node restarts from: its durable hard state and log, and how far its state is applied. */
 export interface RaftStorage {
   hardState: HardState;
+  /** The log's entries from its first kept index on. */
   entries: readonly Entry[];
+  /** The entry before the first one kept, when the log was compacted. */
+  start?: LogStart;
   applied: number;
 }
 
@@ -78,8 +81,8 @@ export class Raft {
     this.#cfg = cfg;
     this.term = storage.hardState.term;
     this.vote = storage.hardState.vote;
-    this.log = new RaftLog(storage.entries, storage.hardState.commit);
-    this.log.applied = Math.min(storage.applied, this.log.committed);
+    this.log = new RaftLog(storage.entries, storage.hardState.commit, storage.start);
+    this.log.applied = Math.max(this.log.applied, Math.min(storage.applied, this.log.committed));
     this.#savedHardState = { ...storage.hardState };
     this.#resetTimers();
   }
@@ -109,6 +112,11 @@ export class Raft {
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data }]);
     if (this.#cfg.voters.length === 1) this.#maybeCommit();
     return true;
+  }
+
+  /** Forgets log entries up to `index`, applied and durable (the state holds their effect). */
+  compact(index: number): void {
+    this.log.compact(index);
   }
 
   /** Asks for a linearizable read; a ReadState with `context` comes out of ready() when safe. */
@@ -368,11 +376,14 @@ export class Raft {
 
   #wantsAppend(to: NodeId): boolean {
     const pr = this.#progress.get(to)!;
-    return !pr.paused && pr.next <= this.log.lastIndex;
+    // A follower that needs entries compacted away needs a snapshot, which the core cannot send
+    // yet (issue 3); it is left alone rather than sent a broken append.
+    return !pr.paused && pr.next <= this.log.lastIndex && pr.next >= this.log.firstIndex;
   }
 
   #sendAppend(to: NodeId): void {
     const pr = this.#progress.get(to)!;
+    if (pr.next < this.log.firstIndex) return; // needs a snapshot (see #wantsAppend)
     const prev = pr.next - 1;
     const entries = this.log.slice(pr.next, Math.min(this.log.lastIndex + 1, pr.next + this.#cfg.maxEntriesPerAppend));
     this.#send({ type: "app", to, index: prev, logTerm: this.log.term(prev), entries, commit: this.log.committed });
