@@ -1,17 +1,19 @@
 /**
- * The member runtime: owns the store, the log and (for now) the one-member commit rule, and is
- * the only thing the API talks to.
+ * The member runtime: drives the Raft core (raft/) with a clock, the store and (later) the peer
+ * transport, and is the only thing the API talks to.
  *
- * Owns: group commit — commands proposed while the previous batch is being made durable wait in a
- * bounded queue and become the next batch: one log transaction, one fsync (on the log's thread),
- * then applied in order on this thread; each proposer gets its own result. With a single member an
- * entry is committed once it is durable. Also when the state's open batch is committed and how far
- * the log may be trimmed.
+ * Owns: the Ready loop — persist a Ready's entries and hard state (on the log's thread), apply its
+ * committed entries here meanwhile (they are durable already), then advance; proposals made while
+ * a Ready is being persisted go into the next one (group commit). Each proposer gets the result of
+ * applying its own entry. Also when the state's open batch is committed and how far the log may be
+ * trimmed. Today the cluster has one voter, this member, which leads as soon as it starts.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
+import { Raft } from "../raft/raft.ts";
+import type { Entry, Ready } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import { openStore, type Store } from "../store/open.ts";
 import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
@@ -43,39 +45,63 @@ export interface MemberStatus {
   dbSizeInUseBytes: number;
 }
 
-type Pending = { command: Command; resolve: (r: CommandResult) => void; reject: (e: unknown) => void };
+type Pending = { term: number; resolve: (r: CommandResult) => void; reject: (e: unknown) => void };
 
-/** At most this many entries go into one batch (one transaction, one fsync). */
-const MAX_BATCH_ENTRIES = 1_024;
-/** Proposals waiting for a batch beyond this are refused, as etcd refuses when it falls behind. */
+/** etcd's defaults: a heartbeat every 100 ms, an election after 10 quiet heartbeats. */
+const TICK_MS = 100;
+const ELECTION_TICKS = 10;
+/** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
 const MAX_PENDING_PROPOSALS = 20_000;
 /** Applied entries the log keeps for members that fall behind, and how many more trigger a trim. */
 const LOG_RETAINED_ENTRIES = 5_000;
 const LOG_COMPACTION_ENTRIES = 10_000;
-/** Entries replayed per transaction when a member restarts. */
-const REPLAY_BATCH_ENTRIES = 1_000;
 
 const tooManyRequests = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests");
+const noLeader = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: no leader");
+const leadershipLost = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: leader changed");
 
 export class Member {
   readonly id: Id;
   readonly clusterId: Id;
   readonly #config: MemberConfig;
   readonly #store: Store;
-  /** Proposals not yet handed to the log. */
-  #queue: Pending[] = [];
-  /** A batch is being made durable; the next one gathers in the queue meanwhile. */
+  readonly #raft: Raft;
+  /** Proposals by log index, waiting for their entry to be applied. */
+  readonly #pending = new Map<number, Pending>();
+  /** Commands this member proposed, by index, so applying them needs no decoding. */
+  readonly #commands = new Map<number, Command>();
+  /** A Ready is being persisted; the next one gathers in the core meanwhile. */
   #persisting = false;
-  #batchScheduled = false;
+  #pumpScheduled = false;
   #failure: Error | undefined;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ticker: ReturnType<typeof setInterval>;
   #header: { clusterId: Id; memberId: Id; raftTerm: number } | undefined;
+  /** Resolves whenever a Ready finishes; start-up waits on it. */
+  #idle: (() => void)[] = [];
 
   private constructor(config: MemberConfig, store: Store, id: Id, clusterId: Id) {
     this.#config = config;
     this.#store = store;
     this.id = id;
     this.clusterId = clusterId;
+    const { log, stateMachine } = store;
+    const self = idToHex(id);
+    this.#raft = new Raft({
+      id: self, voters: [self], electionTicks: ELECTION_TICKS, heartbeatTicks: 1,
+      // The runtime may use ambient randomness; the core only ever sees this function.
+      random: Math.random,
+      preVote: true, checkQuorum: true, maxInflight: 256, maxEntriesPerAppend: 64,
+    }, {
+      hardState: log.hardState,
+      entries: log.entries(log.firstIndex, log.lastIndex + 1),
+      start: log.start,
+      applied: stateMachine.appliedIndex,
+    });
+    this.#ticker = setInterval(() => {
+      this.#raft.tick();
+      this.#pump();
+    }, TICK_MS);
   }
 
   static async open(config: MemberConfig): Promise<Member> {
@@ -83,13 +109,12 @@ export class Member {
     const id = store.identity("member_id", () => memberIdFor(config.peerUrls, config.clusterToken));
     const clusterId = store.identity("cluster_id", () => clusterIdFor([id]));
     const member = new Member(config, store, id, clusterId);
-    member.#replayCommitted();
-    await member.#startTerm();
+    await member.#lead();
     return member;
   }
 
   get raftTerm(): number {
-    return this.#store.log.hardState.term;
+    return this.#raft.term;
   }
 
   /** The member's part of every response header: the same object until the term changes. */
@@ -106,14 +131,18 @@ export class Member {
 
   /**
    * Replicates a write and resolves with what applying it answered. Everything proposed while a
-   * batch is being made durable goes into the next batch: one transaction, one fsync.
+   * Ready is being persisted goes into the next one: one transaction, one fsync.
    */
   propose(command: Command): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#queue.length >= MAX_PENDING_PROPOSALS) return Promise.resolve(tooManyRequests);
+    if (this.#pending.size >= MAX_PENDING_PROPOSALS) return Promise.resolve(tooManyRequests);
+    if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(noLeader);
+    const index = this.#raft.log.lastIndex;
+    this.#commands.set(index, command);
+    const term = this.#raft.term;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ command, resolve, reject });
-      this.#scheduleBatch();
+      this.#pending.set(index, { term, resolve, reject });
+      this.#schedulePump();
     });
   }
 
@@ -138,8 +167,8 @@ export class Member {
     const size = this.#store.sizeBytes();
     return {
       revision: this.revision,
-      leader: this.id,
-      raftIndex: this.#store.log.lastIndex,
+      leader: this.#raft.lead ? BigInt(`0x${this.#raft.lead}`) : 0n,
+      raftIndex: this.#raft.log.lastIndex,
       raftTerm: this.raftTerm,
       raftAppliedIndex: this.#store.stateMachine.appliedIndex,
       dbSizeBytes: size.total,
@@ -148,52 +177,84 @@ export class Member {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#ticker);
     clearTimeout(this.#commitTimer);
     await this.#store.close();
   }
 
-  #scheduleBatch(): void {
-    if (this.#persisting || this.#batchScheduled || this.#queue.length === 0) return;
-    // Wait for the rest of this turn of the event loop: what it proposes joins the batch.
-    this.#batchScheduled = true;
+  /** Becomes leader (a lone voter wins at once) and waits until everything committed is applied. */
+  async #lead(): Promise<void> {
+    this.#raft.campaign();
+    while (this.#raft.role !== "leader" || this.#raft.log.applied < this.#raft.log.committed || this.#raft.hasReady()) {
+      await new Promise<void>((resolve) => {
+        this.#idle.push(resolve);
+        this.#pump();
+      });
+      if (this.#failure) throw this.#failure;
+    }
+  }
+
+  #schedulePump(): void {
+    if (this.#persisting || this.#pumpScheduled) return;
+    // Wait for the rest of this turn of the event loop: what it proposes joins the Ready.
+    this.#pumpScheduled = true;
     setImmediate(() => {
-      this.#batchScheduled = false;
-      this.#persistBatch();
+      this.#pumpScheduled = false;
+      this.#pump();
     });
   }
 
-  #persistBatch(): void {
-    if (this.#persisting || this.#queue.length === 0 || this.#failure) return;
-    const batch = this.#queue.splice(0, MAX_BATCH_ENTRIES);
-    const { log } = this.#store;
-    const first = log.lastIndex + 1;
-    const term = this.raftTerm;
-    const entries = batch.map((p, i) => ({ index: first + i, term, data: encodeCommand(p.command) }));
-    const last = first + entries.length - 1;
+  /** Runs one Ready, if the core has one and none is being persisted. */
+  #pump(): void {
+    if (this.#persisting || this.#failure) return;
+    if (!this.#raft.hasReady()) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    const rd = this.#raft.ready();
     this.#persisting = true;
-    log.persist(entries, { term, vote: idToHex(this.id), commit: last }).then(
-      () => {
-        this.#persisting = false;
-        // Start making the next batch durable before applying this one: the fsync runs on the
-        // log's thread while this one applies here.
-        this.#persistBatch();
-        this.#apply(first, batch);
-      },
-      (e) => this.#failStop(e, batch),
+    const durable = rd.entries.length > 0 || rd.hardState
+      ? this.#store.log.persist(rd.entries, rd.hardState)
+      : Promise.resolve();
+    // Committed entries are durable already: apply them while this Ready's entries are synced.
+    if (!this.#apply(rd.committed)) return;
+    durable.then(
+      () => this.#advance(rd),
+      (e) => this.#failStop(e),
     );
   }
 
-  #apply(first: number, batch: Pending[]): void {
+  #advance(rd: Ready): void {
+    this.#raft.advance(rd);
+    this.#persisting = false;
+    this.#pump();
+  }
+
+  /** Applies committed entries in order and answers their proposers; false if the member stopped. */
+  #apply(entries: Entry[]): boolean {
+    if (entries.length === 0) return true;
     const { stateMachine } = this.#store;
     let results: CommandResult[];
     try {
-      results = stateMachine.apply(batch.map((p, i) => ({ index: first + i, command: p.command })));
+      results = stateMachine.apply(entries.map((e) => {
+        const command = this.#commands.get(e.index) ?? (e.data.length > 0 ? decodeCommand(e.data) : undefined);
+        this.#commands.delete(e.index);
+        return { index: e.index, command };
+      }));
     } catch (e) {
-      return this.#failStop(e, batch);
+      this.#failStop(e);
+      return false;
     }
-    batch.forEach((p, i) => p.resolve(results[i]));
+    entries.forEach((e, i) => {
+      const waiting = this.#pending.get(e.index);
+      if (!waiting) return;
+      this.#pending.delete(e.index);
+      // Another leader's entry took this index: the proposal was lost with the old leadership.
+      if (waiting.term !== e.term) waiting.resolve(leadershipLost);
+      else waiting.resolve(results[i]);
+    });
     this.#commitState();
-    this.#scheduleBatch();
+    return true;
   }
 
   /**
@@ -202,18 +263,19 @@ export class Member {
    */
   #commitState(): void {
     const { stateMachine, checkpointer, log } = this.#store;
-    if (checkpointer.failure) return this.#failStop(checkpointer.failure, []);
+    if (checkpointer.failure) return this.#failStop(checkpointer.failure);
     try {
       if (stateMachine.due()) {
         stateMachine.commit();
         checkpointer.request(stateMachine.committedIndex);
       }
     } catch (e) {
-      return this.#failStop(e, []);
+      return this.#failStop(e);
     }
     const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - LOG_RETAINED_ENTRIES) + 1;
     if (keepFrom - log.firstIndex >= LOG_COMPACTION_ENTRIES - LOG_RETAINED_ENTRIES) {
-      log.compactBefore(keepFrom).catch((e) => this.#failStop(e, []));
+      this.#raft.compact(Math.min(keepFrom - 1, this.#raft.log.stable));
+      log.compactBefore(keepFrom).catch((e) => this.#failStop(e));
     }
     this.#armCommitTimer();
   }
@@ -231,32 +293,11 @@ export class Member {
    * A write that failed leaves the log or the state in doubt, so the member stops taking writes
    * rather than guess; restarting it replays the log.
    */
-  #failStop(e: unknown, batch: Pending[]): void {
+  #failStop(e: unknown): void {
     this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
     console.error(this.#failure.message);
-    for (const p of [...batch, ...this.#queue.splice(0)]) p.reject(this.#failure);
-  }
-
-  /**
-   * As the only member, become leader of a new term, and open it as a Raft leader does: with an
-   * empty entry, durable and applied before any request is taken.
-   */
-  async #startTerm(): Promise<void> {
-    const { log, stateMachine } = this.#store;
-    const term = log.hardState.term + 1;
-    const index = log.lastIndex + 1;
-    await log.persist([{ index, term, data: new Uint8Array() }], { term, vote: idToHex(this.id), commit: index });
-    stateMachine.apply([{ index, command: undefined }]);
-    stateMachine.commit();
-  }
-
-  /** Applies what the log holds beyond the applied index (a crash between persist and apply). */
-  #replayCommitted(): void {
-    const { log, stateMachine } = this.#store;
-    for (let next = stateMachine.appliedIndex + 1; next <= log.lastIndex; next += REPLAY_BATCH_ENTRIES) {
-      const entries = log.entries(next, Math.min(next + REPLAY_BATCH_ENTRIES, log.lastIndex + 1));
-      stateMachine.apply(entries.map((e) => ({ index: e.index, command: e.data.length ? decodeCommand(e.data) : undefined })));
-      stateMachine.commit();
-    }
+    for (const p of this.#pending.values()) p.reject(this.#failure);
+    this.#pending.clear();
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 }

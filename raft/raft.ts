@@ -106,6 +106,11 @@ export class Raft {
     }
   }
 
+  /** Starts an election now instead of waiting for the timer (a lone voter leads at once). */
+  campaign(): void {
+    if (this.role !== "leader") this.#campaign(this.#cfg.preVote);
+  }
+
   /** Appends a command if this node leads; answers whether it did. */
   propose(data: Uint8Array): boolean {
     if (this.role !== "leader") return false;

@@ -15,6 +15,7 @@ export class LogWriter {
   readonly #append;
   readonly #truncateFrom;
   readonly #compactBefore;
+  readonly #termOf;
 
   constructor(db: Database) {
     this.#db = db;
@@ -22,6 +23,7 @@ export class LogWriter {
     this.#append = db.prepare("INSERT INTO raft_log (idx, term, data) VALUES (?, ?, ?)");
     this.#truncateFrom = db.prepare("DELETE FROM raft_log WHERE idx >= ?");
     this.#compactBefore = db.prepare("DELETE FROM raft_log WHERE idx < ?");
+    this.#termOf = db.prepare("SELECT term FROM raft_log WHERE idx = ?");
   }
 
   /**
@@ -43,8 +45,11 @@ export class LogWriter {
   /** Drops the entries before `index`; their effects are durable in the state already. */
   compactBefore(index: number): void {
     this.#db.transaction(() => {
+      const term = this.#termOf.get<{ term: number }>(index - 1)?.term;
+      if (term === undefined) return; // compacted already
       this.#compactBefore.run(index);
       this.#meta.set("log_compacted_index", index - 1);
+      this.#meta.set("log_compacted_term", term);
     });
   }
 }

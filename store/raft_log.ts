@@ -23,6 +23,8 @@ export class RaftLog {
   #firstIndex: number;
   #lastIndex: number;
   #hardState: HardState;
+  /** Where the log started when it was opened: the entry just before the first one kept. */
+  readonly start: { index: number; term: number };
 
   private constructor(db: Database, writer: WorkerChannel<LogRequest>) {
     this.#db = db;
@@ -32,6 +34,7 @@ export class RaftLog {
     const bounds = db.prepare("SELECT min(idx) AS first, max(idx) AS last FROM raft_log").get<{ first: number | null; last: number | null }>();
     this.#lastIndex = bounds?.last ?? meta.number("log_compacted_index", 0);
     this.#firstIndex = bounds?.first ?? this.#lastIndex + 1;
+    this.start = { index: this.#firstIndex - 1, term: meta.number("log_compacted_term", 0) };
     this.#hardState = { term: meta.number("hard_term", 0), vote: meta.text("hard_vote") ?? "", commit: meta.number("hard_commit", 0) };
   }
 
