@@ -4,13 +4,14 @@
  *
  * Owns: elections (randomised timeouts from a handed-in source, pre-vote, check-quorum), log
  * replication (pipelined appends with an in-flight limit, fast back-off on conflicts), the commit
- * rule (a quorum has it and it is of the leader's term) and ReadIndex.
+ * rule (a quorum has it and it is of the leader's term), ReadIndex and leader transfer.
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
 import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import {
   type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId, type ReadState, type Ready, type Role,
+  TRANSFER_CONTEXT,
 } from "./types.ts";
 
 export interface RaftConfig {
@@ -74,6 +75,8 @@ export class Raft {
   #pendingReads: PendingRead[] = [];
   #readsAwaitingCommit: { context: string; from: NodeId }[] = [];
   #savedHardState: HardState;
+  /** During a leader transfer: the member taking over (the leader takes no proposals meanwhile). */
+  #transferee: NodeId = NO_NODE;
 
   constructor(cfg: RaftConfig, storage: RaftStorage) {
     if (!cfg.voters.includes(cfg.id)) throw new Error(`raft: ${cfg.id} is not among the voters`);
@@ -111,9 +114,27 @@ export class Raft {
     if (this.role !== "leader") this.#campaign(this.#cfg.preVote);
   }
 
+  /**
+   * Hands leadership to `to`: once its log is caught up it is told to campaign at once, and voters
+   * answer it despite their leases. Answers whether a transfer started.
+   */
+  transferLeadership(to: NodeId): boolean {
+    if (this.role !== "leader" || to === this.id || !this.#cfg.voters.includes(to)) return false;
+    this.#transferee = to;
+    this.#electionElapsed = 0;
+    if (this.#progress.get(to)!.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to });
+    else this.#sendAppend(to);
+    return true;
+  }
+
+  /** The member a leadership transfer is handing over to, if one is under way. */
+  get transferee(): NodeId {
+    return this.#transferee;
+  }
+
   /** Appends a command if this node leads; answers whether it did. */
   propose(data: Uint8Array): boolean {
-    if (this.role !== "leader") return false;
+    if (this.role !== "leader" || this.#transferee !== NO_NODE) return false;
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data }]);
     if (this.#cfg.voters.length === 1) this.#maybeCommit();
     return true;
@@ -132,8 +153,9 @@ export class Raft {
   step(m: Message): void {
     if (m.term > this.term) {
       const voteRequest = m.type === "vote" || m.type === "preVote";
-      // A node that heard from a live leader lately ignores campaigns (check-quorum's lease).
-      if (voteRequest && this.#inLease()) return;
+      // A node that heard from a live leader lately ignores campaigns (check-quorum's lease) —
+      // unless the leader itself handed over.
+      if (voteRequest && this.#inLease() && m.context !== TRANSFER_CONTEXT) return;
       if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
         // Pre-votes never move terms: a granted one answers our own future term.
       } else {
@@ -207,6 +229,7 @@ export class Raft {
     this.#progress.clear();
     this.#pendingReads = [];
     this.#readsAwaitingCommit = [];
+    this.#transferee = NO_NODE;
   }
 
   #becomeFollower(term: number, lead: NodeId): void {
@@ -227,7 +250,7 @@ export class Raft {
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data: new Uint8Array() }]);
   }
 
-  #campaign(pre: boolean): void {
+  #campaign(pre: boolean, context = ""): void {
     if (pre) {
       this.#votes.clear();
       this.role = "preCandidate";
@@ -241,7 +264,7 @@ export class Raft {
     this.#votes.set(this.id, true);
     if (this.#tally() === "won") return this.#won(pre);
     for (const p of this.#peers) {
-      this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm });
+      this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm, context });
     }
   }
 
@@ -314,6 +337,9 @@ export class Raft {
       case "readIndexResp":
         this.#readStates.push({ index: m.index, context: m.context });
         return;
+      case "timeoutNow":
+        // The leader hands over: campaign now, for real (no pre-vote), past the voters' leases.
+        return this.#campaign(false, TRANSFER_CONTEXT);
     }
   }
 
@@ -344,6 +370,7 @@ export class Raft {
         }
         if (!pr.acked(m.index)) return;
         if (pr.state === "probe") pr.becomeReplicate();
+        if (m.from === this.#transferee && pr.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to: m.from });
         if (this.#maybeCommit()) return;
         while (this.#wantsAppend(m.from)) this.#sendAppend(m.from);
         return;
@@ -365,6 +392,8 @@ export class Raft {
     this.#electionElapsed++;
     if (this.#electionElapsed >= this.#cfg.electionTicks) {
       this.#electionElapsed = 0;
+      // A transfer that did not finish within an election timeout is given up.
+      this.#transferee = NO_NODE;
       if (this.#cfg.checkQuorum) {
         const active = this.#cfg.voters.filter((v) => v === this.id || this.#progress.get(v)!.recentActive).length;
         for (const p of this.#progress.values()) p.recentActive = false;

@@ -7,6 +7,7 @@
 /** A member's id, as etcd prints it (hex). */
 export type NodeId = string;
 export const NO_NODE: NodeId = "";
+export const TRANSFER_CONTEXT = "leader-transfer";
 
 export interface Entry {
   index: number;
@@ -25,7 +26,8 @@ export type MessageType =
   | "app" | "appResp"
   | "vote" | "voteResp" | "preVote" | "preVoteResp"
   | "heartbeat" | "heartbeatResp"
-  | "readIndex" | "readIndexResp";
+  | "readIndex" | "readIndexResp"
+  | "timeoutNow";
 
 export interface Message {
   type: MessageType;
@@ -41,7 +43,10 @@ export interface Message {
   reject: boolean;
   /** appResp on reject: where the follower suggests the leader look for a match. */
   rejectHint: number;
-  /** readIndex and heartbeats: which read request a message belongs to ("" for none). */
+  /**
+   * readIndex and heartbeats: which read request a message belongs to ("" for none); vote
+   * requests: TRANSFER_CONTEXT when a leader handed over, so voters answer despite their lease.
+   */
   context: string;
 }
 

@@ -143,3 +143,48 @@ test("raft scenario > Figure 8 with the commit rule broken on purpose loses a co
   assert.equal(c.applied("s5")[1], "", "…and s5 later commits its own entry at the same index");
   assert.equal(c.applied("s3")[1], "", "…as do the nodes that held X");
 });
+
+test("raft scenario > leader transfer: the leader hands over to an up-to-date follower", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  assert.ok(c.propose("s1", "before"));
+  c.tickAll(1);
+
+  assert.ok(c.node("s1").transferLeadership("s2"));
+  assert.ok(!c.propose("s1", "during"), "a leader handing over takes no proposals");
+  c.deliver();
+  assert.equal(c.leader(), "s2");
+  assert.equal(c.node("s2").term, 2);
+  assert.equal(c.node("s1").role, "follower");
+
+  assert.ok(c.propose("s2", "after"));
+  c.tickAll(2);
+  for (const id of c.ids) assert.deepEqual(c.applied(id).filter(Boolean), ["before", "after"]);
+});
+
+test("raft scenario > leader transfer to a lagging follower waits until it has caught up", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.isolate("s3");
+  for (const v of ["a", "b", "c"]) assert.ok(c.propose("s1", v));
+  c.tickAll(1);
+  assert.equal(c.logOf("s3").length, 1, "s3 missed the three entries");
+
+  c.rejoin("s3");
+  assert.ok(c.node("s1").transferLeadership("s3"));
+  c.deliver();
+  assert.equal(c.leader(), "s3", "s3 caught up, then took over");
+  assert.deepEqual(c.logOf("s3").slice(0, 4).map((e) => e.split(":")[1]), ["", "a", "b", "c"]);
+});
+
+test("raft scenario > a leader transfer that cannot finish is given up after an election timeout", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.isolate("s3");
+  assert.ok(c.node("s1").transferLeadership("s3"));
+  assert.ok(!c.propose("s1", "blocked"));
+  for (let i = 0; i < ELECTION_TICKS; i++) c.tickAll(1);
+  assert.equal(c.leader(), "s1");
+  assert.equal(c.node("s1").transferee, "");
+  assert.ok(c.propose("s1", "resumed"), "proposals are taken again once the transfer is given up");
+});

@@ -2,7 +2,7 @@
  * A deterministic simulation of a Raft cluster: 3 or 5 nodes of raft/ driven over a seeded network
  * that delays, drops, duplicates and reorders messages, partitions nodes (both ways and one way),
  * crashes nodes (losing all they had not persisted) and restarts them from what they had, while
- * clients propose commands and ask for linearizable reads.
+ * clients propose commands, ask for linearizable reads and now and then move leadership.
  *
  * After every step it checks Raft's safety properties; at the end it heals every fault and checks
  * that a leader is elected and a proposal commits everywhere within a bounded time. The same seed
@@ -246,6 +246,9 @@ export class Simulation {
       this.#reads.set(context, { node: node.id, context, mustSee: this.#appliedMax });
       node.raft.readIndex(context);
       this.#log(`${node.id} read ${context} must see ${this.#appliedMax}`);
+    } else if (r < 0.203 && node.raft.role === "leader") {
+      const to = this.#ids[Math.floor(this.#random() * this.#ids.length)];
+      if (node.raft.transferLeadership(to)) this.#log(`${node.id} transfers leadership to ${to}`);
     }
   }
 
