@@ -135,6 +135,15 @@ export class RaftLog {
     this.#start = { index, term };
   }
 
+  /** Replaces the whole log with a snapshot's position: everything up to it is its state now. */
+  restore(index: number, term: number): void {
+    this.#entries = [];
+    this.#start = { index, term };
+    this.committed = index;
+    this.applied = index;
+    this.stable = index;
+  }
+
   stableTo(index: number, term: number): void {
     // Entries persisted may have been replaced since; only count them if they are still ours.
     if (this.matchTerm(index, term) && index > this.stable) this.stable = index;

@@ -10,8 +10,14 @@ export class Progress {
   match = 0;
   /** The next index to send. */
   next: number;
-  /** probe: one append at a time until a match is found; replicate: pipeline appends. */
-  state: "probe" | "replicate" = "probe";
+  /**
+   * probe: one append at a time until a match is found; replicate: pipeline appends; snapshot: a
+   * snapshot is on its way, nothing else is sent until the follower answers it.
+   */
+  state: "probe" | "replicate" | "snapshot" = "probe";
+  /** In snapshot state: the index of the snapshot sent, and ticks since. */
+  pendingSnapshot = 0;
+  snapshotTicks = 0;
   /** In probe state, an append is out and unanswered. */
   probeSent = false;
   /** Last indexes of appends in flight, oldest first (replicate state). */
@@ -24,13 +30,23 @@ export class Progress {
   }
 
   get paused(): boolean {
+    if (this.state === "snapshot") return true;
     return this.state === "probe" ? this.probeSent : this.inflight.length >= this.maxInflight;
   }
 
+  becomeSnapshot(index: number): void {
+    this.state = "snapshot";
+    this.pendingSnapshot = index;
+    this.snapshotTicks = 0;
+    this.inflight.length = 0;
+  }
+
   becomeProbe(): void {
+    // After a snapshot, probe from past it (the follower has at least that much, or will say).
+    this.next = this.state === "snapshot" ? Math.max(this.match, this.pendingSnapshot) + 1 : this.match + 1;
     this.state = "probe";
     this.probeSent = false;
-    this.next = this.match + 1;
+    this.pendingSnapshot = 0;
     this.inflight.length = 0;
   }
 

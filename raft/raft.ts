@@ -11,7 +11,7 @@ import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import {
   type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId, type ReadState, type Ready, type Role,
-  TRANSFER_CONTEXT,
+  type Snapshot, TRANSFER_CONTEXT,
 } from "./types.ts";
 
 export interface RaftConfig {
@@ -32,6 +32,11 @@ export interface RaftConfig {
    */
   maxInflight: number;
   maxEntriesPerAppend: number;
+  /**
+   * The runtime's latest snapshot, for followers that need entries compacted away; undefined if it
+   * has none. The core calls it only as a leader, only when such a follower shows up.
+   */
+  snapshot?: () => Snapshot | undefined;
   /** Test only: planted bugs that prove the simulator can find a broken rule. */
   plantedBug?: PlantedBug;
 }
@@ -75,6 +80,8 @@ export class Raft {
   #pendingReads: PendingRead[] = [];
   #readsAwaitingCommit: { context: string; from: NodeId }[] = [];
   #savedHardState: HardState;
+  /** A snapshot received from the leader, to be installed by the runtime (handed out in Ready). */
+  #snapshotToInstall: Snapshot | undefined;
   /** During a leader transfer: the member taking over (the leader takes no proposals meanwhile). */
   #transferee: NodeId = NO_NODE;
 
@@ -181,7 +188,8 @@ export class Raft {
 
   hasReady(): boolean {
     if (this.role === "leader" && this.#peers.some((p) => this.#wantsAppend(p))) return true;
-    return this.#messages.length > 0 || this.#readStates.length > 0 || this.log.unstable().length > 0 ||
+    return this.#snapshotToInstall !== undefined || this.#messages.length > 0 || this.#readStates.length > 0 ||
+      this.log.unstable().length > 0 ||
       this.log.toApply().length > 0 || !sameHardState(this.#hardState(), this.#savedHardState);
   }
 
@@ -189,6 +197,7 @@ export class Raft {
     if (this.role === "leader") for (const p of this.#peers) while (this.#wantsAppend(p)) this.#sendAppend(p);
     const hardState = this.#hardState();
     const ready: Ready = {
+      snapshot: this.#snapshotToInstall,
       hardState: sameHardState(hardState, this.#savedHardState) ? undefined : hardState,
       entries: this.log.unstable(),
       messages: this.#messages,
@@ -202,6 +211,7 @@ export class Raft {
 
   /** The runtime persisted, sent and applied what `ready` held. */
   advance(ready: Ready): void {
+    if (ready.snapshot && ready.snapshot === this.#snapshotToInstall) this.#snapshotToInstall = undefined;
     const last = ready.entries.at(-1);
     if (last) this.log.stableTo(last.index, last.term);
     if (ready.hardState) this.#savedHardState = ready.hardState;
@@ -337,6 +347,10 @@ export class Raft {
       case "readIndexResp":
         this.#readStates.push({ index: m.index, context: m.context });
         return;
+      case "snap":
+        this.#electionElapsed = 0;
+        this.lead = m.from;
+        return this.#handleSnapshot(m);
       case "timeoutNow":
         // The leader hands over: campaign now, for real (no pre-vote), past the voters' leases.
         return this.#campaign(false, TRANSFER_CONTEXT);
@@ -357,6 +371,21 @@ export class Raft {
     this.#send({ type: "appResp", to: m.from, index: m.index, reject: true, rejectHint: hint, logTerm: this.log.term(hint) });
   }
 
+  #handleSnapshot(m: Message): void {
+    const snap = m.snapshot!;
+    if (snap.index <= this.log.committed) {
+      return this.#send({ type: "appResp", to: m.from, index: this.log.committed });
+    }
+    if (this.log.matchTerm(snap.index, snap.term)) {
+      // We hold what the snapshot covers: only the commit index moves.
+      this.log.commitTo(snap.index);
+      return this.#send({ type: "appResp", to: m.from, index: snap.index });
+    }
+    this.log.restore(snap.index, snap.term);
+    this.#snapshotToInstall = snap;
+    this.#send({ type: "appResp", to: m.from, index: snap.index });
+  }
+
   #stepLeader(m: Message): void {
     const pr = this.#progress.get(m.from);
     switch (m.type) {
@@ -370,6 +399,7 @@ export class Raft {
         }
         if (!pr.acked(m.index)) return;
         if (pr.state === "probe") pr.becomeReplicate();
+        if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) pr.becomeReplicate();
         if (m.from === this.#transferee && pr.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to: m.from });
         if (this.#maybeCommit()) return;
         while (this.#wantsAppend(m.from)) this.#sendAppend(m.from);
@@ -379,6 +409,9 @@ export class Raft {
         if (!pr) return;
         pr.recentActive = true;
         pr.heartbeatAnswered();
+        // A follower still short of the log may have lost appends: send one, even empty, so it
+        // either acks or says where it stands.
+        if (pr.match < this.log.lastIndex && !pr.paused) this.#sendAppend(m.from);
         if (m.context) this.#ackRead(m.context, m.from);
         return;
       }
@@ -400,6 +433,10 @@ export class Raft {
         if (active < this.#quorum) return this.#becomeFollower(this.term, NO_NODE);
       }
     }
+    for (const pr of this.#progress.values()) {
+      // A snapshot unanswered for an election timeout was lost: probe again, which resends it.
+      if (pr.state === "snapshot" && ++pr.snapshotTicks > this.#cfg.electionTicks) pr.becomeProbe();
+    }
     if (this.#heartbeatElapsed >= this.#cfg.heartbeatTicks) {
       this.#heartbeatElapsed = 0;
       this.#broadcastHeartbeat(this.#pendingReads.at(-1)?.context ?? "");
@@ -410,18 +447,25 @@ export class Raft {
 
   #wantsAppend(to: NodeId): boolean {
     const pr = this.#progress.get(to)!;
-    // A follower that needs entries compacted away needs a snapshot, which the core cannot send
-    // yet (issue 3); it is left alone rather than sent a broken append.
-    return !pr.paused && pr.next <= this.log.lastIndex && pr.next >= this.log.firstIndex;
+    return !pr.paused && (pr.next <= this.log.lastIndex || pr.next < this.log.firstIndex);
   }
 
+  /** Sends what `to` needs next: entries, or a snapshot when those were compacted away. */
   #sendAppend(to: NodeId): void {
     const pr = this.#progress.get(to)!;
-    if (pr.next < this.log.firstIndex) return; // needs a snapshot (see #wantsAppend)
+    if (pr.next < this.log.firstIndex) return this.#sendSnapshot(to, pr);
     const prev = pr.next - 1;
     const entries = this.log.slice(pr.next, Math.min(this.log.lastIndex + 1, pr.next + this.#cfg.maxEntriesPerAppend));
     this.#send({ type: "app", to, index: prev, logTerm: this.log.term(prev), entries, commit: this.log.committed });
     pr.sent(entries.at(-1)?.index ?? prev);
+  }
+
+  #sendSnapshot(to: NodeId, pr: Progress): void {
+    const snapshot = this.#cfg.snapshot?.();
+    // Without a snapshot that reaches the log, the follower cannot be caught up yet.
+    if (!snapshot || snapshot.index < this.log.firstIndex - 1) return;
+    this.#send({ type: "snap", to, snapshot });
+    pr.becomeSnapshot(snapshot.index);
   }
 
   #broadcastHeartbeat(context: string): void {

@@ -27,7 +27,16 @@ export type MessageType =
   | "vote" | "voteResp" | "preVote" | "preVoteResp"
   | "heartbeat" | "heartbeatResp"
   | "readIndex" | "readIndexResp"
-  | "timeoutNow";
+  | "timeoutNow"
+  | "snap";
+
+/** The runtime's state as of a log index: what replaces the entries up to it. */
+export interface Snapshot {
+  index: number;
+  term: number;
+  /** Opaque to Raft: the runtime's encoding of its state. */
+  data: Uint8Array;
+}
 
 export interface Message {
   type: MessageType;
@@ -48,6 +57,8 @@ export interface Message {
    * requests: TRANSFER_CONTEXT when a leader handed over, so voters answer despite their lease.
    */
   context: string;
+  /** snap: the leader's snapshot, for a follower that needs entries the leader compacted away. */
+  snapshot?: Snapshot;
 }
 
 /** A linearizable read that may be served once the state has applied `index`. */
@@ -59,11 +70,13 @@ export interface ReadState {
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";
 
 /**
- * What a node asks its runtime to do, in order: persist `entries` (replacing any at or after the
- * first one's index) and `hardState`; then send `messages`; then apply `committed`; then serve
- * `readStates` once applied up to their index. Then call advance().
+ * What a node asks its runtime to do, in order: install `snapshot` (replacing its state and log);
+ * persist `entries` (replacing any at or after the first one's index) and `hardState`; then send
+ * `messages`; then apply `committed`; then serve `readStates` once applied up to their index.
+ * Then call advance().
  */
 export interface Ready {
+  snapshot: Snapshot | undefined;
   hardState: HardState | undefined;
   entries: Entry[];
   messages: Message[];

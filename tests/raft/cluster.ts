@@ -7,9 +7,9 @@
  * `electionTicks`, so "tick n times" means what it says.
  */
 import { type PlantedBug, Raft } from "../../raft/raft.ts";
-import type { Entry, HardState, Message, NodeId } from "../../raft/types.ts";
+import type { Entry, HardState, Message, NodeId, Snapshot } from "../../raft/types.ts";
 
-type Disk = { hardState: HardState; entries: Entry[] };
+type Disk = { hardState: HardState; snapshot: Snapshot | undefined; entries: Entry[] };
 
 export const ELECTION_TICKS = 10;
 const text = (e: Entry) => new TextDecoder().decode(e.data);
@@ -18,14 +18,15 @@ export class Cluster {
   readonly ids: NodeId[];
   readonly #rafts = new Map<NodeId, Raft | undefined>();
   readonly #disks = new Map<NodeId, Disk>();
-  readonly #applied = new Map<NodeId, Entry[]>();
+  /** What each node applied, as text: its state machine. */
+  readonly #applied = new Map<NodeId, string[]>();
   outbox: Message[] = [];
   readonly #cut = new Set<NodeId>();
 
   constructor(size: number, readonly options: { plantedBug?: PlantedBug; maxEntriesPerAppend?: number } = {}) {
     this.ids = Array.from({ length: size }, (_, i) => `s${i + 1}`);
     for (const id of this.ids) {
-      this.#disks.set(id, { hardState: { term: 0, vote: "", commit: 0 }, entries: [] });
+      this.#disks.set(id, { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] });
       this.restart(id);
     }
   }
@@ -38,12 +39,13 @@ export class Cluster {
 
   restart(id: NodeId): void {
     const disk = this.#disks.get(id)!;
+    const snap = disk.snapshot;
     this.#rafts.set(id, new Raft({
-      id, voters: this.ids, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => 0, preVote: true,
+      id, voters: this.ids, snapshot: () => this.#disks.get(id)!.snapshot, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => 0, preVote: true,
       checkQuorum: true, maxInflight: 64, maxEntriesPerAppend: this.options.maxEntriesPerAppend ?? 64,
       plantedBug: this.options.plantedBug,
-    }, { hardState: disk.hardState, entries: disk.entries, applied: 0 }));
-    this.#applied.set(id, []);
+    }, { hardState: disk.hardState, entries: disk.entries, applied: snap?.index ?? 0, start: snap && { index: snap.index, term: snap.term } }));
+    this.#applied.set(id, snap ? JSON.parse(new TextDecoder().decode(snap.data)) : []);
   }
 
   crash(id: NodeId): void {
@@ -73,13 +75,19 @@ export class Cluster {
         any = true;
         const rd = raft.ready();
         const disk = this.#disks.get(id)!;
+        if (rd.snapshot) {
+          disk.snapshot = rd.snapshot;
+          disk.entries = [];
+          this.#applied.set(id, JSON.parse(new TextDecoder().decode(rd.snapshot.data)));
+        }
         if (rd.entries.length) {
-          disk.entries.length = Math.min(disk.entries.length, rd.entries[0].index - 1);
+          const base = disk.snapshot?.index ?? 0;
+          disk.entries.length = Math.min(disk.entries.length, rd.entries[0].index - 1 - base);
           disk.entries.push(...rd.entries);
         }
         if (rd.hardState) disk.hardState = { ...rd.hardState };
         for (const m of rd.messages) if (!this.#cut.has(m.from) && !this.#cut.has(m.to)) this.outbox.push(m);
-        this.#applied.get(id)!.push(...rd.committed);
+        this.#applied.get(id)!.push(...rd.committed.map(text));
         raft.advance(rd);
       }
       if (!any) return;
@@ -132,7 +140,18 @@ export class Cluster {
 
   /** What a node applied, as text (empty entries as ""). */
   applied(id: NodeId): string[] {
-    return this.#applied.get(id)!.map(text);
+    return this.#applied.get(id)!;
+  }
+
+  /** Snapshots a node's state up to `index` and compacts its log there, as a runtime would. */
+  compact(id: NodeId, index: number): void {
+    const raft = this.node(id);
+    const data = new TextEncoder().encode(JSON.stringify(this.applied(id).slice(0, index)));
+    const disk = this.#disks.get(id)!;
+    const base = disk.snapshot?.index ?? 0;
+    disk.snapshot = { index, term: raft.log.term(index), data };
+    disk.entries = disk.entries.slice(index - base);
+    raft.compact(index);
   }
 
   /** The node's log as "term:text" for each index. */

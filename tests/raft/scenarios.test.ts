@@ -188,3 +188,26 @@ test("raft scenario > a leader transfer that cannot finish is given up after an 
   assert.equal(c.node("s1").transferee, "");
   assert.ok(c.propose("s1", "resumed"), "proposals are taken again once the transfer is given up");
 });
+
+test("raft scenario > a follower far behind is caught up by a snapshot", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.isolate("s3");
+  const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+  for (const v of values) assert.ok(c.propose("s1", v));
+  c.tickAll(2);
+  const applied = c.node("s1").log.applied;
+  c.compact("s1", applied - 1);
+  assert.ok(c.node("s1").log.firstIndex > c.node("s3").log.lastIndex + 1, "s3 needs entries s1 no longer has");
+
+  c.rejoin("s3");
+  c.tickAll(3);
+  assert.ok(c.node("s3").log.firstIndex > 1, "s3 installed a snapshot");
+  assert.deepEqual(c.applied("s3"), c.applied("s1"), "and holds the same state as the leader");
+  assert.deepEqual(c.applied("s3").filter(Boolean), values);
+
+  c.crash("s3");
+  c.restart("s3");
+  c.tickAll(2);
+  assert.deepEqual(c.applied("s3"), c.applied("s1"), "a restart starts from the installed snapshot");
+});

@@ -11,7 +11,7 @@
  * Owns: the harness and the checkers. Never: knowledge of raft/ internals beyond its public face.
  */
 import { type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
-import type { Entry, HardState, Message, NodeId, Ready } from "../../raft/types.ts";
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from "../../raft/types.ts";
 
 export interface SimulationOptions {
   seed: number;
@@ -30,7 +30,7 @@ export interface SimulationReport {
   /** Why the run failed: the property that broke, where. */
   failure?: string;
   trace: string[];
-  stats: { leaders: number; committed: number; reads: number; crashes: number; partitions: number };
+  stats: { leaders: number; committed: number; reads: number; crashes: number; partitions: number; snapshots: number };
 }
 
 /** mulberry32: small, fast, seedable. */
@@ -49,13 +49,16 @@ const HEAL_BOUND_UNITS = 2_000;
 
 class SafetyViolation extends Error {}
 
-type Disk = { hardState: HardState; entries: Entry[] };
+/** What survives a crash: the hard state, the latest snapshot and the log entries after it. */
+type Disk = { hardState: HardState; snapshot: Snapshot | undefined; entries: Entry[] };
 type SimNode = {
   id: NodeId;
   raft: Raft | undefined;
   disk: Disk;
-  /** Indexes applied in this incarnation, in order. */
+  /** Indexes applied in this incarnation, in order (a snapshot counts as applying up to it). */
   appliedUpTo: number;
+  /** The node's state machine: the key of every entry applied, index - 1 → key. */
+  state: string[];
   /** The commit index this incarnation has shown; it may never go down. */
   commitSeen: number;
   tickOffset: number;
@@ -79,6 +82,8 @@ type FaultProfile = {
   maxEntriesPerAppend: number;
   /** Time units between ticks: few make message delays long next to election timeouts. */
   tickUnits: number;
+  /** Chance per unit that a node snapshots and compacts its log. */
+  compact: number;
 };
 type PendingRead = { node: NodeId; context: string; mustSee: number };
 
@@ -105,7 +110,7 @@ export class Simulation {
   #proposals = 0;
   #readCount = 0;
   readonly #trace: string[] = [];
-  readonly #stats = { leaders: 0, committed: 0, reads: 0, crashes: 0, partitions: 0 };
+  readonly #stats = { leaders: 0, committed: 0, reads: 0, crashes: 0, partitions: 0, snapshots: 0 };
   #faults = true;
   readonly #profile: FaultProfile;
 
@@ -126,11 +131,13 @@ export class Simulation {
       crashAfterCommit: r() < 0.5 ? 0 : r() * 0.3,
       maxEntriesPerAppend: 1 + Math.floor(r() * 4),
       tickUnits: 1 + Math.floor(r() * 5),
+      compact: r() < 0.3 ? 0 : r() * 0.05,
     };
     this.#ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     for (const id of this.#ids) {
       const node: SimNode = {
-        id, raft: undefined, disk: { hardState: { term: 0, vote: "", commit: 0 }, entries: [] }, appliedUpTo: 0,
+        id, raft: undefined, disk: { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] },
+        appliedUpTo: 0, state: [],
         commitSeen: 0, tickOffset: Math.floor(this.#random() * this.#profile.tickUnits),
       };
       this.#nodes.set(id, node);
@@ -163,17 +170,22 @@ export class Simulation {
 
   // ---- nodes ----
 
-  #config(id: NodeId): RaftConfig {
+  #config(node: SimNode): RaftConfig {
     return {
-      id, voters: this.#ids, electionTicks: 10, heartbeatTicks: 1, random: prng(Math.floor(this.#random() * 2 ** 32)),
+      id: node.id, snapshot: () => node.disk.snapshot, voters: this.#ids, electionTicks: 10, heartbeatTicks: 1, random: prng(Math.floor(this.#random() * 2 ** 32)),
       preVote: true, checkQuorum: true, maxInflight: 8, maxEntriesPerAppend: this.#profile.maxEntriesPerAppend,
       plantedBug: this.#opts.plantedBug,
     };
   }
 
   #start(node: SimNode): void {
-    node.raft = new Raft(this.#config(node.id), { hardState: node.disk.hardState, entries: node.disk.entries, applied: 0 });
-    node.appliedUpTo = 0;
+    const snap = node.disk.snapshot;
+    node.raft = new Raft(this.#config(node), {
+      hardState: node.disk.hardState, entries: node.disk.entries, applied: snap?.index ?? 0,
+      start: snap && { index: snap.index, term: snap.term },
+    });
+    node.state = snap ? JSON.parse(decoder.decode(snap.data)) : [];
+    node.appliedUpTo = snap?.index ?? 0;
     node.commitSeen = node.disk.hardState.commit;
     this.#log(`${node.id} starts at term ${node.disk.hardState.term} with ${node.disk.entries.length} entries`);
   }
@@ -195,6 +207,7 @@ export class Simulation {
     this.#deliverDue();
     this.#clientLoad();
     this.#drainReadies();
+    for (const node of this.#nodes.values()) this.#maybeCompact(node);
     this.#checkLeaders();
     if (this.#now % 50 === 0) this.#checkLogMatching();
   }
@@ -291,10 +304,12 @@ export class Simulation {
   #handleReady(node: SimNode, rd: Ready): void {
     const raft = node.raft!;
     const commitBefore = node.commitSeen;
-    // 1. persist
+    // 1. install a snapshot, then persist
+    if (rd.snapshot) this.#install(node, rd.snapshot);
     if (rd.entries.length > 0) {
+      const base = node.disk.snapshot?.index ?? 0;
       const first = rd.entries[0].index;
-      node.disk.entries.length = Math.min(node.disk.entries.length, first - 1);
+      node.disk.entries.length = Math.min(node.disk.entries.length, first - 1 - base);
       node.disk.entries.push(...rd.entries);
     }
     if (rd.hardState) {
@@ -317,6 +332,7 @@ export class Simulation {
       if (e.index !== node.appliedUpTo + 1) this.#fail("apply order", `${node.id} applied ${e.index} after ${node.appliedUpTo}`);
       node.appliedUpTo = e.index;
       const key = entryKey(e);
+      node.state.push(key);
       const known = this.#applied.get(e.index);
       if (known === undefined) {
         this.#applied.set(e.index, key);
@@ -349,6 +365,38 @@ export class Simulation {
     }
   }
 
+  /** A snapshot replaces the node's state and log; it must agree with what was applied anywhere. */
+  #install(node: SimNode, snap: Snapshot): void {
+    const keys = JSON.parse(decoder.decode(snap.data)) as string[];
+    if (keys.length !== snap.index) this.#fail("snapshot", `${node.id} got a snapshot of ${keys.length} entries at ${snap.index}`);
+    keys.forEach((key, i) => {
+      const known = this.#applied.get(i + 1);
+      if (known !== undefined && known !== key) {
+        this.#fail("state machine safety", `${node.id} installed ${key} at ${i + 1} where ${known} was applied`);
+      }
+    });
+    node.state = keys;
+    node.appliedUpTo = snap.index;
+    node.disk.snapshot = snap;
+    node.disk.entries = [];
+    this.#stats.snapshots++;
+    this.#log(`${node.id} installs a snapshot at ${snap.index}`);
+  }
+
+  /** Now and then a node snapshots its state and forgets the log behind it (as a runtime does). */
+  #maybeCompact(node: SimNode): void {
+    const raft = node.raft;
+    if (!raft || this.#random() >= this.#profile.compact) return;
+    const index = Math.min(node.appliedUpTo, raft.log.stable) - 2;
+    if (index < raft.log.firstIndex + 3) return;
+    const snap: Snapshot = { index, term: raft.log.term(index), data: new TextEncoder().encode(JSON.stringify(node.state.slice(0, index))) };
+    raft.compact(index);
+    const base = node.disk.snapshot?.index ?? 0;
+    node.disk.entries = node.disk.entries.slice(index - base);
+    node.disk.snapshot = snap;
+    this.#log(`${node.id} compacts its log to ${index}`);
+  }
+
   // ---- checkers ----
 
   #checkLeaders(): void {
@@ -365,6 +413,8 @@ export class Simulation {
         // terms committed; it holds no promise about them.)
         for (const [index, key] of this.#applied) {
           if ((this.#commitTerms.get(index) ?? Infinity) >= raft.term) continue;
+          // Compacted entries live in the node's state, which the snapshot check covers.
+          if (index < raft.log.firstIndex) continue;
           const e = raft.log.slice(index, index + 1)[0];
           if (!e || entryKey(e) !== key) {
             this.#fail("leader completeness", `${node.id} leads term ${raft.term} without ${key} at ${index}`);
@@ -377,21 +427,27 @@ export class Simulation {
   }
 
   #checkLogMatching(): void {
-    const logs = [...this.#nodes.values()].map((n) => ({ id: n.id, entries: n.raft ? n.raft.log.slice(1, n.raft.log.lastIndex + 1) : n.disk.entries }));
+    // Each node's log as index → entry, from its first kept index on.
+    const logs = [...this.#nodes.values()].filter((n) => n.raft).map((n) => {
+      const log = n.raft!.log;
+      const byIndex = new Map<number, Entry>();
+      for (const e of log.slice(log.firstIndex, log.lastIndex + 1)) byIndex.set(e.index, e);
+      return { id: n.id, byIndex, first: log.firstIndex, last: log.lastIndex };
+    });
     for (let i = 0; i < logs.length; i++) {
       for (let j = i + 1; j < logs.length; j++) {
-        const [a, b] = [logs[i].entries, logs[j].entries];
-        const n = Math.min(a.length, b.length);
-        let last = -1;
-        for (let k = n - 1; k >= 0; k--) {
-          if (a[k].term === b[k].term) {
-            last = k;
+        const [a, b] = [logs[i], logs[j]];
+        const lo = Math.max(a.first, b.first);
+        let agreeAt = -1;
+        for (let k = Math.min(a.last, b.last); k >= lo; k--) {
+          if (a.byIndex.get(k)!.term === b.byIndex.get(k)!.term) {
+            agreeAt = k;
             break;
           }
         }
-        for (let k = 0; k <= last; k++) {
-          if (entryKey(a[k]) !== entryKey(b[k])) {
-            this.#fail("log matching", `${logs[i].id} and ${logs[j].id} agree at ${last + 1} but differ at ${k + 1}`);
+        for (let k = lo; k <= agreeAt; k++) {
+          if (entryKey(a.byIndex.get(k)!) !== entryKey(b.byIndex.get(k)!)) {
+            this.#fail("log matching", `${a.id} and ${b.id} agree at ${agreeAt} but differ at ${k}`);
           }
         }
       }
