@@ -4,19 +4,20 @@
  *
  * Owns: elections (randomised timeouts from a handed-in source, pre-vote, check-quorum), log
  * replication (pipelined appends with an in-flight limit, fast back-off on conflicts), the commit
- * rule (a quorum has it and it is of the leader's term), ReadIndex and leader transfer.
+ * rule (a quorum has it and it is of the leader's term), ReadIndex, leader transfer, snapshots and
+ * membership changes (voters and learners, one change at a time).
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
 import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import {
-  type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId, type ReadState, type Ready, type Role,
-  type Snapshot, TRANSFER_CONTEXT,
+  type ConfChange, type ConfState, type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId,
+  type ReadState, type Ready, type Role, type Snapshot, TRANSFER_CONTEXT,
 } from "./types.ts";
 
 export interface RaftConfig {
   id: NodeId;
-  /** Every voter, this node included. */
+  /** The voters a new cluster starts with (storage's `conf` wins when it has one). */
   voters: readonly NodeId[];
   /** Ticks without a leader before a follower campaigns; the timeout is randomised in [n, 2n). */
   electionTicks: number;
@@ -49,6 +50,8 @@ export interface RaftStorage {
   /** The entry before the first one kept, when the log was compacted. */
   start?: LogStart;
   applied: number;
+  /** The membership as of `applied`; changes later in the log are applied again as they apply. */
+  conf?: ConfState;
 }
 
 /**
@@ -66,6 +69,10 @@ export class Raft {
   readonly id: NodeId;
   readonly #cfg: RaftConfig;
   readonly log: RaftLog;
+  #voters: NodeId[];
+  #learners: NodeId[];
+  /** The index of the latest membership change proposed; none other until it is applied. */
+  #pendingConfIndex = 0;
   role: Role = "follower";
   term: number;
   vote: NodeId;
@@ -86,8 +93,9 @@ export class Raft {
   #transferee: NodeId = NO_NODE;
 
   constructor(cfg: RaftConfig, storage: RaftStorage) {
-    if (!cfg.voters.includes(cfg.id)) throw new Error(`raft: ${cfg.id} is not among the voters`);
     this.id = cfg.id;
+    this.#voters = [...(storage.conf?.voters ?? cfg.voters)];
+    this.#learners = [...(storage.conf?.learners ?? [])];
     this.#cfg = cfg;
     this.term = storage.hardState.term;
     this.vote = storage.hardState.vote;
@@ -98,11 +106,21 @@ export class Raft {
   }
 
   get #quorum(): number {
-    return Math.floor(this.#cfg.voters.length / 2) + 1;
+    return Math.floor(this.#voters.length / 2) + 1;
   }
 
+  /** Everyone the leader replicates to: voters and learners but itself. */
   get #peers(): NodeId[] {
-    return this.#cfg.voters.filter((v) => v !== this.id);
+    return [...this.#voters, ...this.#learners].filter((v) => v !== this.id);
+  }
+
+  get #promotable(): boolean {
+    return this.#voters.includes(this.id);
+  }
+
+  /** The membership as this node knows it (as of the changes it has applied). */
+  get conf(): ConfState {
+    return { voters: [...this.#voters], learners: [...this.#learners] };
   }
 
   // ---- driving ----
@@ -110,7 +128,7 @@ export class Raft {
   tick(): void {
     if (this.role === "leader") return this.#tickLeader();
     this.#electionElapsed++;
-    if (this.#electionElapsed >= this.#electionTimeout) {
+    if (this.#electionElapsed >= this.#electionTimeout && this.#promotable) {
       this.#electionElapsed = 0;
       this.#campaign(this.#cfg.preVote);
     }
@@ -118,7 +136,39 @@ export class Raft {
 
   /** Starts an election now instead of waiting for the timer (a lone voter leads at once). */
   campaign(): void {
-    if (this.role !== "leader") this.#campaign(this.#cfg.preVote);
+    if (this.role !== "leader" && this.#promotable) this.#campaign(this.#cfg.preVote);
+  }
+
+  /**
+   * Proposes one membership change. Refused (false) unless this node leads, no transfer is under
+   * way and the previous change has been applied: changes never overlap.
+   */
+  proposeConfChange(change: ConfChange): boolean {
+    if (this.role !== "leader" || this.#transferee !== NO_NODE || this.#pendingConfIndex > this.log.applied) return false;
+    const index = this.log.lastIndex + 1;
+    this.log.appendOwn([{ index, term: this.term, data: encodeConfChange(change), type: "confChange" }]);
+    this.#pendingConfIndex = index;
+    if (this.#voters.length === 1) this.#maybeCommit();
+    return true;
+  }
+
+  /**
+   * Applies a committed membership change; the runtime calls it when it applies that entry.
+   * A leader removed from the voters steps down.
+   */
+  applyConfChange(change: ConfChange): ConfState {
+    const { kind, node } = change;
+    this.#voters = this.#voters.filter((v) => v !== node);
+    this.#learners = this.#learners.filter((v) => v !== node);
+    if (kind === "addVoter") this.#voters.push(node);
+    if (kind === "addLearner") this.#learners.push(node);
+    if (this.role === "leader") {
+      if (kind === "removeNode") this.#progress.delete(node);
+      else if (!this.#progress.has(node)) this.#progress.set(node, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+      if (!this.#promotable) this.#becomeFollower(this.term, NO_NODE);
+      else this.#maybeCommit();
+    }
+    return this.conf;
   }
 
   /**
@@ -126,7 +176,7 @@ export class Raft {
    * answer it despite their leases. Answers whether a transfer started.
    */
   transferLeadership(to: NodeId): boolean {
-    if (this.role !== "leader" || to === this.id || !this.#cfg.voters.includes(to)) return false;
+    if (this.role !== "leader" || to === this.id || !this.#voters.includes(to)) return false;
     this.#transferee = to;
     this.#electionElapsed = 0;
     if (this.#progress.get(to)!.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to });
@@ -143,7 +193,7 @@ export class Raft {
   propose(data: Uint8Array): boolean {
     if (this.role !== "leader" || this.#transferee !== NO_NODE) return false;
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data }]);
-    if (this.#cfg.voters.length === 1) this.#maybeCommit();
+    if (this.#voters.length === 1) this.#maybeCommit();
     return true;
   }
 
@@ -252,7 +302,9 @@ export class Raft {
     this.#reset(this.term);
     this.role = "leader";
     this.lead = this.id;
-    for (const v of this.#cfg.voters) this.#progress.set(v, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+    for (const v of [...this.#voters, ...this.#learners]) this.#progress.set(v, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+    // Whatever membership change the log may hold unapplied, wait for it before taking another.
+    this.#pendingConfIndex = this.log.lastIndex;
     const self = this.#progress.get(this.id)!;
     self.acked(this.log.stable);
     self.becomeReplicate();
@@ -273,7 +325,7 @@ export class Raft {
     const type: MessageType = pre ? "preVote" : "vote";
     this.#votes.set(this.id, true);
     if (this.#tally() === "won") return this.#won(pre);
-    for (const p of this.#peers) {
+    for (const p of this.#voters.filter((v) => v !== this.id)) {
       this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm, context });
     }
   }
@@ -382,6 +434,8 @@ export class Raft {
       return this.#send({ type: "appResp", to: m.from, index: snap.index });
     }
     this.log.restore(snap.index, snap.term);
+    this.#voters = [...snap.conf.voters];
+    this.#learners = [...snap.conf.learners];
     this.#snapshotToInstall = snap;
     this.#send({ type: "appResp", to: m.from, index: snap.index });
   }
@@ -428,7 +482,7 @@ export class Raft {
       // A transfer that did not finish within an election timeout is given up.
       this.#transferee = NO_NODE;
       if (this.#cfg.checkQuorum) {
-        const active = this.#cfg.voters.filter((v) => v === this.id || this.#progress.get(v)!.recentActive).length;
+        const active = this.#voters.filter((v) => v === this.id || this.#progress.get(v)?.recentActive).length;
         for (const p of this.#progress.values()) p.recentActive = false;
         if (active < this.#quorum) return this.#becomeFollower(this.term, NO_NODE);
       }
@@ -477,7 +531,7 @@ export class Raft {
 
   /** Commits the highest index a quorum holds, if it is of this term; answers whether it moved. */
   #maybeCommit(): boolean {
-    const matches = this.#cfg.voters.map((v) => this.#progress.get(v)!.match).sort((a, b) => b - a);
+    const matches = this.#voters.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
     const index = matches[this.#quorum - 1];
     if (index <= this.log.committed) return false;
     if (this.log.term(index) !== this.term && this.#cfg.plantedBug !== "commitEarlierTermsByCount") return false;
@@ -520,7 +574,7 @@ export class Raft {
     const at = this.#pendingReads.findIndex((r) => r.context === context);
     if (at < 0) return;
     const read = this.#pendingReads[at];
-    read.acks.add(from);
+    if (this.#voters.includes(from)) read.acks.add(from);
     if (read.acks.size < this.#quorum) return;
     // A quorum confirmed leadership after every read queued up to this one arrived.
     for (const r of this.#pendingReads.splice(0, at + 1)) this.#deliverRead(r);
@@ -543,6 +597,15 @@ export class Raft {
       context: "", ...m,
     });
   }
+}
+
+function encodeConfChange(change: ConfChange): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(change));
+}
+
+/** The change a membership entry carries. */
+export function decodeConfChange(entry: Entry): ConfChange {
+  return JSON.parse(new TextDecoder().decode(entry.data)) as ConfChange;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

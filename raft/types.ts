@@ -14,6 +14,20 @@ export interface Entry {
   term: number;
   /** A command's bytes; empty for a leader's first entry of its term. */
   data: Uint8Array;
+  /** Set on entries that change the membership; their data is an encoded ConfChange. */
+  type?: "confChange";
+}
+
+/** One membership change; changes are made one at a time. Adding a learner as a voter promotes it. */
+export interface ConfChange {
+  kind: "addVoter" | "addLearner" | "removeNode";
+  node: NodeId;
+}
+
+/** Who is in the cluster: voters decide, learners only receive the log. */
+export interface ConfState {
+  voters: NodeId[];
+  learners: NodeId[];
 }
 
 export interface HardState {
@@ -34,6 +48,8 @@ export type MessageType =
 export interface Snapshot {
   index: number;
   term: number;
+  /** The membership as of `index`. */
+  conf: ConfState;
   /** Opaque to Raft: the runtime's encoding of its state. */
   data: Uint8Array;
 }

@@ -6,7 +6,7 @@
  * Owns: the scenario harness. Never: randomness — every node's election timeout is exactly
  * `electionTicks`, so "tick n times" means what it says.
  */
-import { type PlantedBug, Raft } from "../../raft/raft.ts";
+import { decodeConfChange, type PlantedBug, Raft } from "../../raft/raft.ts";
 import type { Entry, HardState, Message, NodeId, Snapshot } from "../../raft/types.ts";
 
 type Disk = { hardState: HardState; snapshot: Snapshot | undefined; entries: Entry[] };
@@ -16,6 +16,8 @@ const text = (e: Entry) => new TextDecoder().decode(e.data);
 
 export class Cluster {
   readonly ids: NodeId[];
+  /** The voters the cluster was created with. */
+  readonly #initialVoters: NodeId[];
   readonly #rafts = new Map<NodeId, Raft | undefined>();
   readonly #disks = new Map<NodeId, Disk>();
   /** What each node applied, as text: its state machine. */
@@ -25,6 +27,7 @@ export class Cluster {
 
   constructor(size: number, readonly options: { plantedBug?: PlantedBug; maxEntriesPerAppend?: number } = {}) {
     this.ids = Array.from({ length: size }, (_, i) => `s${i + 1}`);
+    this.#initialVoters = [...this.ids];
     for (const id of this.ids) {
       this.#disks.set(id, { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] });
       this.restart(id);
@@ -41,11 +44,21 @@ export class Cluster {
     const disk = this.#disks.get(id)!;
     const snap = disk.snapshot;
     this.#rafts.set(id, new Raft({
-      id, voters: this.ids, snapshot: () => this.#disks.get(id)!.snapshot, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => 0, preVote: true,
+      id, voters: this.#initialVoters, snapshot: () => this.#disks.get(id)!.snapshot, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => 0, preVote: true,
       checkQuorum: true, maxInflight: 64, maxEntriesPerAppend: this.options.maxEntriesPerAppend ?? 64,
       plantedBug: this.options.plantedBug,
-    }, { hardState: disk.hardState, entries: disk.entries, applied: snap?.index ?? 0, start: snap && { index: snap.index, term: snap.term } }));
+    }, {
+      hardState: disk.hardState, entries: disk.entries, applied: snap?.index ?? 0,
+      start: snap && { index: snap.index, term: snap.term }, conf: snap?.conf,
+    }));
     this.#applied.set(id, snap ? JSON.parse(new TextDecoder().decode(snap.data)) : []);
+  }
+
+  /** Starts a brand-new, empty member that is in no configuration yet. */
+  addNode(id: NodeId): void {
+    this.ids.push(id);
+    this.#disks.set(id, { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] });
+    this.restart(id);
   }
 
   crash(id: NodeId): void {
@@ -88,6 +101,7 @@ export class Cluster {
         if (rd.hardState) disk.hardState = { ...rd.hardState };
         for (const m of rd.messages) if (!this.#cut.has(m.from) && !this.#cut.has(m.to)) this.outbox.push(m);
         this.#applied.get(id)!.push(...rd.committed.map(text));
+        for (const e of rd.committed) if (e.type === "confChange") raft.applyConfChange(decodeConfChange(e));
         raft.advance(rd);
       }
       if (!any) return;
@@ -149,7 +163,7 @@ export class Cluster {
     const data = new TextEncoder().encode(JSON.stringify(this.applied(id).slice(0, index)));
     const disk = this.#disks.get(id)!;
     const base = disk.snapshot?.index ?? 0;
-    disk.snapshot = { index, term: raft.log.term(index), data };
+    disk.snapshot = { index, term: raft.log.term(index), conf: raft.conf, data };
     disk.entries = disk.entries.slice(index - base);
     raft.compact(index);
   }

@@ -211,3 +211,69 @@ test("raft scenario > a follower far behind is caught up by a snapshot", () => {
   c.tickAll(2);
   assert.deepEqual(c.applied("s3"), c.applied("s1"), "a restart starts from the installed snapshot");
 });
+
+test("raft scenario > members are added as learners, promoted and removed while proposals flow", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  assert.ok(c.propose("s1", "a"));
+  c.addNode("s4");
+  assert.ok(c.node("s1").proposeConfChange({ kind: "addLearner", node: "s4" }));
+  assert.ok(c.propose("s1", "b"));
+  c.tickAll(2);
+  assert.deepEqual(c.node("s1").conf, { voters: ["s1", "s2", "s3"], learners: ["s4"] });
+  assert.deepEqual(c.applied("s4").filter((v) => v.length === 1), ["a", "b"], "the learner receives the log");
+
+  // A learner does not count: with s2 and s3 down, s1 and s4 cannot commit.
+  c.crash("s2");
+  c.crash("s3");
+  assert.ok(c.propose("s1", "stuck"));
+  c.deliver();
+  assert.ok(!c.applied("s1").includes("stuck"));
+  c.restart("s2");
+  c.restart("s3");
+  c.tickAll(3);
+  assert.ok(c.applied("s1").includes("stuck"), "with its voters back the leader commits");
+
+  assert.ok(c.node(c.leader()!).proposeConfChange({ kind: "addVoter", node: "s4" }));
+  c.tickAll(2);
+  assert.deepEqual(c.node("s1").conf.voters, ["s1", "s2", "s3", "s4"], "s4 was promoted");
+
+  // Now s4 counts: with s2 and s3 down, s1 + s4 are 2 of 4 — not a quorum; remove s3 instead.
+  const leader = c.leader()!;
+  assert.ok(c.node(leader).proposeConfChange({ kind: "removeNode", node: "s3" }));
+  c.tickAll(2);
+  c.crash("s3");
+  assert.deepEqual(c.node("s1").conf.voters, ["s1", "s2", "s4"]);
+  assert.ok(c.propose(c.leader()!, "after removal"));
+  c.tickAll(2);
+  for (const id of ["s1", "s2", "s4"]) assert.ok(c.applied(id).includes("after removal"), `${id} applied it`);
+});
+
+test("raft scenario > membership changes never overlap: one at a time", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.addNode("s4");
+  c.addNode("s5");
+  c.isolate("s2", "s3");
+  assert.ok(c.node("s1").proposeConfChange({ kind: "addLearner", node: "s4" }));
+  assert.ok(!c.node("s1").proposeConfChange({ kind: "addLearner", node: "s5" }), "the first change is not applied yet");
+  c.rejoin("s2", "s3");
+  c.tickAll(2);
+  assert.ok(c.node("s1").proposeConfChange({ kind: "addLearner", node: "s5" }), "once it is applied, the next may go");
+});
+
+test("raft scenario > a leader that removes itself steps down and the rest elect a new one", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  assert.ok(c.node("s1").proposeConfChange({ kind: "removeNode", node: "s1" }));
+  c.tickAll(2);
+  assert.notEqual(c.node("s1").role, "leader");
+  c.crash("s1");
+  forgetLeader(c, "s3");
+  c.campaign("s2");
+  assert.equal(c.leader(), "s2");
+  assert.deepEqual(c.node("s2").conf.voters, ["s2", "s3"]);
+  assert.ok(c.propose("s2", "two of two"));
+  c.tickAll(2);
+  assert.ok(c.applied("s3").includes("two of two"));
+});

@@ -389,7 +389,7 @@ export class Simulation {
     if (!raft || this.#random() >= this.#profile.compact) return;
     const index = Math.min(node.appliedUpTo, raft.log.stable) - 2;
     if (index < raft.log.firstIndex + 3) return;
-    const snap: Snapshot = { index, term: raft.log.term(index), data: new TextEncoder().encode(JSON.stringify(node.state.slice(0, index))) };
+    const snap: Snapshot = { index, term: raft.log.term(index), conf: raft.conf, data: new TextEncoder().encode(JSON.stringify(node.state.slice(0, index))) };
     raft.compact(index);
     const base = node.disk.snapshot?.index ?? 0;
     node.disk.entries = node.disk.entries.slice(index - base);
