@@ -2,7 +2,9 @@
  * A deterministic simulation of a Raft cluster: 3 or 5 nodes of raft/ driven over a seeded network
  * that delays, drops, duplicates and reorders messages, partitions nodes (both ways and one way),
  * crashes nodes (losing all they had not persisted) and restarts them from what they had, while
- * clients propose commands, ask for linearizable reads and now and then move leadership.
+ * clients propose commands, ask for linearizable reads, now and then move leadership and change
+ * the membership (one spare node starts outside the cluster; learners are added, promoted,
+ * voters removed).
  *
  * After every step it checks Raft's safety properties; at the end it heals every fault and checks
  * that a leader is elected and a proposal commits everywhere within a bounded time. The same seed
@@ -10,8 +12,8 @@
  *
  * Owns: the harness and the checkers. Never: knowledge of raft/ internals beyond its public face.
  */
-import { type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
-import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from "../../raft/types.ts";
+import { decodeConfChange, type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
+import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot } from "../../raft/types.ts";
 
 export interface SimulationOptions {
   seed: number;
@@ -93,7 +95,10 @@ const entryKey = (e: Entry) => `${e.term}:${decoder.decode(e.data)}`;
 export class Simulation {
   readonly #opts: SimulationOptions;
   readonly #random: () => number;
+  /** Every node, the spare one included. */
   readonly #ids: NodeId[];
+  /** The voters the cluster starts with; one more node starts outside it, to be added later. */
+  readonly #initialVoters: NodeId[];
   readonly #nodes = new Map<NodeId, SimNode>();
   #network: InFlight[] = [];
   #seq = 0;
@@ -133,7 +138,8 @@ export class Simulation {
       tickUnits: 1 + Math.floor(r() * 5),
       compact: r() < 0.3 ? 0 : r() * 0.05,
     };
-    this.#ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
+    this.#ids = Array.from({ length: opts.nodes + 1 }, (_, i) => `n${i + 1}`);
+    this.#initialVoters = this.#ids.slice(0, opts.nodes);
     for (const id of this.#ids) {
       const node: SimNode = {
         id, raft: undefined, disk: { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] },
@@ -172,7 +178,7 @@ export class Simulation {
 
   #config(node: SimNode): RaftConfig {
     return {
-      id: node.id, snapshot: () => node.disk.snapshot, voters: this.#ids, electionTicks: 10, heartbeatTicks: 1, random: prng(Math.floor(this.#random() * 2 ** 32)),
+      id: node.id, snapshot: () => node.disk.snapshot, voters: this.#initialVoters, electionTicks: 10, heartbeatTicks: 1, random: prng(Math.floor(this.#random() * 2 ** 32)),
       preVote: true, checkQuorum: true, maxInflight: 8, maxEntriesPerAppend: this.#profile.maxEntriesPerAppend,
       plantedBug: this.#opts.plantedBug,
     };
@@ -182,7 +188,7 @@ export class Simulation {
     const snap = node.disk.snapshot;
     node.raft = new Raft(this.#config(node), {
       hardState: node.disk.hardState, entries: node.disk.entries, applied: snap?.index ?? 0,
-      start: snap && { index: snap.index, term: snap.term },
+      start: snap && { index: snap.index, term: snap.term }, conf: snap?.conf,
     });
     node.state = snap ? JSON.parse(decoder.decode(snap.data)) : [];
     node.appliedUpTo = snap?.index ?? 0;
@@ -262,7 +268,24 @@ export class Simulation {
     } else if (r < 0.203 && node.raft.role === "leader") {
       const to = this.#ids[Math.floor(this.#random() * this.#ids.length)];
       if (node.raft.transferLeadership(to)) this.#log(`${node.id} transfers leadership to ${to}`);
+    } else if (r < 0.24 && node.raft.role === "leader") {
+      this.#changeMembership(node.raft);
     }
+  }
+
+  /** One membership change at random: add a learner, promote one, or remove a voter. */
+  #changeMembership(leader: Raft): void {
+    const { voters, learners } = leader.conf;
+    const outside = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+    const pick = <T>(xs: T[]) => xs[Math.floor(this.#random() * xs.length)];
+    const options: (() => ConfChange | undefined)[] = [
+      () => (outside.length ? { kind: "addLearner", node: pick(outside) } : undefined),
+      () => (learners.length ? { kind: "addVoter", node: pick(learners) } : undefined),
+      // Keep three voters at least, so the cluster can lose one and go on.
+      () => (voters.length > 3 ? { kind: "removeNode", node: pick(voters) } : undefined),
+    ];
+    const change = pick(options)();
+    if (change && leader.proposeConfChange(change)) this.#log(`${leader.id} proposes ${JSON.stringify(change)}`);
   }
 
   #send(messages: Message[]): void {
@@ -333,6 +356,10 @@ export class Simulation {
       node.appliedUpTo = e.index;
       const key = entryKey(e);
       node.state.push(key);
+      if (e.type === "confChange") {
+        const conf = raft.applyConfChange(decodeConfChange(e));
+        this.#log(`${node.id} applies ${decoder.decode(e.data)} → voters ${conf.voters.join(",")} learners ${conf.learners.join(",")}`);
+      }
       const known = this.#applied.get(e.index);
       if (known === undefined) {
         this.#applied.set(e.index, key);
@@ -477,9 +504,10 @@ export class Simulation {
           lastTry = this.#now;
         }
       }
+      const members = leader ? [...leader.raft!.conf.voters, ...leader.raft!.conf.learners] : [];
       for (const [index, key] of this.#applied) {
         if (!markers.has(key.slice(key.indexOf(":") + 1))) continue;
-        if ([...this.#nodes.values()].every((n) => n.appliedUpTo >= index)) return;
+        if (members.length > 0 && members.every((id) => this.#nodes.get(id)!.appliedUpTo >= index)) return;
       }
     }
     const marker = [...markers].join(",");
