@@ -12,7 +12,7 @@
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
-import { Raft } from "../raft/raft.ts";
+import { decodeConfChange, Raft } from "../raft/raft.ts";
 import type { Entry, Ready } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import { openStore, type Store } from "../store/open.ts";
@@ -241,6 +241,11 @@ export class Member {
     let results: CommandResult[];
     try {
       results = stateMachine.apply(entries.map((e) => {
+        if (e.type === "confChange") {
+          // Membership lives in the core; persisting it in the state comes with the cluster (issue 4).
+          this.#raft.applyConfChange(decodeConfChange(e));
+          return { index: e.index, command: undefined };
+        }
         const command = this.#commands.get(e.index) ?? (e.data.length > 0 ? decodeCommand(e.data) : undefined);
         this.#commands.delete(e.index);
         return { index: e.index, command };

@@ -9,6 +9,8 @@ export interface LogEntry {
   term: number;
   /** A command's encoding; empty for entries that carry none (a new leader's first entry). */
   data: Uint8Array;
+  /** Set on membership changes (raft/'s Entry.type). */
+  type?: "confChange";
 }
 
 export interface HardState {
@@ -26,6 +28,8 @@ export interface PackedEntries {
   /** The first entry's index; the rest follow one by one. */
   first: number;
   terms: Float64Array;
+  /** 1 for a membership change, 0 otherwise. */
+  confChanges: Uint8Array;
   /** Where each entry's data ends in `data`. */
   ends: Uint32Array;
   data: ArrayBuffer;
@@ -34,15 +38,17 @@ export interface PackedEntries {
 export function packEntries(entries: readonly LogEntry[]): PackedEntries {
   const ends = new Uint32Array(entries.length);
   const terms = new Float64Array(entries.length);
+  const confChanges = new Uint8Array(entries.length);
   let size = 0;
   entries.forEach((e, i) => {
     size += e.data.length;
     ends[i] = size;
     terms[i] = e.term;
+    if (e.type === "confChange") confChanges[i] = 1;
   });
   const data = new Uint8Array(size);
   entries.forEach((e, i) => data.set(e.data, i === 0 ? 0 : ends[i - 1]));
-  return { first: entries.length > 0 ? entries[0].index : 0, terms, ends, data: data.buffer };
+  return { first: entries.length > 0 ? entries[0].index : 0, terms, confChanges, ends, data: data.buffer };
 }
 
 export function unpackEntries(packed: PackedEntries): LogEntry[] {
@@ -51,6 +57,7 @@ export function unpackEntries(packed: PackedEntries): LogEntry[] {
     index: packed.first + i,
     term: packed.terms[i],
     data: bytes.subarray(i === 0 ? 0 : packed.ends[i - 1], end),
+    ...(packed.confChanges[i] === 1 ? { type: "confChange" as const } : {}),
   }));
 }
 

@@ -7,6 +7,7 @@
  */
 import type { LogEntry, HardState } from "./log_types.ts";
 import { Meta } from "./meta.ts";
+import { EntryType } from "./schema.ts";
 import type { Database } from "./sqlite.ts";
 
 export class LogWriter {
@@ -20,7 +21,7 @@ export class LogWriter {
   constructor(db: Database) {
     this.#db = db;
     this.#meta = new Meta(db);
-    this.#append = db.prepare("INSERT INTO raft_log (idx, term, data) VALUES (?, ?, ?)");
+    this.#append = db.prepare("INSERT INTO raft_log (idx, term, data, type) VALUES (?, ?, ?, ?)");
     this.#truncateFrom = db.prepare("DELETE FROM raft_log WHERE idx >= ?");
     this.#compactBefore = db.prepare("DELETE FROM raft_log WHERE idx < ?");
     this.#termOf = db.prepare("SELECT term FROM raft_log WHERE idx = ?");
@@ -33,7 +34,7 @@ export class LogWriter {
   persist(entries: readonly LogEntry[], hardState: HardState | undefined): void {
     this.#db.transaction(() => {
       if (entries.length > 0) this.#truncateFrom.run(entries[0].index);
-      for (const e of entries) this.#append.run(e.index, e.term, e.data);
+      for (const e of entries) this.#append.run(e.index, e.term, e.data, e.type === "confChange" ? EntryType.confChange : EntryType.normal);
       if (hardState) {
         this.#meta.set("hard_term", hardState.term);
         this.#meta.set("hard_vote", hardState.vote);

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type HardState, type LogEntry, type LogRequest, packEntries } from "./log_types.ts";
 import { Meta } from "./meta.ts";
-import { applyLogSchema } from "./schema.ts";
+import { applyLogSchema, EntryType } from "./schema.ts";
 import { openDatabase, type Database, type Statement } from "./sqlite.ts";
 import { WorkerChannel } from "./worker_channel.ts";
 
@@ -30,7 +30,7 @@ export class RaftLog {
     this.#db = db;
     this.#writer = writer;
     const meta = new Meta(db);
-    this.#read = db.prepare("SELECT idx AS 'index', term, data FROM raft_log WHERE idx >= ? AND idx < ? ORDER BY idx");
+    this.#read = db.prepare("SELECT idx AS 'index', term, data, type FROM raft_log WHERE idx >= ? AND idx < ? ORDER BY idx");
     const bounds = db.prepare("SELECT min(idx) AS first, max(idx) AS last FROM raft_log").get<{ first: number | null; last: number | null }>();
     this.#lastIndex = bounds?.last ?? meta.number("log_compacted_index", 0);
     this.#firstIndex = bounds?.first ?? this.#lastIndex + 1;
@@ -77,7 +77,12 @@ export class RaftLog {
 
   /** Durable entries with lo <= index < hi. */
   entries(lo: number, hi: number): LogEntry[] {
-    return this.#read.all<{ index: number; term: number; data: Uint8Array }>(lo, hi);
+    return this.#read.all<{ index: number; term: number; data: Uint8Array; type: number }>(lo, hi).map((r) => ({
+      index: r.index,
+      term: r.term,
+      data: r.data,
+      ...(r.type === EntryType.confChange ? { type: "confChange" as const } : {}),
+    }));
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  *
  * log.db — the replicated log, written by the log writer with synchronous=FULL (an append is
  *   durable when it returns):
- *   - raft_log: one row per entry (index, term, command bytes);
+ *   - raft_log: one row per entry (index, term, bytes, and whether it changes the membership);
  *   - meta: the hard state (term, vote, commit) and the index the log was compacted to.
  * state.db — what the log is applied to, written with synchronous=NORMAL (the log can replay it):
  *   - meta: revision, compact revision, applied index, identity;
@@ -22,26 +22,32 @@
  */
 import type { Database } from "./sqlite.ts";
 
-function migrate(db: Database, version: number, ddl: string): void {
+/** Brings a database to the newest schema: `steps[i]` takes it from version i to i + 1. */
+function migrate(db: Database, steps: readonly string[]): void {
   db.exec("PRAGMA journal_mode=WAL");
   const found = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
-  if (found > version) {
-    throw new Error(`store: database schema ${found} is newer than this build understands (${version}); upgrade Concord`);
+  if (found > steps.length) {
+    throw new Error(`store: database schema ${found} is newer than this build understands (${steps.length}); upgrade Concord`);
   }
-  if (found === version) return;
-  db.transaction(() => db.exec(`${ddl}\nPRAGMA user_version = ${version};`));
+  if (found === steps.length) return;
+  db.transaction(() => db.exec(`${steps.slice(found).join("\n")}\nPRAGMA user_version = ${steps.length};`));
 }
 
+/** raft_log.type: what an entry carries (raft/'s Entry.type). */
+export const EntryType = { normal: 0, confChange: 1 } as const;
+
 export function applyLogSchema(db: Database): void {
-  migrate(db, 1, `
-    CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
-    CREATE TABLE raft_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
-  `);
+  migrate(db, [
+    `CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
+     CREATE TABLE raft_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data BLOB NOT NULL) STRICT;`,
+    // Membership changes are entries too, and must be known as such after a restart.
+    `ALTER TABLE raft_log ADD COLUMN type INTEGER NOT NULL DEFAULT 0;`,
+  ]);
   db.exec("PRAGMA synchronous=FULL");
 }
 
 export function applyStateSchema(db: Database): void {
-  migrate(db, 1, `
+  migrate(db, [`
     CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
     CREATE TABLE kv_history (
       mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL,
@@ -53,7 +59,7 @@ export function applyStateSchema(db: Database): void {
       key BLOB PRIMARY KEY, mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL,
       create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL
     ) WITHOUT ROWID, STRICT;
-  `);
+  `]);
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.
   db.exec("PRAGMA wal_autocheckpoint=0");
