@@ -229,6 +229,9 @@ export class Member {
   }
 
   #advance(rd: Ready): void {
+    // Messages go out only now, after the Ready is durable. A lone voter has no one to send to;
+    // the peer transport comes with the cluster (issue 4).
+    if (rd.messages.length > 0) throw new Error(`member: raft sent ${rd.messages.length} messages with no peers configured (a bug)`);
     this.#raft.advance(rd);
     this.#persisting = false;
     this.#pump();
