@@ -14,6 +14,7 @@
  */
 import { decodeConfChange, type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
 import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot } from "../../raft/types.ts";
+import { prng } from "../support/prng.ts";
 
 export interface SimulationOptions {
   seed: number;
@@ -33,18 +34,6 @@ export interface SimulationReport {
   failure?: string;
   trace: string[];
   stats: { leaders: number; committed: number; reads: number; crashes: number; partitions: number; snapshots: number };
-}
-
-/** mulberry32: small, fast, seedable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HEAL_BOUND_UNITS = 2_000;
