@@ -12,7 +12,8 @@
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
-import { decodeConfChange, Raft } from "../raft/raft.ts";
+import { decodeConfChange } from "../raft/confchange.ts";
+import { Raft } from "../raft/raft.ts";
 import type { Entry, Ready } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import { openStore, type Store } from "../store/open.ts";

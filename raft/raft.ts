@@ -8,8 +8,10 @@
  * membership changes (voters and learners, one change at a time).
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
+import { encodeConfChange } from "./confchange.ts";
 import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
+import { type PendingRead, ReadOnlyQueue } from "./read_only.ts";
 import {
   type ConfChange, type ConfState, type Entry, type HardState, type Message, type MessageType, NO_NODE, type NodeId,
   type ReadState, type Ready, type Role, type Snapshot, TRANSFER_CONTEXT,
@@ -61,7 +63,6 @@ export interface RaftStorage {
  */
 export type PlantedBug = "commitEarlierTermsByCount" | "voteWithoutLogCheck";
 
-type PendingRead = { context: string; index: number; from: NodeId; acks: Set<NodeId> };
 
 const RESPONSE: Partial<Record<MessageType, MessageType>> = { vote: "voteResp", preVote: "preVoteResp" };
 
@@ -84,8 +85,7 @@ export class Raft {
   #progress = new Map<NodeId, Progress>();
   #messages: Message[] = [];
   #readStates: ReadState[] = [];
-  #pendingReads: PendingRead[] = [];
-  #readsAwaitingCommit: { context: string; from: NodeId }[] = [];
+  readonly #reads = new ReadOnlyQueue();
   #savedHardState: HardState;
   /** A snapshot received from the leader, to be installed by the runtime (handed out in Ready). */
   #snapshotToInstall: Snapshot | undefined;
@@ -287,8 +287,7 @@ export class Raft {
     this.#resetTimers();
     this.#votes.clear();
     this.#progress.clear();
-    this.#pendingReads = [];
-    this.#readsAwaitingCommit = [];
+    this.#reads.clear();
     this.#transferee = NO_NODE;
   }
 
@@ -493,7 +492,7 @@ export class Raft {
     }
     if (this.#heartbeatElapsed >= this.#cfg.heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      this.#broadcastHeartbeat(this.#pendingReads.at(-1)?.context ?? "");
+      this.#broadcastHeartbeat(this.#reads.lastContext);
     }
   }
 
@@ -554,30 +553,20 @@ export class Raft {
       return;
     }
     // Until an entry of its own term commits, a new leader does not know the commit index.
-    if (this.log.term(this.log.committed) !== this.term) {
-      this.#readsAwaitingCommit.push({ context, from });
-      return;
-    }
+    if (this.log.term(this.log.committed) !== this.term) return this.#reads.awaitCommit({ context, from });
     const read: PendingRead = { context, index: this.log.committed, from, acks: new Set([this.id]) };
     if (read.acks.size >= this.#quorum) return this.#deliverRead(read);
-    this.#pendingReads.push(read);
+    this.#reads.add(read);
     this.#broadcastHeartbeat(context);
   }
 
   #releaseReadsAwaitingCommit(): void {
-    const waiting = this.#readsAwaitingCommit;
-    this.#readsAwaitingCommit = [];
-    for (const r of waiting) this.#handleReadIndex(r.context, r.from);
+    for (const r of this.#reads.takeAwaitingCommit()) this.#handleReadIndex(r.context, r.from);
   }
 
   #ackRead(context: string, from: NodeId): void {
-    const at = this.#pendingReads.findIndex((r) => r.context === context);
-    if (at < 0) return;
-    const read = this.#pendingReads[at];
-    if (this.#voters.includes(from)) read.acks.add(from);
-    if (read.acks.size < this.#quorum) return;
-    // A quorum confirmed leadership after every read queued up to this one arrived.
-    for (const r of this.#pendingReads.splice(0, at + 1)) this.#deliverRead(r);
+    if (!this.#voters.includes(from)) return;
+    for (const r of this.#reads.ack(context, from, this.#quorum)) this.#deliverRead(r);
   }
 
   #deliverRead(read: PendingRead): void {
@@ -597,15 +586,6 @@ export class Raft {
       context: "", ...m,
     });
   }
-}
-
-function encodeConfChange(change: ConfChange): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(change));
-}
-
-/** The change a membership entry carries. */
-export function decodeConfChange(entry: Entry): ConfChange {
-  return JSON.parse(new TextDecoder().decode(entry.data)) as ConfChange;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

@@ -6,7 +6,8 @@
  * Owns: the scenario harness. Never: randomness — every node's election timeout is exactly
  * `electionTicks`, so "tick n times" means what it says.
  */
-import { decodeConfChange, type PlantedBug, Raft } from "../../raft/raft.ts";
+import { decodeConfChange } from "../../raft/confchange.ts";
+import { type PlantedBug, Raft } from "../../raft/raft.ts";
 import type { Entry, HardState, Message, NodeId, Snapshot } from "../../raft/types.ts";
 
 type Disk = { hardState: HardState; snapshot: Snapshot | undefined; entries: Entry[] };

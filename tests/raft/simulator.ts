@@ -12,7 +12,8 @@
  *
  * Owns: the harness and the checkers. Never: knowledge of raft/ internals beyond its public face.
  */
-import { decodeConfChange, type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
+import { decodeConfChange } from "../../raft/confchange.ts";
+import { type PlantedBug, Raft, type RaftConfig } from "../../raft/raft.ts";
 import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot } from "../../raft/types.ts";
 import { prng } from "../support/prng.ts";
 
