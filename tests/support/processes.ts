@@ -52,8 +52,32 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once("exit", () => r()));
 }
 
-/** Resolves when `url` answers HTTP; fails when the process exits first or the deadline passes. */
-async function awaitReady(child: ChildProcess, url: string, output: () => string, deadlineMs = 20_000): Promise<void> {
+/**
+ * Resolves when the process prints `line` (Concord announces itself once it serves); fails when
+ * the process exits first or the deadline passes.
+ */
+function awaitLine(child: ChildProcess, line: RegExp, output: () => string, deadlineMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready within ${deadlineMs} ms:\n${output()}`)), deadlineMs);
+    const onData = () => {
+      if (!line.test(output())) return;
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      resolve();
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited before it was ready:\n${output()}`));
+    });
+  });
+}
+
+/**
+ * Resolves when `url` answers /health (etcd announces nothing we can wait on, and is ready only
+ * once it has a leader); fails when the process exits first or the deadline passes.
+ */
+async function awaitHealthy(child: ChildProcess, url: string, output: () => string, deadlineMs = 20_000): Promise<void> {
   const died = exited(child).then(() => {
     throw new Error(`server exited before it was ready:\n${output()}`);
   });
@@ -121,7 +145,7 @@ export async function startConcord(options: ConcordOptions = {}): Promise<Server
   const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
   const server = track(child, url, dataDir, ownDir);
-  await awaitReady(child, url, output);
+  await awaitLine(child, /serving clients on/, output);
   return server;
 }
 
@@ -142,7 +166,7 @@ export async function startEtcd(name = "etcd"): Promise<ServerProcess> {
   ], { stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
   const server = track(child, url, dataDir, true);
-  await awaitReady(child, url, output);
+  await awaitHealthy(child, url, output);
   return server;
 }
 
