@@ -24,7 +24,3 @@ export function compareBytes(a: Bytes, b: Bytes): number {
   }
   return a.length - b.length;
 }
-
-export function bytesEqual(a: Bytes, b: Bytes): boolean {
-  return a.length === b.length && compareBytes(a, b) === 0;
-}
