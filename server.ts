@@ -1,12 +1,13 @@
 /**
- * Concord's composition root: config → store → member → HTTP app → listeners.
+ * Concord's composition root: config → store → member → HTTP apps (clients, peers) → listeners.
  *
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
 import { createApp } from "./api/app.ts";
+import { createPeerApp } from "./api/peer_app.ts";
 import { parseConfig, usage } from "./config/flags.ts";
 import { Member } from "./member/member.ts";
-import { args, env, onShutdown, serve } from "./runtime/serve.ts";
+import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
 
 const outcome = parseConfig(args(), env());
 if (!outcome.ok) {
@@ -18,25 +19,43 @@ if (!outcome.ok) {
   process.exit(2);
 }
 const { config } = outcome;
-const member = await Member.open({
+const listeners: Listener[] = [];
+let member: Member | undefined;
+
+async function shutdown(code: number): Promise<never> {
+  await Promise.all(listeners.map((l) => l.close()));
+  await member?.close();
+  process.exit(code);
+}
+
+const host = (url: URL) => url.hostname.replace(/^\[|\]$/g, "");
+const opened = await Member.open({
   name: config.name,
   dataDir: config.dataDir,
   clientUrls: config.advertiseClientUrls,
   peerUrls: config.initialAdvertisePeerUrls,
   clusterToken: config.initialClusterToken,
+  initialCluster: config.initialCluster,
+  initialClusterState: config.initialClusterState,
+  heartbeatMs: config.heartbeatIntervalMs,
+  electionMs: config.electionTimeoutMs,
+  snapshotCount: config.snapshotCount,
+  // etcd exits once it has been removed from its cluster.
+  onRemoved: () => void shutdown(0),
+}).catch((e: Error) => {
+  console.error(`concord: ${e.message}`);
+  process.exit(1);
 });
-const app = createApp(member);
-const listeners = config.listenClientUrls.map((url) =>
-  serve(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port), (request) => app.fetch(request))
-);
+member = opened;
+const peerApp = createPeerApp(opened);
+for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r)));
+const app = createApp(opened);
+const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => app.fetch(r)));
+listeners.push(...clientListeners);
 console.log(
-  `concord: member ${config.name} (${member.id.toString(16)}) serving clients on ${
-    config.listenClientUrls.map((u, i) => `http://${u.hostname}:${listeners[i].port}`).join(", ")
-  }, data in ${config.dataDir}`,
+  `concord: member ${config.name} (${opened.id.toString(16)}) serving peers on ${config.listenPeerUrls.map((u) => `http://${u.host}`).join(", ")}; ` +
+    `serving clients on ${config.listenClientUrls.map((u, i) => `http://${u.hostname}:${clientListeners[i].port}`).join(", ")}, ` +
+    `data in ${config.dataDir}`,
 );
 
-onShutdown(async () => {
-  await Promise.all(listeners.map((l) => l.close()));
-  await member.close();
-  process.exit(0);
-});
+onShutdown(() => void shutdown(0));

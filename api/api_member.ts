@@ -1,21 +1,32 @@
 /**
  * What the API needs of a member — the one seam between HTTP and the runtime.
  *
- * Owns: the contract. Never: an implementation (member/ has it; tests may give their own).
+ * Owns: the contract. Never: an implementation (member/ has it).
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
 import type { MemberInfo, MemberStatus } from "../member/member.ts";
+import type { MembershipRequest, MembershipResult } from "../member/membership.ts";
 import type { HeaderContext } from "./etcd_json.ts";
 
 export interface ApiMember {
   /** The member's part of every response header, as of now. */
   readonly header: HeaderContext;
+  /** A learner only serves serializable reads and status, as in etcd. */
+  readonly isLearner: boolean;
   /** Replicates a write; resolves once it is applied, with what applying it answered. */
   propose(command: Command): Promise<CommandResult>;
-  /** Reads from the member's state; every write acknowledged before the call is visible. */
+  /**
+   * For a linearizable read: resolves once every write acknowledged before the call is applied
+   * here; undefined when that holds already.
+   */
+  readBarrier(): Promise<EtcdError | undefined> | undefined;
+  /** Reads from the member's state as applied so far. */
   range(request: RangeRequest): RangeResponse | EtcdError;
   members(): MemberInfo[];
   status(): MemberStatus;
+  changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
+  /** Hands leadership to the member with this id (hex); answers once it moved. */
+  moveLeader(to: string): Promise<EtcdError | undefined>;
 }

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "./api_member.ts";
 import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
+import { clusterHandlers } from "./cluster_routes.ts";
 import { type KvHandler, kvHandlers } from "./kv_routes.ts";
 import { memberHandlers, versionBody } from "./member_routes.ts";
 
@@ -31,7 +32,7 @@ function gatewayRoute(member: ApiMember, handler: KvHandler) {
 
 export function createApp(member: ApiMember): Hono {
   const app = new Hono();
-  for (const [path, handler] of Object.entries({ ...kvHandlers, ...memberHandlers })) {
+  for (const [path, handler] of Object.entries({ ...kvHandlers, ...memberHandlers, ...clusterHandlers })) {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }

@@ -13,7 +13,7 @@ import { decodeBody, type JsonValue } from "./go_json.ts";
 const HTTP_STATUS: Record<GrpcCode, number> = {
   [GrpcCode.OK]: 200, [GrpcCode.CANCELLED]: 408, [GrpcCode.UNKNOWN]: 500, [GrpcCode.INVALID_ARGUMENT]: 400,
   [GrpcCode.DEADLINE_EXCEEDED]: 504, [GrpcCode.NOT_FOUND]: 404, [GrpcCode.ALREADY_EXISTS]: 409,
-  [GrpcCode.PERMISSION_DENIED]: 403, [GrpcCode.RESOURCE_EXHAUSTED]: 429, [GrpcCode.FAILED_PRECONDITION]: 400,
+  [GrpcCode.PERMISSION_DENIED]: 403, [GrpcCode.RESOURCE_EXHAUSTED]: 429, [GrpcCode.FAILED_PRECONDITION]: 412,
   [GrpcCode.ABORTED]: 409, [GrpcCode.OUT_OF_RANGE]: 400, [GrpcCode.UNIMPLEMENTED]: 501, [GrpcCode.INTERNAL]: 500,
   [GrpcCode.UNAVAILABLE]: 503, [GrpcCode.DATA_LOSS]: 500, [GrpcCode.UNAUTHENTICATED]: 401,
 };

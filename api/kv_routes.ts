@@ -7,6 +7,7 @@
  */
 import type { Command } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import type { RangeRequest } from "../etcd/types.ts";
 import type { ApiMember } from "./api_member.ts";
 import { encode, type HeaderContext } from "./etcd_json.ts";
 import type { JsonValue } from "./go_json.ts";
@@ -44,6 +45,7 @@ function proposal<R, T>(spec: {
   encode: (header: HeaderContext, response: T) => string;
 }): KvHandler {
   return async (member, body) => {
+    if (member.isLearner) return notForLearner;
     const request = decode(spec.schema, spec.convert, body);
     if (isEtcdError(request)) return request;
     if (spec.size && spec.field) {
@@ -57,14 +59,26 @@ function proposal<R, T>(spec: {
   };
 }
 
+/** etcd's answer to a learner asked for anything but a serializable read or its status. */
+export const notForLearner = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: rpc not supported for learner");
+
+function answerRange(member: ApiMember, request: RangeRequest): Answer {
+  const result = member.range(request);
+  return isEtcdError(result) ? result : encode.range(member.header, result);
+}
+
 export const kvHandlers: Record<string, KvHandler> = {
   "/v3/kv/range": (member, body) => {
     const request = decode(rangeSchema, toRange, body);
     if (isEtcdError(request)) return request;
     const err = checkMessageSize(rangeSize(request)) ?? checkRange(request);
     if (err) return err;
-    const result = member.range(request);
-    return isEtcdError(result) ? result : encode.range(member.header, result);
+    if (request.serializable) return answerRange(member, request);
+    if (member.isLearner) return notForLearner;
+    // A linearizable read first waits until this member has applied all that was acknowledged.
+    const barrier = member.readBarrier();
+    if (barrier === undefined) return answerRange(member, request);
+    return barrier.then((failed) => failed ?? answerRange(member, request));
   },
 
   "/v3/kv/put": proposal({

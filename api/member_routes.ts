@@ -1,9 +1,9 @@
 /**
- * etcd's gateway calls about the member itself: /v3/maintenance/status, /v3/cluster/member/list,
- * and the plain GET endpoints /version and /health.
+ * etcd's maintenance calls on the gateway: /v3/maintenance/status and transfer-leadership, and the
+ * body of the plain GET /version.
  *
- * Owns: their JSON, in etcd's field names (`dbSize`, `raftIndex`, `ID`, `peerURLs`, ...).
- * Never: membership changes (they come with the cluster).
+ * Owns: their JSON, in etcd's field names (`dbSize`, `raftIndex`, `targetID`, ...).
+ * Never: membership (cluster_routes.ts) or how leadership moves (member/).
  */
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../config/defaults.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
@@ -11,9 +11,9 @@ import type { ApiMember } from "./api_member.ts";
 import { goString, header, jsonObject } from "./etcd_json.ts";
 import type { KvHandler } from "./kv_routes.ts";
 import { emptySchema } from "./kv_schemas.ts";
-import { decodeWith } from "./proto_json.ts";
+import { decodeWith, message, spec, uint64 } from "./proto_json.ts";
 
-const urls = (list: string[]) => `[${list.map(goString).join(",")}]`;
+const moveLeaderSchema = message<{ targetID?: bigint }>([spec("targetID", uint64)]);
 
 function noFields(body: Parameters<KvHandler>[1]): EtcdError | undefined {
   const decoded = decodeWith(emptySchema, body);
@@ -33,19 +33,18 @@ export const memberHandlers: Record<string, KvHandler> = {
       .int("raftIndex", s.raftIndex)
       .int("raftTerm", s.raftTerm)
       .int("raftAppliedIndex", s.raftAppliedIndex)
+      .raw("errors", s.leader === 0n ? `[${goString("etcdserver: no leader")}]` : undefined)
       .int("dbSizeInUse", s.dbSizeInUseBytes)
+      .bool("isLearner", s.isLearner)
       .toString();
   },
 
-  "/v3/cluster/member/list": (member: ApiMember, body) => {
-    const err = noFields(body);
-    if (err) return err;
-    // etcd's cluster calls carry no revision in their header.
-    const members = member.members().map((m) =>
-      jsonObject().int("ID", m.id).str("name", m.name).raw("peerURLs", m.peerUrls.length ? urls(m.peerUrls) : undefined)
-        .raw("clientURLs", m.clientUrls.length ? urls(m.clientUrls) : undefined).bool("isLearner", m.isLearner).toString()
-    );
-    return jsonObject().raw("header", header(member.header, 0)).raw("members", `[${members.join(",")}]`).toString();
+  "/v3/maintenance/transfer-leadership": async (member: ApiMember, body) => {
+    const decoded = decodeWith(moveLeaderSchema, body);
+    if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+    const err = await member.moveLeader((decoded.value.targetID ?? 0n).toString(16));
+    // etcd answers a transfer with an empty object: no header.
+    return err ?? "{}";
   },
 };
 

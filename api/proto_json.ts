@@ -2,9 +2,10 @@
  * valibot schemas for proto3 JSON as etcd's gateway reads it (golang/protobuf jsonpb on top of
  * encoding/json), failing with the same words.
  *
- * Owns: field kinds — bytes (padded standard base64), int64 (a number or a string holding one),
- * bool, enums (by name or number), nested and repeated messages, oneofs — and the message rules: snake_case and lowerCamelCase both accepted (camel wins when both are given),
- * null means "not set", unknown fields ignored, fields read in proto order so the first bad one is
+ * Owns: field kinds — bytes (padded standard base64), int64 and uint64 (a number or a string
+ * holding one), string, bool, enums (by name or number), nested and repeated messages, oneofs —
+ * and the message rules: snake_case and lowerCamelCase both accepted (camel wins when both are
+ * given), null means "not set", unknown fields ignored, fields read in proto order so the first bad one is
  * the one reported. Never: knows a particular etcd message (kv_schemas.ts does).
  */
 import * as v from "valibot";
@@ -43,6 +44,7 @@ export const bool: FieldSchema<boolean> = field<boolean>((input) =>
 
 const INT_LIMITS = {
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
 } as const;
 
@@ -64,6 +66,12 @@ function integer(input: JsonValue, kind: keyof typeof INT_LIMITS, goType: string
 }
 
 export const int64: FieldSchema<bigint> = field((input) => integer(input, "int64", "int64"));
+/** Member ids: unsigned 64-bit. */
+export const uint64: FieldSchema<bigint> = field((input) => integer(input, "uint64", "uint64"));
+
+export const string: FieldSchema<string> = field<string>((input) =>
+  typeof input === "string" ? { value: input } : { error: cannot(goKind(input), "string") }
+);
 
 /** An int64 that etcd uses as a revision, count or limit: held as a number (they stay < 2^53). */
 export const int64Number: FieldSchema<number> = field((input) => {

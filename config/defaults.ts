@@ -19,3 +19,11 @@ export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 export const MAX_TXN_OPS = 128;
 /** etcd's gRPC server accepts this much above max-request-bytes before the request reaches etcd. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/** etcd's --heartbeat-interval and --election-timeout defaults, in milliseconds. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 100;
+export const DEFAULT_ELECTION_TIMEOUT_MS = 1000;
+/** etcd refuses a longer --election-timeout. */
+export const MAX_ELECTION_TIMEOUT_MS = 50_000;
+/** etcd's --snapshot-count default: committed entries between log compactions (0 means this). */
+export const DEFAULT_SNAPSHOT_COUNT = 100_000;

@@ -1,18 +1,37 @@
 /**
  * A member's configuration from etcd-style flags and their ETCD_* environment variables
- * (a flag wins over its variable), with defaults from defaults.ts.
+ * (a flag wins over its variable; an empty variable counts as unset, as in etcd), with defaults
+ * from defaults.ts.
  *
  * Owns: flag names, parsing and validation, and the usage text. Never: starts anything.
  */
-import { DEFAULT_CLIENT_URL, DEFAULT_CLUSTER_TOKEN, DEFAULT_NAME, DEFAULT_PEER_URL } from "./defaults.ts";
+import {
+  DEFAULT_CLIENT_URL,
+  DEFAULT_CLUSTER_TOKEN,
+  DEFAULT_ELECTION_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_NAME,
+  DEFAULT_PEER_URL,
+  DEFAULT_SNAPSHOT_COUNT,
+  MAX_ELECTION_TIMEOUT_MS,
+} from "./defaults.ts";
+import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
+import { urlList, urlString } from "./urls.ts";
 
 export interface Config {
   name: string;
   dataDir: string;
   listenClientUrls: URL[];
   advertiseClientUrls: string[];
+  listenPeerUrls: URL[];
   initialAdvertisePeerUrls: string[];
+  initialCluster: InitialCluster;
+  initialClusterState: ClusterState;
   initialClusterToken: string;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  /** Committed entries that trigger a log compaction. */
+  snapshotCount: number;
 }
 
 type FlagSpec = { flag: string; env: string; help: string };
@@ -22,31 +41,57 @@ const FLAGS = {
   dataDir: { flag: "data-dir", env: "ETCD_DATA_DIR", help: 'path to the data directory (default "${name}.etcd")' },
   listenClientUrls: { flag: "listen-client-urls", env: "ETCD_LISTEN_CLIENT_URLS", help: `URLs to serve clients on (default "${DEFAULT_CLIENT_URL}")` },
   advertiseClientUrls: { flag: "advertise-client-urls", env: "ETCD_ADVERTISE_CLIENT_URLS", help: "client URLs to tell the cluster about (default: the listen URLs)" },
+  listenPeerUrls: { flag: "listen-peer-urls", env: "ETCD_LISTEN_PEER_URLS", help: `URLs to serve peers on (default "${DEFAULT_PEER_URL}")` },
   initialAdvertisePeerUrls: { flag: "initial-advertise-peer-urls", env: "ETCD_INITIAL_ADVERTISE_PEER_URLS", help: `peer URLs to tell the cluster about (default "${DEFAULT_PEER_URL}")` },
+  initialCluster: { flag: "initial-cluster", env: "ETCD_INITIAL_CLUSTER", help: 'the bootstrap members, name=url,name=url (default "${name}=${initial-advertise-peer-urls}")' },
+  initialClusterState: { flag: "initial-cluster-state", env: "ETCD_INITIAL_CLUSTER_STATE", help: '"new" to bootstrap a cluster, "existing" to join one (default "new")' },
   initialClusterToken: { flag: "initial-cluster-token", env: "ETCD_INITIAL_CLUSTER_TOKEN", help: `token that makes cluster and member ids unique (default "${DEFAULT_CLUSTER_TOKEN}")` },
+  heartbeatInterval: { flag: "heartbeat-interval", env: "ETCD_HEARTBEAT_INTERVAL", help: `milliseconds between a leader's heartbeats (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})` },
+  electionTimeout: { flag: "election-timeout", env: "ETCD_ELECTION_TIMEOUT", help: `milliseconds without a leader before an election (default ${DEFAULT_ELECTION_TIMEOUT_MS})` },
+  snapshotCount: { flag: "snapshot-count", env: "ETCD_SNAPSHOT_COUNT", help: `committed entries that trigger a log compaction (default ${DEFAULT_SNAPSHOT_COUNT})` },
 } satisfies Record<string, FlagSpec>;
 
 export function usage(): string {
   const lines = Object.values(FLAGS).map((f) => `  --${f.flag.padEnd(30)} ${f.help}\n  ${"".padEnd(32)} env ${f.env}`);
-  return `usage: concord [flags]\n\n${lines.join("\n")}\n  --help                         show this text\n`;
+  return `usage: concord [flags]\n\n${lines.join("\n")}\n  --${"help".padEnd(30)} show this text\n`;
 }
 
 export type ConfigOutcome = { ok: true; config: Config } | { ok: false; error: string } | { ok: false; help: true };
 
-function urlList(flag: string, value: string): URL[] | string {
-  const out: URL[] = [];
-  for (const part of value.split(",").map((s) => s.trim()).filter(Boolean)) {
-    let url: URL;
-    try {
-      url = new URL(part);
-    } catch {
-      return `--${flag}: "${part}" is not a URL (expected e.g. http://127.0.0.1:2379)`;
-    }
-    if (url.protocol !== "http:") return `--${flag}: "${part}": only http:// URLs are served (TLS is not supported yet)`;
-    if (!url.port) return `--${flag}: "${part}" needs a port`;
-    out.push(url);
+/** A value and where it came from, named as etcd names it in an error. */
+type Given = { value: string; from: string };
+
+/** A count of milliseconds or entries: digits only, as Go's flag package takes a uint. */
+function count(given: Given | undefined, fallback: number): number | string {
+  if (!given) return fallback;
+  return /^\d+$/.test(given.value) ? Number(given.value) : `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
+}
+
+type RaftTiming = Pick<Config, "heartbeatIntervalMs" | "electionTimeoutMs" | "snapshotCount">;
+
+function raftTiming(lookup: (f: FlagSpec) => Given | undefined): RaftTiming | string {
+  const heartbeat = count(lookup(FLAGS.heartbeatInterval), DEFAULT_HEARTBEAT_INTERVAL_MS);
+  if (typeof heartbeat === "string") return heartbeat;
+  const election = count(lookup(FLAGS.electionTimeout), DEFAULT_ELECTION_TIMEOUT_MS);
+  if (typeof election === "string") return election;
+  const snapshots = count(lookup(FLAGS.snapshotCount), DEFAULT_SNAPSHOT_COUNT);
+  if (typeof snapshots === "string") return snapshots;
+  if (heartbeat === 0) return "--heartbeat-interval must be >0 (set to 0ms)";
+  if (election === 0) return "--election-timeout must be >0 (set to 0ms)";
+  if (5 * heartbeat > election) {
+    return `--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`;
   }
-  return out.length > 0 ? out : `--${flag}: no URL given`;
+  if (election > MAX_ELECTION_TIMEOUT_MS) {
+    return `--election-timeout[${election}ms] is too long, and should be set less than ${MAX_ELECTION_TIMEOUT_MS}ms`;
+  }
+  // etcd takes a snapshot count of 0 to mean its default.
+  return { heartbeatIntervalMs: heartbeat, electionTimeoutMs: election, snapshotCount: snapshots || DEFAULT_SNAPSHOT_COUNT };
+}
+
+function clusterState(given: Given | undefined): ClusterState | string {
+  if (!given) return "new";
+  if (given.value === "new" || given.value === "existing") return given.value;
+  return `invalid value ${JSON.stringify(given.value)} for ${given.from}: invalid value`;
 }
 
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ConfigOutcome {
@@ -61,24 +106,43 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     if (value === undefined) return { ok: false, error: `flag --${m[1]} needs a value` };
     given.set(m[1], value);
   }
-  const value = (f: FlagSpec) => given.get(f.flag) ?? env[f.env];
+  const lookup = (f: FlagSpec): Given | undefined => {
+    const flagValue = given.get(f.flag);
+    if (flagValue !== undefined) return { value: flagValue, from: `flag -${f.flag}` };
+    const envValue = env[f.env];
+    return envValue ? { value: envValue, from: f.env } : undefined;
+  };
+  const value = (f: FlagSpec) => lookup(f)?.value;
   const name = value(FLAGS.name) ?? DEFAULT_NAME;
   const listen = urlList(FLAGS.listenClientUrls.flag, value(FLAGS.listenClientUrls) ?? DEFAULT_CLIENT_URL);
   if (typeof listen === "string") return { ok: false, error: listen };
   const advertise = urlList(FLAGS.advertiseClientUrls.flag, value(FLAGS.advertiseClientUrls) ?? listen.map(String).join(","));
   if (typeof advertise === "string") return { ok: false, error: advertise };
+  const listenPeers = urlList(FLAGS.listenPeerUrls.flag, value(FLAGS.listenPeerUrls) ?? DEFAULT_PEER_URL);
+  if (typeof listenPeers === "string") return { ok: false, error: listenPeers };
   const peers = urlList(FLAGS.initialAdvertisePeerUrls.flag, value(FLAGS.initialAdvertisePeerUrls) ?? DEFAULT_PEER_URL);
   if (typeof peers === "string") return { ok: false, error: peers };
-  const strip = (u: URL) => u.toString().replace(/\/$/, "");
+  const peerUrls = peers.map(urlString);
+  const state = clusterState(lookup(FLAGS.initialClusterState));
+  if (state !== "new" && state !== "existing") return { ok: false, error: state };
+  const timing = raftTiming(lookup);
+  if (typeof timing === "string") return { ok: false, error: timing };
+  const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
+  const cluster = initialCluster(clusterValue, state, name, peerUrls);
+  if (typeof cluster === "string") return { ok: false, error: cluster };
   return {
     ok: true,
     config: {
       name,
       dataDir: value(FLAGS.dataDir) ?? `${name}.etcd`,
       listenClientUrls: listen,
-      advertiseClientUrls: advertise.map(strip),
-      initialAdvertisePeerUrls: peers.map(strip),
+      advertiseClientUrls: advertise.map(urlString),
+      listenPeerUrls: listenPeers,
+      initialAdvertisePeerUrls: peerUrls,
+      initialCluster: cluster,
+      initialClusterState: state,
       initialClusterToken: value(FLAGS.initialClusterToken) ?? DEFAULT_CLUSTER_TOKEN,
+      ...timing,
     },
   };
 }

@@ -15,7 +15,21 @@ export type Command =
   | { op: "put"; put: PutRequest }
   | { op: "deleteRange"; deleteRange: DeleteRangeRequest }
   | { op: "txn"; txn: TxnRequest }
-  | { op: "compact"; compact: CompactionRequest };
+  | { op: "compact"; compact: CompactionRequest }
+  | MembershipCommand;
+
+/**
+ * Changes to the cluster's member list. `conf` comes from a membership entry (raft/'s ConfChange,
+ * whose context carries the peer URLs of a member being added); `publish` is a member announcing
+ * its name and client URLs once it runs; `updatePeers` is etcd's member update.
+ */
+export type MembershipCommand =
+  | { op: "conf"; kind: "addVoter" | "addLearner" | "removeNode"; id: string; peerUrls: string[] | undefined }
+  | { op: "publish"; id: string; name: string; clientUrls: string[] }
+  | { op: "updatePeers"; id: string; peerUrls: string[] };
+
+/** A command as it travels in an entry: `rid` names the request a follower waits for. */
+export type ProposedCommand = Command & { rid?: string };
 
 /** What applying a command answers; undefined for entries that carry no command. */
 export type CommandResult = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | EtcdError | undefined;
@@ -48,10 +62,12 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-export function encodeCommand(command: Command): Uint8Array {
-  return encoder.encode(JSON.stringify(toPlain(command)));
+export function encodeCommand(command: Command, rid?: string): Uint8Array {
+  const plain = toPlain(command) as Record<string, unknown>;
+  if (rid !== undefined) plain.rid = rid;
+  return encoder.encode(JSON.stringify(plain));
 }
 
-export function decodeCommand(data: Uint8Array): Command {
-  return JSON.parse(decoder.decode(data), reviver) as Command;
+export function decodeCommand(data: Uint8Array): ProposedCommand {
+  return JSON.parse(decoder.decode(data), reviver) as ProposedCommand;
 }

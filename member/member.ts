@@ -1,31 +1,47 @@
 /**
- * The member runtime: drives the Raft core (raft/) with a clock, the store and (later) the peer
- * transport, and is the only thing the API talks to.
+ * The member runtime: drives the Raft core (raft/) with a clock, the store and the peer transport,
+ * and is the only thing the API talks to.
  *
- * Owns: the Ready loop — persist a Ready's entries and hard state (on the log's thread), apply its
- * committed entries here meanwhile (they are durable already), then advance; proposals made while
+ * Owns: the Ready loop — install a snapshot if one arrived; persist a Ready's entries and hard
+ * state (on the log's thread), apply its committed entries here meanwhile (they are durable
+ * already); send its messages (a leader at once, in parallel with its own fsync; anyone else only
+ * once durable, since votes and acks promise what is on disk); then advance. Proposals made while
  * a Ready is being persisted go into the next one (group commit). Each proposer gets the result of
- * applying its own entry. Also when the state's open batch is committed and how far the log may be
- * trimmed. Today the cluster has one voter, this member, which leads as soon as it starts.
+ * applying its own entry: on the leader by index, on a follower — which hands its writes to the
+ * leader — by a request id carried in the entry. Also deadlines of every waiting request, when the
+ * state's open batch is committed and how far the log may be trimmed.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
-import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
+import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
-import type { Entry, Ready } from "../raft/types.ts";
+import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
+import type { MemberRecord } from "../store/members.ts";
 import { openStore, type Store } from "../store/open.ts";
+import type { ChunkOutcome } from "../store/snapshots.ts";
 import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
-import { clusterIdFor, type Id, idToHex, memberIdFor } from "./identity.ts";
+import { encodeBlobs } from "../transport/codec.ts";
+import { peerRequest } from "../transport/peer_client.ts";
+import { PROPOSE_PATH } from "../transport/peer_paths.ts";
+import { PeerSender } from "../transport/peer_sender.ts";
+import { type BootstrapConfig, bootstrap, type ClusterInfo } from "./bootstrap.ts";
+import { type Id, idToHex } from "./identity.ts";
+import { Errors as MemberErrors } from "./member_errors.ts";
+import { changeMembership, type MembershipRequest, type MembershipResult, transferLeadership } from "./membership.ts";
+import { ReadBarrier } from "./read_barrier.ts";
 
-export interface MemberConfig {
-  name: string;
+export interface MemberConfig extends BootstrapConfig {
   dataDir: string;
-  clientUrls: string[];
-  peerUrls: string[];
-  clusterToken: string;
+  heartbeatMs: number;
+  electionMs: number;
+  /** Applied entries that trigger trimming the log (etcd's --snapshot-count). */
+  snapshotCount: number;
+  /** Called once this member has been removed from the cluster. */
+  onRemoved?: () => void;
+  log?: (line: string) => void;
 }
 
 export interface MemberInfo {
@@ -44,39 +60,47 @@ export interface MemberStatus {
   raftAppliedIndex: number;
   dbSizeBytes: number;
   dbSizeInUseBytes: number;
+  isLearner: boolean;
 }
 
-type Pending = { term: number; resolve: (r: CommandResult) => void; reject: (e: unknown) => void };
+type Resolve = (r: CommandResult) => void;
+type Pending = { term: number; resolve: Resolve; reject: (e: unknown) => void; deadline: number };
+type Forwarded = { resolve: Resolve; reject: (e: unknown) => void; deadline: number; index?: number };
 
-/** etcd's defaults: a heartbeat every 100 ms, an election after 10 quiet heartbeats. */
-const TICK_MS = 100;
-const ELECTION_TICKS = 10;
 /** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
 const MAX_PENDING_PROPOSALS = 20_000;
-/** Applied entries the log keeps for members that fall behind, and how many more trigger a trim. */
+/** Applied entries the log keeps for members that fall behind (etcd's SnapshotCatchUpEntries). */
 const LOG_RETAINED_ENTRIES = 5_000;
-const LOG_COMPACTION_ENTRIES = 10_000;
-
-const tooManyRequests = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests");
-const noLeader = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: no leader");
-const leadershipLost = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: leader changed");
 
 export class Member {
   readonly id: Id;
   readonly clusterId: Id;
+  readonly #self: NodeId;
   readonly #config: MemberConfig;
   readonly #store: Store;
   readonly #raft: Raft;
-  /** Proposals by log index, waiting for their entry to be applied. */
+  readonly #sender: PeerSender;
+  readonly #reads: ReadBarrier;
+  /** etcd's request timeout: 5 s plus two election timeouts. */
+  readonly #requestTimeoutMs: number;
+  /** Proposals this member made as leader, by log index, waiting for their entry to be applied. */
   readonly #pending = new Map<number, Pending>();
   /** Commands this member proposed, by index, so applying them needs no decoding. */
   readonly #commands = new Map<number, Command>();
-  /** A Ready is being persisted; the next one gathers in the core meanwhile. */
-  #persisting = false;
+  /** Writes handed to the leader, by request id; and the index the leader placed each at. */
+  readonly #forwarded = new Map<string, Forwarded>();
+  readonly #forwardedAt = new Map<number, string>();
+  #forwardQueue: { rid: string; data: Uint8Array }[] = [];
+  #forwarding = false;
+  #rid = 0;
+  /** A Ready is being worked on; the next one gathers in the core meanwhile. */
+  #busy = false;
   #pumpScheduled = false;
   #failure: Error | undefined;
+  #removed = false;
+  #published = false;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #ticker: ReturnType<typeof setInterval>;
+  #ticker: ReturnType<typeof setInterval> | undefined;
   #header: { clusterId: Id; memberId: Id; raftTerm: number } | undefined;
   /** Resolves whenever a Ready finishes; start-up waits on it. */
   #idle: (() => void)[] = [];
@@ -86,31 +110,50 @@ export class Member {
     this.#store = store;
     this.id = id;
     this.clusterId = clusterId;
+    this.#self = idToHex(id);
+    this.#requestTimeoutMs = 5_000 + 2 * config.electionMs;
     const { log, stateMachine } = store;
-    const self = idToHex(id);
+    const members = store.members.list();
     this.#raft = new Raft({
-      id: self, voters: [self], electionTicks: ELECTION_TICKS, heartbeatTicks: 1,
+      id: this.#self, voters: [this.#self],
+      electionTicks: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)), heartbeatTicks: 1,
       // The runtime may use ambient randomness; the core only ever sees this function.
       random: Math.random,
       preVote: true, checkQuorum: true, maxInflight: 256, maxEntriesPerAppend: 64,
+      snapshot: () => this.#snapshot(),
     }, {
       hardState: log.hardState,
       entries: log.entries(log.firstIndex, log.lastIndex + 1),
       start: log.start,
       applied: stateMachine.appliedIndex,
+      conf: { voters: members.filter((m) => !m.isLearner).map((m) => m.id), learners: members.filter((m) => m.isLearner).map((m) => m.id) },
     });
-    this.#ticker = setInterval(() => {
-      this.#raft.tick();
-      this.#pump();
-    }, TICK_MS);
+    this.#sender = new PeerSender({
+      self: this.#self,
+      clusterToken: config.clusterToken,
+      snapshotFile: (s) => store.snapshots.outgoing(s.index),
+      log: (line) => this.#log(line),
+    });
+    this.#reads = new ReadBarrier(this.#self, {
+      ask: (context) => {
+        this.#raft.readIndex(context);
+        this.#schedulePump();
+      },
+      applied: () => this.#store.stateMachine.appliedIndex,
+      now: () => performance.now(),
+    }, config.electionMs, this.#requestTimeoutMs);
+    this.#syncPeers();
   }
 
   static async open(config: MemberConfig): Promise<Member> {
     const store = await openStore(config.dataDir);
-    const id = store.identity("member_id", () => memberIdFor(config.peerUrls, config.clusterToken));
-    const clusterId = store.identity("cluster_id", () => clusterIdFor([id]));
-    const member = new Member(config, store, id, clusterId);
-    await member.#lead();
+    const ids = await bootstrap(store, config);
+    if ("error" in ids) {
+      await store.close();
+      throw new Error(ids.error);
+    }
+    const member = new Member(config, store, ids.id, ids.clusterId);
+    await member.#start();
     return member;
   }
 
@@ -130,24 +173,65 @@ export class Member {
     return this.#store.mvcc.revision;
   }
 
+  get clusterToken(): string {
+    return this.#config.clusterToken;
+  }
+
+  get isLearner(): boolean {
+    return this.#raft.conf.learners.includes(this.#self);
+  }
+
+  /** The leader's id in hex, or "" while there is none. */
+  get leader(): NodeId {
+    return this.#raft.lead;
+  }
+
+  get isLeader(): boolean {
+    return this.#raft.role === "leader";
+  }
+
   /**
-   * Replicates a write and resolves with what applying it answered. Everything proposed while a
-   * Ready is being persisted goes into the next one: one transaction, one fsync.
+   * Replicates a write and resolves with what applying it answered. On the leader, everything
+   * proposed while a Ready is being persisted goes into the next one: one transaction, one fsync.
+   * A follower hands the write to the leader and waits to apply it itself.
    */
   propose(command: Command): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#pending.size >= MAX_PENDING_PROPOSALS) return Promise.resolve(tooManyRequests);
-    if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(noLeader);
-    const index = this.#raft.log.lastIndex;
-    this.#commands.set(index, command);
-    const term = this.#raft.term;
+    if (this.#pending.size + this.#forwarded.size >= MAX_PENDING_PROPOSALS) return Promise.resolve(MemberErrors.tooManyRequests);
+    if (this.#raft.role === "leader") {
+      if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
+      const index = this.#raft.log.lastIndex;
+      this.#commands.set(index, command);
+      return this.#awaitIndex(index);
+    }
+    if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
+    const rid = `${this.#self}-${++this.#rid}`;
     return new Promise((resolve, reject) => {
-      this.#pending.set(index, { term, resolve, reject });
-      this.#schedulePump();
+      this.#forwarded.set(rid, { resolve, reject, deadline: performance.now() + this.#requestTimeoutMs });
+      this.#forwardQueue.push({ rid, data: encodeCommand(command, rid) });
+      this.#flushForwards();
     });
   }
 
-  /** A read of the local state; with one member every acknowledged write is already applied. */
+  /** Proposes a membership change (this member leads); resolves once it is applied. */
+  proposeConfChange(change: ConfChange): Promise<CommandResult> | undefined {
+    if (!this.#raft.proposeConfChange(change)) return undefined;
+    this.#commands.delete(this.#raft.log.lastIndex);
+    return this.#awaitIndex(this.#raft.log.lastIndex);
+  }
+
+  /**
+   * Waits, for a linearizable read, until every write acknowledged before now is applied here
+   * (ReadIndex). Undefined when nothing need be awaited: a lone voter has applied all it acked.
+   */
+  readBarrier(): Promise<EtcdError | undefined> | undefined {
+    if (this.#raft.role === "leader" && this.#raft.conf.voters.length === 1) return undefined;
+    if (this.#failure) return Promise.resolve(MemberErrors.stopped);
+    if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
+    return this.#reads.wait();
+  }
+
+  /** A read of the local state. */
   range(request: RangeRequest): RangeResponse | EtcdError {
     this.#store.stateMachine.openBatch();
     this.#armCommitTimer();
@@ -155,13 +239,52 @@ export class Member {
   }
 
   members(): MemberInfo[] {
-    return [{
-      id: this.id,
-      name: this.#config.name,
-      peerUrls: this.#config.peerUrls,
-      clientUrls: this.#config.clientUrls,
-      isLearner: false,
-    }];
+    return this.#store.members.list().map((m) => ({ ...m, id: BigInt(`0x${m.id}`) }));
+  }
+
+  memberRecords(): MemberRecord[] {
+    return this.#store.members.list();
+  }
+
+  /** The leader's view of how far a member has the log, for promoting learners that caught up. */
+  replicatedTo(node: NodeId): { match: number; leaderLast: number } | undefined {
+    const match = this.#raft.matchOf(node);
+    return match === undefined ? undefined : { match, leaderLast: this.#raft.log.lastIndex };
+  }
+
+  /**
+   * Voters that count as started: this member, and peers this member has reached without a failure
+   * for `forMs` (etcd's strict reconfiguration check asks the same of its transport).
+   */
+  startedVoters(forMs: number): NodeId[] {
+    return this.#raft.conf.voters.filter((v) => v === this.#self || this.#sender.activeFor(v) >= forMs);
+  }
+
+  /** Starts handing leadership to `to` (this member leads); answers whether it started. */
+  transferLeadership(to: NodeId): boolean {
+    const started = this.#raft.transferLeadership(to);
+    if (started) this.#schedulePump();
+    return started;
+  }
+
+  /** etcd's member add, remove, update and promote (membership.ts has the rules). */
+  changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError> {
+    return changeMembership(this, request);
+  }
+
+  /** etcd's MoveLeader: hands leadership to `to` and answers once it has moved. */
+  moveLeader(to: NodeId): Promise<EtcdError | undefined> {
+    return transferLeadership(this, to);
+  }
+
+  /** Resolves when `check` holds after some Ready, or with false once `timeoutMs` passed. */
+  async until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!check()) {
+      if (performance.now() >= deadline || this.#failure) return false;
+      await new Promise((r) => setTimeout(r, this.#config.heartbeatMs / 2));
+    }
+    return true;
   }
 
   status(): MemberStatus {
@@ -169,22 +292,69 @@ export class Member {
     return {
       revision: this.revision,
       leader: this.#raft.lead ? BigInt(`0x${this.#raft.lead}`) : 0n,
-      raftIndex: this.#raft.log.lastIndex,
+      raftIndex: this.#raft.log.committed,
       raftTerm: this.raftTerm,
       raftAppliedIndex: this.#store.stateMachine.appliedIndex,
       dbSizeBytes: size.total,
       dbSizeInUseBytes: size.inUse,
+      isLearner: this.isLearner,
     };
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#requestTimeoutMs;
+  }
+
+  // ---- the peer port's side ----
+
+  /** Raft messages from other members. */
+  step(messages: readonly Message[]): void {
+    for (const m of messages) {
+      if (m.to !== this.#self) continue;
+      if (m.type === "snap" && !this.#store.snapshots.received(m.snapshot!.index)) {
+        this.#log(`snapshot at index ${m.snapshot!.index} announced by ${m.from} has not fully arrived; ignored`);
+        continue;
+      }
+      this.#raft.step(m);
+    }
+    this.#schedulePump();
+  }
+
+  receiveSnapshotChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
+    return this.#store.snapshots.receiveChunk(index, offset, total, bytes);
+  }
+
+  /** Writes a follower handed over: proposed here if this member leads; where each landed. */
+  acceptForwarded(data: readonly Uint8Array[]): ([number, number] | null)[] {
+    const placed = data.map((d): [number, number] | null =>
+      this.#raft.propose(d) ? [this.#raft.log.lastIndex, this.#raft.term] : null
+    );
+    this.#schedulePump();
+    return placed;
+  }
+
+  clusterInfo(): ClusterInfo {
+    return { clusterId: idToHex(this.clusterId), members: this.#store.members.list() };
   }
 
   async close(): Promise<void> {
     clearInterval(this.#ticker);
     clearTimeout(this.#commitTimer);
+    this.#sender.close();
     await this.#store.close();
   }
 
-  /** Becomes leader (a lone voter wins at once) and waits until everything committed is applied. */
-  async #lead(): Promise<void> {
+  // ---- internals ----
+
+  #log(line: string): void {
+    (this.#config.log ?? console.log)(`concord: ${line}`);
+  }
+
+  async #start(): Promise<void> {
+    this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs);
+    // A lone voter leads at once and has applied everything before it serves.
+    const { voters } = this.#raft.conf;
+    if (voters.length !== 1 || voters[0] !== this.#self) return;
     this.#raft.campaign();
     while (this.#raft.role !== "leader" || this.#raft.log.applied < this.#raft.log.committed || this.#raft.hasReady()) {
       await new Promise<void>((resolve) => {
@@ -195,8 +365,85 @@ export class Member {
     }
   }
 
+  #tick(): void {
+    this.#raft.tick();
+    const now = performance.now();
+    for (const [index, p] of this.#pending) {
+      if (p.deadline > now) break;
+      this.#pending.delete(index);
+      p.resolve(MemberErrors.timeout);
+    }
+    for (const [rid, f] of this.#forwarded) {
+      if (f.deadline > now) break;
+      this.#forwarded.delete(rid);
+      f.resolve(MemberErrors.timeout);
+    }
+    this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
+    this.#publish();
+    this.#pump();
+  }
+
+  #awaitIndex(index: number): Promise<CommandResult> {
+    const term = this.#raft.term;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(index, { term, resolve, reject, deadline: performance.now() + this.#requestTimeoutMs });
+      this.#schedulePump();
+    });
+  }
+
+  /** Announces this member's name and client URLs once it has a leader to tell (etcd's publish). */
+  #publish(): void {
+    if (this.#published || this.#removed || this.#raft.lead === NO_NODE) return;
+    const record = this.#store.members.get(this.#self);
+    if (!record) return;
+    const { name, clientUrls } = this.#config;
+    if (record.name === name && record.clientUrls.join(",") === clientUrls.join(",")) {
+      this.#published = true;
+      return;
+    }
+    this.#published = true;
+    this.propose({ op: "publish", id: this.#self, name, clientUrls }).then((r) => {
+      if (r instanceof EtcdError) this.#published = false;
+    }, () => {});
+  }
+
+  /** Hands queued writes to the leader, all in one request; one request at a time. */
+  async #flushForwards(): Promise<void> {
+    if (this.#forwarding || this.#forwardQueue.length === 0) return;
+    this.#forwarding = true;
+    while (this.#forwardQueue.length > 0) {
+      const batch = this.#forwardQueue.splice(0);
+      const leader = this.#store.members.get(this.#raft.lead);
+      const answer = leader
+        ? await peerRequest(leader.peerUrls[0], PROPOSE_PATH, {
+          token: this.#config.clusterToken, from: this.#self, body: encodeBlobs(batch.map((b) => b.data)),
+          timeoutMs: this.#requestTimeoutMs,
+        })
+        : { error: "no leader" };
+      let placed: ([number, number] | null)[] = [];
+      if (!("error" in answer) && answer.status === 200) placed = JSON.parse(new TextDecoder().decode(answer.body));
+      batch.forEach(({ rid }, i) => {
+        const f = this.#forwarded.get(rid);
+        if (!f) return;
+        const at = placed[i];
+        if (!at) {
+          this.#forwarded.delete(rid);
+          return f.resolve(leader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
+        }
+        // Applied already without being ours: the leader lost it.
+        if (this.#store.stateMachine.appliedIndex >= at[0]) {
+          this.#forwarded.delete(rid);
+          return f.resolve(MemberErrors.leaderChanged);
+        }
+        f.index = at[0];
+        this.#forwardedAt.set(at[0], rid);
+      });
+    }
+    this.#forwarding = false;
+  }
+
   #schedulePump(): void {
-    if (this.#persisting || this.#pumpScheduled) return;
+    if (this.#busy || this.#pumpScheduled) return;
     // Wait for the rest of this turn of the event loop: what it proposes joins the Ready.
     this.#pumpScheduled = true;
     setImmediate(() => {
@@ -205,69 +452,126 @@ export class Member {
     });
   }
 
-  /** Runs one Ready, if the core has one and none is being persisted. */
+  /** Runs one Ready, if the core has one and none is being worked on. */
   #pump(): void {
-    if (this.#persisting || this.#failure) return;
+    if (this.#busy || this.#failure) return;
     if (!this.#raft.hasReady()) {
       for (const resolve of this.#idle.splice(0)) resolve();
       return;
     }
-    const rd = this.#raft.ready();
-    this.#persisting = true;
-    // Only new entries, a new term or a new vote must be synced before going on (etcd's
-    // MustSync); a moved commit index alone rides along with the next write, saving an fsync per
-    // request when requests come one at a time.
-    const saved = this.#store.log.hardState;
-    const mustSync = rd.entries.length > 0 ||
-      (rd.hardState !== undefined && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote));
-    const durable = mustSync ? this.#store.log.persist(rd.entries, rd.hardState) : Promise.resolve();
-    // Committed entries are durable already: apply them while this Ready's entries are synced.
-    if (!this.#apply(rd.committed)) return;
-    durable.then(
-      () => this.#advance(rd),
+    this.#busy = true;
+    this.#runReady(this.#raft.ready()).then(
+      () => {
+        this.#busy = false;
+        this.#pump();
+      },
       (e) => this.#failStop(e),
     );
   }
 
-  #advance(rd: Ready): void {
-    // Messages go out only now, after the Ready is durable. A lone voter has no one to send to;
-    // the peer transport comes with the cluster (issue 4).
-    if (rd.messages.length > 0) throw new Error(`member: raft sent ${rd.messages.length} messages with no peers configured (a bug)`);
+  async #runReady(rd: Ready): Promise<void> {
+    // A leader's appends go out while it syncs its own copy; whatever else a member says (votes,
+    // acks) promises what it has on disk, so it waits until it is.
+    const leading = this.#raft.role === "leader";
+    if (leading) this.#sender.send(rd.messages);
+    if (rd.snapshot) await this.#installSnapshot(rd.snapshot);
+    // Only new entries, a new term or a new vote must be synced before going on (etcd's
+    // MustSync); a moved commit index alone rides along with the next write.
+    const saved = this.#store.log.hardState;
+    const mustSync = rd.entries.length > 0 ||
+      (rd.hardState !== undefined && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote));
+    const durable = mustSync ? this.#store.log.persist(rd.entries, rd.hardState) : undefined;
+    // Committed entries are durable already: apply them while this Ready's entries are synced.
+    this.#apply(rd.committed);
+    if (durable) await durable;
+    if (!leading) this.#sender.send(rd.messages);
     this.#raft.advance(rd);
-    this.#persisting = false;
-    this.#pump();
+    this.#reads.confirmed(rd.readStates);
   }
 
-  /** Applies committed entries in order and answers their proposers; false if the member stopped. */
-  #apply(entries: Entry[]): boolean {
-    if (entries.length === 0) return true;
-    const { stateMachine } = this.#store;
-    let results: CommandResult[];
-    try {
-      results = stateMachine.apply(entries.map((e) => {
-        if (e.type === "confChange") {
-          // Membership lives in the core; persisting it in the state comes with the cluster (issue 4).
-          this.#raft.applyConfChange(decodeConfChange(e));
-          return { index: e.index, command: undefined };
-        }
-        const command = this.#commands.get(e.index) ?? (e.data.length > 0 ? decodeCommand(e.data) : undefined);
+  async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    this.#log(`installing snapshot at index ${snapshot.index} (term ${snapshot.term})`);
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    await this.#store.installSnapshot(snapshot.index, snapshot.term);
+    this.#syncPeers();
+    this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
+  }
+
+  /** The core needs a snapshot for a member that fell behind the log: copy the state as of now. */
+  #snapshot(): Snapshot | undefined {
+    const file = this.#store.createSnapshot();
+    const term = this.#raft.log.term(file.index);
+    if (term <= 0) return undefined;
+    return { index: file.index, term, conf: this.#raft.conf, data: new Uint8Array() };
+  }
+
+  /** Applies committed entries in order and answers whoever waits for them. */
+  #apply(entries: Entry[]): void {
+    if (entries.length === 0) return;
+    const changes: (ConfChange | undefined)[] = [];
+    let membership = false;
+    const commands = entries.map((e) => {
+      if (e.type === "confChange") {
+        const change = decodeConfChange(e);
+        changes.push(change);
+        membership = true;
+        const context = change.context ? JSON.parse(change.context) as { peerUrls?: string[] } : {};
+        const command: MembershipCommand = { op: "conf", kind: change.kind, id: change.node, peerUrls: context.peerUrls };
+        return { index: e.index, command, rid: undefined };
+      }
+      changes.push(undefined);
+      const own = this.#commands.get(e.index);
+      if (own) {
         this.#commands.delete(e.index);
-        return { index: e.index, command };
-      }));
-    } catch (e) {
-      this.#failStop(e);
-      return false;
-    }
+        return { index: e.index, command: own, rid: undefined };
+      }
+      if (e.data.length === 0) return { index: e.index, command: undefined, rid: undefined };
+      const { rid, ...command } = decodeCommand(e.data);
+      if (command.op === "publish" || command.op === "updatePeers") membership = true;
+      return { index: e.index, command: command as Command, rid };
+    });
+    const results = this.#store.stateMachine.apply(commands);
+    for (const change of changes) if (change) this.#raft.applyConfChange(change);
     entries.forEach((e, i) => {
       const waiting = this.#pending.get(e.index);
-      if (!waiting) return;
-      this.#pending.delete(e.index);
-      // Another leader's entry took this index: the proposal was lost with the old leadership.
-      if (waiting.term !== e.term) waiting.resolve(leadershipLost);
-      else waiting.resolve(results[i]);
+      if (waiting) {
+        this.#pending.delete(e.index);
+        // Another leader's entry took this index: the proposal was lost with the old leadership.
+        waiting.resolve(waiting.term === e.term ? results[i] : MemberErrors.leaderChanged);
+      }
+      const rid = commands[i].rid;
+      const forwarded = rid === undefined ? undefined : this.#forwarded.get(rid);
+      if (forwarded) {
+        this.#forwarded.delete(rid!);
+        forwarded.resolve(results[i]);
+      }
+      const expected = this.#forwardedAt.get(e.index);
+      if (expected !== undefined) {
+        this.#forwardedAt.delete(e.index);
+        const lost = this.#forwarded.get(expected);
+        if (lost) {
+          this.#forwarded.delete(expected);
+          lost.resolve(MemberErrors.leaderChanged);
+        }
+      }
     });
+    if (membership) this.#membershipChanged();
+    this.#reads.applied();
     this.#commitState();
-    return true;
+  }
+
+  #membershipChanged(): void {
+    this.#syncPeers();
+    if (!this.#removed && !this.#store.members.get(this.#self) && this.#store.members.list().length > 0) {
+      this.#removed = true;
+      this.#log("this member has been removed from the cluster");
+      this.#config.onRemoved?.();
+    }
+  }
+
+  #syncPeers(): void {
+    this.#sender.setPeers(new Map(this.#store.members.list().map((m) => [m.id, m.peerUrls])));
   }
 
   /**
@@ -277,16 +581,13 @@ export class Member {
   #commitState(): void {
     const { stateMachine, checkpointer, log } = this.#store;
     if (checkpointer.failure) return this.#failStop(checkpointer.failure);
-    try {
-      if (stateMachine.due()) {
-        stateMachine.commit();
-        checkpointer.request(stateMachine.committedIndex);
-      }
-    } catch (e) {
-      return this.#failStop(e);
+    if (stateMachine.due()) {
+      stateMachine.commit();
+      checkpointer.request(stateMachine.committedIndex);
     }
-    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - LOG_RETAINED_ENTRIES) + 1;
-    if (keepFrom - log.firstIndex >= LOG_COMPACTION_ENTRIES - LOG_RETAINED_ENTRIES) {
+    const retained = Math.min(LOG_RETAINED_ENTRIES, this.#config.snapshotCount);
+    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - retained) + 1;
+    if (keepFrom - log.firstIndex >= this.#config.snapshotCount) {
       this.#raft.compact(Math.min(keepFrom - 1, this.#raft.log.stable));
       log.compactBefore(keepFrom).catch((e) => this.#failStop(e));
     }
@@ -298,7 +599,11 @@ export class Member {
     if (this.#commitTimer !== undefined || !this.#store.stateMachine.batchOpen) return;
     this.#commitTimer = setTimeout(() => {
       this.#commitTimer = undefined;
-      this.#commitState();
+      try {
+        this.#commitState();
+      } catch (e) {
+        this.#failStop(e);
+      }
     }, STATE_BATCH_INTERVAL_MS);
   }
 
@@ -308,9 +613,12 @@ export class Member {
    */
   #failStop(e: unknown): void {
     this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
-    console.error(this.#failure.message);
+    console.error(this.#failure.message, (e as Error)?.stack ?? "");
     for (const p of this.#pending.values()) p.reject(this.#failure);
     this.#pending.clear();
+    for (const f of this.#forwarded.values()) f.reject(this.#failure);
+    this.#forwarded.clear();
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 }
+

@@ -99,7 +99,9 @@ export class Raft {
     this.#cfg = cfg;
     this.term = storage.hardState.term;
     this.vote = storage.hardState.vote;
-    this.log = new RaftLog(storage.entries, storage.hardState.commit, storage.start);
+    // Whatever the runtime applied was committed, even if the hard state saying so was not synced
+    // (a moved commit index alone is not worth an fsync).
+    this.log = new RaftLog(storage.entries, Math.max(storage.hardState.commit, storage.applied), storage.start);
     this.log.applied = Math.max(this.log.applied, Math.min(storage.applied, this.log.committed));
     this.#savedHardState = { ...storage.hardState };
     this.#resetTimers();
@@ -182,6 +184,11 @@ export class Raft {
     if (this.#progress.get(to)!.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to });
     else this.#sendAppend(to);
     return true;
+  }
+
+  /** As leader: the highest index `node` is known to hold (undefined if not replicated to). */
+  matchOf(node: NodeId): number | undefined {
+    return this.role === "leader" ? this.#progress.get(node)?.match : undefined;
   }
 
   /** The member a leadership transfer is handing over to, if one is under way. */

@@ -22,6 +22,8 @@ export interface Entry {
 export interface ConfChange {
   kind: "addVoter" | "addLearner" | "removeNode";
   node: NodeId;
+  /** Opaque to Raft: what the runtime needs to know about the member (etcd's ConfChange.Context). */
+  context?: string;
 }
 
 /** Who is in the cluster: voters decide, learners only receive the log. */

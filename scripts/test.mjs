@@ -40,7 +40,7 @@ const denoCounts = (out) => {
 const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
 
 const results = [
-  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/"], {}, checkCounts),
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/", "scripts/"], {}, checkCounts),
   await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
   await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/api/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
 ];

@@ -65,4 +65,6 @@ export function unpackEntries(packed: PackedEntries): LogEntry[] {
 export type LogRequest =
   | { kind: "persist"; seq: number; entries: PackedEntries; hardState: HardState | undefined }
   | { kind: "compact"; seq: number; before: number }
+  | { kind: "restore"; seq: number; index: number; term: number }
+  | { kind: "meta"; seq: number; name: string; value: string }
   | { kind: "close"; seq: number };

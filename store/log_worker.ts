@@ -35,6 +35,8 @@ scope.onmessage = async (e: MessageEvent) => {
     switch (message.kind) {
       case "persist": w.writer.persist(unpackEntries(message.entries), message.hardState); break;
       case "compact": w.writer.compactBefore(message.before); break;
+      case "restore": w.writer.restore(message.index, message.term); break;
+      case "meta": w.writer.setMeta(message.name, message.value); break;
       case "close":
         w.close();
         reply({ seq: message.seq, ok: true });

@@ -43,6 +43,23 @@ export class LogWriter {
     });
   }
 
+  /**
+   * Replaces the whole log by a snapshot's position: no entries, compacted to (index, term), and
+   * committed at least that far.
+   */
+  restore(index: number, term: number): void {
+    this.#db.transaction(() => {
+      this.#truncateFrom.run(0);
+      this.#meta.set("log_compacted_index", index);
+      this.#meta.set("log_compacted_term", term);
+      if (this.#meta.number("hard_commit", 0) < index) this.#meta.set("hard_commit", index);
+    });
+  }
+
+  setMeta(name: string, value: string): void {
+    this.#db.transaction(() => this.#meta.set(name, value));
+  }
+
   /** Drops the entries before `index`; their effects are durable in the state already. */
   compactBefore(index: number): void {
     this.#db.transaction(() => {

@@ -1,47 +1,81 @@
 /**
  * Opens a member's store in its data dir and wires its parts together.
  *
- * Owns: the layout of a data dir — `<data-dir>/member/log.db` and `<data-dir>/member/state.db`,
- * each with SQLite's -wal and -shm beside it — and the identity fixed at first start.
+ * Owns: the layout of a data dir — `<data-dir>/member/log.db`, `<data-dir>/member/state.db` (each
+ * with SQLite's -wal and -shm beside it) and `<data-dir>/member/snap/` — the identity fixed at first
+ * start, and swapping a received snapshot in for the state. Installing one is ordered so a crash
+ * at any point recovers: the log is reset to the snapshot's position first, then the file replaces
+ * state.db; a file still waiting at the log's start on opening is swapped in then.
  * Never: request semantics.
  */
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
+import { MemberTable } from "./members.ts";
 import { Meta } from "./meta.ts";
 import { Mvcc } from "./mvcc.ts";
 import { RaftLog } from "./raft_log.ts";
 import { applyStateSchema } from "./schema.ts";
-import { openDatabase } from "./sqlite.ts";
+import { type SnapshotFile, SnapshotFiles } from "./snapshots.ts";
+import { type Database, openDatabase } from "./sqlite.ts";
 import { StateMachine } from "./state_machine.ts";
 
 export interface Store {
-  readonly mvcc: Mvcc;
   readonly log: RaftLog;
+  readonly mvcc: Mvcc;
   readonly stateMachine: StateMachine;
   readonly checkpointer: Checkpointer;
-  /** A 64-bit id fixed at first start: read it back, or derive and keep it. */
-  identity(name: string, derive: () => bigint): bigint;
+  readonly members: MemberTable;
+  readonly snapshots: SnapshotFiles;
+  /** A 64-bit id fixed at first start (kept with the log: it is this member's own). */
+  identity(name: string): bigint | undefined;
+  setIdentity(name: string, id: bigint): Promise<void>;
+  /** Writes state at first start, outside any applied entry (the initial members). */
+  initialise(fn: () => void): void;
+  /** Commits the state and copies it into a snapshot file as of the applied index. */
+  createSnapshot(): SnapshotFile;
+  /** Replaces log and state by the received snapshot at (index, term). */
+  installSnapshot(index: number, term: number): Promise<void>;
   /** Bytes the member's files take on disk, and of those the state database's live pages. */
   sizeBytes(): { total: number; inUse: number };
   close(): Promise<void>;
+}
+
+interface State {
+  db: Database;
+  mvcc: Mvcc;
+  stateMachine: StateMachine;
+  checkpointer: Checkpointer;
+  members: MemberTable;
+}
+
+async function openState(path: string): Promise<State> {
+  const db = await openDatabase(path);
+  applyStateSchema(db);
+  const meta = new Meta(db);
+  const mvcc = new Mvcc(db, meta);
+  const members = new MemberTable(db);
+  // There is no lease API yet (leases come with their own issue), so no lease exists.
+  const stateMachine = new StateMachine(db, meta, mvcc, { exists: () => false }, members);
+  const checkpointer = new Checkpointer(path, stateMachine.committedIndex);
+  return { db, mvcc, stateMachine, checkpointer, members };
+}
+
+/** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
+function swapIn(file: string, statePath: string): void {
+  for (const suffix of ["-wal", "-shm"]) rmSync(statePath + suffix, { force: true });
+  renameSync(file, statePath);
 }
 
 export async function openStore(dataDir: string): Promise<Store> {
   const dir = join(dataDir, "member");
   mkdirSync(dir, { recursive: true });
   const statePath = join(dir, "state.db");
-  const db = await openDatabase(statePath);
-  applyStateSchema(db);
-  const meta = new Meta(db);
-  const mvcc = new Mvcc(db, meta);
   const log = await RaftLog.open(dir);
-  // There is no lease API yet (leases come with their own issue), so no lease exists.
-  const stateMachine = new StateMachine(db, meta, mvcc, { exists: () => false });
-  const checkpointer = new Checkpointer(statePath, stateMachine.committedIndex);
-  const pageSize = db.prepare("PRAGMA page_size");
-  const pageCount = db.prepare("PRAGMA page_count");
-  const freePages = db.prepare("PRAGMA freelist_count");
+  const snapshots = new SnapshotFiles(dir);
+  const waiting = snapshots.received(log.start.index);
+  if (waiting) swapIn(waiting, statePath);
+  let state = await openState(statePath);
   const fileBytes = (name: string) => {
     try {
       return statSync(join(dir, name)).size;
@@ -49,30 +83,61 @@ export async function openStore(dataDir: string): Promise<Store> {
       return 0;
     }
   };
+  const closeState = async () => {
+    if (state.db.inTransaction) state.stateMachine.commit();
+    await state.checkpointer.close();
+    state.db.close();
+  };
   return {
-    mvcc,
     log,
-    stateMachine,
-    checkpointer,
-    identity(name, derive) {
-      const kept = meta.text(name);
-      if (kept !== undefined) return BigInt(kept);
-      const id = derive();
-      db.transaction(() => meta.set(name, id.toString()));
-      return id;
+    snapshots,
+    get mvcc() {
+      return state.mvcc;
+    },
+    get stateMachine() {
+      return state.stateMachine;
+    },
+    get checkpointer() {
+      return state.checkpointer;
+    },
+    get members() {
+      return state.members;
+    },
+    identity(name) {
+      const kept = log.metaText(name);
+      return kept === undefined ? undefined : BigInt(kept);
+    },
+    setIdentity(name, id) {
+      return log.setMeta(name, id.toString());
+    },
+    initialise(fn) {
+      if (state.db.inTransaction) state.stateMachine.commit();
+      state.db.transaction(fn);
+    },
+    createSnapshot() {
+      state.stateMachine.commit();
+      return snapshots.create(state.db, state.stateMachine.appliedIndex);
+    },
+    async installSnapshot(index, term) {
+      const file = snapshots.received(index);
+      if (!file) throw new Error(`store: no received snapshot at index ${index} to install`);
+      await closeState();
+      await log.restore(index, term);
+      swapIn(file, statePath);
+      state = await openState(statePath);
+      if (state.stateMachine.appliedIndex !== index) {
+        throw new Error(`store: snapshot for index ${index} holds state applied to ${state.stateMachine.appliedIndex}`);
+      }
     },
     sizeBytes() {
-      const size = pageSize.get<{ page_size: number }>()!.page_size;
-      const pages = pageCount.get<{ page_count: number }>()!.page_count;
-      const free = freePages.get<{ freelist_count: number }>()!.freelist_count;
+      const pragma = (name: string) => Object.values(state.db.prepare(`PRAGMA ${name}`).get()!)[0] as number;
       const total = ["state.db", "state.db-wal", "log.db", "log.db-wal"].reduce((n, f) => n + fileBytes(f), 0);
-      return { total, inUse: size * (pages - free) };
+      return { total, inUse: pragma("page_size") * (pragma("page_count") - pragma("freelist_count")) };
     },
     async close() {
-      stateMachine.commit();
-      await checkpointer.close();
+      await closeState();
       await log.close();
-      db.close();
     },
   };
 }
+

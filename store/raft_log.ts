@@ -20,16 +20,18 @@ export class RaftLog {
   readonly #db: Database;
   readonly #writer: WorkerChannel<LogRequest>;
   readonly #read: Statement;
+  readonly #meta: Meta;
   #firstIndex: number;
   #lastIndex: number;
   #hardState: HardState;
-  /** Where the log started when it was opened: the entry just before the first one kept. */
-  readonly start: { index: number; term: number };
+  /** The entry just before the first one kept (as of opening, or of the last restore). */
+  start: { index: number; term: number };
 
   private constructor(db: Database, writer: WorkerChannel<LogRequest>) {
     this.#db = db;
     this.#writer = writer;
     const meta = new Meta(db);
+    this.#meta = meta;
     this.#read = db.prepare("SELECT idx AS 'index', term, data, type FROM raft_log WHERE idx >= ? AND idx < ? ORDER BY idx");
     const bounds = db.prepare("SELECT min(idx) AS first, max(idx) AS last FROM raft_log").get<{ first: number | null; last: number | null }>();
     this.#lastIndex = bounds?.last ?? meta.number("log_compacted_index", 0);
@@ -73,6 +75,25 @@ export class RaftLog {
     if (index <= this.#firstIndex) return Promise.resolve();
     this.#firstIndex = index;
     return this.#writer.request({ kind: "compact", seq: 0, before: index });
+  }
+
+  /** Replaces the whole log by a snapshot's position (index, term): durable when it resolves. */
+  restore(index: number, term: number): Promise<void> {
+    this.#firstIndex = index + 1;
+    this.#lastIndex = index;
+    this.start = { index, term };
+    if (this.#hardState.commit < index) this.#hardState = { ...this.#hardState, commit: index };
+    return this.#writer.request({ kind: "restore", seq: 0, index, term });
+  }
+
+  /** A value kept with the log (this member's own, never replicated), if set. */
+  metaText(name: string): string | undefined {
+    return this.#meta.text(name);
+  }
+
+  /** Keeps a value with the log, durably. */
+  setMeta(name: string, value: string): Promise<void> {
+    return this.#writer.request({ kind: "meta", seq: 0, name, value });
   }
 
   /** Durable entries with lo <= index < hi. */

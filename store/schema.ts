@@ -7,9 +7,11 @@
  * log.db — the replicated log, written by the log writer with synchronous=FULL (an append is
  *   durable when it returns):
  *   - raft_log: one row per entry (index, term, bytes, and whether it changes the membership);
- *   - meta: the hard state (term, vote, commit) and the index the log was compacted to.
+ *   - meta: the hard state (term, vote, commit), the index the log was compacted to, and the
+ *     member's identity (member and cluster id: this member's own, so never in a snapshot).
  * state.db — what the log is applied to, written with synchronous=NORMAL (the log can replay it):
- *   - meta: revision, compact revision, applied index, identity;
+ *   - meta: revision, compact revision, applied index;
+ *   - members: the cluster's members (id, name, URLs, learner or voter);
  *   - kv_history: every change of every key, in revision order (main, sub), kept until
  *     compaction; a delete is a tombstone row (version 0). Each row points at the key's previous
  *     change, so a key's versions form a chain from its newest change backwards.
@@ -59,7 +61,13 @@ export function applyStateSchema(db: Database): void {
       key BLOB PRIMARY KEY, mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL,
       create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL
     ) WITHOUT ROWID, STRICT;
-  `]);
+  `,
+    // The cluster's members are replicated state: changed by applying entries, shipped in snapshots.
+    `CREATE TABLE members (
+      id TEXT PRIMARY KEY, name TEXT NOT NULL, peer_urls TEXT NOT NULL, client_urls TEXT NOT NULL,
+      is_learner INTEGER NOT NULL
+    ) WITHOUT ROWID, STRICT;`,
+  ]);
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.
   db.exec("PRAGMA wal_autocheckpoint=0");

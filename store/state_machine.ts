@@ -15,6 +15,7 @@
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import { deleteRange, type LeaseLookup, putRequest, txnRequest } from "./applier.ts";
+import type { MemberTable } from "./members.ts";
 import type { Meta } from "./meta.ts";
 import type { Mvcc, WriteTxn } from "./mvcc.ts";
 import type { Database } from "./sqlite.ts";
@@ -35,13 +36,15 @@ export class StateMachine {
   readonly #meta: Meta;
   readonly #mvcc: Mvcc;
   readonly #leases: LeaseLookup;
+  readonly #members: MemberTable;
   #appliedIndex: number;
   #durableIndex: number;
   #batchStartedMs = 0;
   #batchEntries = 0;
 
-  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseLookup) {
+  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseLookup, members: MemberTable) {
     this.#db = db;
+    this.#members = members;
     this.#meta = meta;
     this.#mvcc = mvcc;
     this.#leases = leases;
@@ -115,6 +118,31 @@ export class StateMachine {
       case "compact": {
         const err = this.#mvcc.compact(command.compact.revision);
         return err ?? { header: { revision: this.#mvcc.revision } };
+      }
+      case "conf": {
+        if (command.kind === "removeNode") {
+          this.#members.remove(command.id);
+          return;
+        }
+        const known = this.#members.get(command.id);
+        this.#members.put({
+          id: command.id,
+          name: known?.name ?? "",
+          peerUrls: command.peerUrls ?? known?.peerUrls ?? [],
+          clientUrls: known?.clientUrls ?? [],
+          isLearner: command.kind === "addLearner",
+        });
+        return;
+      }
+      case "publish": {
+        const known = this.#members.get(command.id);
+        if (known) this.#members.put({ ...known, name: command.name, clientUrls: command.clientUrls });
+        return;
+      }
+      case "updatePeers": {
+        const known = this.#members.get(command.id);
+        if (known) this.#members.put({ ...known, peerUrls: command.peerUrls });
+        return;
       }
     }
   }

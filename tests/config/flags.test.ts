@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseConfig } from "../../config/flags.ts";
+import { parseConfig, usage } from "../../config/flags.ts";
 
 test("config > defaults are etcd's, on loopback", () => {
   const r = parseConfig([], {});
@@ -48,4 +48,123 @@ test("config > malformed input is refused with the reason", () => {
   }
   const help = parseConfig(["--help"], {});
   assert.ok(!help.ok && "help" in help);
+});
+
+test("config > cluster defaults are etcd's: a one-member new cluster of this member's peer URLs", () => {
+  const r = parseConfig([], {});
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.listenPeerUrls.map(String), ["http://127.0.0.1:2380/"]);
+  assert.deepEqual(r.config.initialAdvertisePeerUrls, ["http://127.0.0.1:2380"]);
+  assert.deepEqual(r.config.initialCluster, [{ name: "default", peerUrls: ["http://127.0.0.1:2380"] }]);
+  assert.equal(r.config.initialClusterState, "new");
+  assert.equal(r.config.heartbeatIntervalMs, 100);
+  assert.equal(r.config.electionTimeoutMs, 1000);
+  assert.equal(r.config.snapshotCount, 100_000);
+});
+
+test("config > the default initial cluster follows --name and every advertised peer URL", () => {
+  const r = parseConfig(["--name", "n1", "--initial-advertise-peer-urls", "http://127.0.0.1:7001/,http://127.0.0.1:7002"], {});
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.initialCluster, [{ name: "n1", peerUrls: ["http://127.0.0.1:7001", "http://127.0.0.1:7002"] }]);
+});
+
+test("config > --initial-cluster: members in the order given, a repeated name gathering its URLs", () => {
+  const r = parseConfig([
+    "--name=m2",
+    "--initial-advertise-peer-urls=http://127.0.0.1:7002,http://127.0.0.1:7012",
+    "--initial-cluster=m1=http://127.0.0.1:7001/, m2=http://127.0.0.1:7012,m3=http://127.0.0.1:7003,,m2=http://127.0.0.1:7002",
+  ], {});
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.initialCluster, [
+    { name: "m1", peerUrls: ["http://127.0.0.1:7001"] },
+    { name: "m2", peerUrls: ["http://127.0.0.1:7012", "http://127.0.0.1:7002"] },
+    { name: "m3", peerUrls: ["http://127.0.0.1:7003"] },
+  ]);
+});
+
+test("config > cluster flags from the environment, a flag winning, an empty variable unset", () => {
+  const env = {
+    ETCD_NAME: "m1",
+    ETCD_LISTEN_PEER_URLS: "http://127.0.0.1:7001",
+    ETCD_INITIAL_ADVERTISE_PEER_URLS: "http://127.0.0.1:7001",
+    ETCD_INITIAL_CLUSTER: "m1=http://127.0.0.1:7001,m2=http://127.0.0.1:7002",
+    ETCD_INITIAL_CLUSTER_STATE: "existing",
+    ETCD_HEARTBEAT_INTERVAL: "50",
+    ETCD_ELECTION_TIMEOUT: "500",
+    ETCD_SNAPSHOT_COUNT: "",
+  };
+  const fromEnv = parseConfig([], env);
+  assert.ok(fromEnv.ok);
+  assert.deepEqual(fromEnv.config.listenPeerUrls.map((u) => u.port), ["7001"]);
+  assert.deepEqual(fromEnv.config.initialCluster.map((m) => m.name), ["m1", "m2"]);
+  assert.equal(fromEnv.config.initialClusterState, "existing");
+  assert.equal(fromEnv.config.heartbeatIntervalMs, 50);
+  assert.equal(fromEnv.config.electionTimeoutMs, 500);
+  assert.equal(fromEnv.config.snapshotCount, 100_000);
+
+  const flags = ["--listen-peer-urls", "http://127.0.0.1:7101", "--initial-cluster", "m1=http://127.0.0.1:7001",
+    "--initial-cluster-state", "new", "--heartbeat-interval", "20", "--election-timeout", "200", "--snapshot-count", "5"];
+  const r = parseConfig(flags, env);
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.listenPeerUrls.map((u) => u.port), ["7101"]);
+  assert.deepEqual(r.config.initialCluster, [{ name: "m1", peerUrls: ["http://127.0.0.1:7001"] }]);
+  assert.equal(r.config.initialClusterState, "new");
+  assert.equal(r.config.heartbeatIntervalMs, 20);
+  assert.equal(r.config.electionTimeoutMs, 200);
+  assert.equal(r.config.snapshotCount, 5);
+});
+
+test("config > a snapshot count of 0 means etcd's default", () => {
+  const r = parseConfig(["--snapshot-count", "0"], {});
+  assert.ok(r.ok);
+  assert.equal(r.config.snapshotCount, 100_000);
+});
+
+test("config > joining an existing cluster needs this member listed, under any URLs", () => {
+  const r = parseConfig(["--name", "m3", "--initial-cluster-state", "existing", "--initial-cluster", "m1=http://127.0.0.1:7001,m3=http://127.0.0.1:7003"], {});
+  assert.ok(r.ok);
+  assert.deepEqual(r.config.initialCluster[1], { name: "m3", peerUrls: ["http://127.0.0.1:7003"] });
+});
+
+test("config > malformed cluster flags are refused in etcd's words", () => {
+  const a = ["--name", "a"];
+  const cases: [string[], Record<string, string>, string][] = [
+    [["--initial-cluster-state", "x"], {}, 'invalid value "x" for flag -initial-cluster-state: invalid value'],
+    [[], { ETCD_INITIAL_CLUSTER_STATE: "NEW" }, 'invalid value "NEW" for ETCD_INITIAL_CLUSTER_STATE: invalid value'],
+    [["--heartbeat-interval", "abc"], {}, 'invalid value "abc" for flag -heartbeat-interval: parse error'],
+    [["--election-timeout=-1"], {}, 'invalid value "-1" for flag -election-timeout: parse error'],
+    [["--snapshot-count", "1e3"], {}, 'invalid value "1e3" for flag -snapshot-count: parse error'],
+    [[], { ETCD_ELECTION_TIMEOUT: "1.5" }, 'invalid value "1.5" for ETCD_ELECTION_TIMEOUT: parse error'],
+    [["--heartbeat-interval", "0"], {}, "--heartbeat-interval must be >0 (set to 0ms)"],
+    [["--election-timeout", "0"], {}, "--election-timeout must be >0 (set to 0ms)"],
+    [["--heartbeat-interval", "300"], {}, "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]"],
+    [["--election-timeout", "60000", "--heartbeat-interval", "10000"], {}, "--election-timeout[60000ms] is too long, and should be set less than 50000ms"],
+    [["--initial-cluster", "a=http://127.0.0.1:2380"], {}, `couldn't find local name "default" in the initial cluster configuration`],
+    [[...a, "--initial-cluster", ""], {}, `couldn't find local name "a" in the initial cluster configuration`],
+    [[...a, "--initial-cluster-state", "existing", "--initial-cluster", "b=http://127.0.0.1:2380"], {}, `couldn't find local name "a" in the initial cluster configuration`],
+    [[...a, "--initial-cluster", "a=http://127.0.0.1:2381"], {}, "--initial-cluster has a=http://127.0.0.1:2381 but missing from --initial-advertise-peer-urls=http://127.0.0.1:2380"],
+    [[...a, "--initial-cluster", "a=http://127.0.0.1:2380,a=http://127.0.0.1:2381"], {}, "--initial-cluster has a=http://127.0.0.1:2381 but missing from --initial-advertise-peer-urls=http://127.0.0.1:2380"],
+    [[...a, "--initial-advertise-peer-urls", "http://127.0.0.1:2381,http://127.0.0.1:2380", "--initial-cluster", "a=http://127.0.0.1:2380"], {},
+      "--initial-advertise-peer-urls has http://127.0.0.1:2381 but missing from --initial-cluster=a=http://127.0.0.1:2380,a=http://127.0.0.1:2381"],
+    [[...a, "--initial-cluster", "b=http://127.0.0.1:2380,a=http://127.0.0.1:2380"], {}, "initial cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2380 has duplicate url"],
+    [[...a, "--initial-cluster-state", "existing", "--initial-cluster", "a=http://127.0.0.1:9,b=http://127.0.0.1:9"], {}, "initial cluster a=http://127.0.0.1:9,b=http://127.0.0.1:9 has duplicate url"],
+    [[...a, "--initial-cluster", "a"], {}, '--initial-cluster: "a" is not name=url'],
+    [[...a, "--initial-cluster", "=http://127.0.0.1:2380"], {}, '--initial-cluster: "=http://127.0.0.1:2380" is not name=url'],
+    [[...a, "--initial-cluster", "a="], {}, "--initial-cluster: no URL given"],
+    [[...a, "--initial-cluster", "a=foo"], {}, '--initial-cluster: "foo" is not a URL (expected e.g. http://127.0.0.1:2379)'],
+    [[...a, "--initial-cluster", "a=http://127.0.0.1"], {}, '--initial-cluster: "http://127.0.0.1" needs a port'],
+    [["--listen-peer-urls", "https://127.0.0.1:2380"], {}, '--listen-peer-urls: "https://127.0.0.1:2380": only http:// URLs are served (TLS is not supported yet)'],
+    [["--listen-peer-urls", ""], {}, "--listen-peer-urls: no URL given"],
+  ];
+  for (const [argv, env, message] of cases) {
+    const r = parseConfig(argv, env);
+    assert.ok(!r.ok && "error" in r, `${argv.join(" ")} ${JSON.stringify(env)}`);
+    assert.equal(r.error, message);
+  }
+});
+
+test("config > usage lists every flag with its variable", () => {
+  for (const flag of ["listen-peer-urls", "initial-cluster", "initial-cluster-state", "heartbeat-interval", "election-timeout", "snapshot-count"]) {
+    assert.match(usage(), new RegExp(`--${flag} .*\\n.*env ETCD_${flag.toUpperCase().replaceAll("-", "_")}\\n`));
+  }
 });

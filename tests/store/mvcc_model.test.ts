@@ -11,6 +11,7 @@ import { isEtcdError } from "../../etcd/errors.ts";
 import { compareBytes } from "../../etcd/keys.ts";
 import { type KeyValue, type RangeRequest, SortOrder, SortTarget } from "../../etcd/types.ts";
 import { range } from "../../store/applier.ts";
+import { MemberTable } from "../../store/members.ts";
 import { Meta } from "../../store/meta.ts";
 import { Mvcc } from "../../store/mvcc.ts";
 import { applyStateSchema } from "../../store/schema.ts";
@@ -96,7 +97,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
   applyStateSchema(db);
   const meta = new Meta(db);
   const mvcc = new Mvcc(db, meta);
-  const sm = new StateMachine(db, meta, mvcc, { exists: () => false });
+  const sm = new StateMachine(db, meta, mvcc, { exists: () => false }, new MemberTable(db));
   const model = new Model();
   let index = 0;
   const apply = (command: Command) => sm.apply([{ index: ++index, command }])[0];

@@ -135,16 +135,39 @@ export interface ConcordOptions {
 
 /** Starts `server.ts` as its own process; reuse `dataDir` to restart a member. */
 export async function startConcord(options: ConcordOptions = {}): Promise<ServerProcess> {
-  const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? tempDir("member");
-  const port = await freePort();
+  const [port, peerPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
-  const flags = ["--data-dir", dataDir, "--listen-client-urls", url, "--name", options.name ?? "concord"];
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const name = options.name ?? "concord";
+  const flags = [
+    "--data-dir", dataDir, "--listen-client-urls", url, "--name", name,
+    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`,
+  ];
+  return spawnConcord({ runtime: options.runtime, url, dataDir, flags, removeDir: ownDir });
+}
+
+/** Starts `server.ts` with exactly these flags; resolves once it serves clients. */
+export async function spawnConcord(options: {
+  runtime?: Runtime;
+  url: string;
+  dataDir: string;
+  flags: string[];
+  removeDir: boolean;
+  /** Each line the process prints, as it prints it. */
+  onOutput?: (text: string) => void;
+}): Promise<ServerProcess> {
+  const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
+  const { flags } = options;
   const command = runtime === "bun" ? [join(BIN, "bun"), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
   const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
-  const server = track(child, url, dataDir, ownDir);
+  if (options.onOutput) {
+    child.stdout?.on("data", (d) => options.onOutput!(String(d)));
+    child.stderr?.on("data", (d) => options.onOutput!(String(d)));
+  }
+  const server = track(child, options.url, options.dataDir, options.removeDir);
   await awaitLine(child, /serving clients on/, output);
   return server;
 }

@@ -1,0 +1,99 @@
+/**
+ * Who this member is and which cluster it belongs to, settled once at first start and kept.
+ *
+ * Owns: the three ways a member starts — restarting (its data dir knows), founding a new cluster
+ * (every member's id follows from `--initial-cluster` and the token, as etcd derives them), and
+ * joining an existing one (it asks the members listed for the cluster, and finds itself among them
+ * by its peer URLs, added beforehand with member add).
+ * Never: runs Raft or serves anyone.
+ */
+import type { MemberRecord } from "../store/members.ts";
+import type { Store } from "../store/open.ts";
+import { peerRequest } from "../transport/peer_client.ts";
+import { CLUSTER_PATH } from "../transport/peer_paths.ts";
+import { clusterIdFor, type Id, idToHex, memberIdFor } from "./identity.ts";
+
+export interface BootstrapConfig {
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  clusterToken: string;
+  initialCluster: { name: string; peerUrls: string[] }[];
+  initialClusterState: "new" | "existing";
+}
+
+/** What GET /raft/cluster answers. */
+export interface ClusterInfo {
+  clusterId: string;
+  members: MemberRecord[];
+}
+
+const JOIN_ATTEMPTS = 50;
+const JOIN_RETRY_MS = 200;
+
+const sameUrls = (a: readonly string[], b: readonly string[]) => [...a].sort().join(",") === [...b].sort().join(",");
+
+export async function bootstrap(store: Store, config: BootstrapConfig): Promise<{ id: Id; clusterId: Id } | { error: string }> {
+  const id = store.identity("member_id");
+  const clusterId = store.identity("cluster_id");
+  if (id !== undefined && clusterId !== undefined) return { id, clusterId };
+  const settled = config.initialClusterState === "new" ? found(config) : await join(config);
+  if ("error" in settled) return settled;
+  store.initialise(() => {
+    for (const m of settled.members) store.members.put(m);
+  });
+  await store.setIdentity("member_id", settled.id);
+  await store.setIdentity("cluster_id", settled.clusterId);
+  return { id: settled.id, clusterId: settled.clusterId };
+}
+
+type Settled = { id: Id; clusterId: Id; members: MemberRecord[] };
+
+function found(config: BootstrapConfig): Settled | { error: string } {
+  const members = config.initialCluster.map((m) => ({
+    id: memberIdFor(m.peerUrls, config.clusterToken),
+    name: m.name,
+    peerUrls: m.peerUrls,
+  }));
+  const self = members.find((m) => m.name === config.name);
+  if (!self) return { error: `couldn't find local name "${config.name}" in the initial cluster configuration` };
+  return {
+    id: self.id,
+    clusterId: clusterIdFor(members.map((m) => m.id)),
+    members: members.map((m) => ({
+      id: idToHex(m.id),
+      name: m.name,
+      peerUrls: m.peerUrls,
+      // Replicated state must be the same on every member: each publishes its client URLs itself.
+      clientUrls: [],
+      isLearner: false,
+    })),
+  };
+}
+
+async function join(config: BootstrapConfig): Promise<Settled | { error: string }> {
+  const others = config.initialCluster.filter((m) => !sameUrls(m.peerUrls, config.peerUrls)).flatMap((m) => m.peerUrls);
+  if (others.length === 0) return { error: "--initial-cluster-state existing needs --initial-cluster to list members already running" };
+  let lastError = "";
+  for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+    for (const url of others) {
+      const answer = await peerRequest(url, CLUSTER_PATH, { token: config.clusterToken, from: "", timeoutMs: 2_000 });
+      if ("error" in answer) {
+        lastError = `${url}: ${answer.error}`;
+        continue;
+      }
+      if (answer.status !== 200) {
+        lastError = `${url} answered ${answer.status}: ${new TextDecoder().decode(answer.body)}`;
+        continue;
+      }
+      const info = JSON.parse(new TextDecoder().decode(answer.body)) as ClusterInfo;
+      const self = info.members.find((m) => sameUrls(m.peerUrls, config.peerUrls));
+      if (!self) {
+        return { error: `member with peer URLs ${config.peerUrls.join(",")} has not been added to the cluster (run member add first)` };
+      }
+      return { id: BigInt(`0x${self.id}`), clusterId: BigInt(`0x${info.clusterId}`), members: info.members };
+    }
+    await new Promise((r) => setTimeout(r, JOIN_RETRY_MS));
+  }
+  return { error: `could not reach the cluster to join: ${lastError}` };
+}

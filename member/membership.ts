@@ -1,0 +1,161 @@
+/**
+ * etcd's cluster calls — member add, remove, update, promote — and leadership transfer, with
+ * etcd's checks and errors. Changes are made by the leader; any other member hands the request to
+ * the leader over the peer port and relays its answer.
+ *
+ * Owns: validating a change against the current members and proposing it. Never: applies changes
+ * (applying the committed entry does) or speaks HTTP to clients.
+ */
+import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import { NO_NODE } from "../raft/types.ts";
+import type { MemberRecord } from "../store/members.ts";
+import { peerRequest } from "../transport/peer_client.ts";
+import { CONF_CHANGE_PATH } from "../transport/peer_paths.ts";
+import { idToHex } from "./identity.ts";
+import type { Member } from "./member.ts";
+import { Errors as MemberErrors } from "./member_errors.ts";
+
+export type MembershipRequest =
+  | { op: "add"; peerUrls: string[]; isLearner: boolean }
+  | { op: "remove"; id: string }
+  | { op: "update"; id: string; peerUrls: string[] }
+  | { op: "promote"; id: string };
+
+/** The member the call was about (add answers it) and every member after the change. */
+export interface MembershipResult {
+  member?: MemberRecord;
+  members: MemberRecord[];
+}
+
+const precondition = (message: string) => new EtcdError(GrpcCode.FAILED_PRECONDITION, message);
+export const MembershipErrors = {
+  badUrls: new EtcdError(GrpcCode.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"),
+  peerUrlExists: precondition("etcdserver: Peer URLs already exists"),
+  notFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: member not found"),
+  notLearner: precondition("etcdserver: can only promote a learner member"),
+  learnerNotReady: precondition("etcdserver: can only promote a learner member which is in sync with leader"),
+  unhealthy: new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: unhealthy cluster"),
+  tooManyLearners: precondition("etcdserver: too many learner members in cluster"),
+  notLeader: precondition("etcdserver: not leader"),
+  badTransferee: precondition("etcdserver: bad leader transferee"),
+  transferTimeout: new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: request timed out, leader transfer took too long"),
+} as const;
+
+/** A peer counts as started once it has been reachable this long (etcd's HealthInterval). */
+const STARTED_FOR_MS = 5_000;
+
+/**
+ * etcd's strict reconfiguration check: a change of voters must leave enough started voters for a
+ * quorum of the new voter count, or the cluster would stop.
+ */
+function quorumAfter(member: Member, voters: number, change: 1 | -1, removing?: string): boolean {
+  const started = member.startedVoters(STARTED_FOR_MS).filter((v) => v !== removing).length;
+  return started >= Math.floor((voters + change) / 2) + 1;
+}
+
+/** etcd 3.4 allows one learner at a time. */
+const MAX_LEARNERS = 1;
+/** A learner may be promoted once it holds this share of the leader's log. */
+const LEARNER_READY = 0.9;
+
+function validUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.port !== "" && url.pathname === "/";
+  } catch {
+    return false;
+  }
+}
+
+const strip = (u: string) => u.replace(/\/$/, "");
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  bytes[0] |= 1; // never zero, which means "no member"
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").replace(/^0+/, "");
+}
+
+export async function changeMembership(member: Member, request: MembershipRequest): Promise<MembershipResult | EtcdError> {
+  if (!member.isLeader) return forward(member, request);
+  const members = member.memberRecords();
+  const find = (id: string) => members.find((m) => m.id === id);
+  switch (request.op) {
+    case "add": {
+      if (request.peerUrls.length === 0 || !request.peerUrls.every(validUrl)) return MembershipErrors.badUrls;
+      const peerUrls = request.peerUrls.map(strip);
+      if (members.some((m) => m.peerUrls.some((u) => peerUrls.includes(u)))) return MembershipErrors.peerUrlExists;
+      if (request.isLearner && members.filter((m) => m.isLearner).length >= MAX_LEARNERS) return MembershipErrors.tooManyLearners;
+      const voters = members.filter((m) => !m.isLearner).length;
+      if (!request.isLearner && !quorumAfter(member, voters, 1)) return MembershipErrors.unhealthy;
+      const id = randomId();
+      const err = await confChange(member, { kind: request.isLearner ? "addLearner" : "addVoter", node: id, context: JSON.stringify({ peerUrls }) });
+      if (err) return err;
+      const after = member.memberRecords();
+      return { member: after.find((m) => m.id === id), members: after };
+    }
+    case "remove": {
+      const target = find(request.id);
+      if (!target) return MembershipErrors.notFound;
+      const voters = members.filter((m) => !m.isLearner).length;
+      if (!target.isLearner && !quorumAfter(member, voters, -1, request.id)) return MembershipErrors.unhealthy;
+      const err = await confChange(member, { kind: "removeNode", node: request.id });
+      return err ?? { members: member.memberRecords() };
+    }
+    case "promote": {
+      const target = find(request.id);
+      if (!target) return MembershipErrors.notFound;
+      if (!target.isLearner) return MembershipErrors.notLearner;
+      const progress = member.replicatedTo(request.id);
+      if (!progress || progress.match < progress.leaderLast * LEARNER_READY) return MembershipErrors.learnerNotReady;
+      const voters = members.filter((m) => !m.isLearner).length;
+      if (!quorumAfter(member, voters, 1)) return MembershipErrors.unhealthy;
+      const err = await confChange(member, { kind: "addVoter", node: request.id });
+      return err ?? { members: member.memberRecords() };
+    }
+    case "update": {
+      if (!find(request.id)) return MembershipErrors.notFound;
+      if (request.peerUrls.length === 0 || !request.peerUrls.every(validUrl)) return MembershipErrors.badUrls;
+      const peerUrls = request.peerUrls.map(strip);
+      if (members.some((m) => m.id !== request.id && m.peerUrls.some((u) => peerUrls.includes(u)))) return MembershipErrors.peerUrlExists;
+      const result = await member.propose({ op: "updatePeers", id: request.id, peerUrls });
+      return isEtcdError(result) ? result : { members: member.memberRecords() };
+    }
+  }
+}
+
+/** Proposes one change, waiting (up to the request timeout) for an earlier one to be applied first. */
+async function confChange(member: Member, change: Parameters<Member["proposeConfChange"]>[0]): Promise<EtcdError | undefined> {
+  let proposed = member.proposeConfChange(change);
+  if (!proposed) {
+    await member.until(() => (proposed = member.proposeConfChange(change)) !== undefined || !member.isLeader, member.requestTimeoutMs);
+  }
+  if (!proposed) return member.isLeader ? MemberErrors.timeout : MemberErrors.leaderChanged;
+  const result = await proposed;
+  return isEtcdError(result) ? result : undefined;
+}
+
+async function forward(member: Member, request: MembershipRequest): Promise<MembershipResult | EtcdError> {
+  if (member.leader === NO_NODE) return MemberErrors.noLeader;
+  const leader = member.memberRecords().find((m) => m.id === member.leader);
+  if (!leader) return MemberErrors.noLeader;
+  const answer = await peerRequest(leader.peerUrls[0], CONF_CHANGE_PATH, {
+    token: member.clusterToken, from: idToHex(member.id), body: JSON.stringify(request), timeoutMs: member.requestTimeoutMs,
+  });
+  if ("error" in answer) return MemberErrors.leaderChanged;
+  const body = JSON.parse(new TextDecoder().decode(answer.body)) as { result?: MembershipResult; error?: { code: GrpcCode; message: string } };
+  if (body.error) return new EtcdError(body.error.code, body.error.message);
+  // The leader answered once it applied the change; wait until this member has too.
+  await member.until(() => member.memberRecords().length === body.result!.members.length, member.requestTimeoutMs);
+  return body.result!;
+}
+
+/** etcd's MoveLeader: only the leader hands over, to a voter, and answers once it has. */
+export async function transferLeadership(member: Member, to: string): Promise<EtcdError | undefined> {
+  if (!member.isLeader) return MembershipErrors.notLeader;
+  const target = member.memberRecords().find((m) => m.id === to);
+  if (!target || target.isLearner) return MembershipErrors.badTransferee;
+  if (to === member.leader) return undefined;
+  if (!member.transferLeadership(to)) return MembershipErrors.badTransferee;
+  const done = await member.until(() => member.leader === to, member.requestTimeoutMs);
+  return done ? undefined : MembershipErrors.transferTimeout;
+}

@@ -1,0 +1,71 @@
+/**
+ * Snapshot files: a copy of state.db as of an applied index, made by a leader for a member that
+ * needs entries the log no longer has, and received by that member in chunks.
+ *
+ * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here), `in-<index>.part` (arriving)
+ * and `in-<index>.db` (complete, synced, waiting to be installed). Never: installs a file (the
+ * store swaps it in) or decides when one is needed.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Database } from "./sqlite.ts";
+
+export interface SnapshotFile {
+  index: number;
+  path: string;
+  bytes: number;
+}
+
+export type ChunkOutcome = "more" | "complete" | { error: string };
+
+export class SnapshotFiles {
+  readonly #dir: string;
+
+  constructor(memberDir: string) {
+    this.#dir = join(memberDir, "snap");
+    mkdirSync(this.#dir, { recursive: true });
+  }
+
+  /** Copies the database (its committed state) into a new outgoing snapshot, replacing older ones. */
+  create(db: Database, index: number): SnapshotFile {
+    const existing = this.outgoing(index);
+    if (existing) return existing;
+    this.#removeMatching(/^out-/);
+    const path = join(this.#dir, `out-${index}.db`);
+    db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
+    return { index, path, bytes: statSync(path).size };
+  }
+
+  outgoing(index: number): SnapshotFile | undefined {
+    const path = join(this.#dir, `out-${index}.db`);
+    return existsSync(path) ? { index, path, bytes: statSync(path).size } : undefined;
+  }
+
+  /** Writes one chunk of an arriving snapshot; the last one makes it complete and durable. */
+  receiveChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
+    const part = join(this.#dir, `in-${index}.part`);
+    if (offset === 0) this.#removeMatching(/^in-/);
+    else if (!existsSync(part) || statSync(part).size !== offset) return { error: `snapshot chunk at ${offset} does not follow what arrived` };
+    if (offset + bytes.length > total) return { error: "snapshot chunk beyond the snapshot's size" };
+    const fd = openSync(part, offset === 0 ? "w" : "r+");
+    try {
+      writeSync(fd, bytes, 0, bytes.length, offset);
+      if (offset + bytes.length < total) return "more";
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(part, join(this.#dir, `in-${index}.db`));
+    return "complete";
+  }
+
+  /** The complete snapshot received for `index`, if there is one. */
+  received(index: number): string | undefined {
+    const path = join(this.#dir, `in-${index}.db`);
+    return existsSync(path) ? path : undefined;
+  }
+
+  #removeMatching(pattern: RegExp): void {
+    for (const name of readdirSync(this.#dir)) if (pattern.test(name)) rmSync(join(this.#dir, name), { force: true });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Test support: a Concord cluster of real processes on 127.0.0.1 — start, kill -9, pause
+ * (SIGSTOP), resume, restart, add members — and finding who leads, by asking the members.
+ *
+ * Owns: ports, data dirs and flags of each member, and leaving no process or directory behind.
+ * Never: asserts anything.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, post, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
+
+export interface ClusterMember {
+  name: string;
+  clientUrl: string;
+  peerUrl: string;
+  dataDir: string;
+  process: ServerProcess | undefined;
+  /** Everything the member printed, across restarts. */
+  output: string;
+}
+
+export interface Status {
+  memberId: string;
+  leader: string;
+  raftTerm: number;
+  raftIndex: number;
+  raftAppliedIndex: number;
+  revision: number;
+}
+
+export class TestCluster {
+  readonly members: ClusterMember[] = [];
+  readonly token = `test-${Math.random().toString(36).slice(2)}`;
+  readonly #root = tempDir("cluster");
+  readonly #runtime: Runtime | undefined;
+  readonly #extraFlags: string[];
+
+  private constructor(runtime: Runtime | undefined, extraFlags: string[]) {
+    this.#runtime = runtime;
+    this.#extraFlags = extraFlags;
+  }
+
+  /** Starts `size` members founding a new cluster; resolves once every one serves clients. */
+  static async start(size: number, opts: { runtime?: Runtime; flags?: string[] } = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(opts.runtime, opts.flags ?? []);
+    for (let i = 1; i <= size; i++) await cluster.#define(`m${i}`);
+    await Promise.all(cluster.members.map((m) => cluster.#spawn(m, "new")));
+    return cluster;
+  }
+
+  async #define(name: string): Promise<ClusterMember> {
+    const [client, peer] = [await freePort(), await freePort()];
+    const m: ClusterMember = {
+      name, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}`, dataDir: join(this.#root, name), process: undefined,
+      output: "",
+    };
+    this.members.push(m);
+    return m;
+  }
+
+  #initialCluster(members: ClusterMember[]): string {
+    return members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+  }
+
+  async #spawn(m: ClusterMember, state: "new" | "existing", initial = this.members): Promise<void> {
+    m.process = await spawnConcord({
+      runtime: this.#runtime,
+      url: m.clientUrl,
+      dataDir: m.dataDir,
+      removeDir: false,
+      onOutput: (text) => {
+        m.output += text;
+        if (process.env.CONCORD_TEST_VERBOSE) process.stderr.write(text.replace(/^/gm, `${m.name} | `));
+      },
+      flags: [
+        "--name", m.name, "--data-dir", m.dataDir,
+        "--listen-client-urls", m.clientUrl, "--advertise-client-urls", m.clientUrl,
+        "--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.peerUrl,
+        "--initial-cluster", this.#initialCluster(initial), "--initial-cluster-state", state,
+        "--initial-cluster-token", this.token, ...this.#extraFlags,
+      ],
+    });
+  }
+
+  member(name: string): ClusterMember {
+    const m = this.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  /** Members whose process runs (and is not paused). */
+  running(): ClusterMember[] {
+    return this.members.filter((m) => m.process && m.process.child.exitCode === null && m.process.child.signalCode === null);
+  }
+
+  async kill9(m: ClusterMember): Promise<void> {
+    await m.process?.kill9();
+    m.process = undefined;
+  }
+
+  async restart(m: ClusterMember): Promise<void> {
+    await this.#spawn(m, "new");
+  }
+
+  pause(m: ClusterMember): void {
+    m.process!.child.kill("SIGSTOP");
+  }
+
+  resume(m: ClusterMember): void {
+    m.process!.child.kill("SIGCONT");
+  }
+
+  /** Defines a new member, to be added with member add, then started with `join`. */
+  async define(name: string): Promise<ClusterMember> {
+    return await this.#define(name);
+  }
+
+  /** Starts a member added with member add, `--initial-cluster-state existing`. */
+  async join(m: ClusterMember): Promise<void> {
+    await this.#spawn(m, "existing");
+  }
+
+  async status(m: ClusterMember): Promise<Status | undefined> {
+    try {
+      const r = await fetch(`${m.clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1_000) });
+      if (!r.ok) return undefined;
+      const s = await r.json();
+      return {
+        memberId: s.header.member_id, leader: s.leader ?? "0", raftTerm: Number(s.raftTerm ?? 0), raftIndex: Number(s.raftIndex ?? 0),
+        raftAppliedIndex: Number(s.raftAppliedIndex ?? 0), revision: Number(s.header.revision ?? 0),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The member that leads, once `among` (default: every running member) agree on one that is
+   * itself among them; polls until `timeoutMs`.
+   */
+  async leader(timeoutMs = 10_000, among = this.running()): Promise<ClusterMember> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(among.map((m) => this.status(m)));
+      const leaders = new Set(statuses.map((s) => s?.leader));
+      const leader = among.find((_, i) => statuses[i] && statuses[i]!.leader === statuses[i]!.memberId);
+      if (leader && leaders.size === 1 && !leaders.has(undefined)) return leader;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no leader agreed on within ${timeoutMs} ms`);
+  }
+
+  /** Stops every member and removes the data dirs. */
+  async close(): Promise<void> {
+    for (const m of this.members) {
+      if (m.process?.child.signalCode === null) m.process.child.kill("SIGCONT");
+    }
+    await Promise.all(this.members.map((m) => m.process?.kill9()));
+    rmSync(this.#root, { recursive: true, force: true });
+  }
+}
+
+/** A put through `url`: status and parsed body (undefined body on a network error). */
+export async function put(url: string, key: string, value: string, timeoutMs = 5_000): Promise<{ status: number; body: any } | undefined> {
+  try {
+    const r = await fetch(`${url}/v3/kv/put`, {
+      method: "POST", body: JSON.stringify({ key: btoa(key), value: btoa(value) }), signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: r.status, body: await r.json() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A range of one key through `url`: its value (null if absent), or undefined on an error. */
+export async function get(url: string, key: string, opts: { serializable?: boolean; timeoutMs?: number } = {}): Promise<string | null | undefined> {
+  try {
+    const r = await fetch(`${url}/v3/kv/range`, {
+      method: "POST", body: JSON.stringify({ key: btoa(key), serializable: opts.serializable ?? false }),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5_000),
+    });
+    if (!r.ok) return undefined;
+    const body = await r.json();
+    return body.kvs?.[0]?.value !== undefined ? atob(body.kvs[0].value) : null;
+  } catch {
+    return undefined;
+  }
+}
+
+export { post };

@@ -1,0 +1,24 @@
+/**
+ * The peer port's vocabulary, shared by the sending side (transport/) and the serving side (api/).
+ *
+ * Owns: paths and header names of member-to-member requests. Never: behaviour.
+ */
+
+/** Raft messages, a binary batch (codec.ts). */
+export const MESSAGES_PATH = "/raft/messages";
+/** One chunk of a snapshot: `?index=&offset=&total=`, the chunk's bytes as the body. */
+export const SNAPSHOT_PATH = "/raft/snapshot";
+/** Writes a follower hands to the leader: a batch of encoded commands; answers where each landed. */
+export const PROPOSE_PATH = "/raft/propose";
+/** Membership changes a follower hands to the leader (JSON), answered once applied. */
+export const CONF_CHANGE_PATH = "/raft/confchange";
+/** The cluster as this member knows it (JSON): how a member started with `existing` finds it. */
+export const CLUSTER_PATH = "/raft/cluster";
+
+/** Every peer request carries the cluster's token; a member refuses requests without its own. */
+export const TOKEN_HEADER = "x-concord-cluster-token";
+/** The sending member's id (hex). */
+export const FROM_HEADER = "x-concord-from";
+
+/** Bytes per snapshot chunk: big enough to stream fast, small enough to hold in memory twice. */
+export const SNAPSHOT_CHUNK_BYTES = 1 << 20;

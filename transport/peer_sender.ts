@@ -1,0 +1,181 @@
+/**
+ * Sends Raft messages to the other members over HTTP: one queue per peer, drained by one request
+ * at a time carrying everything queued meanwhile (batching follows load by itself: the busier the
+ * leader, the more messages ride in each POST). A "snap" message first streams the snapshot's file
+ * in chunks, then goes out itself.
+ *
+ * Owns: per-peer queues and their bounds, back-off from unreachable peers, and saying (once) when
+ * a peer goes away or comes back. Never: retries a message — Raft resends what matters, and a
+ * queue that only grows would hide a dead peer.
+ */
+import { open } from "node:fs/promises";
+import type { Message, NodeId, Snapshot } from "../raft/types.ts";
+import { encodeMessages } from "./codec.ts";
+import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_PATH, TOKEN_HEADER } from "./peer_paths.ts";
+
+/** Messages a peer's queue holds before the oldest are dropped. */
+const MAX_QUEUED = 8192;
+/** Messages in one request. */
+const MAX_BATCH = 4096;
+/** How long to leave an unreachable peer alone before trying again. */
+const RETRY_AFTER_MS = 100;
+/** A request that takes longer than this is given up (the peer is paused or gone). */
+const REQUEST_TIMEOUT_MS = 5_000;
+
+export interface PeerSenderOptions {
+  self: NodeId;
+  clusterToken: string;
+  /** The file holding a snapshot's state, to stream to a peer; undefined if it is gone. */
+  snapshotFile(snapshot: Snapshot): { path: string; bytes: number } | undefined;
+  log(line: string): void;
+}
+
+class PeerQueue {
+  urls: string[];
+  queue: Message[] = [];
+  sending = false;
+  snapshotting = false;
+  reachable = true;
+  /** Since when requests to the peer have been succeeding; undefined while they fail. */
+  activeSince: number | undefined;
+  retryAt = 0;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(urls: string[]) {
+    this.urls = urls;
+  }
+}
+
+export class PeerSender {
+  readonly #opts: PeerSenderOptions;
+  readonly #peers = new Map<NodeId, PeerQueue>();
+  #closed = false;
+
+  constructor(opts: PeerSenderOptions) {
+    this.#opts = opts;
+  }
+
+  /** The peers to send to, with their peer URLs; peers not listed are forgotten. */
+  setPeers(peers: ReadonlyMap<NodeId, string[]>): void {
+    for (const [id, q] of this.#peers) {
+      if (!peers.has(id)) {
+        clearTimeout(q.timer);
+        this.#peers.delete(id);
+      }
+    }
+    for (const [id, urls] of peers) {
+      if (id === this.#opts.self) continue;
+      const q = this.#peers.get(id);
+      if (q) q.urls = urls;
+      else this.#peers.set(id, new PeerQueue(urls));
+    }
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const q = this.#peers.get(m.to);
+      if (!q) continue;
+      if (m.type === "snap") {
+        this.#sendSnapshot(m.to, q, m);
+        continue;
+      }
+      q.queue.push(m);
+      if (q.queue.length > MAX_QUEUED) q.queue.splice(0, q.queue.length - MAX_QUEUED);
+    }
+    for (const [id, q] of this.#peers) if (q.queue.length > 0) this.#drain(id, q);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const q of this.#peers.values()) clearTimeout(q.timer);
+  }
+
+  #headers(): Record<string, string> {
+    return { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
+  }
+
+  async #drain(id: NodeId, q: PeerQueue): Promise<void> {
+    if (q.sending || this.#closed) return;
+    const wait = q.retryAt - performance.now();
+    if (wait > 0) {
+      q.timer ??= setTimeout(() => {
+        q.timer = undefined;
+        this.#drain(id, q);
+      }, wait);
+      return;
+    }
+    q.sending = true;
+    while (q.queue.length > 0 && !this.#closed) {
+      const batch = q.queue.splice(0, MAX_BATCH);
+      const ok = await this.#post(id, q, `${MESSAGES_PATH}`, encodeMessages(batch));
+      if (!ok) {
+        // An unreachable peer drops what was queued for it; Raft sends again what still matters.
+        q.queue.length = 0;
+        q.retryAt = performance.now() + RETRY_AFTER_MS;
+        break;
+      }
+    }
+    q.sending = false;
+  }
+
+  async #post(id: NodeId, q: PeerQueue, path: string, body: Uint8Array): Promise<boolean> {
+    const url = q.urls[0] + path;
+    try {
+      const response = await fetch(url, {
+        method: "POST", headers: this.#headers(), body: body as BodyInit, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+      if (!response.ok) {
+        this.#setReachable(id, q, false, `${url} answered ${response.status}`);
+        return false;
+      }
+      this.#setReachable(id, q, true, "");
+      return true;
+    } catch (e) {
+      this.#setReachable(id, q, false, (e as Error).message);
+      return false;
+    }
+  }
+
+  /** How long (ms) requests to `id` have been succeeding without a failure; 0 if they fail now. */
+  activeFor(id: NodeId): number {
+    const since = this.#peers.get(id)?.activeSince;
+    return since === undefined ? 0 : performance.now() - since;
+  }
+
+  #setReachable(id: NodeId, q: PeerQueue, reachable: boolean, why: string): void {
+    if (reachable) q.activeSince ??= performance.now();
+    else q.activeSince = undefined;
+    if (q.reachable === reachable) return;
+    q.reachable = reachable;
+    this.#opts.log(reachable ? `peer ${id} is reachable again` : `peer ${id} is unreachable: ${why}`);
+  }
+
+  /** Streams the snapshot's file in chunks, then sends the message that tells the peer to install it. */
+  async #sendSnapshot(id: NodeId, q: PeerQueue, m: Message): Promise<void> {
+    if (q.snapshotting) return; // one at a time; the leader asks again if this one is lost
+    const file = this.#opts.snapshotFile(m.snapshot!);
+    if (!file) return;
+    q.snapshotting = true;
+    this.#opts.log(`sending snapshot at index ${m.snapshot!.index} (${file.bytes} bytes) to ${id}`);
+    try {
+      const handle = await open(file.path, "r");
+      try {
+        for (let offset = 0; offset < file.bytes || offset === 0; offset += SNAPSHOT_CHUNK_BYTES) {
+          const chunk = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, file.bytes - offset));
+          await handle.read(chunk, 0, chunk.length, offset);
+          const query = `?index=${m.snapshot!.index}&offset=${offset}&total=${file.bytes}`;
+          if (!await this.#post(id, q, SNAPSHOT_PATH + query, chunk)) return;
+          if (file.bytes === 0) break;
+        }
+      } finally {
+        await handle.close();
+      }
+      if (await this.#post(id, q, MESSAGES_PATH, encodeMessages([m]))) this.#opts.log(`snapshot at index ${m.snapshot!.index} sent to ${id}`);
+    } catch (e) {
+      this.#opts.log(`sending snapshot to ${id} failed: ${(e as Error).message}`);
+    } finally {
+      q.snapshotting = false;
+    }
+  }
+}
