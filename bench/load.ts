@@ -1,6 +1,7 @@
 /**
  * Closed-loop HTTP load: N clients, each sending its next request when the last one answered,
- * for a fixed time. Bounded in time and in requests.
+ * for a fixed time. Bounded in time and in requests. Given several URLs (a cluster's members),
+ * client c talks to URL c mod n, as etcd's clients spread over endpoints.
  *
  * Owns: measuring throughput and latency percentiles of one workload against one URL.
  * Never: starts servers or decides what is compared.
@@ -24,7 +25,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 export async function runLoad(
-  url: string,
+  url: string | readonly string[],
   path: string,
   body: BodyMaker,
   clients: number,
@@ -36,8 +37,9 @@ export async function runLoad(
   let sent = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
-  const target = `${url}${path}`;
+  const urls = typeof url === "string" ? [url] : url;
   const client = async (c: number) => {
+    const target = `${urls[c % urls.length]}${path}`;
     for (let i = 0; performance.now() < deadline && sent < maxRequests; i++) {
       sent++;
       const t0 = performance.now();

@@ -95,6 +95,8 @@ export class Member {
   #rid = 0;
   /** A Ready is being worked on; the next one gathers in the core meanwhile. */
   #busy = false;
+  /** A snapshot is replacing the state: nothing may touch the store meanwhile. */
+  #installing = false;
   #pumpScheduled = false;
   #failure: Error | undefined;
   #removed = false;
@@ -363,6 +365,8 @@ export class Member {
       });
       if (this.#failure) throw this.#failure;
     }
+    // As etcd, a lone member serves clients only once its name and client URLs are published.
+    await this.#publish();
   }
 
   #tick(): void {
@@ -392,7 +396,7 @@ export class Member {
   }
 
   /** Announces this member's name and client URLs once it has a leader to tell (etcd's publish). */
-  #publish(): void {
+  #publish(): Promise<unknown> | undefined {
     if (this.#published || this.#removed || this.#raft.lead === NO_NODE) return;
     const record = this.#store.members.get(this.#self);
     if (!record) return;
@@ -402,7 +406,7 @@ export class Member {
       return;
     }
     this.#published = true;
-    this.propose({ op: "publish", id: this.#self, name, clientUrls }).then((r) => {
+    return this.propose({ op: "publish", id: this.#self, name, clientUrls }).then((r) => {
       if (r instanceof EtcdError) this.#published = false;
     }, () => {});
   }
@@ -443,13 +447,25 @@ export class Member {
   }
 
   #schedulePump(): void {
-    if (this.#busy || this.#pumpScheduled) return;
+    if (this.#pumpScheduled) return;
     // Wait for the rest of this turn of the event loop: what it proposes joins the Ready.
     this.#pumpScheduled = true;
     setImmediate(() => {
       this.#pumpScheduled = false;
-      this.#pump();
+      if (this.#busy) this.#whileBusy();
+      else this.#pump();
     });
+  }
+
+  /**
+   * While a Ready is being persisted: a leader sends appends of what was proposed since (its own
+   * copy is synced with the next Ready), and entries committed since are applied now — their
+   * writers need not wait for an fsync that has nothing to do with them.
+   */
+  #whileBusy(): void {
+    if (this.#installing || this.#failure) return;
+    if (this.#raft.role === "leader") this.#sender.send(this.#raft.leaderMessages());
+    this.#apply(this.#raft.takeCommitted());
   }
 
   /** Runs one Ready, if the core has one and none is being worked on. */
@@ -493,7 +509,12 @@ export class Member {
     this.#log(`installing snapshot at index ${snapshot.index} (term ${snapshot.term})`);
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
-    await this.#store.installSnapshot(snapshot.index, snapshot.term);
+    this.#installing = true;
+    try {
+      await this.#store.installSnapshot(snapshot.index, snapshot.term);
+    } finally {
+      this.#installing = false;
+    }
     this.#syncPeers();
     this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
   }
@@ -565,8 +586,9 @@ export class Member {
     this.#syncPeers();
     if (!this.#removed && !this.#store.members.get(this.#self) && this.#store.members.list().length > 0) {
       this.#removed = true;
-      this.#log("this member has been removed from the cluster");
-      this.#config.onRemoved?.();
+      this.#log("this member has been removed from the cluster; stopping");
+      // As etcd: stop after ten heartbeats, so answers in flight (the removal's own) go out first.
+      setTimeout(() => this.#config.onRemoved?.(), 10 * this.#config.heartbeatMs);
     }
   }
 

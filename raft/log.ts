@@ -24,6 +24,8 @@ export class RaftLog {
   #start: LogStart;
   committed: number;
   applied: number;
+  /** The last entry handed out for applying (applied, or being applied by the runtime). */
+  handedOut = 0;
   /** The last index the runtime has made durable. */
   stable: number;
 
@@ -118,7 +120,14 @@ export class RaftLog {
 
   /** Committed entries that are durable here and not yet handed out for applying. */
   toApply(): Entry[] {
-    return this.slice(this.applied + 1, Math.min(this.committed, this.stable) + 1);
+    return this.slice(Math.max(this.applied, this.handedOut) + 1, Math.min(this.committed, this.stable) + 1);
+  }
+
+  /** toApply(), counted as handed out: the same entries are never handed out twice. */
+  takeToApply(): Entry[] {
+    const entries = this.toApply();
+    if (entries.length > 0) this.handedOut = entries[entries.length - 1].index;
+    return entries;
   }
 
   /**
@@ -141,6 +150,7 @@ export class RaftLog {
     this.#start = { index, term };
     this.committed = index;
     this.applied = index;
+    this.handedOut = index;
     this.stable = index;
   }
 

@@ -258,12 +258,37 @@ export class Raft {
       hardState: sameHardState(hardState, this.#savedHardState) ? undefined : hardState,
       entries: this.log.unstable(),
       messages: this.#messages,
-      committed: this.log.toApply(),
+      committed: this.log.takeToApply(),
       readStates: this.#readStates,
     };
     this.#messages = [];
     this.#readStates = [];
     return ready;
+  }
+
+  /**
+   * Between a ready() and its advance(): committed entries that became durable and committed since,
+   * handed out now and counted as applied — the runtime applies them at once, in order, instead of
+   * waiting for the Ready it is persisting.
+   */
+  takeCommitted(): Entry[] {
+    const entries = this.log.takeToApply();
+    const last = entries.at(-1);
+    if (last) this.log.applied = last.index;
+    return entries;
+  }
+
+  /**
+   * As leader, between a ready() and its advance(): the messages to send now — appends of entries
+   * proposed since (a leader may send its entries before it has them on disk) and whatever else
+   * it has to say, none of which waits on its own disk. Empty unless this node leads.
+   */
+  leaderMessages(): Message[] {
+    if (this.role !== "leader") return [];
+    for (const p of this.#peers) while (this.#wantsAppend(p)) this.#sendAppend(p);
+    const messages = this.#messages;
+    this.#messages = [];
+    return messages;
   }
 
   /** The runtime persisted, sent and applied what `ready` held. */

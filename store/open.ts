@@ -17,7 +17,7 @@ import { Mvcc } from "./mvcc.ts";
 import { RaftLog } from "./raft_log.ts";
 import { applyStateSchema } from "./schema.ts";
 import { type SnapshotFile, SnapshotFiles } from "./snapshots.ts";
-import { type Database, openDatabase } from "./sqlite.ts";
+import { type Database, openDatabase, type Statement } from "./sqlite.ts";
 import { StateMachine } from "./state_machine.ts";
 
 export interface Store {
@@ -47,6 +47,8 @@ interface State {
   stateMachine: StateMachine;
   checkpointer: Checkpointer;
   members: MemberTable;
+  /** Bytes of the database's pages that hold data. */
+  bytesInUse(): number;
 }
 
 async function openState(path: string): Promise<State> {
@@ -58,7 +60,10 @@ async function openState(path: string): Promise<State> {
   // There is no lease API yet (leases come with their own issue), so no lease exists.
   const stateMachine = new StateMachine(db, meta, mvcc, { exists: () => false }, members);
   const checkpointer = new Checkpointer(path, stateMachine.committedIndex);
-  return { db, mvcc, stateMachine, checkpointer, members };
+  const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
+  const value = (s: Statement) => Object.values(s.get()!)[0] as number;
+  const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
+  return { db, mvcc, stateMachine, checkpointer, members, bytesInUse };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
@@ -130,9 +135,8 @@ export async function openStore(dataDir: string): Promise<Store> {
       }
     },
     sizeBytes() {
-      const pragma = (name: string) => Object.values(state.db.prepare(`PRAGMA ${name}`).get()!)[0] as number;
       const total = ["state.db", "state.db-wal", "log.db", "log.db-wal"].reduce((n, f) => n + fileBytes(f), 0);
-      return { total, inUse: pragma("page_size") * (pragma("page_count") - pragma("freelist_count")) };
+      return { total, inUse: state.bytesInUse() };
     },
     async close() {
       await closeState();

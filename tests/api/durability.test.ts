@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { test } from "node:test";
-import { post, startConcord } from "../support/processes.ts";
+import { post, startConcord, tempDir } from "../support/processes.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -51,5 +51,23 @@ test("durability > every acknowledged put survives kill -9 with its revision", a
   } finally {
     await second.stop();
     rmSync(first.dataDir, { recursive: true, force: true });
+  }
+});
+
+test("durability > a member stopped cleanly restarts with its data and takes writes", async () => {
+  const dataDir = tempDir("restart");
+  const first = await startConcord({ name: "clean", dataDir });
+  for (let i = 0; i < 50; i++) assert.equal((await post(first.url, "/v3/kv/put", JSON.stringify({ key: b64(`c/${i}`), value: b64(`${i}`) }))).status, 200);
+  await first.stop();
+  const second = await startConcord({ name: "clean", dataDir });
+  try {
+    const all = JSON.parse((await post(second.url, "/v3/kv/range", JSON.stringify({ key: b64("c/"), range_end: b64("c0"), count_only: true }))).text);
+    assert.equal(all.count, "50");
+    const put = await post(second.url, "/v3/kv/put", JSON.stringify({ key: b64("after"), value: b64("restart") }));
+    assert.equal(put.status, 200, put.text);
+    assert.equal(JSON.parse(put.text).header.revision, "52");
+  } finally {
+    await second.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

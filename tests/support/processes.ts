@@ -148,7 +148,10 @@ export async function startConcord(options: ConcordOptions = {}): Promise<Server
   return spawnConcord({ runtime: options.runtime, url, dataDir, flags, removeDir: ownDir });
 }
 
-/** Starts `server.ts` with exactly these flags; resolves once it serves clients. */
+/**
+ * Starts `server.ts` with exactly these flags; resolves once it serves clients. On Bun,
+ * CONCORD_TEST_BUN_FLAGS is passed to the runtime (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
 export async function spawnConcord(options: {
   runtime?: Runtime;
   url: string;
@@ -160,7 +163,7 @@ export async function spawnConcord(options: {
 }): Promise<ServerProcess> {
   const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
   const { flags } = options;
-  const command = runtime === "bun" ? [join(BIN, "bun"), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
+  const command = runtime === "bun" ? [join(BIN, "bun"), ...(process.env.CONCORD_TEST_BUN_FLAGS?.split(" ").filter(Boolean) ?? []), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
   const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
   if (options.onOutput) {
@@ -197,4 +200,26 @@ export async function startEtcd(name = "etcd"): Promise<ServerProcess> {
 export async function post(url: string, path: string, body?: string): Promise<{ status: number; text: string }> {
   const r = await fetch(`${url}${path}`, { method: "POST", body });
   return { status: r.status, text: await r.text() };
+}
+
+/** Starts Debian's etcd as a cluster of `size` members on 127.0.0.1; resolves once all are healthy. */
+export async function startEtcdCluster(size: number): Promise<ServerProcess[]> {
+  if (!existsSync(ETCD_BINARY)) throw new Error(`${ETCD_BINARY} is missing: run scripts/install-test-deps.sh`);
+  const members = [];
+  for (let i = 1; i <= size; i++) {
+    const [client, peer] = [await freePort(), await freePort()];
+    members.push({ name: `etcd${i}`, url: `http://127.0.0.1:${client}`, peer: `http://127.0.0.1:${peer}`, dataDir: tempDir("etcd") });
+  }
+  const initial = members.map((m) => `${m.name}=${m.peer}`).join(",");
+  const started = members.map((m) => {
+    const child = spawn(ETCD_BINARY, [
+      "--name", m.name, "--data-dir", m.dataDir,
+      "--listen-client-urls", m.url, "--advertise-client-urls", m.url,
+      "--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
+      "--initial-cluster", initial, "--initial-cluster-token", "bench-etcd", "--log-level", "error",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    return { child, output: capture(child), server: track(child, m.url, m.dataDir, true) };
+  });
+  await Promise.all(started.map((s) => awaitHealthy(s.child, s.server.url, s.output)));
+  return started.map((s) => s.server);
 }

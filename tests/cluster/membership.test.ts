@@ -1,0 +1,137 @@
+/**
+ * Membership of a cluster of real processes: a member added with member add and started with
+ * `--initial-cluster-state existing` catches up from a snapshot once the log was compacted;
+ * removing members shrinks the quorum; a removed member stops; the peer port refuses messages
+ * without the cluster's token.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Message } from "../../raft/types.ts";
+import { encodeMessages } from "../../transport/codec.ts";
+import { MESSAGES_PATH, TOKEN_HEADER } from "../../transport/peer_paths.ts";
+import { get, post, put, TestCluster } from "../support/cluster.ts";
+
+async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms`);
+}
+
+/**
+ * A cluster call retried as etcdctl users retry it: while there is no leader yet, the leader just
+ * changed, or etcd's reconfiguration check finds members not connected long enough.
+ */
+function retried(url: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+  return eventually(path, 15_000, async () => {
+    const r = await post(url, path, JSON.stringify(body));
+    return r.status === 503 && /no leader|leader changed|unhealthy cluster/.test(r.text) ? undefined : r;
+  });
+}
+
+async function memberList(url: string): Promise<{ ID: string; name?: string; peerURLs: string[]; isLearner?: boolean }[]> {
+  return JSON.parse((await post(url, "/v3/cluster/member/list", "{}")).text).members;
+}
+
+test("cluster > a member added after the log was compacted catches up from a snapshot; removals shrink the quorum", async () => {
+  // Compact the log every 100 entries, so 600 writes leave the new member nothing to replay.
+  const cluster = await TestCluster.start(3, { flags: ["--snapshot-count", "100"] });
+  try {
+    const leader = await cluster.leader();
+    const [m1, m2, m3] = cluster.members;
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < 600; i += 8) assert.equal((await put(cluster.members[i % 3].clientUrl, `k${i}`, `v${i}`))?.status, 200);
+    }));
+
+    const m4 = await cluster.define("m4");
+    // etcd refuses to add a voter until the members have been connected for a while.
+    const added = await retried(m2.clientUrl, "/v3/cluster/member/add", { peerURLs: [m4.peerUrl] });
+    assert.equal(added.status, 200, added.text);
+    const addedMember = JSON.parse(added.text).member;
+    assert.deepEqual(addedMember.peerURLs, [m4.peerUrl]);
+    assert.equal((await memberList(m3.clientUrl)).length, 4);
+
+    await cluster.join(m4);
+    await eventually("the new member has every key", 10_000, async () =>
+      (await get(m4.clientUrl, "k599", { serializable: true })) === "v599" ? true : undefined);
+    assert.match(m4.output, /installed snapshot at index \d+/);
+    assert.equal(await get(m4.clientUrl, "k0", { serializable: true }), "v0");
+    const m4List = await eventually("the new member publishes its name", 5_000, async () => {
+      const list = await memberList(leader.clientUrl);
+      return list.find((m) => m.ID === addedMember.ID)?.name === "m4" ? list : undefined;
+    });
+    assert.equal(m4List.length, 4);
+
+    // Four voters: quorum 3. Kill m3 and remove it: three voters, quorum 2, so one more may go.
+    await cluster.kill9(m3);
+    const m3Id = (await memberList(m1.clientUrl)).find((m) => m.name === "m3")!.ID;
+    const removed = await retried(m1.clientUrl, "/v3/cluster/member/remove", { ID: m3Id });
+    assert.equal(removed.status, 200, removed.text);
+    assert.deepEqual(JSON.parse(removed.text).members.map((m: { name: string }) => m.name).sort(), ["m1", "m2", "m4"]);
+    const victim = (await cluster.leader(5_000, [m1, m2, m4])) === m2 ? m1 : m2;
+    await cluster.kill9(victim);
+    const [left] = [m1, m2, m4].filter((m) => m !== victim && m.process);
+    await eventually("a write with two of three voters", 10_000, async () =>
+      (await put(left.clientUrl, "after-remove", "ok", 2_000))?.status === 200 ? true : undefined);
+
+    // Removing another voter now would leave one started voter of two: refused, as etcd refuses.
+    const other = [m1, m2, m4].find((m) => m !== victim && m !== left)!;
+    const otherId = (await memberList(left.clientUrl)).find((m) => m.name === other.name)!.ID;
+    const refused = await post(left.clientUrl, "/v3/cluster/member/remove", JSON.stringify({ ID: otherId }));
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(JSON.parse(refused.text).message, "etcdserver: unhealthy cluster");
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("cluster > a removed member stops, and the rest go on as a smaller cluster", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.members.find((m) => m !== leader)!;
+    const id = (await memberList(leader.clientUrl)).find((m) => m.name === follower.name)!.ID;
+    const exited = new Promise((r) => follower.process!.child.once("exit", r));
+    const removed = await retried(follower.clientUrl, "/v3/cluster/member/remove", { ID: id });
+    assert.equal(removed.status, 200, removed.text);
+    await exited;
+    assert.match(follower.output, /removed from the cluster/);
+    const rest = cluster.members.filter((m) => m !== follower);
+    for (const m of rest) assert.deepEqual((await memberList(m.clientUrl)).map((x) => x.name).sort(), rest.map((x) => x.name).sort());
+    assert.equal((await put(rest[1].clientUrl, "two-members", "yes"))?.status, 200);
+    assert.equal(await get(rest[0].clientUrl, "two-members"), "yes");
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("cluster > the peer port refuses Raft messages without the cluster's token", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.members.find((m) => m !== leader)!;
+    const before = (await cluster.status(follower))!;
+    // A vote request from a far later term would depose the leader if it were stepped.
+    const vote: Message = {
+      type: "vote", from: "1", to: BigInt(before.memberId).toString(16), term: before.raftTerm + 100, logTerm: 1_000, index: 1_000_000,
+      entries: [], commit: 0, reject: false, rejectHint: 0, context: "",
+    };
+    const body = encodeMessages([vote]);
+    for (const headers of [{}, { [TOKEN_HEADER]: "not-the-token" }] as Record<string, string>[]) {
+      const r = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers, body: body as BodyInit });
+      assert.equal(r.status, 403);
+      assert.match(await r.text(), /cluster's token/);
+    }
+    const garbage = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers: { [TOKEN_HEADER]: cluster.token }, body: "nonsense" });
+    assert.equal(garbage.status, 400);
+    const after = (await cluster.status(follower))!;
+    assert.equal(after.raftTerm, before.raftTerm);
+    assert.equal(after.leader, before.leader);
+    assert.equal((await put(follower.clientUrl, "still", "fine"))?.status, 200);
+  } finally {
+    await cluster.close();
+  }
+});
