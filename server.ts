@@ -4,7 +4,7 @@
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
 import { createApp } from "./api/app.ts";
-import { createPeerApp } from "./api/peer_app.ts";
+import { createPeerApp, peerStream } from "./api/peer_app.ts";
 import { parseConfig, usage } from "./config/flags.ts";
 import { Member } from "./member/member.ts";
 import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
@@ -48,7 +48,8 @@ const opened = await Member.open({
 });
 member = opened;
 const peerApp = createPeerApp(opened);
-for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r)));
+const stream = peerStream(opened);
+for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
 const app = createApp(opened);
 const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => app.fetch(r)));
 listeners.push(...clientListeners);

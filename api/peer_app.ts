@@ -1,9 +1,10 @@
 /**
- * The HTTP application a member serves on its peer URLs: Raft messages, snapshot chunks, writes
- * and membership changes handed over by followers, and the cluster's members for a joining member.
+ * The HTTP application a member serves on its peer URLs: Raft messages (POSTed, or streamed over a
+ * WebSocket), snapshot chunks, writes and membership changes handed over by followers, and the
+ * cluster's members for a joining member.
  *
- * Owns: refusing every request without the cluster's token (403) and turning peer requests into
- * calls on the member. Never: client traffic or Raft logic.
+ * Owns: refusing every request and connection without the cluster's token (403) and turning peer
+ * requests into calls on the member. Never: client traffic or Raft logic.
  */
 import { Hono } from "hono";
 import { isEtcdError } from "../etcd/errors.ts";
@@ -11,18 +12,31 @@ import type { Member } from "../member/member.ts";
 import type { MembershipRequest } from "../member/membership.ts";
 import { decodeBlobs, decodeMessages } from "../transport/codec.ts";
 import {
-  CLUSTER_PATH, CONF_CHANGE_PATH, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, TOKEN_HEADER,
+  CLUSTER_PATH, CONF_CHANGE_PATH, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER,
 } from "../transport/peer_paths.ts";
+import type { SocketHandler } from "../runtime/serve.ts";
 
 const text = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
 
+const refusal = () => text("concord: request refused: it does not carry this cluster's token\n", 403);
+
+/** Raft messages streamed by peers over WebSockets (peer_sender.ts): a batch per frame. */
+export function peerStream(member: Member): SocketHandler {
+  return {
+    path: STREAM_PATH,
+    accept: (request) => (request.headers.get(TOKEN_HEADER) === member.clusterToken ? undefined : refusal()),
+    onMessage: (data) => {
+      const messages = decodeMessages(data);
+      if (!("error" in messages)) member.step(messages);
+    },
+  };
+}
+
 export function createPeerApp(member: Member): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
-    if (c.req.header(TOKEN_HEADER) !== member.clusterToken) {
-      return text("concord: request refused: it does not carry this cluster's token\n", 403);
-    }
+    if (c.req.header(TOKEN_HEADER) !== member.clusterToken) return refusal();
     await next();
   });
 

@@ -2,32 +2,79 @@
  * Serving HTTP on Bun or Deno: the one place that knows which runtime it is on.
  *
  * Owns: binding a fetch handler to a host and port, with Bun's idle timeout off so long streams
- * live, and closing it. Never: routes or application logic.
+ * live, accepting WebSockets on one path, and closing it. Never: routes or application logic.
  */
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** WebSockets accepted on `path`: binary frames in, nothing out. */
+export interface SocketHandler {
+  path: string;
+  /** Whether to accept the upgrade (an answer to send instead if not). */
+  accept(request: Request): Response | undefined;
+  onMessage(data: Uint8Array): void;
+}
 
 export interface Listener {
   readonly port: number;
   close(): Promise<void>;
 }
 
-type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void };
-type BunRuntime = { serve(options: { hostname: string; port: number; fetch: FetchHandler; idleTimeout: number }): BunServer };
+type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void; upgrade(request: Request): boolean };
+type BunRuntime = {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
+    idleTimeout: number;
+    websocket: { message(ws: unknown, data: string | Uint8Array): void; maxPayloadLength: number };
+  }): BunServer;
+};
 type DenoServer = { addr: { port: number }; shutdown(): Promise<void> };
 type DenoRuntime = {
   serve(options: { hostname: string; port: number; onListen?: () => void }, handler: FetchHandler): DenoServer;
+  upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
 };
 
-export function serve(hostname: string, port: number, fetch: FetchHandler): Listener {
+const isUpgrade = (request: Request, sockets: SocketHandler | undefined) =>
+  sockets !== undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === sockets.path;
+
+/** Frames up to this size are accepted (a batch of Raft messages stays far below). */
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+export function serve(hostname: string, port: number, fetch: FetchHandler, sockets?: SocketHandler): Listener {
   const bun = (globalThis as { Bun?: BunRuntime }).Bun;
   if (bun) {
-    const server = bun.serve({ hostname, port, fetch, idleTimeout: 0 });
+    const server = bun.serve({
+      hostname, port, idleTimeout: 0,
+      fetch: (request, srv) => {
+        if (!isUpgrade(request, sockets)) return fetch(request);
+        const refused = sockets!.accept(request);
+        if (refused) return refused;
+        return srv.upgrade(request) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
+      },
+      websocket: {
+        maxPayloadLength: MAX_FRAME_BYTES,
+        message: (_ws, data) => {
+          if (typeof data !== "string") sockets?.onMessage(data);
+        },
+      },
+    });
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }
   const deno = (globalThis as { Deno?: DenoRuntime }).Deno;
   if (deno) {
-    const server = deno.serve({ hostname, port, onListen: () => {} }, fetch);
+    const server = deno.serve({ hostname, port, onListen: () => {} }, (request) => {
+      if (!isUpgrade(request, sockets)) return fetch(request);
+      const refused = sockets!.accept(request);
+      if (refused) return refused;
+      const { socket, response } = deno.upgradeWebSocket(request);
+      socket.binaryType = "arraybuffer";
+      socket.onmessage = (e) => {
+        if (e.data instanceof ArrayBuffer) sockets!.onMessage(new Uint8Array(e.data));
+      };
+      return response;
+    });
     return { port: server.addr.port, close: () => server.shutdown() };
   }
   throw new Error("concord runs on Bun or Deno (run it with `bun server.ts` or `deno task start`)");

@@ -4,8 +4,10 @@
  * Owns: paths and header names of member-to-member requests. Never: behaviour.
  */
 
-/** Raft messages, a binary batch (codec.ts). */
+/** Raft messages, a binary batch (codec.ts) per POST. */
 export const MESSAGES_PATH = "/raft/messages";
+/** Raft messages over a WebSocket, a binary batch per frame: one connection per pair of members. */
+export const STREAM_PATH = "/raft/stream";
 /** One chunk of a snapshot: `?index=&offset=&total=`, the chunk's bytes as the body. */
 export const SNAPSHOT_PATH = "/raft/snapshot";
 /** Writes a follower hands to the leader: a batch of encoded commands; answers where each landed. */

@@ -1,26 +1,42 @@
 /**
- * Sends Raft messages to the other members over HTTP: one queue per peer, drained by one request
- * at a time carrying everything queued meanwhile (batching follows load by itself: the busier the
- * leader, the more messages ride in each POST). A "snap" message first streams the snapshot's file
- * in chunks, then goes out itself.
+ * Sends Raft messages to the other members. On Bun, over one WebSocket per peer: each send() is
+ * one binary frame per peer, with no answer to wait for (a request costs the two processes ~130 µs
+ * of CPU on loopback, a frame ~45 µs: measured). Elsewhere — Deno's WebSocket client stalls on
+ * frames over ~1.4 KB — over HTTP: one queue per peer, drained by one POST at a time carrying
+ * everything queued meanwhile. Both ends accept both. A "snap" message first streams the
+ * snapshot's file in chunks over HTTP, then goes out itself.
  *
- * Owns: per-peer queues and their bounds, back-off from unreachable peers, and saying (once) when
- * a peer goes away or comes back. Never: retries a message — Raft resends what matters, and a
- * queue that only grows would hide a dead peer.
+ * Owns: connections, per-peer queues and their bounds, back-off from unreachable peers, and saying
+ * (once) when a peer goes away or comes back. Never: retries a message — Raft resends what
+ * matters, and a queue that only grows would hide a dead peer.
  */
 import { open } from "node:fs/promises";
 import type { Message, NodeId, Snapshot } from "../raft/types.ts";
 import { encodeMessages } from "./codec.ts";
-import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_PATH, TOKEN_HEADER } from "./peer_paths.ts";
+import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./peer_paths.ts";
 
 /** Messages a peer's queue holds before the oldest are dropped. */
 const MAX_QUEUED = 8192;
-/** Messages in one request. */
+/** Messages in one request, and log entries they carry (a request stays a few MiB at most). */
 const MAX_BATCH = 4096;
+const MAX_BATCH_ENTRIES = 8192;
 /** How long to leave an unreachable peer alone before trying again. */
 const RETRY_AFTER_MS = 100;
 /** A request that takes longer than this is given up (the peer is paused or gone). */
 const REQUEST_TIMEOUT_MS = 5_000;
+/** Bytes a socket may hold unsent (a paused peer) before messages to it are dropped. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/** Bun's WebSocket client takes headers; the constructor type of the web platform does not say so. */
+type SocketConstructor = new (url: string, options: { headers: Record<string, string> }) => WebSocket;
+const useStreams = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+/**
+ * Deno keeps a connection whose request timed out (a paused peer) in its pool and queues later
+ * requests behind it; a client of its own per peer, replaced after a failure, avoids that.
+ */
+type HttpClient = { close(): void };
+const createHttpClient = (globalThis as { Deno?: { createHttpClient?(options: object): HttpClient } }).Deno?.createHttpClient;
 
 export interface PeerSenderOptions {
   self: NodeId;
@@ -36,8 +52,11 @@ class PeerQueue {
   sending = false;
   snapshotting = false;
   reachable = true;
-  /** Since when requests to the peer have been succeeding; undefined while they fail. */
+  /** Since when requests to the peer have been succeeding (or its socket open); undefined while not. */
   activeSince: number | undefined;
+  socket: WebSocket | undefined;
+  open = false;
+  httpClient: HttpClient | undefined = createHttpClient?.({});
   retryAt = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,14 +79,20 @@ export class PeerSender {
     for (const [id, q] of this.#peers) {
       if (!peers.has(id)) {
         clearTimeout(q.timer);
+        q.socket?.close();
         this.#peers.delete(id);
       }
     }
     for (const [id, urls] of peers) {
       if (id === this.#opts.self) continue;
       const q = this.#peers.get(id);
-      if (q) q.urls = urls;
-      else this.#peers.set(id, new PeerQueue(urls));
+      if (!q) {
+        this.#peers.set(id, new PeerQueue(urls));
+      } else if (q.urls.join(",") !== urls.join(",")) {
+        // Moved (member update): reconnect to the new URLs.
+        q.urls = urls;
+        q.socket?.close();
+      }
     }
   }
 
@@ -82,12 +107,59 @@ export class PeerSender {
       q.queue.push(m);
       if (q.queue.length > MAX_QUEUED) q.queue.splice(0, q.queue.length - MAX_QUEUED);
     }
-    for (const [id, q] of this.#peers) if (q.queue.length > 0) this.#drain(id, q);
+    for (const [id, q] of this.#peers) {
+      if (q.queue.length === 0) continue;
+      if (useStreams) this.#stream(id, q);
+      else this.#drain(id, q);
+    }
   }
 
   close(): void {
     this.#closed = true;
-    for (const q of this.#peers.values()) clearTimeout(q.timer);
+    for (const q of this.#peers.values()) {
+      clearTimeout(q.timer);
+      q.socket?.close();
+      q.httpClient?.close();
+    }
+  }
+
+  /** Sends what is queued as one frame, connecting first if need be. */
+  #stream(id: NodeId, q: PeerQueue): void {
+    if (this.#closed) return;
+    if (q.open && q.socket) {
+      const batch = q.queue.splice(0);
+      // A peer that stopped reading (paused) gets nothing more until it drains.
+      if (q.socket.bufferedAmount < MAX_BUFFERED_BYTES) q.socket.send(encodeMessages(batch) as Uint8Array<ArrayBuffer>);
+      return;
+    }
+    if (q.socket) return; // connecting: the queue goes out once open
+    const wait = q.retryAt - performance.now();
+    if (wait > 0) {
+      q.timer ??= setTimeout(() => {
+        q.timer = undefined;
+        this.#stream(id, q);
+      }, wait);
+      return;
+    }
+    const url = `${q.urls[0].replace(/^http/, "ws")}${STREAM_PATH}`;
+    const Socket = WebSocket as unknown as SocketConstructor;
+    const socket = new Socket(url, { headers: { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self } });
+    socket.binaryType = "arraybuffer";
+    q.socket = socket;
+    socket.onopen = () => {
+      q.open = true;
+      this.#setReachable(id, q, true, "");
+      this.#stream(id, q);
+    };
+    socket.onclose = (e) => {
+      if (q.socket !== socket || this.#closed) return;
+      q.socket = undefined;
+      q.open = false;
+      q.queue.length = 0;
+      q.retryAt = performance.now() + RETRY_AFTER_MS;
+      this.#setReachable(id, q, false, `connection closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`);
+    };
+    socket.onerror = () => socket.close();
   }
 
   #headers(): Record<string, string> {
@@ -106,7 +178,11 @@ export class PeerSender {
     }
     q.sending = true;
     while (q.queue.length > 0 && !this.#closed) {
-      const batch = q.queue.splice(0, MAX_BATCH);
+      let take = 0;
+      for (let entries = 0; take < q.queue.length && take < MAX_BATCH && entries < MAX_BATCH_ENTRIES; take++) {
+        entries += q.queue[take].entries.length;
+      }
+      const batch = q.queue.splice(0, take);
       const ok = await this.#post(id, q, `${MESSAGES_PATH}`, encodeMessages(batch));
       if (!ok) {
         // An unreachable peer drops what was queued for it; Raft sends again what still matters.
@@ -123,6 +199,7 @@ export class PeerSender {
     try {
       const response = await fetch(url, {
         method: "POST", headers: this.#headers(), body: body as BodyInit, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        ...(q.httpClient ? { client: q.httpClient } : {}),
       });
       await response.arrayBuffer();
       if (!response.ok) {
@@ -133,6 +210,10 @@ export class PeerSender {
       return true;
     } catch (e) {
       this.#setReachable(id, q, false, (e as Error).message);
+      if (q.httpClient) {
+        q.httpClient.close();
+        q.httpClient = createHttpClient?.({});
+      }
       return false;
     }
   }

@@ -101,6 +101,7 @@ test("cluster > SIGSTOP of the leader for 5 s: the others elect a new leader and
     const newLeaderId = (await cluster.status(newLeader))!.memberId;
     await eventually("the resumed member follows the new leader", 5_000, async () => {
       const s = await cluster.status(leader);
+      if (process.env.CONCORD_TEST_VERBOSE) console.log("resumed member's status", JSON.stringify(s));
       return s && s.leader === newLeaderId ? true : undefined;
     });
     await eventually("the resumed member catches up", 5_000, async () =>
