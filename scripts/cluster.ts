@@ -100,7 +100,7 @@ for (const m of members) {
       if (members.every((x) => x.serving)) {
         console.log(`\ncluster: every member serving (Ctrl-C stops them)`);
         for (const x of members) console.log(`  ${x.name}  ${x.clientUrl}  (peer ${x.peerUrl})`);
-        console.log(`  etcdctl --endpoints=${members.map((x) => x.clientUrl).join(",")} endpoint status\n`);
+        console.log(`  try: curl -s ${members[0].clientUrl}/v3/cluster/member/list -d '{}'\n`);
       }
     });
   }
