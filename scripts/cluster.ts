@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { SERVER_ENV } from "../runtime/server_env.ts";
 
 const HELP = `usage: npm run cluster -- [--members N] [--data-dir-base DIR]
 
@@ -90,7 +91,7 @@ for (const m of members) {
     "--listen-client-urls", m.clientUrl, "--advertise-client-urls", m.clientUrl,
     "--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.peerUrl,
     "--initial-cluster", initialCluster, "--initial-cluster-token", "dev-cluster", "--initial-cluster-state", "new",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
   running.set(m.name, child);
   for (const [stream, sink] of [[child.stdout!, process.stdout], [child.stderr!, process.stderr]] as const) {
     createInterface({ input: stream }).on("line", (line) => {

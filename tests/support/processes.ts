@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { SERVER_ENV } from "../../runtime/server_env.ts";
 
 export const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -164,7 +165,7 @@ export async function spawnConcord(options: {
   const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
   const { flags } = options;
   const command = runtime === "bun" ? [join(BIN, "bun"), ...(process.env.CONCORD_TEST_BUN_FLAGS?.split(" ").filter(Boolean) ?? []), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
-  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
   const output = capture(child);
   if (options.onOutput) {
     child.stdout?.on("data", (d) => options.onOutput!(String(d)));
