@@ -10,9 +10,9 @@ import { Hono } from "hono";
 import { isEtcdError } from "../etcd/errors.ts";
 import type { Member } from "../member/member.ts";
 import type { MembershipRequest } from "../member/membership.ts";
-import { decodeBlobs, decodeMessages } from "../transport/codec.ts";
+import { decodeBlobs, decodeFrame, decodeMessages } from "../transport/codec.ts";
 import {
-  CLUSTER_PATH, CONF_CHANGE_PATH, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER,
+  CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER,
 } from "../transport/peer_paths.ts";
 import type { SocketHandler } from "../runtime/serve.ts";
 
@@ -21,14 +21,22 @@ const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { 
 
 const refusal = () => text("concord: request refused: it does not carry this cluster's token\n", 403);
 
-/** Raft messages streamed by peers over WebSockets (peer_sender.ts): a batch per frame. */
+/** Frames streamed by peers over WebSockets (peer_sender.ts): Raft messages and forwarded writes. */
 export function peerStream(member: Member): SocketHandler {
   return {
     path: STREAM_PATH,
-    accept: (request) => (request.headers.get(TOKEN_HEADER) === member.clusterToken ? undefined : refusal()),
-    onMessage: (data) => {
-      const messages = decodeMessages(data);
-      if (!("error" in messages)) member.step(messages);
+    accept: (request) =>
+      request.headers.get(TOKEN_HEADER) === member.clusterToken
+        ? { peer: request.headers.get(FROM_HEADER) ?? "" }
+        : { refused: refusal() },
+    onMessage: (data, peer) => {
+      const frame = decodeFrame(data);
+      if ("error" in frame) return;
+      switch (frame.kind) {
+        case "raft": return member.step(frame.messages);
+        case "propose": return member.acceptForwardedFrame(peer, frame.proposals);
+        case "placed": return member.placed(frame.placements);
+      }
     },
   };
 }

@@ -53,13 +53,18 @@ function toPlain(value: unknown): unknown {
   return value;
 }
 
-function reviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === "object") {
-    const tagged = value as Record<string, string>;
-    if (typeof tagged[BYTES] === "string") return Uint8Array.fromBase64(tagged[BYTES]);
-    if (typeof tagged[INT64] === "string") return BigInt(tagged[INT64]);
+/** The inverse of toPlain, in place; a walk of our own is several times faster than a reviver. */
+function fromPlain(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = fromPlain(value[i]);
+    return value;
   }
-  return value;
+  const tagged = value as Record<string, unknown>;
+  if (typeof tagged[BYTES] === "string") return Uint8Array.fromBase64(tagged[BYTES] as string);
+  if (typeof tagged[INT64] === "string") return BigInt(tagged[INT64] as string);
+  for (const key in tagged) tagged[key] = fromPlain(tagged[key]);
+  return tagged;
 }
 
 export function encodeCommand(command: Command, rid?: string): Uint8Array {
@@ -69,5 +74,5 @@ export function encodeCommand(command: Command, rid?: string): Uint8Array {
 }
 
 export function decodeCommand(data: Uint8Array): ProposedCommand {
-  return JSON.parse(decoder.decode(data), reviver) as ProposedCommand;
+  return fromPlain(JSON.parse(decoder.decode(data))) as ProposedCommand;
 }

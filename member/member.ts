@@ -93,6 +93,9 @@ export class Member {
   #forwardQueue: { rid: string; data: Uint8Array }[] = [];
   #forwarding = false;
   #rid = 0;
+  /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
+  #peerUrls = new Map<NodeId, string[]>();
+  #learner = false;
   /** A Ready is being worked on; the next one gathers in the core meanwhile. */
   #busy = false;
   /** A snapshot is replacing the state: nothing may touch the store meanwhile. */
@@ -180,7 +183,7 @@ export class Member {
   }
 
   get isLearner(): boolean {
-    return this.#raft.conf.learners.includes(this.#self);
+    return this.#learner;
   }
 
   /** The leader's id in hex, or "" while there is none. */
@@ -211,7 +214,8 @@ export class Member {
     return new Promise((resolve, reject) => {
       this.#forwarded.set(rid, { resolve, reject, deadline: performance.now() + this.#requestTimeoutMs });
       this.#forwardQueue.push({ rid, data: encodeCommand(command, rid) });
-      this.#flushForwards();
+      // Everything forwarded in this turn of the event loop goes in one frame or request.
+      if (this.#forwardQueue.length === 1) setImmediate(() => this.#flushForwards());
     });
   }
 
@@ -326,6 +330,20 @@ export class Member {
     return this.#store.snapshots.receiveChunk(index, offset, total, bytes);
   }
 
+  /** Writes a follower handed over on its stream: proposed here if this member leads; it is told where. */
+  acceptForwardedFrame(from: NodeId, proposals: readonly { rid: string; data: Uint8Array }[]): void {
+    const placements = proposals.map(({ rid, data }) =>
+      this.#raft.propose(data) ? { rid, index: this.#raft.log.lastIndex, term: this.#raft.term } : { rid, index: 0, term: 0 }
+    );
+    this.#schedulePump();
+    this.#sender.sendFrame(from, { kind: "placed", placements });
+  }
+
+  /** Where the leader placed writes this member handed it on the stream. */
+  placed(placements: readonly { rid: string; index: number; term: number }[]): void {
+    for (const p of placements) this.#placedAt(p.rid, p.index === 0 ? null : [p.index, p.term], true);
+  }
+
   /** Writes a follower handed over: proposed here if this member leads; where each landed. */
   acceptForwarded(data: readonly Uint8Array[]): ([number, number] | null)[] {
     const placed = data.map((d): [number, number] | null =>
@@ -411,39 +429,48 @@ export class Member {
     }, () => {});
   }
 
-  /** Hands queued writes to the leader, all in one request; one request at a time. */
+  /**
+   * Hands queued writes to the leader, all at once: as one frame on the stream to it (Bun), or
+   * else one request at a time. The leader answers where it placed each.
+   */
   async #flushForwards(): Promise<void> {
     if (this.#forwarding || this.#forwardQueue.length === 0) return;
+    if (this.#sender.sendFrame(this.#raft.lead, { kind: "propose", proposals: this.#forwardQueue })) {
+      this.#forwardQueue = [];
+      return;
+    }
     this.#forwarding = true;
     while (this.#forwardQueue.length > 0) {
       const batch = this.#forwardQueue.splice(0);
-      const leader = this.#store.members.get(this.#raft.lead);
+      const leader = this.#peerUrls.get(this.#raft.lead);
       const answer = leader
-        ? await peerRequest(leader.peerUrls[0], PROPOSE_PATH, {
+        ? await peerRequest(leader[0], PROPOSE_PATH, {
           token: this.#config.clusterToken, from: this.#self, body: encodeBlobs(batch.map((b) => b.data)),
           timeoutMs: this.#requestTimeoutMs,
         })
         : { error: "no leader" };
       let placed: ([number, number] | null)[] = [];
       if (!("error" in answer) && answer.status === 200) placed = JSON.parse(new TextDecoder().decode(answer.body));
-      batch.forEach(({ rid }, i) => {
-        const f = this.#forwarded.get(rid);
-        if (!f) return;
-        const at = placed[i];
-        if (!at) {
-          this.#forwarded.delete(rid);
-          return f.resolve(leader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
-        }
-        // Applied already without being ours: the leader lost it.
-        if (this.#store.stateMachine.appliedIndex >= at[0]) {
-          this.#forwarded.delete(rid);
-          return f.resolve(MemberErrors.leaderChanged);
-        }
-        f.index = at[0];
-        this.#forwardedAt.set(at[0], rid);
-      });
+      batch.forEach(({ rid }, i) => this.#placedAt(rid, placed[i] ?? null, leader !== undefined));
     }
     this.#forwarding = false;
+  }
+
+  /** Where the leader placed a forwarded write (null: it did not, not leading). */
+  #placedAt(rid: string, at: [number, number] | null, hadLeader: boolean): void {
+    const f = this.#forwarded.get(rid);
+    if (!f) return;
+    if (!at) {
+      this.#forwarded.delete(rid);
+      return f.resolve(hadLeader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
+    }
+    // Applied already without being ours: the leader lost it.
+    if (this.#store.stateMachine.appliedIndex >= at[0]) {
+      this.#forwarded.delete(rid);
+      return f.resolve(MemberErrors.leaderChanged);
+    }
+    f.index = at[0];
+    this.#forwardedAt.set(at[0], rid);
   }
 
   #schedulePump(): void {
@@ -593,7 +620,10 @@ export class Member {
   }
 
   #syncPeers(): void {
-    this.#sender.setPeers(new Map(this.#store.members.list().map((m) => [m.id, m.peerUrls])));
+    const members = this.#store.members.list();
+    this.#peerUrls = new Map(members.map((m) => [m.id, m.peerUrls]));
+    this.#learner = members.some((m) => m.id === this.#self && m.isLearner);
+    this.#sender.setPeers(this.#peerUrls);
   }
 
   /**

@@ -10,9 +10,9 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 /** WebSockets accepted on `path`: binary frames in, nothing out. */
 export interface SocketHandler {
   path: string;
-  /** Whether to accept the upgrade (an answer to send instead if not). */
-  accept(request: Request): Response | undefined;
-  onMessage(data: Uint8Array): void;
+  /** Accepts the upgrade, naming who is on the other end, or answers instead. */
+  accept(request: Request): { peer: string } | { refused: Response };
+  onMessage(data: Uint8Array, peer: string): void;
 }
 
 export interface Listener {
@@ -20,14 +20,14 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void; upgrade(request: Request): boolean };
+type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void; upgrade(request: Request, options: { data: string }): boolean };
 type BunRuntime = {
   serve(options: {
     hostname: string;
     port: number;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
     idleTimeout: number;
-    websocket: { message(ws: unknown, data: string | Uint8Array): void; maxPayloadLength: number };
+    websocket: { message(ws: { data: string }, data: string | Uint8Array): void; maxPayloadLength: number };
   }): BunServer;
 };
 type DenoServer = { addr: { port: number }; shutdown(): Promise<void> };
@@ -49,14 +49,14 @@ export function serve(hostname: string, port: number, fetch: FetchHandler, socke
       hostname, port, idleTimeout: 0,
       fetch: (request, srv) => {
         if (!isUpgrade(request, sockets)) return fetch(request);
-        const refused = sockets!.accept(request);
-        if (refused) return refused;
-        return srv.upgrade(request) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
+        const accepted = sockets!.accept(request);
+        if ("refused" in accepted) return accepted.refused;
+        return srv.upgrade(request, { data: accepted.peer }) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
       },
       websocket: {
         maxPayloadLength: MAX_FRAME_BYTES,
-        message: (_ws, data) => {
-          if (typeof data !== "string") sockets?.onMessage(data);
+        message: (ws, data) => {
+          if (typeof data !== "string") sockets?.onMessage(data, ws.data);
         },
       },
     });
@@ -66,12 +66,12 @@ export function serve(hostname: string, port: number, fetch: FetchHandler, socke
   if (deno) {
     const server = deno.serve({ hostname, port, onListen: () => {} }, (request) => {
       if (!isUpgrade(request, sockets)) return fetch(request);
-      const refused = sockets!.accept(request);
-      if (refused) return refused;
+      const accepted = sockets!.accept(request);
+      if ("refused" in accepted) return accepted.refused;
       const { socket, response } = deno.upgradeWebSocket(request);
       socket.binaryType = "arraybuffer";
       socket.onmessage = (e) => {
-        if (e.data instanceof ArrayBuffer) sockets!.onMessage(new Uint8Array(e.data));
+        if (e.data instanceof ArrayBuffer) sockets!.onMessage(new Uint8Array(e.data), accepted.peer);
       };
       return response;
     });

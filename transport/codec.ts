@@ -2,7 +2,8 @@
  * The wire encoding of Raft messages between members: a batch of messages in one binary body.
  *
  * Owns: the byte layout (little-endian; numbers as float64, exact for every index and term a log
- * can reach; strings as u16 length + UTF-8; bytes as u32 length + bytes). Decoding checks every
+ * can reach; strings and bytes as u32 length + bytes) of message batches, forwarded proposals and
+ * stream frames. Decoding checks every
  * length against the body and answers an error instead of throwing.
  * Never: decides where messages go or what they mean.
  */
@@ -161,6 +162,11 @@ function readSnapshot(r: Reader): Snapshot {
 
 export function encodeMessages(messages: readonly Message[]): Uint8Array {
   const w = new Writer();
+  writeMessages(w, messages);
+  return w.done();
+}
+
+function writeMessages(w: Writer, messages: readonly Message[]): void {
   w.u32(messages.length);
   for (const m of messages) {
     w.u8(TYPE_CODE.get(m.type)!);
@@ -178,29 +184,32 @@ export function encodeMessages(messages: readonly Message[]): Uint8Array {
     w.u8(m.snapshot ? 1 : 0);
     if (m.snapshot) writeSnapshot(w, m.snapshot);
   }
-  return w.done();
 }
 
 export function decodeMessages(body: Uint8Array): Message[] | { error: string } {
   const r = new Reader(body);
   try {
-    const messages = Array.from({ length: r.count() }, (): Message => {
-      const type = TYPES[r.u8()];
-      if (type === undefined) throw new RangeError("unknown message type");
-      const m: Message = {
-        type, from: r.str(), to: r.str(), term: r.f64(), logTerm: r.f64(), index: r.f64(), commit: r.f64(),
-        reject: r.u8() === 1, rejectHint: r.f64(), context: r.str(), entries: [],
-      };
-      m.entries = Array.from({ length: r.count() }, () => readEntry(r));
-      if (r.u8() === 1) m.snapshot = readSnapshot(r);
-      return m;
-    });
+    const messages = readMessages(r);
     if (!r.done) return { error: "trailing bytes after message batch" };
     return messages;
   } catch (e) {
     if (e instanceof RangeError) return { error: e.message };
     throw e;
   }
+}
+
+function readMessages(r: Reader): Message[] {
+  return Array.from({ length: r.count() }, (): Message => {
+    const type = TYPES[r.u8()];
+    if (type === undefined) throw new RangeError("unknown message type");
+    const m: Message = {
+      type, from: r.str(), to: r.str(), term: r.f64(), logTerm: r.f64(), index: r.f64(), commit: r.f64(),
+      reject: r.u8() === 1, rejectHint: r.f64(), context: r.str(), entries: [],
+    };
+    m.entries = Array.from({ length: r.count() }, () => readEntry(r));
+    if (r.u8() === 1) m.snapshot = readSnapshot(r);
+    return m;
+  });
 }
 
 /** A batch of opaque byte strings (forwarded proposals): u32 count, then each as u32 length + bytes. */
@@ -216,6 +225,69 @@ export function decodeBlobs(body: Uint8Array): Uint8Array[] | { error: string } 
   try {
     const blobs = Array.from({ length: r.count() }, () => r.bytes());
     return r.done ? blobs : { error: "trailing bytes after batch" };
+  } catch (e) {
+    if (e instanceof RangeError) return { error: e.message };
+    throw e;
+  }
+}
+
+/**
+ * What travels on a peer stream (one WebSocket per pair of members), a kind byte first: Raft
+ * messages; writes a follower hands to the leader, each with its request id; and where the leader
+ * placed them in its log (index 0: refused, it does not lead).
+ */
+export type StreamFrame =
+  | { kind: "raft"; messages: Message[] }
+  | { kind: "propose"; proposals: { rid: string; data: Uint8Array }[] }
+  | { kind: "placed"; placements: { rid: string; index: number; term: number }[] };
+
+const FRAME_KINDS = ["raft", "propose", "placed"] as const;
+
+export function encodeFrame(frame: StreamFrame): Uint8Array {
+  const w = new Writer();
+  w.u8(FRAME_KINDS.indexOf(frame.kind));
+  switch (frame.kind) {
+    case "raft":
+      writeMessages(w, frame.messages);
+      break;
+    case "propose":
+      w.u32(frame.proposals.length);
+      for (const p of frame.proposals) {
+        w.str(p.rid);
+        w.bytes(p.data);
+      }
+      break;
+    case "placed":
+      w.u32(frame.placements.length);
+      for (const p of frame.placements) {
+        w.str(p.rid);
+        w.f64(p.index);
+        w.f64(p.term);
+      }
+      break;
+  }
+  return w.done();
+}
+
+export function decodeFrame(body: Uint8Array): StreamFrame | { error: string } {
+  const r = new Reader(body);
+  try {
+    const kind = FRAME_KINDS[r.u8()];
+    let frame: StreamFrame;
+    switch (kind) {
+      case "raft":
+        frame = { kind, messages: readMessages(r) };
+        break;
+      case "propose":
+        frame = { kind, proposals: Array.from({ length: r.count() }, () => ({ rid: r.str(), data: r.bytes() })) };
+        break;
+      case "placed":
+        frame = { kind, placements: Array.from({ length: r.count() }, () => ({ rid: r.str(), index: r.f64(), term: r.f64() })) };
+        break;
+      default:
+        return { error: "unknown frame kind" };
+    }
+    return r.done ? frame : { error: "trailing bytes after frame" };
   } catch (e) {
     if (e instanceof RangeError) return { error: e.message };
     throw e;

@@ -12,7 +12,7 @@
  */
 import { open } from "node:fs/promises";
 import type { Message, NodeId, Snapshot } from "../raft/types.ts";
-import { encodeMessages } from "./codec.ts";
+import { encodeFrame, encodeMessages, type StreamFrame } from "./codec.ts";
 import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./peer_paths.ts";
 
 /** Messages a peer's queue holds before the oldest are dropped. */
@@ -114,6 +114,14 @@ export class PeerSender {
     }
   }
 
+  /** Sends a frame on the stream to `to` if one is open (Bun); answers whether it went. */
+  sendFrame(to: NodeId, frame: StreamFrame): boolean {
+    const q = this.#peers.get(to);
+    if (!q?.open || !q.socket || q.socket.bufferedAmount >= MAX_BUFFERED_BYTES) return false;
+    q.socket.send(encodeFrame(frame) as Uint8Array<ArrayBuffer>);
+    return true;
+  }
+
   close(): void {
     this.#closed = true;
     for (const q of this.#peers.values()) {
@@ -129,7 +137,7 @@ export class PeerSender {
     if (q.open && q.socket) {
       const batch = q.queue.splice(0);
       // A peer that stopped reading (paused) gets nothing more until it drains.
-      if (q.socket.bufferedAmount < MAX_BUFFERED_BYTES) q.socket.send(encodeMessages(batch) as Uint8Array<ArrayBuffer>);
+      if (q.socket.bufferedAmount < MAX_BUFFERED_BYTES) q.socket.send(encodeFrame({ kind: "raft", messages: batch }) as Uint8Array<ArrayBuffer>);
       return;
     }
     if (q.socket) return; // connecting: the queue goes out once open
