@@ -258,12 +258,9 @@ export class Member {
     return match === undefined ? undefined : { match, leaderLast: this.#raft.log.lastIndex };
   }
 
-  /**
-   * Voters that count as started: this member, and peers this member has reached without a failure
-   * for `forMs` (etcd's strict reconfiguration check asks the same of its transport).
-   */
-  startedVoters(forMs: number): NodeId[] {
-    return this.#raft.conf.voters.filter((v) => v === this.#self || this.#sender.activeFor(v) >= forMs);
+  /** How long (ms) this member has been connected to `node` without a failure; Infinity for itself. */
+  connectedFor(node: NodeId): number {
+    return node === this.#self ? Infinity : this.#sender.activeFor(node);
   }
 
   /** Starts handing leadership to `to` (this member leads); answers whether it started. */

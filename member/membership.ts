@@ -35,23 +35,48 @@ export const MembershipErrors = {
   notLearner: precondition("etcdserver: can only promote a learner member"),
   learnerNotReady: precondition("etcdserver: can only promote a learner member which is in sync with leader"),
   unhealthy: new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: unhealthy cluster"),
+  notEnoughStarted: precondition("etcdserver: re-configuration failed due to not enough started members"),
   tooManyLearners: precondition("etcdserver: too many learner members in cluster"),
   notLeader: precondition("etcdserver: not leader"),
   badTransferee: precondition("etcdserver: bad leader transferee"),
   transferTimeout: new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: request timed out, leader transfer took too long"),
 } as const;
 
-/** A peer counts as started once it has been reachable this long (etcd's HealthInterval). */
-const STARTED_FOR_MS = 5_000;
+/** etcd's HealthInterval: a peer connected for less than this may be on its way out. */
+const HEALTH_INTERVAL_MS = 5_000;
+
+const quorumOf = (n: number) => Math.floor(n / 2) + 1;
+const voting = (members: readonly MemberRecord[]) => members.filter((m) => !m.isLearner);
+/** etcd counts a member as started once it has published its name. */
+const started = (m: MemberRecord) => m.name !== "";
 
 /**
- * etcd's strict reconfiguration check: a change of voters must leave enough started voters for a
- * quorum of the new voter count, or the cluster would stop.
+ * etcd's strict reconfiguration checks (mayAddMember, mayRemoveMember, mayPromoteMember), in its
+ * order and words: a change must leave enough started voters for the new quorum, and must not be
+ * made while voters this member has not been connected to for a while might be needed.
  */
-function quorumAfter(member: Member, voters: number, change: 1 | -1, removing?: string): boolean {
-  const started = member.startedVoters(STARTED_FOR_MS).filter((v) => v !== removing).length;
-  return started >= Math.floor((voters + change) / 2) + 1;
-}
+const Reconfiguration = {
+  add(member: Member, members: readonly MemberRecord[], isLearner: boolean): EtcdError | undefined {
+    const voters = voting(members);
+    if (!isLearner && voters.filter(started).length < quorumOf(voters.length + 1)) return MembershipErrors.notEnoughStarted;
+    if (!voters.every((v) => member.connectedFor(v.id) >= HEALTH_INTERVAL_MS)) return MembershipErrors.unhealthy;
+    return undefined;
+  },
+  remove(member: Member, members: readonly MemberRecord[], id: string): EtcdError | undefined {
+    if (members.find((m) => m.id === id)?.isLearner) return undefined;
+    const others = voting(members).filter((v) => v.id !== id);
+    if (others.filter(started).length < quorumOf(others.length)) return MembershipErrors.notEnoughStarted;
+    // A member that is down is not part of the working quorum: removing it is safe.
+    if (member.connectedFor(id) === 0) return undefined;
+    const voters = voting(members);
+    const active = voters.filter((v) => member.connectedFor(v.id) >= HEALTH_INTERVAL_MS).length;
+    return active - 1 < quorumOf(voters.length - 1) ? MembershipErrors.unhealthy : undefined;
+  },
+  promote(members: readonly MemberRecord[]): EtcdError | undefined {
+    const voters = voting(members);
+    return voters.filter(started).length + 1 < quorumOf(voters.length + 1) ? MembershipErrors.notEnoughStarted : undefined;
+  },
+};
 
 /** etcd 3.4 allows one learner at a time. */
 const MAX_LEARNERS = 1;
@@ -83,10 +108,10 @@ export async function changeMembership(member: Member, request: MembershipReques
     case "add": {
       if (request.peerUrls.length === 0 || !request.peerUrls.every(validUrl)) return MembershipErrors.badUrls;
       const peerUrls = request.peerUrls.map(strip);
+      const refused = Reconfiguration.add(member, members, request.isLearner);
+      if (refused) return refused;
       if (members.some((m) => m.peerUrls.some((u) => peerUrls.includes(u)))) return MembershipErrors.peerUrlExists;
       if (request.isLearner && members.filter((m) => m.isLearner).length >= MAX_LEARNERS) return MembershipErrors.tooManyLearners;
-      const voters = members.filter((m) => !m.isLearner).length;
-      if (!request.isLearner && !quorumAfter(member, voters, 1)) return MembershipErrors.unhealthy;
       const id = randomId();
       const err = await confChange(member, { kind: request.isLearner ? "addLearner" : "addVoter", node: id, context: JSON.stringify({ peerUrls }) });
       if (err) return err;
@@ -94,21 +119,22 @@ export async function changeMembership(member: Member, request: MembershipReques
       return { member: after.find((m) => m.id === id), members: after };
     }
     case "remove": {
-      const target = find(request.id);
-      if (!target) return MembershipErrors.notFound;
-      const voters = members.filter((m) => !m.isLearner).length;
-      if (!target.isLearner && !quorumAfter(member, voters, -1, request.id)) return MembershipErrors.unhealthy;
+      const refused = Reconfiguration.remove(member, members, request.id);
+      if (refused) return refused;
+      if (!find(request.id)) return MembershipErrors.notFound;
       const err = await confChange(member, { kind: "removeNode", node: request.id });
       return err ?? { members: member.memberRecords() };
     }
     case "promote": {
+      // etcd's order: a member it replicates to must be in sync, then enough started voters, and
+      // only applying the change finds an unknown id or a voter.
+      const progress = member.replicatedTo(request.id);
+      if (progress && progress.match < progress.leaderLast * LEARNER_READY) return MembershipErrors.learnerNotReady;
+      const refused = Reconfiguration.promote(members);
+      if (refused) return refused;
       const target = find(request.id);
       if (!target) return MembershipErrors.notFound;
       if (!target.isLearner) return MembershipErrors.notLearner;
-      const progress = member.replicatedTo(request.id);
-      if (!progress || progress.match < progress.leaderLast * LEARNER_READY) return MembershipErrors.learnerNotReady;
-      const voters = members.filter((m) => !m.isLearner).length;
-      if (!quorumAfter(member, voters, 1)) return MembershipErrors.unhealthy;
       const err = await confChange(member, { kind: "addVoter", node: request.id });
       return err ?? { members: member.memberRecords() };
     }
