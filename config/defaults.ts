@@ -25,5 +25,10 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 100;
 export const DEFAULT_ELECTION_TIMEOUT_MS = 1000;
 /** etcd refuses a longer --election-timeout. */
 export const MAX_ELECTION_TIMEOUT_MS = 50_000;
-/** etcd's --snapshot-count default: committed entries between log compactions (0 means this). */
-export const DEFAULT_SNAPSHOT_COUNT = 100_000;
+/**
+ * --snapshot-count: applied entries between log trims (0 means this). etcd's default is 100,000,
+ * because an etcd snapshot writes the whole state out; Concord's state is on disk already and a
+ * trim only drops log rows, while every untrimmed entry stays in the Raft core's memory and costs
+ * the garbage collector on every cycle (measured: ~10% fewer puts/s at 100,000).
+ */
+export const DEFAULT_SNAPSHOT_COUNT = 10_000;

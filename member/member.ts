@@ -471,7 +471,8 @@ export class Member {
   }
 
   #schedulePump(): void {
-    if (this.#pumpScheduled) return;
+    // A lone member has nothing to do while a Ready is synced: nothing commits before its own fsync.
+    if (this.#pumpScheduled || (this.#busy && this.#peerUrls.size <= 1)) return;
     // Wait for the rest of this turn of the event loop: what it proposes joins the Ready.
     this.#pumpScheduled = true;
     setImmediate(() => {

@@ -27,7 +27,7 @@ type BunRuntime = {
     port: number;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
     idleTimeout: number;
-    websocket: { message(ws: { data: string }, data: string | Uint8Array): void; maxPayloadLength: number };
+    websocket?: { message(ws: { data: string }, data: string | Uint8Array): void; maxPayloadLength: number };
   }): BunServer;
 };
 type DenoServer = { addr: { port: number }; shutdown(): Promise<void> };
@@ -45,21 +45,25 @@ const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export function serve(hostname: string, port: number, fetch: FetchHandler, sockets?: SocketHandler): Listener {
   const bun = (globalThis as { Bun?: BunRuntime }).Bun;
   if (bun) {
-    const server = bun.serve({
-      hostname, port, idleTimeout: 0,
-      fetch: (request, srv) => {
-        if (!isUpgrade(request, sockets)) return fetch(request);
-        const accepted = sockets!.accept(request);
-        if ("refused" in accepted) return accepted.refused;
-        return srv.upgrade(request, { data: accepted.peer }) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
-      },
-      websocket: {
-        maxPayloadLength: MAX_FRAME_BYTES,
-        message: (ws, data) => {
-          if (typeof data !== "string") sockets?.onMessage(data, ws.data);
+    // Only a server that takes WebSockets is told about them: the client port answers plain
+    // requests with the handler itself, nothing in between.
+    const server = sockets
+      ? bun.serve({
+        hostname, port, idleTimeout: 0,
+        fetch: (request, srv) => {
+          if (!isUpgrade(request, sockets)) return fetch(request);
+          const accepted = sockets.accept(request);
+          if ("refused" in accepted) return accepted.refused;
+          return srv.upgrade(request, { data: accepted.peer }) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
         },
-      },
-    });
+        websocket: {
+          maxPayloadLength: MAX_FRAME_BYTES,
+          message: (ws, data) => {
+            if (typeof data !== "string") sockets.onMessage(data, ws.data);
+          },
+        },
+      })
+      : bun.serve({ hostname, port, idleTimeout: 0, fetch });
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }
   const deno = (globalThis as { Deno?: DenoRuntime }).Deno;

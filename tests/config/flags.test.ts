@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseConfig, usage } from "../../config/flags.ts";
+import { DEFAULT_SNAPSHOT_COUNT } from "../../config/defaults.ts";
 
 test("config > defaults are etcd's, on loopback", () => {
   const r = parseConfig([], {});
@@ -59,7 +60,7 @@ test("config > cluster defaults are etcd's: a one-member new cluster of this mem
   assert.equal(r.config.initialClusterState, "new");
   assert.equal(r.config.heartbeatIntervalMs, 100);
   assert.equal(r.config.electionTimeoutMs, 1000);
-  assert.equal(r.config.snapshotCount, 100_000);
+  assert.equal(r.config.snapshotCount, DEFAULT_SNAPSHOT_COUNT);
 });
 
 test("config > the default initial cluster follows --name and every advertised peer URL", () => {
@@ -100,7 +101,7 @@ test("config > cluster flags from the environment, a flag winning, an empty vari
   assert.equal(fromEnv.config.initialClusterState, "existing");
   assert.equal(fromEnv.config.heartbeatIntervalMs, 50);
   assert.equal(fromEnv.config.electionTimeoutMs, 500);
-  assert.equal(fromEnv.config.snapshotCount, 100_000);
+  assert.equal(fromEnv.config.snapshotCount, DEFAULT_SNAPSHOT_COUNT);
 
   const flags = ["--listen-peer-urls", "http://127.0.0.1:7101", "--initial-cluster", "m1=http://127.0.0.1:7001",
     "--initial-cluster-state", "new", "--heartbeat-interval", "20", "--election-timeout", "200", "--snapshot-count", "5"];
@@ -114,10 +115,10 @@ test("config > cluster flags from the environment, a flag winning, an empty vari
   assert.equal(r.config.snapshotCount, 5);
 });
 
-test("config > a snapshot count of 0 means etcd's default", () => {
+test("config > a snapshot count of 0 means the default", () => {
   const r = parseConfig(["--snapshot-count", "0"], {});
   assert.ok(r.ok);
-  assert.equal(r.config.snapshotCount, 100_000);
+  assert.equal(r.config.snapshotCount, DEFAULT_SNAPSHOT_COUNT);
 });
 
 test("config > joining an existing cluster needs this member listed, under any URLs", () => {
