@@ -1,98 +1,25 @@
 /**
  * `npm run bench`: put, range and txn with 1, 16 and 64 concurrent clients against Concord (one
  * member, on Bun) and against Debian's etcd 3.4 (one member), alternating in the same run on the
- * same machine, and prints each figure with Concord's ratio to etcd. Nothing else should run on
- * the machine meanwhile. Each figure is measured twice in the order etcd, Concord, Concord, etcd
- * (so neither always runs right after the other's disk work) with a pause between runs, and the
- * two are averaged.
+ * same machine, and prints each figure with Concord's ratio to etcd (workloads.ts: measured twice,
+ * ABBA, averaged). Nothing else should run on the machine meanwhile.
  *
  * Flags: --seconds N (per measurement, default 5), --clients 1,16,64, --workloads put,range,txn.
  */
-import { type ServerProcess, startConcord, startEtcd } from "../tests/support/processes.ts";
-import { type BodyMaker, type LoadResult, runLoad } from "./load.ts";
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { startConcord, startEtcd } from "../tests/support/processes.ts";
+import { compare, flag, KEY_SPACE, preload } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = flag("clients", "1,16,64").split(",").map(Number);
 const WORKLOADS = flag("workloads", "put,range,txn").split(",");
-const KEY_SPACE = 10_000;
-const SETTLE_MS = 1_000;
-const VALUE = Buffer.from("x".repeat(256)).toString("base64");
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
-const keyOf = (c: number, i: number) => b64(`bench/${(c * 7919 + i * 104729) % KEY_SPACE}`);
-
-const workloads: Record<string, { path: string; body: BodyMaker }> = {
-  put: { path: "/v3/kv/put", body: (c, i) => `{"key":"${keyOf(c, i)}","value":"${VALUE}"}` },
-  range: { path: "/v3/kv/range", body: (c, i) => `{"key":"${keyOf(c, i)}"}` },
-  txn: {
-    path: "/v3/kv/txn",
-    body: (c, i) => {
-      const key = keyOf(c, i);
-      return `{"compare":[{"key":"${key}","target":"VERSION","result":"GREATER","version":"0"}],` +
-        `"success":[{"request_put":{"key":"${key}","value":"${VALUE}"}}],"failure":[{"request_range":{"key":"${key}"}}]}`;
-    },
-  },
-};
-
-async function preload(server: ServerProcess): Promise<void> {
-  // Every key the range and txn workloads touch exists, so they read and compare real data.
-  const CONCURRENCY = 32;
-  let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < KEY_SPACE) {
-      const k = next++;
-      await fetch(`${server.url}/v3/kv/put`, { method: "POST", body: `{"key":"${b64(`bench/${k}`)}","value":"${VALUE}"}` }).then((r) => r.arrayBuffer());
-    }
-  }));
-}
-
-function mean(a: LoadResult, b: LoadResult): LoadResult {
-  const avg = (k: keyof LoadResult) => (a[k] + b[k]) / 2;
-  return { ops: a.ops + b.ops, errors: a.errors + b.errors, seconds: a.seconds + b.seconds, opsPerSecond: avg("opsPerSecond"), p50Ms: avg("p50Ms"), p99Ms: avg("p99Ms") };
-}
-
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 console.log(`bench: ${WORKLOADS.join(", ")} × ${CLIENTS.join("/")} clients, ${SECONDS} s each, 256-byte values, ${KEY_SPACE} keys`);
 console.log("bench: starting etcd and Concord, preloading keys …");
 const [etcd, concord] = await Promise.all([startEtcd("bench-etcd"), startConcord({ name: "bench" })]);
-const rows: string[] = [];
 try {
-  await preload(etcd);
-  await preload(concord);
-  const total = WORKLOADS.length * CLIENTS.length;
-  let step = 0;
-  for (const name of WORKLOADS) {
-    const w = workloads[name];
-    if (!w) throw new Error(`unknown workload ${name}`);
-    for (const clients of CLIENTS) {
-      step++;
-      const measure = async (server: ServerProcess): Promise<LoadResult> => {
-        await new Promise((r) => setTimeout(r, SETTLE_MS)); // let the last run's disk writes drain
-        await runLoad(server.url, w.path, w.body, clients, Math.min(1, SECONDS / 5)); // warm up
-        return runLoad(server.url, w.path, w.body, clients, SECONDS);
-      };
-      const e1 = await measure(etcd);
-      const c1 = await measure(concord);
-      const c2 = await measure(concord);
-      const e2 = await measure(etcd);
-      const e = mean(e1, e2);
-      const c = mean(c1, c2);
-      const row = `| ${name} | ${clients} | ${fmt(e.opsPerSecond)} | ${fmt(c.opsPerSecond)} | **${fmt(c.opsPerSecond / e.opsPerSecond, 2)}x** | ` +
-        `${fmt(e.p99Ms, 1)} | ${fmt(c.p99Ms, 1)} | ${fmt(e.p50Ms, 1)} | ${fmt(c.p50Ms, 1)} |`;
-      rows.push(row);
-      console.log(`bench [${step}/${total}] ${name} × ${clients}: etcd ${fmt(e.opsPerSecond)}/s p99 ${fmt(e.p99Ms, 1)} ms (${e.errors} errors), ` +
-        `concord ${fmt(c.opsPerSecond)}/s p99 ${fmt(c.p99Ms, 1)} ms (${c.errors} errors) → ${fmt(c.opsPerSecond / e.opsPerSecond, 2)}x`);
-    }
-  }
+  await preload([etcd.url]);
+  await preload([concord.url]);
+  await compare({ label: "bench", workloads: WORKLOADS, clients: CLIENTS, seconds: SECONDS, etcd: [etcd.url], concord: [concord.url] });
 } finally {
   await Promise.all([etcd.stop(), concord.stop()]);
 }
-console.log("\n| workload | clients | etcd ops/s | Concord ops/s | ratio | etcd p99 ms | Concord p99 ms | etcd p50 ms | Concord p50 ms |");
-console.log("|---|---|---|---|---|---|---|---|---|");
-for (const r of rows) console.log(r);

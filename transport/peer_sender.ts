@@ -141,14 +141,7 @@ export class PeerSender {
       return;
     }
     if (q.socket) return; // connecting: the queue goes out once open
-    const wait = q.retryAt - performance.now();
-    if (wait > 0) {
-      q.timer ??= setTimeout(() => {
-        q.timer = undefined;
-        this.#stream(id, q);
-      }, wait);
-      return;
-    }
+    if (this.#backingOff(q, () => this.#stream(id, q))) return;
     const url = `${q.urls[0].replace(/^http/, "ws")}${STREAM_PATH}`;
     const Socket = WebSocket as unknown as SocketConstructor;
     const socket = new Socket(url, { headers: { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self } });
@@ -174,16 +167,19 @@ export class PeerSender {
     return { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
   }
 
-  async #drain(id: NodeId, q: PeerQueue): Promise<void> {
-    if (q.sending || this.#closed) return;
+  /** Whether the peer failed lately; if so, `retry` runs once the back-off is over. */
+  #backingOff(q: PeerQueue, retry: () => void): boolean {
     const wait = q.retryAt - performance.now();
-    if (wait > 0) {
-      q.timer ??= setTimeout(() => {
-        q.timer = undefined;
-        this.#drain(id, q);
-      }, wait);
-      return;
-    }
+    if (wait <= 0) return false;
+    q.timer ??= setTimeout(() => {
+      q.timer = undefined;
+      retry();
+    }, wait);
+    return true;
+  }
+
+  async #drain(id: NodeId, q: PeerQueue): Promise<void> {
+    if (q.sending || this.#closed || this.#backingOff(q, () => this.#drain(id, q))) return;
     q.sending = true;
     while (q.queue.length > 0 && !this.#closed) {
       let take = 0;

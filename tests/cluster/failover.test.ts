@@ -6,52 +6,54 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { get, put, TestCluster } from "../support/cluster.ts";
+import { type ClusterMember, get, put, TestCluster } from "../support/cluster.ts";
+import { eventually } from "../support/eventually.ts";
 import { checkLinearizable, ok, Recorder } from "../support/linearizability.ts";
 import { startWorkload } from "../support/workload.ts";
 
 const KEYS = ["a", "b", "c", "d"];
 
-/** Until `fn` answers something other than undefined, polling; fails after `timeoutMs`. */
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
-
-/** Reads every key through every running member, recorded, so lost writes show in the history. */
-async function finalReads(cluster: TestCluster, recorder: Recorder): Promise<void> {
-  let client = 1000;
-  for (const m of cluster.running()) {
-    for (const key of KEYS) {
-      const done = recorder.invoke(client++, key, { kind: "get" });
-      const value = await get(m.clientUrl, key);
-      assert.notEqual(value, undefined, `final read of ${key} through ${m.name} failed`);
-      done(ok(value!));
-    }
-  }
-}
-
-function assertLinearizable(recorder: Recorder): void {
-  const history = recorder.history();
-  const verdict = checkLinearizable(history);
-  assert.equal(verdict.ok, true, `history of ${history.length} operations: ${"explanation" in verdict ? verdict.explanation : ""}`);
+/**
+ * Clients writing and reading the keys through `targets` until `finish()`, which stops them, reads
+ * every key through every running member (recorded too, so a lost write shows) and requires the
+ * whole history to be linearizable.
+ */
+function recordedRun(cluster: TestCluster, clients: number, targets: () => ClusterMember[]) {
+  const recorder = new Recorder();
+  const workload = startWorkload({
+    clients, keys: KEYS, targets: () => targets().map((m) => m.clientUrl), recorder, requestTimeoutMs: 3_000, maxOpsPerClient: 5_000,
+  });
+  return {
+    /** Resolves once `n` more operations have been answered. */
+    progress: (n: number, what: string) => {
+      const from = workload.answered();
+      return eventually(what, 10_000, async () => (workload.answered() >= from + n ? true : undefined));
+    },
+    async finish(): Promise<void> {
+      const report = await workload.stop();
+      assert.deepEqual(report.unexpected, []);
+      let client = 1000;
+      for (const m of cluster.running()) {
+        for (const key of KEYS) {
+          const done = recorder.invoke(client++, key, { kind: "get" });
+          const value = await get(m.clientUrl, key);
+          assert.notEqual(value, undefined, `final read of ${key} through ${m.name} failed`);
+          done(ok(value!));
+        }
+      }
+      const history = recorder.history();
+      const verdict = checkLinearizable(history);
+      assert.equal(verdict.ok, true, `history of ${history.length} operations: ${"explanation" in verdict ? verdict.explanation : ""}`);
+    },
+  };
 }
 
 test("cluster > kill -9 of the leader: a new leader within 3 s, writes resume, nothing acknowledged is lost, the member restarted catches up", async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
-    const recorder = new Recorder();
-    const workload = startWorkload({
-      clients: 8, keys: KEYS, targets: () => cluster.running().map((m) => m.clientUrl), recorder,
-      requestTimeoutMs: 3_000, maxOpsPerClient: 5_000,
-    });
-    await eventually("operations before the kill", 10_000, async () => (workload.answered() >= 300 ? true : undefined));
+    const run = recordedRun(cluster, 8, () => cluster.running());
+    await run.progress(300, "operations before the kill");
     const survivors = cluster.members.filter((m) => m !== leader);
     await cluster.kill9(leader);
     const killedAt = performance.now();
@@ -68,13 +70,8 @@ test("cluster > kill -9 of the leader: a new leader within 3 s, writes resume, n
     await cluster.restart(leader);
     await eventually("the restarted member catches up", 10_000, async () =>
       (await get(leader.clientUrl, "failover", { serializable: true })) === "done" ? true : undefined);
-    const answeredBefore = workload.answered();
-    await eventually("operations with the restarted member back", 10_000, async () =>
-      (workload.answered() >= answeredBefore + 300 ? true : undefined));
-    const report = await workload.stop();
-    assert.deepEqual(report.unexpected, []);
-    await finalReads(cluster, recorder);
-    assertLinearizable(recorder);
+    await run.progress(300, "operations with the restarted member back");
+    await run.finish();
   } finally {
     await cluster.close();
   }
@@ -85,12 +82,8 @@ test("cluster > SIGSTOP of the leader for 5 s: the others elect a new leader and
   try {
     const leader = await cluster.leader();
     const others = cluster.members.filter((m) => m !== leader);
-    const recorder = new Recorder();
-    const workload = startWorkload({
-      clients: 6, keys: KEYS, targets: () => others.map((m) => m.clientUrl), recorder, requestTimeoutMs: 3_000,
-      maxOpsPerClient: 5_000,
-    });
-    await eventually("operations before the pause", 10_000, async () => (workload.answered() >= 300 ? true : undefined));
+    const run = recordedRun(cluster, 6, () => others);
+    await run.progress(300, "operations before the pause");
     cluster.pause(leader);
     const pausedAt = Date.now();
     const newLeader = await cluster.leader(5_000, others);
@@ -106,10 +99,7 @@ test("cluster > SIGSTOP of the leader for 5 s: the others elect a new leader and
     });
     await eventually("the resumed member catches up", 5_000, async () =>
       (await get(leader.clientUrl, "while-paused", { serializable: true })) === "yes" ? true : undefined);
-    const report = await workload.stop();
-    assert.deepEqual(report.unexpected, []);
-    await finalReads(cluster, recorder);
-    assertLinearizable(recorder);
+    await run.finish();
   } finally {
     await cluster.close();
   }
@@ -119,12 +109,8 @@ test("cluster > five members survive two down, and with three down refuse writes
   const cluster = await TestCluster.start(5);
   try {
     const leader = await cluster.leader();
-    const recorder = new Recorder();
-    const workload = startWorkload({
-      clients: 6, keys: KEYS, targets: () => cluster.running().map((m) => m.clientUrl), recorder, requestTimeoutMs: 3_000,
-      maxOpsPerClient: 5_000,
-    });
-    await eventually("operations before the kills", 10_000, async () => (workload.answered() >= 300 ? true : undefined));
+    const run = recordedRun(cluster, 6, () => cluster.running());
+    await run.progress(300, "operations before the kills");
     // Two down, the leader among them.
     await cluster.kill9(leader);
     await cluster.kill9(cluster.members.find((m) => m !== leader)!);
@@ -133,10 +119,7 @@ test("cluster > five members survive two down, and with three down refuse writes
     await cluster.leader(5_000, survivors);
     await eventually("a write with two members down", 5_000, async () =>
       (await put(survivors[0].clientUrl, "two-down", "ok", 1_000))?.status === 200 ? true : undefined);
-    const report = await workload.stop();
-    assert.deepEqual(report.unexpected, []);
-    await finalReads(cluster, recorder);
-    assertLinearizable(recorder);
+    await run.finish();
 
     await cluster.kill9(survivors[0]);
     const [a, b] = cluster.running();

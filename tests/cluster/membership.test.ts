@@ -10,16 +10,7 @@ import type { Message } from "../../raft/types.ts";
 import { encodeMessages } from "../../transport/codec.ts";
 import { MESSAGES_PATH, STREAM_PATH, TOKEN_HEADER } from "../../transport/peer_paths.ts";
 import { get, post, put, TestCluster } from "../support/cluster.ts";
-
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
+import { eventually } from "../support/eventually.ts";
 
 /**
  * A cluster call retried as etcdctl users retry it: while there is no leader yet, the leader just
