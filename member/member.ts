@@ -69,6 +69,12 @@ type Forwarded = { resolve: Resolve; reject: (e: unknown) => void; deadline: num
 
 /** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
 const MAX_PENDING_PROPOSALS = 20_000;
+/**
+ * The core ticks this many times per heartbeat. Election timeouts are randomised in whole ticks:
+ * at one tick per heartbeat two followers of a dead leader pick the same timeout one time in ten
+ * and split the vote (another 1–2 s without a leader); at ten, one time in a hundred.
+ */
+const TICKS_PER_HEARTBEAT = 10;
 /** Applied entries the log keeps for members that fall behind (etcd's SnapshotCatchUpEntries). */
 const LOG_RETAINED_ENTRIES = 5_000;
 
@@ -121,7 +127,8 @@ export class Member {
     const members = store.members.list();
     this.#raft = new Raft({
       id: this.#self, voters: [this.#self],
-      electionTicks: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)), heartbeatTicks: 1,
+      electionTicks: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)) * TICKS_PER_HEARTBEAT,
+      heartbeatTicks: TICKS_PER_HEARTBEAT,
       // The runtime may use ambient randomness; the core only ever sees this function.
       random: Math.random,
       preVote: true, checkQuorum: true, maxInflight: 256, maxEntriesPerAppend: 64,
@@ -368,7 +375,7 @@ export class Member {
   }
 
   async #start(): Promise<void> {
-    this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs);
+    this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs / TICKS_PER_HEARTBEAT);
     // A lone voter leads at once and has applied everything before it serves.
     const { voters } = this.#raft.conf;
     if (voters.length !== 1 || voters[0] !== this.#self) return;

@@ -129,6 +129,7 @@ export async function openStore(dataDir: string): Promise<Store> {
       await closeState();
       await log.restore(index, term);
       swapIn(file, statePath);
+      snapshots.dropReceivedBefore(index);
       state = await openState(statePath);
       if (state.stateMachine.appliedIndex !== index) {
         throw new Error(`store: snapshot for index ${index} holds state applied to ${state.stateMachine.appliedIndex}`);

@@ -41,10 +41,14 @@ export class SnapshotFiles {
     return existsSync(path) ? { index, path, bytes: statSync(path).size } : undefined;
   }
 
-  /** Writes one chunk of an arriving snapshot; the last one makes it complete and durable. */
+  /**
+   * Writes one chunk of an arriving snapshot; the last one makes it complete and durable. A new
+   * arrival drops what is left of earlier partial ones, never a complete one: that may be being
+   * installed right now.
+   */
   receiveChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
     const part = join(this.#dir, `in-${index}.part`);
-    if (offset === 0) this.#removeMatching(/^in-/);
+    if (offset === 0) this.#removeMatching(/^in-\d+\.part$/);
     else if (!existsSync(part) || statSync(part).size !== offset) return { error: `snapshot chunk at ${offset} does not follow what arrived` };
     if (offset + bytes.length > total) return { error: "snapshot chunk beyond the snapshot's size" };
     const fd = openSync(part, offset === 0 ? "w" : "r+");
@@ -57,6 +61,14 @@ export class SnapshotFiles {
     }
     renameSync(part, join(this.#dir, `in-${index}.db`));
     return "complete";
+  }
+
+  /** Drops received snapshots older than `index` (one at `index` was just installed). */
+  dropReceivedBefore(index: number): void {
+    for (const name of readdirSync(this.#dir)) {
+      const m = /^in-(\d+)\.db$/.exec(name);
+      if (m && Number(m[1]) < index) rmSync(join(this.#dir, name), { force: true });
+    }
   }
 
   /** The complete snapshot received for `index`, if there is one. */

@@ -6,7 +6,7 @@
  * in a member's first seconds is, on both, a matter of timing).
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { TestCluster } from "../support/cluster.ts";
 import { type ServerProcess, startEtcdCluster } from "../support/processes.ts";
 
@@ -51,12 +51,17 @@ async function settle(urls: string[]): Promise<Side> {
   throw new Error("no leader within 20 s");
 }
 
-before(async () => {
-  etcd = await startEtcdCluster(3);
-  concord = await TestCluster.start(3);
-  sides.etcd = await settle(etcd.map((s) => s.url));
-  sides.concord = await settle(concord.members.map((m) => m.clientUrl));
-});
+/** Both clusters, started by the first test that needs them (a hook's time limit is too short). */
+let started: Promise<void> | undefined;
+function clusters(): Promise<void> {
+  started ??= (async () => {
+    etcd = await startEtcdCluster(3);
+    concord = await TestCluster.start(3);
+    sides.etcd = await settle(etcd.map((s) => s.url));
+    sides.concord = await settle(concord.members.map((m) => m.clientUrl));
+  })();
+  return started;
+}
 
 after(async () => {
   await Promise.all(etcd.map((s) => s.stop()));
@@ -110,6 +115,7 @@ async function ask(side: Side, call: Call): Promise<{ status: number; type: stri
 
 for (const call of calls) {
   test(`cluster differential > ${call.name}`, async () => {
+    await clusters();
     const [expected, actual] = await Promise.all([ask(sides.etcd!, call), ask(sides.concord!, call)]);
     assert.deepEqual(actual, expected, `${call.path} ${call.body(sides.etcd!)}`);
   });
