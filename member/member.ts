@@ -496,8 +496,12 @@ export class Member {
    */
   #whileBusy(): void {
     if (this.#installing || this.#failure) return;
-    if (this.#raft.role === "leader") this.#sender.send(this.#raft.leaderMessages());
-    this.#apply(this.#raft.takeCommitted());
+    try {
+      if (this.#raft.role === "leader") this.#sender.send(this.#raft.leaderMessages());
+      this.#apply(this.#raft.takeCommitted());
+    } catch (e) {
+      this.#failStop(e);
+    }
   }
 
   /** Runs one Ready, if the core has one and none is being worked on. */
