@@ -13,7 +13,7 @@
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
-import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { EtcdError } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
@@ -23,14 +23,12 @@ import type { MemberRecord } from "../store/members.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { ChunkOutcome } from "../store/snapshots.ts";
 import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
-import { encodeBlobs } from "../transport/codec.ts";
-import { peerRequest } from "../transport/peer_client.ts";
-import { PROPOSE_PATH } from "../transport/peer_paths.ts";
 import { PeerSender } from "../transport/peer_sender.ts";
 import { type BootstrapConfig, bootstrap, type ClusterInfo } from "./bootstrap.ts";
 import { type Id, idToHex } from "./identity.ts";
 import { Errors as MemberErrors } from "./member_errors.ts";
 import { changeMembership, type MembershipRequest, type MembershipResult, transferLeadership } from "./membership.ts";
+import { ForwardedWrites } from "./forwarded_writes.ts";
 import { ReadBarrier } from "./read_barrier.ts";
 
 export interface MemberConfig extends BootstrapConfig {
@@ -65,7 +63,6 @@ export interface MemberStatus {
 
 type Resolve = (r: CommandResult) => void;
 type Pending = { term: number; resolve: Resolve; reject: (e: unknown) => void; deadline: number };
-type Forwarded = { resolve: Resolve; reject: (e: unknown) => void; deadline: number; index?: number };
 
 /** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
 const MAX_PENDING_PROPOSALS = 20_000;
@@ -93,12 +90,8 @@ export class Member {
   readonly #pending = new Map<number, Pending>();
   /** Commands this member proposed, by index, so applying them needs no decoding. */
   readonly #commands = new Map<number, Command>();
-  /** Writes handed to the leader, by request id; and the index the leader placed each at. */
-  readonly #forwarded = new Map<string, Forwarded>();
-  readonly #forwardedAt = new Map<number, string>();
-  #forwardQueue: { rid: string; data: Uint8Array }[] = [];
-  #forwarding = false;
-  #rid = 0;
+  /** Writes this member handed to the leader, waiting to be applied here. */
+  readonly #forwarded: ForwardedWrites;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
@@ -145,6 +138,17 @@ export class Member {
       clusterToken: config.clusterToken,
       snapshotFile: (s) => store.snapshots.outgoing(s.index),
       log: (line) => this.#log(line),
+    });
+    this.#forwarded = new ForwardedWrites({
+      self: this.#self,
+      clusterToken: config.clusterToken,
+      timeoutMs: this.#requestTimeoutMs,
+      leader: () => {
+        const urls = this.#peerUrls.get(this.#raft.lead);
+        return urls ? { id: this.#raft.lead, urls } : undefined;
+      },
+      sendFrame: (to, frame) => this.#sender.sendFrame(to, frame),
+      appliedIndex: () => this.#store.stateMachine.appliedIndex,
     });
     this.#reads = new ReadBarrier(this.#self, {
       ask: (context) => {
@@ -217,13 +221,7 @@ export class Member {
       return this.#awaitIndex(index);
     }
     if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
-    const rid = `${this.#self}-${++this.#rid}`;
-    return new Promise((resolve, reject) => {
-      this.#forwarded.set(rid, { resolve, reject, deadline: performance.now() + this.#requestTimeoutMs });
-      this.#forwardQueue.push({ rid, data: encodeCommand(command, rid) });
-      // Everything forwarded in this turn of the event loop goes in one frame or request.
-      if (this.#forwardQueue.length === 1) setImmediate(() => this.#flushForwards());
-    });
+    return this.#forwarded.forward(command);
   }
 
   /** Proposes a membership change (this member leads); resolves once it is applied. */
@@ -345,7 +343,7 @@ export class Member {
 
   /** Where the leader placed writes this member handed it on the stream. */
   placed(placements: readonly { rid: string; index: number; term: number }[]): void {
-    for (const p of placements) this.#placedAt(p.rid, p.index === 0 ? null : [p.index, p.term], true);
+    this.#forwarded.placed(placements);
   }
 
   /** Writes a follower handed over: proposed here if this member leads; where each landed. */
@@ -399,11 +397,7 @@ export class Member {
       this.#pending.delete(index);
       p.resolve(MemberErrors.timeout);
     }
-    for (const [rid, f] of this.#forwarded) {
-      if (f.deadline > now) break;
-      this.#forwarded.delete(rid);
-      f.resolve(MemberErrors.timeout);
-    }
+    this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     this.#publish();
     this.#pump();
@@ -431,50 +425,6 @@ export class Member {
     return this.propose({ op: "publish", id: this.#self, name, clientUrls }).then((r) => {
       if (r instanceof EtcdError) this.#published = false;
     }, () => {});
-  }
-
-  /**
-   * Hands queued writes to the leader, all at once: as one frame on the stream to it (Bun), or
-   * else one request at a time. The leader answers where it placed each.
-   */
-  async #flushForwards(): Promise<void> {
-    if (this.#forwarding || this.#forwardQueue.length === 0) return;
-    if (this.#sender.sendFrame(this.#raft.lead, { kind: "propose", proposals: this.#forwardQueue })) {
-      this.#forwardQueue = [];
-      return;
-    }
-    this.#forwarding = true;
-    while (this.#forwardQueue.length > 0) {
-      const batch = this.#forwardQueue.splice(0);
-      const leader = this.#peerUrls.get(this.#raft.lead);
-      const answer = leader
-        ? await peerRequest(leader[0], PROPOSE_PATH, {
-          token: this.#config.clusterToken, from: this.#self, body: encodeBlobs(batch.map((b) => b.data)),
-          timeoutMs: this.#requestTimeoutMs,
-        })
-        : { error: "no leader" };
-      let placed: ([number, number] | null)[] = [];
-      if (!("error" in answer) && answer.status === 200) placed = JSON.parse(new TextDecoder().decode(answer.body));
-      batch.forEach(({ rid }, i) => this.#placedAt(rid, placed[i] ?? null, leader !== undefined));
-    }
-    this.#forwarding = false;
-  }
-
-  /** Where the leader placed a forwarded write (null: it did not, not leading). */
-  #placedAt(rid: string, at: [number, number] | null, hadLeader: boolean): void {
-    const f = this.#forwarded.get(rid);
-    if (!f) return;
-    if (!at) {
-      this.#forwarded.delete(rid);
-      return f.resolve(hadLeader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
-    }
-    // Applied already without being ours: the leader lost it.
-    if (this.#store.stateMachine.appliedIndex >= at[0]) {
-      this.#forwarded.delete(rid);
-      return f.resolve(MemberErrors.leaderChanged);
-    }
-    f.index = at[0];
-    this.#forwardedAt.set(at[0], rid);
   }
 
   #schedulePump(): void {
@@ -597,21 +547,7 @@ export class Member {
         // Another leader's entry took this index: the proposal was lost with the old leadership.
         waiting.resolve(waiting.term === e.term ? results[i] : MemberErrors.leaderChanged);
       }
-      const rid = commands[i].rid;
-      const forwarded = rid === undefined ? undefined : this.#forwarded.get(rid);
-      if (forwarded) {
-        this.#forwarded.delete(rid!);
-        forwarded.resolve(results[i]);
-      }
-      const expected = this.#forwardedAt.get(e.index);
-      if (expected !== undefined) {
-        this.#forwardedAt.delete(e.index);
-        const lost = this.#forwarded.get(expected);
-        if (lost) {
-          this.#forwarded.delete(expected);
-          lost.resolve(MemberErrors.leaderChanged);
-        }
-      }
+      this.#forwarded.applied(e.index, commands[i].rid, results[i]);
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();
@@ -677,8 +613,7 @@ export class Member {
     console.error(this.#failure.message, (e as Error)?.stack ?? "");
     for (const p of this.#pending.values()) p.reject(this.#failure);
     this.#pending.clear();
-    for (const f of this.#forwarded.values()) f.reject(this.#failure);
-    this.#forwarded.clear();
+    this.#forwarded.failAll(this.#failure);
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * A follower's writes, handed to the leader: each carries a request id in its entry, and the
+ * follower answers the writer once it applies that entry itself, with what applying it gave.
+ * Writes forwarded in one turn of the event loop travel together — one frame on the stream to the
+ * leader (Bun), or one request at a time over HTTP. The leader answers where it placed each, so a
+ * write whose index another entry took is known lost at once rather than at its deadline.
+ *
+ * Owns: the waiting writes, their deadlines and placements. Never: proposes (the leader does) or
+ * applies (the member does, and reports each applied entry here).
+ */
+import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
+import type { NodeId } from "../raft/types.ts";
+import type { StreamFrame } from "../transport/codec.ts";
+import { encodeBlobs } from "../transport/codec.ts";
+import { peerRequest } from "../transport/peer_client.ts";
+import { PROPOSE_PATH } from "../transport/peer_paths.ts";
+import { Errors as MemberErrors } from "./member_errors.ts";
+
+type Waiting = { resolve: (r: CommandResult) => void; reject: (e: unknown) => void; deadline: number };
+
+export interface ForwardingHooks {
+  self: NodeId;
+  clusterToken: string;
+  timeoutMs: number;
+  /** The leader now, and its peer URLs (undefined while there is none). */
+  leader(): { id: NodeId; urls: string[] } | undefined;
+  /** Sends a frame on the stream to `to`; false when there is no open stream. */
+  sendFrame(to: NodeId, frame: StreamFrame): boolean;
+  appliedIndex(): number;
+}
+
+export class ForwardedWrites {
+  readonly #hooks: ForwardingHooks;
+  /** By request id, in the order forwarded (so by deadline). */
+  readonly #waiting = new Map<string, Waiting>();
+  /** Where the leader placed each: index → request id. */
+  readonly #placedAt = new Map<number, string>();
+  #queue: { rid: string; data: Uint8Array }[] = [];
+  #requesting = false;
+  #seq = 0;
+
+  constructor(hooks: ForwardingHooks) {
+    this.#hooks = hooks;
+  }
+
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  forward(command: Command): Promise<CommandResult> {
+    const rid = `${this.#hooks.self}-${++this.#seq}`;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(rid, { resolve, reject, deadline: performance.now() + this.#hooks.timeoutMs });
+      this.#queue.push({ rid, data: encodeCommand(command, rid) });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  /** The member applied the entry at `index`, carrying request `rid` (if any), with `result`. */
+  applied(index: number, rid: string | undefined, result: CommandResult): void {
+    if (rid !== undefined) this.#settle(rid, result);
+    const expected = this.#placedAt.get(index);
+    if (expected === undefined) return;
+    this.#placedAt.delete(index);
+    // Another entry took the index the leader gave this write: it was lost with that leadership.
+    this.#settle(expected, MemberErrors.leaderChanged);
+  }
+
+  /** Where the leader placed writes handed to it on the stream (index 0: it did not lead). */
+  placed(placements: readonly { rid: string; index: number; term: number }[]): void {
+    for (const p of placements) this.#placed(p.rid, p.index === 0 ? undefined : p.index, true);
+  }
+
+  /** Answers every write whose deadline passed with etcd's timeout. */
+  expire(now: number): void {
+    for (const [rid, w] of this.#waiting) {
+      if (w.deadline > now) break;
+      this.#settle(rid, MemberErrors.timeout);
+    }
+  }
+
+  failAll(error: Error): void {
+    for (const w of this.#waiting.values()) w.reject(error);
+    this.#waiting.clear();
+  }
+
+  #settle(rid: string, result: CommandResult): void {
+    const w = this.#waiting.get(rid);
+    if (!w) return;
+    this.#waiting.delete(rid);
+    w.resolve(result);
+  }
+
+  #placed(rid: string, index: number | undefined, hadLeader: boolean): void {
+    if (!this.#waiting.has(rid)) return;
+    if (index === undefined) return this.#settle(rid, hadLeader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
+    // Applied already without being this write: the leader lost it.
+    if (this.#hooks.appliedIndex() >= index) return this.#settle(rid, MemberErrors.leaderChanged);
+    this.#placedAt.set(index, rid);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#requesting || this.#queue.length === 0) return;
+    const leader = this.#hooks.leader();
+    if (leader && this.#hooks.sendFrame(leader.id, { kind: "propose", proposals: this.#queue })) {
+      this.#queue = [];
+      return;
+    }
+    this.#requesting = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      const to = this.#hooks.leader();
+      const answer = to
+        ? await peerRequest(to.urls[0], PROPOSE_PATH, {
+          token: this.#hooks.clusterToken, from: this.#hooks.self, body: encodeBlobs(batch.map((b) => b.data)),
+          timeoutMs: this.#hooks.timeoutMs,
+        })
+        : { error: "no leader" };
+      let placed: ([number, number] | null)[] = [];
+      if (!("error" in answer) && answer.status === 200) placed = JSON.parse(new TextDecoder().decode(answer.body));
+      batch.forEach(({ rid }, i) => this.#placed(rid, placed[i]?.[0], to !== undefined));
+    }
+    this.#requesting = false;
+  }
+}
