@@ -20,11 +20,11 @@ if (!outcome.ok) {
 }
 const { config } = outcome;
 const listeners: Listener[] = [];
-let member: Member | undefined;
 
+/** Stops serving, then closes the member (called only once it is open). */
 async function shutdown(code: number): Promise<never> {
   await Promise.all(listeners.map((l) => l.close()));
-  await member?.close();
+  await opened.close();
   process.exit(code);
 }
 
@@ -46,7 +46,6 @@ const opened = await Member.open({
   console.error(`concord: ${e.message}`);
   process.exit(1);
 });
-member = opened;
 const peerApp = createPeerApp(opened);
 const stream = peerStream(opened);
 for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
