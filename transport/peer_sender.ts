@@ -252,6 +252,11 @@ export class PeerSender {
           const query = `?index=${m.snapshot!.index}&offset=${offset}&total=${file.bytes}`;
           if (!await this.#post(id, q, SNAPSHOT_PATH + query, chunk)) return;
           if (file.bytes === 0) break;
+          const sent = offset + chunk.length;
+          // A long transfer says how far it got, every 64 MiB.
+          if (sent % (64 * SNAPSHOT_CHUNK_BYTES) === 0 && sent < file.bytes) {
+            this.#opts.log(`snapshot to ${id}: ${Math.round((100 * sent) / file.bytes)}% of ${file.bytes} bytes sent`);
+          }
         }
       } finally {
         await handle.close();
