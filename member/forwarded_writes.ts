@@ -16,6 +16,12 @@ import { peerRequest } from "../transport/peer_client.ts";
 import { PROPOSE_PATH } from "../transport/peer_paths.ts";
 import { Errors as MemberErrors } from "./member_errors.ts";
 
+/**
+ * Request ids must never repeat, not even across a restart: entries this member forwarded before
+ * a crash may still arrive and must not answer new writers.
+ */
+const INCARNATION = crypto.randomUUID();
+
 type Waiting = { resolve: (r: CommandResult) => void; reject: (e: unknown) => void; deadline: number };
 
 export interface ForwardingHooks {
@@ -48,7 +54,7 @@ export class ForwardedWrites {
   }
 
   forward(command: Command): Promise<CommandResult> {
-    const rid = `${this.#hooks.self}-${++this.#seq}`;
+    const rid = `${this.#hooks.self}-${INCARNATION}-${++this.#seq}`;
     return new Promise((resolve, reject) => {
       this.#waiting.set(rid, { resolve, reject, deadline: performance.now() + this.#hooks.timeoutMs });
       this.#queue.push({ rid, data: encodeCommand(command, rid) });

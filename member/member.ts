@@ -13,7 +13,7 @@
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
-import { EtcdError } from "../etcd/errors.ts";
+import { EtcdError, isEtcdError } from "../etcd/errors.ts";
 import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
@@ -89,7 +89,7 @@ export class Member {
   /** Proposals this member made as leader, by log index, waiting for their entry to be applied. */
   readonly #pending = new Map<number, Pending>();
   /** Commands this member proposed, by index, so applying them needs no decoding. */
-  readonly #commands = new Map<number, Command>();
+  readonly #commands = new Map<number, { term: number; command: Command }>();
   /** Writes this member handed to the leader, waiting to be applied here. */
   readonly #forwarded: ForwardedWrites;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
@@ -217,7 +217,7 @@ export class Member {
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
       const index = this.#raft.log.lastIndex;
-      this.#commands.set(index, command);
+      this.#commands.set(index, { term: this.#raft.term, command });
       return this.#awaitIndex(index);
     }
     if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
@@ -529,17 +529,20 @@ export class Member {
       }
       changes.push(undefined);
       const own = this.#commands.get(e.index);
-      if (own) {
-        this.#commands.delete(e.index);
-        return { index: e.index, command: own, rid: undefined };
-      }
+      this.#commands.delete(e.index);
+      // Only if the entry is still ours: a later leader may have put another one at this index.
+      if (own && own.term === e.term) return { index: e.index, command: own.command, rid: undefined };
       if (e.data.length === 0) return { index: e.index, command: undefined, rid: undefined };
       const { rid, ...command } = decodeCommand(e.data);
       if (command.op === "publish" || command.op === "updatePeers") membership = true;
       return { index: e.index, command: command as Command, rid };
     });
     const results = this.#store.stateMachine.apply(commands);
-    for (const change of changes) if (change) this.#raft.applyConfChange(change);
+    // The core's membership follows the state's: a change the state refused (a promotion of a
+    // member removed meanwhile) is not made.
+    changes.forEach((change, i) => {
+      if (change && !isEtcdError(results[i])) this.#raft.applyConfChange(change);
+    });
     entries.forEach((e, i) => {
       const waiting = this.#pending.get(e.index);
       if (waiting) {
@@ -585,7 +588,7 @@ export class Member {
     const retained = Math.min(LOG_RETAINED_ENTRIES, this.#config.snapshotCount);
     const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - retained) + 1;
     if (keepFrom - log.firstIndex >= this.#config.snapshotCount) {
-      this.#raft.compact(Math.min(keepFrom - 1, this.#raft.log.stable));
+      this.#raft.compact(Math.min(keepFrom - 1, this.#raft.log.stable, this.#raft.log.applied));
       log.compactBefore(keepFrom).catch((e) => this.#failStop(e));
     }
     this.#armCommitTimer();
@@ -593,7 +596,7 @@ export class Member {
 
   /** An open batch is committed within the batch interval even when no more work comes. */
   #armCommitTimer(): void {
-    if (this.#commitTimer !== undefined || !this.#store.stateMachine.batchOpen) return;
+    if (this.#installing || this.#commitTimer !== undefined || !this.#store.stateMachine.batchOpen) return;
     this.#commitTimer = setTimeout(() => {
       this.#commitTimer = undefined;
       try {

@@ -6,7 +6,7 @@
  * Owns: validating a change against the current members and proposing it. Never: applies changes
  * (applying the committed entry does) or speaks HTTP to clients.
  */
-import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import { EtcdError, Errors, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import { NO_NODE } from "../raft/types.ts";
 import type { MemberRecord } from "../store/members.ts";
 import { peerRequest } from "../transport/peer_client.ts";
@@ -31,7 +31,7 @@ const precondition = (message: string) => new EtcdError(GrpcCode.FAILED_PRECONDI
 export const MembershipErrors = {
   badUrls: new EtcdError(GrpcCode.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"),
   peerUrlExists: precondition("etcdserver: Peer URLs already exists"),
-  notFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: member not found"),
+  notFound: Errors.memberNotFound,
   notLearner: precondition("etcdserver: can only promote a learner member"),
   learnerNotReady: precondition("etcdserver: can only promote a learner member which is in sync with leader"),
   unhealthy: new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: unhealthy cluster"),

@@ -40,7 +40,8 @@ export class ReadBarrier {
   #seq = 0;
 
   constructor(prefix: string, hooks: ReadBarrierHooks, retryMs: number, timeoutMs: number) {
-    this.#prefix = prefix;
+    // Unique across restarts too: a leader may still answer a read asked before a crash.
+    this.#prefix = `${prefix}.${crypto.randomUUID()}`;
     this.#hooks = hooks;
     this.#retryMs = retryMs;
     this.#timeoutMs = timeoutMs;

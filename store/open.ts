@@ -9,14 +9,14 @@
  * Never: request semantics.
  */
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
 import { MemberTable } from "./members.ts";
 import { Meta } from "./meta.ts";
 import { Mvcc } from "./mvcc.ts";
 import { RaftLog } from "./raft_log.ts";
 import { applyStateSchema } from "./schema.ts";
-import { type SnapshotFile, SnapshotFiles } from "./snapshots.ts";
+import { type SnapshotFile, SnapshotFiles, syncDirectory } from "./snapshots.ts";
 import { type Database, openDatabase, type Statement } from "./sqlite.ts";
 import { StateMachine } from "./state_machine.ts";
 
@@ -70,6 +70,7 @@ async function openState(path: string): Promise<State> {
 function swapIn(file: string, statePath: string): void {
   for (const suffix of ["-wal", "-shm"]) rmSync(statePath + suffix, { force: true });
   renameSync(file, statePath);
+  syncDirectory(dirname(statePath));
 }
 
 export async function openStore(dataDir: string): Promise<Store> {
@@ -81,6 +82,13 @@ export async function openStore(dataDir: string): Promise<Store> {
   const waiting = snapshots.received(log.start.index);
   if (waiting) swapIn(waiting, statePath);
   let state = await openState(statePath);
+  if (state.stateMachine.appliedIndex < log.start.index) {
+    // The log was trimmed (or reset to a snapshot) past what the state holds: entries are missing.
+    throw new Error(
+      `store: ${statePath} is applied to ${state.stateMachine.appliedIndex} but the log starts after ${log.start.index}; ` +
+        "the data dir is damaged (restore it, or remove the member and add it again)",
+    );
+  }
   const fileBytes = (name: string) => {
     try {
       return statSync(join(dir, name)).size;

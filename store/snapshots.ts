@@ -18,6 +18,16 @@ export interface SnapshotFile {
 
 export type ChunkOutcome = "more" | "complete" | { error: string };
 
+/** Makes a rename in `dir` durable (a rename lives in the directory, not in the file). */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class SnapshotFiles {
   readonly #dir: string;
 
@@ -60,6 +70,7 @@ export class SnapshotFiles {
       closeSync(fd);
     }
     renameSync(part, join(this.#dir, `in-${index}.db`));
+    syncDirectory(this.#dir);
     return "complete";
   }
 

@@ -14,6 +14,7 @@
  * Never: decides what is committed, or serves requests that did not come through the log.
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
+import { Errors } from "../etcd/errors.ts";
 import { deleteRange, type LeaseLookup, putRequest, txnRequest } from "./applier.ts";
 import type { MemberTable } from "./members.ts";
 import type { Meta } from "./meta.ts";
@@ -125,6 +126,8 @@ export class StateMachine {
           return;
         }
         const known = this.#members.get(command.id);
+        // A promotion (no URLs given) of a member removed since it was proposed changes nothing.
+        if (!known && command.peerUrls === undefined) return Errors.memberNotFound;
         this.#members.put({
           id: command.id,
           name: known?.name ?? "",
