@@ -168,6 +168,12 @@ export class Member {
       await store.close();
       throw new Error(ids.error);
     }
+    const self = idToHex(ids.id);
+    if (!store.members.get(self) && store.members.list().length > 0) {
+      // As etcd: a member that applied its own removal does not come back by restarting.
+      await store.close();
+      throw new Error(`member ${self} has been permanently removed from the cluster (add it again with member add and a new data dir)`);
+    }
     const member = new Member(config, store, ids.id, ids.clusterId);
     await member.#start();
     return member;

@@ -87,6 +87,8 @@ test("cluster > a removed member stops, and the rest go on as a smaller cluster"
     assert.equal(removed.status, 200, removed.text);
     await exited;
     assert.match(follower.output, /removed from the cluster/);
+    // Restarting it does not bring it back.
+    await assert.rejects(cluster.restart(follower), /permanently removed from the cluster/);
     const rest = cluster.members.filter((m) => m !== follower);
     const names = rest.map((x) => x.name).sort().join(",");
     for (const m of rest) {
