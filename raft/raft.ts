@@ -37,7 +37,8 @@ export interface RaftConfig {
   maxEntriesPerAppend: number;
   /**
    * The runtime's latest snapshot, for followers that need entries compacted away; undefined if it
-   * has none. The core calls it only as a leader, only when such a follower shows up.
+   * has none yet (the core asks again after an election timeout). The core calls it only as a
+   * leader, only when such a follower shows up.
    */
   snapshot?: () => Snapshot | undefined;
   /** Test only: planted bugs that prove the simulator can find a broken rule. */
@@ -547,8 +548,12 @@ export class Raft {
 
   #sendSnapshot(to: NodeId, pr: Progress): void {
     const snapshot = this.#cfg.snapshot?.();
-    // Without a snapshot that reaches the log, the follower cannot be caught up yet.
-    if (!snapshot || snapshot.index < this.log.firstIndex - 1) return;
+    if (!snapshot || snapshot.index < this.log.firstIndex - 1) {
+      // Without a snapshot that reaches the log the follower cannot be caught up yet: wait as if
+      // one were on its way, and ask the runtime again once that wait times out.
+      pr.becomeSnapshot(pr.match);
+      return;
+    }
     this.#send({ type: "snap", to, snapshot });
     pr.becomeSnapshot(snapshot.index);
   }

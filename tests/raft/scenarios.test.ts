@@ -212,6 +212,25 @@ test("raft scenario > a follower far behind is caught up by a snapshot", () => {
   assert.deepEqual(c.applied("s3"), c.applied("s1"), "a restart starts from the installed snapshot");
 });
 
+test("raft scenario > a leader with no snapshot to send yet waits, and catches the follower up once it has one", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  c.isolate("s3");
+  for (let i = 0; i < 10; i++) assert.ok(c.propose("s1", `v${i}`));
+  c.tickAll(2);
+  const applied = c.node("s1").log.applied;
+  // The log is trimmed before the runtime has a snapshot to hand out.
+  c.node("s1").compact(applied - 1);
+  c.rejoin("s3");
+  c.tickAll(3);
+  assert.ok(c.node("s3").log.lastIndex < applied - 1, "s3 cannot be caught up without a snapshot");
+  assert.ok(c.propose("s1", "still-working"), "the leader goes on meanwhile");
+
+  c.compact("s1", applied - 1);
+  c.tickAll(ELECTION_TICKS + 2);
+  assert.deepEqual(c.applied("s3"), c.applied("s1"), "once there is a snapshot, s3 catches up");
+});
+
 test("raft scenario > members are added as learners, promoted and removed while proposals flow", () => {
   const c = new Cluster(3);
   c.campaign("s1");
