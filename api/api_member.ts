@@ -5,7 +5,9 @@
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import type { EtcdError } from "../etcd/errors.ts";
-import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { LeaseTime } from "../member/lessor.ts";
+import type { WatchHub } from "../watch/hub.ts";
 import type { MemberInfo, MemberStatus } from "../member/member.ts";
 import type { MembershipRequest, MembershipResult } from "../member/membership.ts";
 import type { HeaderContext } from "./etcd_json.ts";
@@ -13,6 +15,10 @@ import type { HeaderContext } from "./etcd_json.ts";
 export interface ApiMember {
   /** The member's part of every response header, as of now. */
   readonly header: HeaderContext;
+  /** The revision applied here so far. */
+  readonly revision: number;
+  /** The member's watchers. */
+  readonly watches: WatchHub;
   /** A learner only serves serializable reads and status, as in etcd. */
   readonly isLearner: boolean;
   /** Replicates a write; resolves once it is applied, with what applying it answered. */
@@ -25,6 +31,13 @@ export interface ApiMember {
   /** Reads from the member's state as applied so far. */
   range(request: RangeRequest): RangeResponse | EtcdError;
   members(): MemberInfo[];
+  /** etcd's minimum lease TTL, seconds. */
+  readonly minLeaseTtl: number;
+  leaseIds(): LeaseId[];
+  leaseKeys(id: LeaseId): Uint8Array[];
+  /** A keep-alive: the lease's TTL from now, 0 when there is no such lease. */
+  renewLease(id: LeaseId): Promise<number | EtcdError>;
+  leaseTimeToLive(id: LeaseId): Promise<LeaseTime | undefined | EtcdError>;
   status(): MemberStatus;
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** Hands leadership to the member with this id (hex); answers once it moved. */

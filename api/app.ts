@@ -10,8 +10,10 @@ import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "./api_member.ts";
 import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
 import { clusterHandlers } from "./cluster_routes.ts";
-import { type KvHandler, kvHandlers } from "./kv_routes.ts";
+import { type KvHandler, kvHandlers, notForLearner } from "./kv_routes.ts";
+import { keepAlive, leaseHandlers } from "./lease_routes.ts";
 import { memberHandlers, versionBody } from "./member_routes.ts";
+import { gatewayWatch, SseStreams } from "./watch_routes.ts";
 
 function gatewayRoute(member: ApiMember, handler: KvHandler) {
   return async (request: Request): Promise<Response> => {
@@ -30,12 +32,31 @@ function gatewayRoute(member: ApiMember, handler: KvHandler) {
   };
 }
 
-export function createApp(member: ApiMember): Hono {
+export interface AppOptions {
+  /** How often SSE watch streams get a heartbeat comment, ms. */
+  sseHeartbeatMs?: number;
+}
+
+export function createApp(member: ApiMember, options: AppOptions = {}): Hono {
   const app = new Hono();
-  for (const [path, handler] of Object.entries({ ...kvHandlers, ...memberHandlers, ...clusterHandlers })) {
+  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers })) {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }
+  for (const path of ["/v3/lease/keepalive", "/v3/kv/lease/keepalive"]) {
+    app.all(path, (c) => {
+      if (c.req.method === "OPTIONS") return textResponse("", 200);
+      return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
+    });
+  }
+  const sse = new SseStreams(options.sseHeartbeatMs);
+  app.all("/v3/watch", (c) => {
+    const request = c.req.raw;
+    if (request.method === "OPTIONS") return textResponse("", 200);
+    if (request.method !== "POST" && request.method !== "GET") return methodNotAllowed();
+    if (member.isLearner) return errorResponse(notForLearner);
+    return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
+  });
   app.get("/version", () => jsonResponse(versionBody));
   // etcd answers /health as text, though the text is JSON.
   app.get("/health", () => textResponse(`{"health":"true"}`, 200));

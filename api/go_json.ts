@@ -244,3 +244,29 @@ export function goKind(v: JsonValue): string {
   if (v instanceof GoNumber) return "number";
   return Array.isArray(v) ? "array" : "object";
 }
+
+export type NextValue = { ok: true; value: JsonValue; end: number } | { ok: false; error: string } | "more" | "none";
+
+/**
+ * Go's json.Decoder reading a stream of values (a streamed request body): the value starting at
+ * `pos` and where it ends; "more" when the text so far ends inside it; "none" at the end of a
+ * stream that holds no more values.
+ */
+export function decodeNext(text: string, pos: number, ended: boolean): NextValue {
+  const reader = new Reader(text, "unexpected EOF");
+  reader.pos = pos;
+  reader.skipSpace();
+  if (reader.pos >= text.length) return ended ? "none" : "more";
+  const first = text.charCodeAt(reader.pos);
+  try {
+    const value = reader.value(0);
+    // A number or literal running to the end of the text so far may go on in the next chunk.
+    const open = first !== 0x7b && first !== 0x5b && first !== 0x22;
+    if (open && reader.pos >= text.length && !ended) return "more";
+    return { ok: true, value, end: reader.pos };
+  } catch (e) {
+    if (e instanceof SyntaxFault) return reader.pos >= text.length && !ended ? "more" : { ok: false, error: e.message };
+    if (e instanceof RangeError) return { ok: false, error: "exceeded max depth" };
+    throw e;
+  }
+}

@@ -18,7 +18,7 @@ const HTTP_STATUS: Record<GrpcCode, number> = {
   [GrpcCode.UNAVAILABLE]: 503, [GrpcCode.DATA_LOSS]: 500, [GrpcCode.UNAUTHENTICATED]: 401,
 };
 
-const CORS_HEADERS = {
+export const CORS_HEADERS = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Methods": "POST, GET, OPTIONS, PUT, DELETE",
   "Access-Control-Allow-Headers": "accept, content-type, authorization",

@@ -12,8 +12,10 @@ import type { Member } from "../member/member.ts";
 import type { MembershipRequest } from "../member/membership.ts";
 import { decodeBlobs, decodeFrame, decodeMessages } from "../transport/codec.ts";
 import {
-  CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER,
+  CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, LEASE_PATH, MESSAGES_PATH, PROPOSE_PATH, SNAPSHOT_PATH, STREAM_PATH,
+  TOKEN_HEADER,
 } from "../transport/peer_paths.ts";
+import { decodeQuestion, encodeAnswer } from "../member/lease_requests.ts";
 import type { SocketHandler } from "../runtime/serve.ts";
 
 const text = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -75,6 +77,12 @@ export function createPeerApp(member: Member): Hono {
     if (!member.isLeader) return json({ error: { code: 14, message: "etcdserver: leader changed" } });
     const result = await member.changeMembership(request);
     return json(isEtcdError(result) ? { error: { code: result.code, message: result.message } } : { result });
+  });
+
+  app.post(LEASE_PATH, async (c) => {
+    const question = decodeQuestion(await c.req.json());
+    if (!question) return text("concord: bad lease question\n", 400);
+    return new Response(encodeAnswer(await member.answerLeaseQuestion(question)), { headers: { "content-type": "application/json" } });
   });
 
   app.get(CLUSTER_PATH, () => json(member.clusterInfo()));

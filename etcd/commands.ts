@@ -7,8 +7,8 @@
  */
 import type { EtcdError } from "./errors.ts";
 import type {
-  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, TxnRequest,
-  TxnResponse,
+  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, LeaseId,
+  LeaseRevokeResponse, PutRequest, PutResponse, TxnRequest, TxnResponse,
 } from "./types.ts";
 
 export type Command =
@@ -16,7 +16,19 @@ export type Command =
   | { op: "deleteRange"; deleteRange: DeleteRangeRequest }
   | { op: "txn"; txn: TxnRequest }
   | { op: "compact"; compact: CompactionRequest }
+  | LeaseCommand
   | MembershipCommand;
+
+/**
+ * Leases: a grant names its id (the proposer picks one when the client did not) and its TTL
+ * (already raised to the minimum); a revoke deletes the lease and its keys; a checkpoint records
+ * the remaining TTLs the leader counted (0: the whole TTL again), so a new leader does not start
+ * every lease afresh.
+ */
+export type LeaseCommand =
+  | { op: "leaseGrant"; id: LeaseId; ttl: number }
+  | { op: "leaseRevoke"; id: LeaseId }
+  | { op: "leaseCheckpoint"; checkpoints: { id: LeaseId; remaining: number }[] };
 
 /**
  * Changes to the cluster's member list. `conf` comes from a membership entry (raft/'s ConfChange,
@@ -32,7 +44,15 @@ export type MembershipCommand =
 export type ProposedCommand = Command & { rid?: string };
 
 /** What applying a command answers; undefined for entries that carry no command. */
-export type CommandResult = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | EtcdError | undefined;
+export type CommandResult =
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactionResponse
+  | LeaseGrantResponse
+  | LeaseRevokeResponse
+  | EtcdError
+  | undefined;
 
 const BYTES = "$b";
 const INT64 = "$i";

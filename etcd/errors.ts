@@ -32,6 +32,8 @@ export const Errors = {
   compacted: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: mvcc: required revision has been compacted"),
   futureRevision: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision"),
   leaseNotFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: requested lease not found"),
+  leaseExists: new EtcdError(GrpcCode.FAILED_PRECONDITION, "etcdserver: lease already exists"),
+  leaseTtlTooLarge: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: too large lease TTL"),
   memberNotFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: member not found"),
   requestTooLarge: invalid("etcdserver: request is too large"),
 } as const;

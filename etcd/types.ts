@@ -21,6 +21,21 @@ export interface KeyValue {
   lease: LeaseId;
 }
 
+/** A change to one key as a watcher sees it (etcd's mvccpb.Event). */
+export enum EventType { PUT = 0, DELETE = 1 }
+
+/**
+ * One change made at a revision: for a delete, `kv` holds only the key and the revision. `prev`
+ * points at the key's change before it (revision and sub 0 when there was none), from which a
+ * watcher that asks for prev_kv gets the key-value as it was.
+ */
+export interface MvccChange {
+  type: EventType;
+  kv: KeyValue;
+  prevRevision: number;
+  prevSub: number;
+}
+
 export enum SortOrder { NONE = 0, ASCEND = 1, DESCEND = 2 }
 export enum SortTarget { KEY = 0, VERSION = 1, CREATE = 2, MOD = 3, VALUE = 4 }
 
@@ -127,5 +142,17 @@ export interface TxnResponse {
 }
 
 export interface CompactionResponse {
+  header: RevisionHeader;
+}
+
+export interface LeaseGrantResponse {
+  header: RevisionHeader;
+  id: LeaseId;
+  /** The TTL granted, in seconds: the one asked for, or etcd's minimum when that was less. */
+  ttl: number;
+}
+
+/** Answers a lease revoke and a lease checkpoint alike: the revision after it. */
+export interface LeaseRevokeResponse {
   header: RevisionHeader;
 }

@@ -14,7 +14,7 @@
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
-import type { RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
@@ -29,7 +29,10 @@ import { type Id, idToHex } from "./identity.ts";
 import { Errors as MemberErrors } from "./member_errors.ts";
 import { changeMembership, type MembershipRequest, type MembershipResult, transferLeadership } from "./membership.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
+import { type LeaseAnswer, type LeaseQuestion, askLeader } from "./lease_requests.ts";
+import { type LeaseTime, Lessor } from "./lessor.ts";
 import { ReadBarrier } from "./read_barrier.ts";
+import { WatchHub } from "../watch/hub.ts";
 
 export interface MemberConfig extends BootstrapConfig {
   dataDir: string;
@@ -37,6 +40,8 @@ export interface MemberConfig extends BootstrapConfig {
   electionMs: number;
   /** Applied entries that trigger trimming the log (etcd's --snapshot-count). */
   snapshotCount: number;
+  /** How often watchers that asked for it get a progress notification, ms (0: never). */
+  watchProgressNotifyMs?: number;
   /** Called once this member has been removed from the cluster. */
   onRemoved?: () => void;
   log?: (line: string) => void;
@@ -84,6 +89,9 @@ export class Member {
   readonly #raft: Raft;
   readonly #sender: PeerSender;
   readonly #reads: ReadBarrier;
+  readonly #lessor: Lessor;
+  /** Every watcher on this member, fed by what it applies. */
+  readonly watches: WatchHub;
   /** etcd's request timeout: 5 s plus two election timeouts. */
   readonly #requestTimeoutMs: number;
   /** Proposals this member made as leader, by log index, waiting for their entry to be applied. */
@@ -158,6 +166,26 @@ export class Member {
       applied: () => this.#store.stateMachine.appliedIndex,
       now: () => performance.now(),
     }, config.electionMs, this.#requestTimeoutMs);
+    const member = this;
+    this.watches = new WatchHub({
+      get revision() {
+        return member.#store.mvcc.revision;
+      },
+      get compactRevision() {
+        return member.#store.mvcc.compactRevision;
+      },
+      get readable() {
+        return !member.#installing && member.#failure === undefined;
+      },
+      changesBetween: (from, to, max, bytes) => this.#read(() => this.#store.mvcc.changesBetween(from, to, max, bytes)),
+      keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
+    }, config.watchProgressNotifyMs ?? 10 * 60_000);
+    store.stateMachine.listener = this.watches;
+    this.#lessor = new Lessor({
+      leases: () => this.#store.leases,
+      propose: (command) => this.propose(command),
+      electionMs: config.electionMs,
+    });
     this.#syncPeers();
   }
 
@@ -250,9 +278,14 @@ export class Member {
 
   /** A read of the local state. */
   range(request: RangeRequest): RangeResponse | EtcdError {
+    return this.#read(() => range(this.#store.mvcc, request));
+  }
+
+  /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */
+  #read<T>(fn: () => T): T {
     this.#store.stateMachine.openBatch();
     this.#armCommitTimer();
-    return range(this.#store.mvcc, request);
+    return fn();
   }
 
   members(): MemberInfo[] {
@@ -319,6 +352,68 @@ export class Member {
     return this.#requestTimeoutMs;
   }
 
+  // ---- leases ----
+
+  /**
+   * etcd's minimum lease TTL, seconds: one and a half election timeouts, rounded up, so a lease
+   * cannot expire while a new leader is being elected.
+   */
+  get minLeaseTtl(): number {
+    const electionTicks = Math.floor(this.#config.electionMs / this.#config.heartbeatMs);
+    return Math.ceil((Math.floor(3 * electionTicks / 2) * this.#config.heartbeatMs) / 1000);
+  }
+
+  /** Leases granted so far, in no particular order. */
+  leaseIds(): LeaseId[] {
+    return this.#store.leases.list().map((l) => l.id);
+  }
+
+  /** The keys attached to a lease here, in key order. */
+  leaseKeys(id: LeaseId): Uint8Array[] {
+    return this.#read(() => this.#store.leases.keys(id));
+  }
+
+  /** A keep-alive: the lease's TTL from now (0: no such lease), answered by the leader. */
+  async renewLease(id: LeaseId): Promise<number | EtcdError> {
+    const answer = await this.#askLeader({ op: "renew", id });
+    return isEtcdError(answer) ? answer : "ttl" in answer ? answer.ttl : 0;
+  }
+
+  /** The TTL left and granted (undefined: no such lease), as the leader counts it. */
+  async leaseTimeToLive(id: LeaseId): Promise<LeaseTime | undefined | EtcdError> {
+    const answer = await this.#askLeader({ op: "timeToLive", id });
+    return isEtcdError(answer) ? answer : "time" in answer ? answer.time : undefined;
+  }
+
+  /** Answers a lease question as the leader, once it keeps the time; or says why it cannot. */
+  async answerLeaseQuestion(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
+    if (this.#raft.role !== "leader") return this.#raft.lead === NO_NODE ? MemberErrors.noLeader : MemberErrors.leaderChanged;
+    // A new leader first applies what earlier leaders committed (etcd's waitAppliedIndex).
+    if (!this.#lessor.isPrimary && !(await this.until(() => this.#lessor.isPrimary, this.#requestTimeoutMs))) {
+      return this.#raft.role === "leader" ? MemberErrors.timeout : MemberErrors.leaderChanged;
+    }
+    const now = performance.now();
+    return q.op === "renew" ? { ttl: this.#lessor.renew(q.id, now) } : { time: this.#lessor.timeToLive(q.id, now) };
+  }
+
+  #askLeader(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
+    if (this.#failure) return Promise.resolve(MemberErrors.stopped);
+    if (this.#raft.role === "leader") return this.answerLeaseQuestion(q);
+    const urls = this.#peerUrls.get(this.#raft.lead);
+    if (!urls) return Promise.resolve(MemberErrors.noLeader);
+    return askLeader(urls[0], q, { token: this.#config.clusterToken, from: this.#self, timeoutMs: this.#requestTimeoutMs });
+  }
+
+  /** The lessor keeps the time while this member leads and has applied all its term started with. */
+  #followLeadership(now: number): void {
+    const log = this.#raft.log;
+    const ready = this.#raft.role === "leader" && !this.#installing && log.applied >= log.committed &&
+      log.term(log.committed) === this.#raft.term;
+    if (ready && !this.#lessor.isPrimary) this.#lessor.promote(now);
+    if (this.#raft.role !== "leader" && this.#lessor.isPrimary) this.#lessor.demote();
+    this.#lessor.tick(now);
+  }
+
   // ---- the peer port's side ----
 
   /** Raft messages from other members. */
@@ -366,6 +461,7 @@ export class Member {
   }
 
   async close(): Promise<void> {
+    this.watches.close();
     clearInterval(this.#ticker);
     clearTimeout(this.#commitTimer);
     this.#sender.close();
@@ -405,6 +501,7 @@ export class Member {
     }
     this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
+    if (!this.#failure) this.#followLeadership(now);
     this.#publish();
     this.#pump();
   }
@@ -508,6 +605,11 @@ export class Member {
       this.#installing = false;
     }
     this.#syncPeers();
+    // The leases are the snapshot's now: a leader counts their time afresh.
+    this.#lessor.demote();
+    // Watchers read what the snapshot brought from its history.
+    this.#store.stateMachine.listener = this.watches;
+    this.watches.reset();
     this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
   }
 
@@ -557,6 +659,9 @@ export class Member {
         waiting.resolve(waiting.term === e.term ? results[i] : MemberErrors.leaderChanged);
       }
       this.#forwarded.applied(e.index, commands[i].rid, results[i]);
+      const command = commands[i].command;
+      if (command?.op === "leaseGrant" && !isEtcdError(results[i])) this.#lessor.granted(command.id, command.ttl, performance.now());
+      if (command?.op === "leaseRevoke" && !isEtcdError(results[i])) this.#lessor.revoked(command.id);
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();

@@ -22,6 +22,7 @@ export interface ReadView {
   range(span: KeySpan, options: RangeOptions): RangeResult | EtcdError;
 }
 
+/** Whether a lease exists (store/leases.ts answers). */
 export interface LeaseLookup {
   exists(id: LeaseId): boolean;
 }

@@ -10,7 +10,7 @@
  */
 import { Errors, type EtcdError } from "../etcd/errors.ts";
 import { type KeySpan } from "../etcd/keys.ts";
-import { type Bytes, EMPTY_BYTES, type KeyValue, type LeaseId, NO_LEASE } from "../etcd/types.ts";
+import { type Bytes, EMPTY_BYTES, EventType, type KeyValue, type LeaseId, type MvccChange, NO_LEASE } from "../etcd/types.ts";
 import type { Meta } from "./meta.ts";
 import type { Database, SqlValue, Statement } from "./sqlite.ts";
 
@@ -66,6 +66,20 @@ function toKeyValue(row: LiveRow): KeyValue {
   };
 }
 
+function deleteChange(key: Bytes, revision: number, prevRevision: number, prevSub: number): MvccChange {
+  return {
+    type: EventType.DELETE,
+    kv: { key, createRevision: 0, modRevision: revision, version: 0, value: EMPTY_BYTES, lease: NO_LEASE },
+    prevRevision,
+    prevSub,
+  };
+}
+
+function toChange(row: HistoryRow): MvccChange {
+  if (row.version === 0) return deleteChange(row.key, row.mod_revision, row.prev_revision, row.prev_sub);
+  return { type: EventType.PUT, kv: toKeyValue(row), prevRevision: row.prev_revision, prevSub: row.prev_sub };
+}
+
 type SpanStatements = { live: Statement; count: Statement; keys: Statement; liveKeys: Statement };
 
 // The value by a correlated subquery rather than a join: the same plan, but bun's SQLite spends
@@ -85,6 +99,8 @@ export class Mvcc {
   readonly #appendHistory: Statement;
   readonly #historyUpTo: Statement;
   readonly #deleteHistory: Statement;
+  readonly #changesFrom: Statement;
+  readonly #sizesFrom: Statement;
   #revision: number;
   #savedRevision: number;
   #compactRevision: number;
@@ -121,10 +137,24 @@ export class Mvcc {
     );
     this.#historyUpTo = db.prepare("SELECT mod_revision, sub, key, version FROM kv_history WHERE mod_revision <= ? ORDER BY mod_revision, sub");
     this.#deleteHistory = db.prepare("DELETE FROM kv_history WHERE mod_revision = ? AND sub = ?");
+    this.#changesFrom = db.prepare(
+      "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history " +
+        "WHERE mod_revision >= ? AND mod_revision <= ? ORDER BY mod_revision, sub",
+    );
+    this.#sizesFrom = db.prepare(
+      "SELECT mod_revision, length(value) AS size FROM kv_history WHERE mod_revision >= ? AND mod_revision <= ? " +
+        "ORDER BY mod_revision, sub LIMIT ?",
+    );
     this.#revision = meta.number("revision", 1);
     this.#savedRevision = this.#revision;
     this.#compactRevision = meta.number("compact_revision", -1);
   }
+
+  /**
+   * While set, every change a write makes is appended here (the watch hub sets it when someone
+   * watches); unset, writes record nothing and cost nothing more.
+   */
+  recorder: MvccChange[] | undefined;
 
   /** The newest revision; a fresh store starts at 1, as etcd does. */
   get revision(): number {
@@ -180,6 +210,34 @@ export class Mvcc {
     }
   }
 
+  /**
+   * The changes made in revisions `from` … `to`, in order and in whole revisions: at most
+   * `maxChanges` changes and `maxBytes` of values, unless the first revision alone has more;
+   * `through` is the last revision they cover completely. Compaction must not have passed `from`.
+   */
+  changesBetween(from: number, to: number, maxChanges: number, maxBytes: number): { changes: MvccChange[]; through: number } {
+    // Sizes first (SQLite reads a value's length without its pages), then the values that fit.
+    const sizes = this.#sizesFrom.all<{ mod_revision: number; size: number }>(from, to, maxChanges + 1);
+    let through = to;
+    let bytes = 0;
+    for (let i = 0; i < sizes.length; i++) {
+      bytes += sizes[i].size;
+      const revision = sizes[i].mod_revision;
+      if ((i === maxChanges || bytes > maxBytes) && revision !== sizes[0].mod_revision) {
+        through = revision - 1;
+        break;
+      }
+    }
+    return { changes: this.#changesFrom.all<HistoryRow>(from, through).map(toChange), through };
+  }
+
+  /** The key-value a change left (undefined for a delete or a change compacted away). */
+  keyValueAt(revision: number, sub: number): KeyValue | undefined {
+    if (revision === 0) return undefined;
+    const row = this.#historyAt.get<HistoryRow>(revision, sub);
+    return row === undefined || row.version === 0 ? undefined : toKeyValue(row);
+  }
+
   /** Starts a write; the caller must hold a SQLite transaction until `end()`. */
   beginWrite(): WriteTxn {
     return new WriteTxn(this, this.#revision);
@@ -229,8 +287,16 @@ export class Mvcc {
     const createRevision = live ? prev.create_revision : revision;
     const version = live ? prev.version + 1 : 1;
     const lt = leaseText(lease);
+    const prevRevision = prev?.mod_revision ?? 0;
+    const prevSub = prev?.sub ?? 0;
     this.#writeIndex.run(key, revision, sub, createRevision, version, lt);
-    this.#appendHistory.run(revision, sub, key, createRevision, version, lt, value, prev?.mod_revision ?? 0, prev?.sub ?? 0);
+    this.#appendHistory.run(revision, sub, key, createRevision, version, lt, value, prevRevision, prevSub);
+    this.recorder?.push({
+      type: EventType.PUT,
+      kv: { key, createRevision, modRevision: revision, version, value, lease },
+      prevRevision,
+      prevSub,
+    });
   }
 
   removeSpan(kind: KeySpan, revision: number, firstSub: number): number {
@@ -240,6 +306,7 @@ export class Mvcc {
       const sub = firstSub + i;
       this.#writeIndex.run(prev.key, revision, sub, 0, 0, "0");
       this.#appendHistory.run(revision, sub, prev.key, 0, 0, "0", EMPTY_BYTES, prev.mod_revision, prev.sub);
+      this.recorder?.push(deleteChange(prev.key, revision, prev.mod_revision, prev.sub));
     });
     return live.length;
   }

@@ -11,6 +11,7 @@
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
+import { LeaseTable } from "./leases.ts";
 import { MemberTable } from "./members.ts";
 import { Meta } from "./meta.ts";
 import { Mvcc } from "./mvcc.ts";
@@ -26,6 +27,7 @@ export interface Store {
   readonly stateMachine: StateMachine;
   readonly checkpointer: Checkpointer;
   readonly members: MemberTable;
+  readonly leases: LeaseTable;
   readonly snapshots: SnapshotFiles;
   /** A 64-bit id fixed at first start (kept with the log: it is this member's own). */
   identity(name: string): bigint | undefined;
@@ -47,6 +49,7 @@ interface State {
   stateMachine: StateMachine;
   checkpointer: Checkpointer;
   members: MemberTable;
+  leases: LeaseTable;
   /** Bytes of the database's pages that hold data. */
   bytesInUse(): number;
 }
@@ -57,13 +60,13 @@ async function openState(path: string): Promise<State> {
   const meta = new Meta(db);
   const mvcc = new Mvcc(db, meta);
   const members = new MemberTable(db);
-  // There is no lease API yet (leases come with their own issue), so no lease exists.
-  const stateMachine = new StateMachine(db, meta, mvcc, { exists: () => false }, members);
+  const leases = new LeaseTable(db);
+  const stateMachine = new StateMachine(db, meta, mvcc, leases, members);
   const checkpointer = new Checkpointer(path, stateMachine.committedIndex);
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  return { db, mvcc, stateMachine, checkpointer, members, bytesInUse };
+  return { db, mvcc, stateMachine, checkpointer, members, leases, bytesInUse };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
@@ -115,6 +118,9 @@ export async function openStore(dataDir: string): Promise<Store> {
     },
     get members() {
       return state.members;
+    },
+    get leases() {
+      return state.leases;
     },
     identity(name) {
       const kept = log.metaText(name);

@@ -18,7 +18,9 @@
  *   - kv_index: one row per key that has history — its newest change (a tombstone when the key
  *     is deleted now), create revision, version and lease. The small rows keep the per-put random
  *     write small; values are written once, appended in revision order (etcd's bbolt backend and
- *     in-memory key index, in SQLite).
+ *     in-memory key index, in SQLite). Indexed by lease, for the keys a lease revoke deletes.
+ *   - leases: every granted lease (decimal id), its TTL and the remaining TTL the leader last
+ *     checkpointed (0: none, the whole TTL).
  * Two files because the log's fsync then runs on its own thread while the state is applied on the
  * main one; the applied index lives with the state it describes, so applying stays atomic.
  */
@@ -67,6 +69,9 @@ export function applyStateSchema(db: Database): void {
       id TEXT PRIMARY KEY, name TEXT NOT NULL, peer_urls TEXT NOT NULL, client_urls TEXT NOT NULL,
       is_learner INTEGER NOT NULL
     ) WITHOUT ROWID, STRICT;`,
+    // Leases are replicated state too; a revoke finds its keys by the lease column.
+    `CREATE TABLE leases (id TEXT PRIMARY KEY, ttl INTEGER NOT NULL, remaining INTEGER NOT NULL) WITHOUT ROWID, STRICT;
+     CREATE INDEX kv_index_by_lease ON kv_index (lease, key) WHERE lease <> '0';`,
   ]);
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.

@@ -15,7 +15,10 @@
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import { Errors } from "../etcd/errors.ts";
-import { deleteRange, type LeaseLookup, putRequest, txnRequest } from "./applier.ts";
+import { keySpan } from "../etcd/keys.ts";
+import { EMPTY_BYTES, type LeaseId, type MvccChange } from "../etcd/types.ts";
+import { deleteRange, putRequest, txnRequest } from "./applier.ts";
+import type { LeaseTable } from "./leases.ts";
 import type { MemberTable } from "./members.ts";
 import type { Meta } from "./meta.ts";
 import type { Mvcc, WriteTxn } from "./mvcc.ts";
@@ -27,6 +30,13 @@ export interface CommittedEntry {
   command: Command | undefined;
 }
 
+/** Who hears of every change applied (the watch hub), and whether it wants them recorded at all. */
+export interface ChangeListener {
+  wantsChanges(): boolean;
+  /** The changes of one revision, in the order they were made. */
+  changed(changes: MvccChange[], revision: number): void;
+}
+
 /** An open batch is committed once it is this old … */
 export const STATE_BATCH_INTERVAL_MS = 100;
 /** … or holds this many entries. */
@@ -36,14 +46,15 @@ export class StateMachine {
   readonly #db: Database;
   readonly #meta: Meta;
   readonly #mvcc: Mvcc;
-  readonly #leases: LeaseLookup;
+  readonly #leases: LeaseTable;
   readonly #members: MemberTable;
+  listener: ChangeListener | undefined;
   #appliedIndex: number;
   #durableIndex: number;
   #batchStartedMs = 0;
   #batchEntries = 0;
 
-  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseLookup, members: MemberTable) {
+  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable) {
     this.#db = db;
     this.#members = members;
     this.#meta = meta;
@@ -120,6 +131,20 @@ export class StateMachine {
         const err = this.#mvcc.compact(command.compact.revision);
         return err ?? { header: { revision: this.#mvcc.revision } };
       }
+      case "leaseGrant": {
+        if (this.#leases.exists(command.id)) return Errors.leaseExists;
+        this.#leases.grant(command.id, command.ttl);
+        return { header: { revision: this.#mvcc.revision }, id: command.id, ttl: command.ttl };
+      }
+      case "leaseRevoke": {
+        if (!this.#leases.exists(command.id)) return Errors.leaseNotFound;
+        this.#write((txn) => this.#revoke(txn, command.id));
+        return { header: { revision: this.#mvcc.revision } };
+      }
+      case "leaseCheckpoint": {
+        for (const c of command.checkpoints) this.#leases.checkpoint(c.id, c.remaining);
+        return { header: { revision: this.#mvcc.revision } };
+      }
       case "conf": {
         if (command.kind === "removeNode") {
           this.#members.remove(command.id);
@@ -150,10 +175,24 @@ export class StateMachine {
     }
   }
 
+  /** A revoke deletes the lease's keys in key order, all in one revision, as etcd's lessor does. */
+  #revoke(txn: WriteTxn, id: LeaseId): void {
+    for (const key of this.#leases.keys(id)) txn.deleteRange(keySpan(key, EMPTY_BYTES));
+    this.#leases.remove(id);
+  }
+
   #write<T>(fn: (txn: WriteTxn) => T): T {
+    const recording = this.listener?.wantsChanges() ? [] : undefined;
+    this.#mvcc.recorder = recording;
     const txn = this.#mvcc.beginWrite();
-    const result = fn(txn);
-    txn.end();
+    let result: T;
+    try {
+      result = fn(txn);
+      txn.end();
+    } finally {
+      this.#mvcc.recorder = undefined;
+    }
+    if (recording !== undefined && recording.length > 0) this.listener!.changed(recording, this.#mvcc.revision);
     return result;
   }
 }

@@ -14,6 +14,8 @@ export const SNAPSHOT_PATH = "/raft/snapshot";
 export const PROPOSE_PATH = "/raft/propose";
 /** Membership changes a follower hands to the leader (JSON), answered once applied. */
 export const CONF_CHANGE_PATH = "/raft/confchange";
+/** Lease keep-alives and TTL questions a follower hands to the leader (JSON; member/lease_requests.ts). */
+export const LEASE_PATH = "/raft/lease";
 /** The cluster as this member knows it (JSON): how a member started with `existing` finds it. */
 export const CLUSTER_PATH = "/raft/cluster";
 

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Errors } from "../../etcd/errors.ts";
+import { LeaseTable } from "../../store/leases.ts";
 import { MemberTable } from "../../store/members.ts";
 import { Meta } from "../../store/meta.ts";
 import { Mvcc } from "../../store/mvcc.ts";
@@ -18,7 +19,7 @@ async function stateMachine() {
   applyStateSchema(db);
   const meta = new Meta(db);
   const members = new MemberTable(db);
-  return { members, sm: new StateMachine(db, meta, new Mvcc(db, meta), { exists: () => false }, members) };
+  return { members, sm: new StateMachine(db, meta, new Mvcc(db, meta), new LeaseTable(db), members) };
 }
 
 test("store > membership entries add, promote and remove members; a late promotion of a removed member is refused", async () => {

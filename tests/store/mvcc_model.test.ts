@@ -11,6 +11,7 @@ import { isEtcdError } from "../../etcd/errors.ts";
 import { compareBytes } from "../../etcd/keys.ts";
 import { type KeyValue, type RangeRequest, SortOrder, SortTarget } from "../../etcd/types.ts";
 import { range } from "../../store/applier.ts";
+import { LeaseTable } from "../../store/leases.ts";
 import { MemberTable } from "../../store/members.ts";
 import { Meta } from "../../store/meta.ts";
 import { Mvcc } from "../../store/mvcc.ts";
@@ -97,7 +98,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
   applyStateSchema(db);
   const meta = new Meta(db);
   const mvcc = new Mvcc(db, meta);
-  const sm = new StateMachine(db, meta, mvcc, { exists: () => false }, new MemberTable(db));
+  const sm = new StateMachine(db, meta, mvcc, new LeaseTable(db), new MemberTable(db));
   const model = new Model();
   let index = 0;
   const apply = (command: Command) => sm.apply([{ index: ++index, command }])[0];

@@ -1,0 +1,143 @@
+/**
+ * etcd's lease gateway: grant, revoke, time-to-live and leases (each under /v3/lease/ and the older
+ * /v3/kv/lease/), and keep-alive, whose body is a stream of requests answered one line each.
+ *
+ * Owns: each call's checks in etcd's order and words, picking an id when the client gave none
+ * (positive, as etcd's), raising a TTL to the minimum, and the responses' JSON. Never: keeps time
+ * (the leader's lessor does) or changes leases except by proposing.
+ */
+import { EtcdError, Errors, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import type { LeaseGrantResponse, LeaseId } from "../etcd/types.ts";
+import type { ApiMember } from "./api_member.ts";
+import { header, type HeaderContext, jsonObject } from "./etcd_json.ts";
+import { CORS_HEADERS, errorResponse } from "./http.ts";
+import { jsonValues } from "./json_stream.ts";
+import { type Answer, type KvHandler, notForLearner } from "./kv_routes.ts";
+import { decodeWith, type FieldSchema } from "./proto_json.ts";
+import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "./watch_lease_schemas.ts";
+
+type Wire = Record<string, unknown>;
+
+/** etcd's MaxLeaseTTL, seconds. */
+export const MAX_LEASE_TTL = 9_000_000_000n;
+
+const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
+
+function decode(schema: FieldSchema<Wire>, body: Parameters<KvHandler>[1]): Wire | EtcdError {
+  const decoded = decodeWith(schema, body);
+  return decoded.ok ? decoded.value : invalid(decoded.error);
+}
+
+/** A new lease id: random, positive and never 0 (etcd's come from its request id generator). */
+function newLeaseId(): LeaseId {
+  for (;;) {
+    const id = crypto.getRandomValues(new BigUint64Array(1))[0] & 0x7fff_ffff_ffff_ffffn;
+    if (id !== 0n) return id;
+  }
+}
+
+function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
+  return jsonObject().raw("header", header(ctx, r.header.revision)).int("ID", r.id).int("TTL", r.ttl).toString();
+}
+
+async function grant(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseGrantSchema, body);
+  if (isEtcdError(request)) return request;
+  const asked = ttlOf(request);
+  if (asked > MAX_LEASE_TTL) return Errors.leaseTtlTooLarge;
+  const ttl = Math.max(Number(asked), member.minLeaseTtl);
+  const id = leaseIdOf(request) === 0n ? newLeaseId() : leaseIdOf(request);
+  const result = await member.propose({ op: "leaseGrant", id, ttl });
+  if (isEtcdError(result)) return result;
+  return grantJson(member.header, result as LeaseGrantResponse);
+}
+
+async function revoke(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseIdSchema, body);
+  if (isEtcdError(request)) return request;
+  const result = await member.propose({ op: "leaseRevoke", id: leaseIdOf(request) });
+  if (isEtcdError(result)) return result;
+  return jsonObject().raw("header", header(member.header, result!.header.revision)).toString();
+}
+
+async function timeToLive(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseTimeToLiveSchema, body);
+  if (isEtcdError(request)) return request;
+  const id = leaseIdOf(request);
+  const time = await member.leaseTimeToLive(id);
+  if (isEtcdError(time)) return time;
+  const out = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id);
+  // etcd answers a lease it does not know with TTL -1 and nothing else.
+  if (time === undefined) return out.int("TTL", -1).toString();
+  const keys = wantsKeys(request) ? member.leaseKeys(id) : [];
+  return out.int("TTL", time.ttl).int("grantedTTL", time.grantedTtl).list("keys", keys, (k) => `"${k.toBase64()}"`).toString();
+}
+
+function leases(member: ApiMember, body: Parameters<KvHandler>[1]): Answer {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseIdSchema, body);
+  if (isEtcdError(request)) return request;
+  return jsonObject().raw("header", header(member.header, member.revision))
+    .list("leases", member.leaseIds(), (id) => jsonObject().int("ID", id).toString()).toString();
+}
+
+export const leaseHandlers: Record<string, KvHandler> = {};
+for (const prefix of ["/v3/lease", "/v3/kv/lease"]) {
+  leaseHandlers[`${prefix}/grant`] = grant;
+  leaseHandlers[`${prefix}/revoke`] = revoke;
+  leaseHandlers[`${prefix}/timetolive`] = timeToLive;
+  leaseHandlers[`${prefix}/leases`] = leases;
+}
+
+/** The gateway's error line for a stream that fails after it began. */
+function streamError(e: EtcdError): string {
+  return `{"error":${jsonObject().int("grpc_code", e.code).str("message", e.message).toString()}}\n`;
+}
+
+/**
+ * POST /v3/lease/keepalive: every request in the body renews its lease and is answered by a line
+ * `{"result":{"header":…,"ID":…,"TTL":…}}` (TTL 0: no such lease), as soon as it arrives.
+ */
+export async function keepAlive(member: ApiMember, request: Request): Promise<Response> {
+  if (member.isLearner) return errorResponse(notForLearner);
+  const values = jsonValues(request.body);
+  const first = await values.next();
+  let firstId: LeaseId | undefined;
+  if (!first.done) {
+    if (!first.value.ok) return errorResponse(invalid(first.value.error));
+    const decoded = decode(leaseIdSchema, first.value.value);
+    if (isEtcdError(decoded)) return errorResponse(decoded);
+    firstId = leaseIdOf(decoded);
+  }
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const answer = async (id: LeaseId): Promise<boolean> => {
+        const ttl = await member.renewLease(id);
+        if (isEtcdError(ttl)) {
+          controller.enqueue(encoder.encode(streamError(ttl)));
+          return false;
+        }
+        const result = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).toString();
+        controller.enqueue(encoder.encode(`{"result":${result}}\n`));
+        return true;
+      };
+      try {
+        let going = firstId === undefined || await answer(firstId);
+        for await (const value of values) {
+          if (!going || !value.ok) break;
+          const decoded = decode(leaseIdSchema, value.value);
+          if (isEtcdError(decoded)) break;
+          going = await answer(leaseIdOf(decoded));
+        }
+        controller.close();
+      } catch {
+        // The client went away.
+      }
+    },
+  });
+  return new Response(body, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
+}

@@ -1,0 +1,172 @@
+/**
+ * Lease expiry, kept by the leader (etcd's primary lessor): when each lease runs out, renewing
+ * it, revoking what expired, and checkpointing remaining TTLs.
+ *
+ * Owns: the expiry time of every lease while this member leads, and nothing while it follows
+ * (a follower's leases never expire on their own, as in etcd). On becoming leader every lease
+ * gets its remaining TTL — the checkpointed one, or its whole TTL — plus one election timeout,
+ * so no lease expires early because leadership moved. Remaining TTLs are checkpointed through the
+ * log every second for leases that are not being kept alive and lost time since their last
+ * checkpoint, so repeated failovers cannot keep a lease alive forever; a renewal clears a
+ * checkpoint (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
+ * checkpoints every second rather than every five minutes: etcd's interval leaves every lease
+ * shorter than five minutes unprotected).
+ * Never: changes leases itself — grants, revokes and checkpoints are proposed and applied like
+ * any write — or reads a clock of its own (the member hands it `now`).
+ */
+import type { LeaseCommand } from "../etcd/commands.ts";
+import type { LeaseId } from "../etcd/types.ts";
+import type { LeaseTable } from "../store/leases.ts";
+
+export interface LessorHooks {
+  /** The store's leases as applied so far. */
+  leases(): LeaseTable;
+  /** Proposes a lease command; the promise settles once it is applied or failed. */
+  propose(command: LeaseCommand): Promise<unknown>;
+  /** The election timeout, ms: how much a new leader extends every lease. */
+  electionMs: number;
+}
+
+/** How often expiries are looked for, ms; a lease is revoked at most this late. */
+const EXPIRY_SCAN_MS = 100;
+/** How often remaining TTLs are checkpointed, ms. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+/** Revokes proposed per second at most (etcd's leaseRevokeRate). */
+const REVOKES_PER_SECOND = 1_000;
+/** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */
+const CHECKPOINTS_PER_ENTRY = 1_000;
+
+/** What the leader knows of a lease's time: TTL seconds left (truncated, as etcd shows it). */
+export interface LeaseTime {
+  ttl: number;
+  grantedTtl: number;
+}
+
+export class Lessor {
+  readonly #hooks: LessorHooks;
+  /** Expiry (ms) of every lease, while this member leads; undefined otherwise. */
+  #expiries: Map<LeaseId, number> | undefined;
+  /** Leases renewed since their last checkpoint: the checkpoint is cleared. */
+  readonly #renewed = new Set<LeaseId>();
+  /** When each lease was last renewed while this member led. */
+  readonly #renewedAt = new Map<LeaseId, number>();
+  /** Revokes proposed and not yet settled. */
+  readonly #revoking = new Set<LeaseId>();
+  #nextScan = 0;
+  #nextCheckpoint = 0;
+  #checkpointing = false;
+
+  constructor(hooks: LessorHooks) {
+    this.#hooks = hooks;
+  }
+
+  get isPrimary(): boolean {
+    return this.#expiries !== undefined;
+  }
+
+  /** This member leads and has applied everything before its term: it keeps the time now. */
+  promote(now: number): void {
+    this.#expiries = new Map();
+    for (const lease of this.#hooks.leases().list()) {
+      const left = lease.remaining > 0 ? lease.remaining : lease.ttl;
+      this.#expiries.set(lease.id, now + this.#hooks.electionMs + left * 1000);
+    }
+    this.#renewed.clear();
+    this.#renewedAt.clear();
+    this.#nextScan = now + EXPIRY_SCAN_MS;
+    this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
+  }
+
+  demote(): void {
+    this.#expiries = undefined;
+    this.#renewed.clear();
+    this.#renewedAt.clear();
+    this.#revoking.clear();
+  }
+
+  /** A grant was applied. */
+  granted(id: LeaseId, ttl: number, now: number): void {
+    this.#expiries?.set(id, now + ttl * 1000);
+  }
+
+  /** A revoke was applied. */
+  revoked(id: LeaseId): void {
+    this.#expiries?.delete(id);
+    this.#renewed.delete(id);
+    this.#renewedAt.delete(id);
+    this.#revoking.delete(id);
+  }
+
+  /**
+   * A keep-alive, on the leader: the lease's TTL from now, answered with that TTL; 0 when the
+   * lease does not exist or has already expired (its revoke is on the way), as etcd answers.
+   */
+  renew(id: LeaseId, now: number): number {
+    const lease = this.#hooks.leases().get(id);
+    const expiry = this.#expiries?.get(id);
+    if (!lease || expiry === undefined || expiry <= now) return 0;
+    this.#expiries!.set(id, now + lease.ttl * 1000);
+    this.#renewedAt.set(id, now);
+    if (lease.remaining > 0) this.#renewed.add(id);
+    return lease.ttl;
+  }
+
+  /** TTL left and granted, on the leader; undefined for a lease that does not exist. */
+  timeToLive(id: LeaseId, now: number): LeaseTime | undefined {
+    const lease = this.#hooks.leases().get(id);
+    if (!lease) return undefined;
+    const expiry = this.#expiries?.get(id);
+    const left = expiry === undefined ? lease.ttl : Math.max(0, Math.trunc((expiry - now) / 1000));
+    return { ttl: left, grantedTtl: lease.ttl };
+  }
+
+  /** Called on every tick of the member: revokes what expired, checkpoints what lost time. */
+  tick(now: number): void {
+    if (!this.#expiries) return;
+    if (now >= this.#nextScan) {
+      this.#nextScan = now + EXPIRY_SCAN_MS;
+      this.#revokeExpired(now);
+    }
+    if (now >= this.#nextCheckpoint && !this.#checkpointing) {
+      this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
+      this.#checkpoint(now);
+    }
+  }
+
+  #revokeExpired(now: number): void {
+    let budget = Math.ceil(REVOKES_PER_SECOND * EXPIRY_SCAN_MS / 1000);
+    for (const [id, expiry] of this.#expiries!) {
+      if (budget === 0) return;
+      if (expiry > now || this.#revoking.has(id)) continue;
+      budget--;
+      this.#revoking.add(id);
+      // Settled either way: if the revoke failed (leadership moved), the next scan tries again.
+      const settle = () => this.#revoking.delete(id);
+      this.#hooks.propose({ op: "leaseRevoke", id }).then(settle, settle);
+    }
+  }
+
+  #checkpoint(now: number): void {
+    const leases = this.#hooks.leases();
+    const checkpoints: { id: LeaseId; remaining: number }[] = [];
+    for (const [id, expiry] of this.#expiries!) {
+      if (checkpoints.length === CHECKPOINTS_PER_ENTRY) break;
+      const lease = leases.get(id);
+      if (!lease || this.#revoking.has(id)) continue;
+      if (this.#renewed.has(id)) {
+        this.#renewed.delete(id);
+        if (lease.remaining > 0) checkpoints.push({ id, remaining: 0 });
+        continue;
+      }
+      // A lease renewed within half its TTL is being kept alive: nothing worth recording.
+      if (now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500) continue;
+      const left = Math.ceil((expiry - now) / 1000);
+      const recorded = lease.remaining > 0 ? lease.remaining : lease.ttl;
+      if (left > 0 && left < recorded) checkpoints.push({ id, remaining: left });
+    }
+    if (checkpoints.length === 0) return;
+    this.#checkpointing = true;
+    const done = () => (this.#checkpointing = false);
+    this.#hooks.propose({ op: "leaseCheckpoint", checkpoints }).then(done, done);
+  }
+}

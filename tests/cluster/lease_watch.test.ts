@@ -1,0 +1,178 @@
+/**
+ * Leases and watches in a three-member cluster of real processes: keep-alives sent through a
+ * follower hold a lease across kill -9 of the leader, and once they stop its keys vanish within
+ * TTL + one election timeout; watchers on every member — gateway and SSE — see the same events,
+ * each acknowledged write exactly once and in revision order, across kill -9 of the leader (the
+ * watcher on the killed member resumes on a survivor from the revision after the last it saw).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type ClusterMember, post, TestCluster } from "../support/cluster.ts";
+import { eventually } from "../support/eventually.ts";
+import { GatewayStream, SseStream, type WatchResult } from "../support/streams.ts";
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const text = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
+const ELECTION_MS = 1_000;
+
+async function call(url: string, path: string, body: unknown, timeoutMs = 5_000): Promise<any | undefined> {
+  try {
+    const r = await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    const answer = await r.text();
+    return r.status === 200 ? JSON.parse(answer) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+test("cluster leases > keep-alives through a follower hold a lease across kill -9 of the leader", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const [follower, other] = cluster.running().filter((m) => m !== leader);
+    const ttl = 3;
+    const { ID } = await call(follower.clientUrl, "/v3/lease/grant", { TTL: ttl });
+    for (const k of ["x", "y"]) assert.ok(await call(other.clientUrl, "/v3/kv/put", { key: b64(`lk/${k}`), value: b64(k), lease: ID }));
+    let keeping = true;
+    let lastRenewal = 0;
+    const keeper = (async () => {
+      while (keeping) {
+        const r = await post(follower.clientUrl, "/v3/lease/keepalive", JSON.stringify({ ID })).catch(() => undefined);
+        if (r?.status === 200 && JSON.parse(r.text).result?.TTL === String(ttl)) lastRenewal = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    await eventually("a keep-alive through the follower", 5_000, async () => (lastRenewal > 0 ? true : undefined));
+    await cluster.kill9(leader);
+    const next = await cluster.leader(10_000);
+    // Kept alive through the new leadership for three TTLs: the lease and its keys stay.
+    const renewedAfterFailover = Date.now();
+    await eventually("keep-alives through the new leader", 10_000, async () => (lastRenewal > renewedAfterFailover ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 3 * ttl * 1000));
+    for (const m of [follower, other]) {
+      const r = await call(m.clientUrl, "/v3/kv/range", { key: b64("lk/"), range_end: b64("lk0") });
+      assert.equal(r?.count, "2", `keys of the kept lease through ${m.name}`);
+    }
+    const described = await call(other.clientUrl, "/v3/lease/timetolive", { ID });
+    assert.ok(Number(described.TTL) > 0, `TTL through ${other.name}: ${described.TTL}`);
+    assert.equal(described.grantedTTL, String(ttl));
+
+    // Keep-alives stop: the keys go within TTL + one election timeout, seen by a watcher on a follower.
+    const watched = next === follower ? other : follower;
+    const watch = await GatewayStream.open(watched.clientUrl, "/v3/watch", JSON.stringify({ create_request: { key: b64("lk/"), range_end: b64("lk0") } }));
+    try {
+      await watch.result();
+      keeping = false;
+      await keeper;
+      const gone = await watch.result(15_000);
+      const elapsed = Date.now() - lastRenewal;
+      assert.deepEqual(gone.events!.map((e) => [e.type, text(e.kv.key)]), [["DELETE", "lk/x"], ["DELETE", "lk/y"]]);
+      assert.ok(elapsed <= ttl * 1000 + ELECTION_MS, `keys vanished ${elapsed} ms after the last keep-alive`);
+    } finally {
+      watch.close();
+    }
+  } finally {
+    await cluster.close();
+  }
+});
+
+type Seen = { revision: number; type: string; key: string; value: string };
+
+function seenOf(result: WatchResult): Seen[] {
+  return (result.events ?? []).map((e) => ({
+    revision: Number(e.kv.mod_revision), type: e.type ?? "PUT", key: text(e.kv.key), value: text(e.kv.value),
+  }));
+}
+
+/** A watcher's events as they arrive, until its stream ends or is closed. */
+class Collector {
+  readonly seen: Seen[] = [];
+  createdAt = 0;
+  done: Promise<void>;
+  #stream: GatewayStream | SseStream;
+
+  constructor(stream: GatewayStream | SseStream) {
+    this.#stream = stream;
+    this.done = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for (;;) {
+        const raw = await this.#stream.result(120_000);
+        const result = "result" in raw && !("header" in raw) ? (raw as { result: WatchResult }).result : raw as WatchResult;
+        if (result.created) this.createdAt = Number(result.header.revision);
+        this.seen.push(...seenOf(result));
+      }
+    } catch {
+      // The stream ended: its member died, or the test closed it.
+    }
+  }
+
+  get last(): number {
+    return this.seen.length > 0 ? this.seen[this.seen.length - 1].revision : this.createdAt;
+  }
+
+  close(): void {
+    this.#stream.close();
+  }
+}
+
+const WATCH = (extra: object = {}) => JSON.stringify({ create_request: { key: b64("cw/"), range_end: b64("cw0"), ...extra } });
+
+test("cluster watches > every member's watchers see each acknowledged write once, in order, across kill -9 of the leader", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const watchers = new Map<ClusterMember, Collector>();
+    for (const m of cluster.running()) watchers.set(m, new Collector(await GatewayStream.open(m.clientUrl, "/v3/watch", WATCH())));
+    const follower = cluster.running().find((m) => m !== leader)!;
+    const sse = new Collector(await SseStream.open(follower.clientUrl, `prefix=cw/`));
+    await eventually("every watch created", 5_000, async () => ([...watchers.values(), sse].every((c) => c.createdAt > 0) ? true : undefined));
+
+    const acknowledged: Seen[] = [];
+    let writing = true;
+    let n = 0;
+    const writer = async (w: number) => {
+      while (writing) {
+        const targets = cluster.running();
+        const target = targets[n % targets.length];
+        const key = `cw/${w}/${n % 5}`;
+        const value = `v${n++}`;
+        const r = await call(target.clientUrl, "/v3/kv/put", { key: b64(key), value: b64(value) }, 3_000);
+        if (r) acknowledged.push({ revision: Number(r.header.revision), type: "PUT", key, value });
+      }
+    };
+    const writers = Array.from({ length: 4 }, (_, w) => writer(w));
+    await eventually("writes before the kill", 10_000, async () => (acknowledged.length >= 150 ? true : undefined));
+    await cluster.kill9(leader);
+    // The killed member's watcher resumes on a survivor, right after the last revision it saw.
+    const orphan = watchers.get(leader)!;
+    await orphan.done;
+    const survivor = cluster.running()[0];
+    const resumed = new Collector(await GatewayStream.open(survivor.clientUrl, "/v3/watch", WATCH({ start_revision: orphan.last + 1 })));
+    await cluster.leader(10_000);
+    const afterKill = acknowledged.length;
+    await eventually("writes after the kill", 15_000, async () => (acknowledged.length >= afterKill + 150 ? true : undefined));
+    writing = false;
+    await Promise.all(writers);
+
+    const last = Math.max(...acknowledged.map((a) => a.revision));
+    const all = [...watchers.entries()].filter(([m]) => m !== leader).map(([, c]) => c);
+    await eventually("every watcher caught up", 15_000, async () =>
+      [...all, sse, resumed].every((c) => c.last >= last) ? true : undefined);
+    const histories = [...all.map((c) => c.seen), sse.seen, [...orphan.seen, ...resumed.seen]];
+    for (const history of histories) {
+      const ids = history.map((e) => `${e.revision}/${e.key}`);
+      assert.equal(new Set(ids).size, ids.length, "an event was delivered twice");
+      for (let i = 1; i < history.length; i++) assert.ok(history[i].revision > history[i - 1].revision, "events out of revision order");
+      const byRevision = new Map(history.map((e) => [e.revision, e]));
+      for (const a of acknowledged) assert.deepEqual(byRevision.get(a.revision), a, `acknowledged write at revision ${a.revision} not seen`);
+    }
+    // Every member applied the same log: the same events, acknowledged or not.
+    for (const history of histories.slice(1)) assert.deepEqual(history, histories[0]);
+    for (const c of [...watchers.values(), sse, resumed]) c.close();
+  } finally {
+    await cluster.close();
+  }
+});

@@ -1,0 +1,275 @@
+/**
+ * The watch hub: every watcher of a member, fed by what the member applies (etcd's
+ * watchableStore).
+ *
+ * Owns: which watchers are synced (they get each revision's changes as it is applied) and which
+ * are catching up (they read history from the store: a start revision in the past, or a consumer
+ * that fell behind); filtering by span and by NOPUT/NODELETE; prev_kv; cancelling a watcher whose
+ * next revision was compacted away. A consumer that cannot take more is never buffered for: its
+ * watcher drops to catching up and reads from history once the consumer has room again, so a slow
+ * reader costs neither memory nor the writers' time.
+ * Never: encodes anything (sinks do), waits on a consumer, or reads the store while a snapshot is
+ * being installed.
+ */
+import { compareBytes, type KeySpan } from "../etcd/keys.ts";
+import { EventType, type KeyValue, type MvccChange } from "../etcd/types.ts";
+import type { ChangeListener } from "../store/state_machine.ts";
+
+/** One change as delivered: its prev_kv read once, when someone wants it. */
+export class WatchEvent {
+  readonly change: MvccChange;
+  readonly #readPrev: (revision: number, sub: number) => KeyValue | undefined;
+  #prev: KeyValue | undefined | null = null;
+  /** Encodings of this event kept by sinks (e.g. with and without prev_kv). */
+  readonly encoded: (string | undefined)[] = [];
+
+  constructor(change: MvccChange, readPrev: (revision: number, sub: number) => KeyValue | undefined) {
+    this.change = change;
+    this.#readPrev = readPrev;
+  }
+
+  get revision(): number {
+    return this.change.kv.modRevision;
+  }
+
+  /** The key-value before this change (undefined if the key did not exist or was compacted). */
+  prevKv(): KeyValue | undefined {
+    if (this.#prev === null) this.#prev = this.#readPrev(this.change.prevRevision, this.change.prevSub);
+    return this.#prev;
+  }
+}
+
+/** What a watcher wants. */
+export interface WatchSpec {
+  span: KeySpan;
+  /** The first revision to deliver. */
+  startRevision: number;
+  prevKv: boolean;
+  noPut: boolean;
+  noDelete: boolean;
+  progressNotify: boolean;
+}
+
+/** Where a watcher's events go: a stream to one client, shared by the watchers on it. */
+export interface WatchSink {
+  /** Offers events (whole revisions, in order; `revision` is the header's); false when the consumer is behind. */
+  deliver(watcher: Watcher, events: readonly WatchEvent[], revision: number): boolean;
+  /** The watcher's next revision was compacted away; the hub has removed it. */
+  compacted(watcher: Watcher, compactRevision: number, revision: number): void;
+  /** A periodic progress notification for a synced watcher that asked for them. */
+  progress(watcher: Watcher, revision: number): void;
+  /** Whether the consumer would take more now. */
+  readonly ready: boolean;
+}
+
+export class Watcher {
+  readonly id: number;
+  readonly spec: WatchSpec;
+  readonly sink: WatchSink;
+  /** The next revision this watcher has not been given. */
+  nextRevision: number;
+  /** Watchers with the same span and filters share one: they receive the same events. */
+  readonly groupKey: string;
+
+  constructor(id: number, spec: WatchSpec, sink: WatchSink) {
+    this.id = id;
+    this.spec = spec;
+    this.sink = sink;
+    this.nextRevision = spec.startRevision;
+    const s = spec.span;
+    const end = s.kind === "between" ? s.end.toHex() : s.kind;
+    this.groupKey = `${s.key.toHex()}|${end}|${spec.noPut ? 1 : 0}${spec.noDelete ? 1 : 0}${spec.prevKv ? 1 : 0}`;
+  }
+
+  matches(change: MvccChange): boolean {
+    if (change.type === EventType.PUT ? this.spec.noPut : this.spec.noDelete) return false;
+    const key = change.kv.key;
+    const span = this.spec.span;
+    switch (span.kind) {
+      case "single": return compareBytes(key, span.key) === 0;
+      case "from": return compareBytes(key, span.key) >= 0;
+      case "between": return compareBytes(key, span.key) >= 0 && compareBytes(key, span.end) < 0;
+    }
+  }
+}
+
+/** What the hub reads from the member's store. */
+export interface HubStore {
+  readonly revision: number;
+  readonly compactRevision: number;
+  /** False while the store must not be read (a snapshot is being installed). */
+  readonly readable: boolean;
+  changesBetween(from: number, to: number, maxChanges: number, maxBytes: number): { changes: MvccChange[]; through: number };
+  keyValueAt(revision: number, sub: number): KeyValue | undefined;
+}
+
+/**
+ * History read per catch-up pass: at most this many changes and bytes of values, so a response
+ * stays small whatever the values (etcd reads up to 1,000 revisions per watcher batch).
+ */
+const CATCH_UP_CHANGES = 1_000;
+const CATCH_UP_BYTES = 1 << 20;
+/** How often watchers that could not be served are tried again, ms (etcd: 100 ms). */
+const RETRY_MS = 100;
+
+type Group = { watchers: Set<Watcher>; sample: Watcher };
+
+export class WatchHub implements ChangeListener {
+  readonly #store: HubStore;
+  /** Synced watchers, grouped by what they watch. */
+  readonly #groups = new Map<string, Group>();
+  readonly #catchingUp = new Set<Watcher>();
+  #syncScheduled = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #progressTimer: ReturnType<typeof setInterval> | undefined;
+  #count = 0;
+
+  constructor(store: HubStore, progressNotifyMs: number) {
+    this.#store = store;
+    if (progressNotifyMs > 0) {
+      this.#progressTimer = setInterval(() => this.#notifyProgress(), progressNotifyMs);
+      (this.#progressTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Watchers held now. */
+  get size(): number {
+    return this.#count;
+  }
+
+  add(watcher: Watcher): void {
+    this.#count++;
+    if (watcher.nextRevision > this.#store.revision) this.#join(watcher);
+    else {
+      this.#catchingUp.add(watcher);
+      this.#scheduleSync();
+    }
+  }
+
+  remove(watcher: Watcher): void {
+    if (this.#catchingUp.delete(watcher) || this.#leave(watcher)) this.#count--;
+  }
+
+  /** A sink has room again: its watchers catch up now rather than at the next retry. */
+  wake(): void {
+    if (this.#catchingUp.size > 0) this.#scheduleSync();
+  }
+
+  /** The store was replaced (a snapshot): every watcher reads what it missed from the new history. */
+  reset(): void {
+    for (const group of this.#groups.values()) for (const w of group.watchers) this.#catchingUp.add(w);
+    this.#groups.clear();
+    this.#scheduleSync();
+  }
+
+  close(): void {
+    clearInterval(this.#progressTimer);
+    clearTimeout(this.#retry);
+  }
+
+  // ---- ChangeListener: called by the state machine as it applies ----
+
+  wantsChanges(): boolean {
+    return this.#groups.size > 0;
+  }
+
+  changed(changes: MvccChange[], revision: number): void {
+    const readPrev = (r: number, s: number) => this.#store.keyValueAt(r, s);
+    const events = changes.map((c) => new WatchEvent(c, readPrev));
+    for (const group of this.#groups.values()) {
+      const mine = events.filter((e) => group.sample.matches(e.change));
+      for (const w of group.watchers) {
+        if (w.nextRevision > revision) continue;
+        if (mine.length === 0 || w.sink.deliver(w, mine, revision)) {
+          w.nextRevision = revision + 1;
+          continue;
+        }
+        // The consumer is behind: this revision and what follows come from history later.
+        this.#leave(w);
+        this.#catchingUp.add(w);
+        this.#scheduleRetry();
+      }
+    }
+  }
+
+  // ---- internals ----
+
+  #join(w: Watcher): void {
+    let group = this.#groups.get(w.groupKey);
+    if (!group) {
+      group = { watchers: new Set(), sample: w };
+      this.#groups.set(w.groupKey, group);
+    }
+    group.watchers.add(w);
+  }
+
+  #leave(w: Watcher): boolean {
+    const group = this.#groups.get(w.groupKey);
+    if (!group?.watchers.delete(w)) return false;
+    if (group.watchers.size === 0) this.#groups.delete(w.groupKey);
+    else if (group.sample === w) group.sample = group.watchers.values().next().value!;
+    return true;
+  }
+
+  #scheduleSync(): void {
+    if (this.#syncScheduled) return;
+    this.#syncScheduled = true;
+    setImmediate(() => {
+      this.#syncScheduled = false;
+      this.#sync();
+    });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#sync();
+    }, RETRY_MS);
+  }
+
+  /** One catch-up pass: every watcher whose consumer has room reads what it missed from history. */
+  #sync(): void {
+    if (this.#catchingUp.size === 0) return;
+    if (!this.#store.readable) return this.#scheduleRetry();
+    const current = this.#store.revision;
+    const compactRevision = this.#store.compactRevision;
+    const ready: Watcher[] = [];
+    for (const w of this.#catchingUp) {
+      if (w.nextRevision < compactRevision) {
+        this.#catchingUp.delete(w);
+        this.#count--;
+        w.sink.compacted(w, compactRevision, current);
+      } else if (w.nextRevision > current) {
+        this.#catchingUp.delete(w);
+        this.#join(w);
+      } else if (w.sink.ready) ready.push(w);
+    }
+    if (ready.length > 0) {
+      const from = Math.min(...ready.map((w) => w.nextRevision));
+      const { changes, through: reached } = this.#store.changesBetween(from, current, CATCH_UP_CHANGES, CATCH_UP_BYTES);
+      const readPrev = (r: number, s: number) => this.#store.keyValueAt(r, s);
+      const events = changes.map((c) => new WatchEvent(c, readPrev));
+      for (const w of ready) {
+        const mine = events.filter((e) => e.revision >= w.nextRevision && w.matches(e.change));
+        if (mine.length > 0 && !w.sink.deliver(w, mine, current)) continue;
+        w.nextRevision = reached + 1;
+        if (reached === current) {
+          this.#catchingUp.delete(w);
+          this.#join(w);
+        }
+      }
+    }
+    if (this.#catchingUp.size === 0) return;
+    // Watchers still behind a full read go on at once; those whose consumers are full, later.
+    if (ready.some((w) => this.#catchingUp.has(w) && w.sink.ready)) this.#scheduleSync();
+    else this.#scheduleRetry();
+  }
+
+  #notifyProgress(): void {
+    const revision = this.#store.revision;
+    for (const group of this.#groups.values()) {
+      for (const w of group.watchers) if (w.spec.progressNotify) w.sink.progress(w, revision);
+    }
+  }
+}
