@@ -43,12 +43,11 @@ export function createApp(member: ApiMember, options: AppOptions = {}): Hono {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }
-  for (const path of ["/v3/lease/keepalive", "/v3/kv/lease/keepalive"]) {
-    app.all(path, (c) => {
-      if (c.req.method === "OPTIONS") return textResponse("", 200);
-      return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
-    });
-  }
+  // Keep-alive has no /v3/kv/lease/ twin in etcd's gateway, unlike the other lease calls.
+  app.all("/v3/lease/keepalive", (c) => {
+    if (c.req.method === "OPTIONS") return textResponse("", 200);
+    return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
+  });
   const sse = new SseStreams(options.sseHeartbeatMs);
   app.all("/v3/watch", (c) => {
     const request = c.req.raw;

@@ -1,6 +1,6 @@
 /**
- * etcd's lease gateway: grant, revoke, time-to-live and leases (each under /v3/lease/ and the older
- * /v3/kv/lease/), and keep-alive, whose body is a stream of requests answered one line each.
+ * etcd's lease gateway: grant, revoke, time-to-live and leases (the last three also under the
+ * older /v3/kv/lease/), and keep-alive, whose body is a stream of requests answered one line each.
  *
  * Owns: each call's checks in etcd's order and words, picking an id when the client gave none
  * (positive, as etcd's), raising a TTL to the minimum, and the responses' JSON. Never: keeps time
@@ -84,13 +84,16 @@ function leases(member: ApiMember, body: Parameters<KvHandler>[1]): Answer {
     .list("leases", member.leaseIds(), (id) => jsonObject().int("ID", id).toString()).toString();
 }
 
-export const leaseHandlers: Record<string, KvHandler> = {};
-for (const prefix of ["/v3/lease", "/v3/kv/lease"]) {
-  leaseHandlers[`${prefix}/grant`] = grant;
-  leaseHandlers[`${prefix}/revoke`] = revoke;
-  leaseHandlers[`${prefix}/timetolive`] = timeToLive;
-  leaseHandlers[`${prefix}/leases`] = leases;
-}
+/** etcd 3.4's gateway serves revoke, time-to-live and leases on the old /v3/kv/lease/ paths too, but not grant. */
+export const leaseHandlers: Record<string, KvHandler> = {
+  "/v3/lease/grant": grant,
+  "/v3/lease/revoke": revoke,
+  "/v3/kv/lease/revoke": revoke,
+  "/v3/lease/timetolive": timeToLive,
+  "/v3/kv/lease/timetolive": timeToLive,
+  "/v3/lease/leases": leases,
+  "/v3/kv/lease/leases": leases,
+};
 
 /** The gateway's error line for a stream that fails after it began. */
 function streamError(e: EtcdError): string {
@@ -107,9 +110,10 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
   const first = await values.next();
   let firstId: LeaseId | undefined;
   if (!first.done) {
-    if (!first.value.ok) return errorResponse(invalid(first.value.error));
+    // As etcd's gateway: a first request that does not decode is an error of code UNKNOWN (500).
+    if (!first.value.ok) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, first.value.error));
     const decoded = decode(leaseIdSchema, first.value.value);
-    if (isEtcdError(decoded)) return errorResponse(decoded);
+    if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
     firstId = leaseIdOf(decoded);
   }
   const encoder = new TextEncoder();

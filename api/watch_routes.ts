@@ -44,16 +44,16 @@ function streamResponse(stream: WatchStream, request: Request, headers: Record<s
 
 /**
  * POST /v3/watch. As etcd's gateway: a first request that does not decode is answered with the
- * error alone; a later one ends the reading of requests (the stream goes on).
+ * error alone (code UNKNOWN, 500); a later one ends the reading of requests (the stream goes on).
  */
 export async function gatewayWatch(member: ApiMember, request: Request): Promise<Response> {
   const values = jsonValues(request.body);
   const first = await values.next();
   let firstRequest: WatchRequest | undefined;
   if (!first.done) {
-    if (!first.value.ok) return errorResponse(invalid(first.value.error));
+    if (!first.value.ok) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, first.value.error));
     const decoded = decodeRequest(first.value.value);
-    if (decoded instanceof EtcdError) return errorResponse(decoded);
+    if (decoded instanceof EtcdError) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
     firstRequest = decoded;
   }
   const stream = new WatchStream(member, gatewayFraming);
