@@ -23,6 +23,8 @@ const listeners: Listener[] = [];
 
 /** Stops serving, then closes the member (called only once it is open). */
 async function shutdown(code: number): Promise<never> {
+  // Watch streams never end on their own, and a server stopping waits for open responses.
+  opened.watches.close();
   await Promise.all(listeners.map((l) => l.close()));
   await opened.close();
   process.exit(code);
@@ -40,6 +42,7 @@ const opened = await Member.open({
   heartbeatMs: config.heartbeatIntervalMs,
   electionMs: config.electionTimeoutMs,
   snapshotCount: config.snapshotCount,
+  watchProgressNotifyMs: config.watchProgressNotifyMs,
   // etcd exits once it has been removed from its cluster.
   onRemoved: () => void shutdown(0),
 }).catch((e: Error) => {
@@ -49,7 +52,7 @@ const opened = await Member.open({
 const peerApp = createPeerApp(opened);
 const stream = peerStream(opened);
 for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
-const app = createApp(opened);
+const app = createApp(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => app.fetch(r)));
 listeners.push(...clientListeners);
 console.log(

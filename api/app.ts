@@ -13,6 +13,7 @@ import { clusterHandlers } from "./cluster_routes.ts";
 import { type KvHandler, kvHandlers, notForLearner } from "./kv_routes.ts";
 import { keepAlive, leaseHandlers } from "./lease_routes.ts";
 import { memberHandlers, versionBody } from "./member_routes.ts";
+import { metricsText } from "./metrics.ts";
 import { gatewayWatch, SseStreams } from "./watch_routes.ts";
 
 function gatewayRoute(member: ApiMember, handler: KvHandler) {
@@ -57,6 +58,7 @@ export function createApp(member: ApiMember, options: AppOptions = {}): Hono {
     return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
   });
   app.get("/version", () => jsonResponse(versionBody));
+  app.get("/metrics", () => new Response(metricsText(member, sse.size), { headers: { "Content-Type": "text/plain; version=0.0.4" } }));
   // etcd answers /health as text, though the text is JSON.
   app.get("/health", () => textResponse(`{"health":"true"}`, 200));
   app.notFound(() => notFound());

@@ -18,8 +18,8 @@ import { decodeWith } from "./proto_json.ts";
 import { toWatchRequest, type WatchRequest, watchRequestSchema } from "./watch_lease_schemas.ts";
 import { gatewayFraming, sseFraming, type WatchCreate, WatchStream } from "./watch_stream.ts";
 
-/** How often an SSE stream gets a comment, so proxies do not close it as idle. */
-export const SSE_HEARTBEAT_MS = 15_000;
+/** How often an SSE stream gets a comment by default, so proxies do not close it as idle. */
+const SSE_HEARTBEAT_MS = 15_000;
 
 const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
 
@@ -37,8 +37,8 @@ function handle(stream: WatchStream, request: WatchRequest): void {
   }
 }
 
-function streamResponse(stream: WatchStream, request: Request, headers: Record<string, string>): Response {
-  request.signal?.addEventListener("abort", () => stream.close());
+/** The stream's response; a client going away cancels its body, which closes the stream. */
+function streamResponse(stream: WatchStream, headers: Record<string, string>): Response {
   return new Response(stream.body, { headers: { ...CORS_HEADERS, ...headers } });
 }
 
@@ -66,7 +66,7 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
       handle(stream, decoded);
     }
   })().catch(() => {});
-  return streamResponse(stream, request, { "Content-Type": gatewayFraming.contentType });
+  return streamResponse(stream, { "Content-Type": gatewayFraming.contentType });
 }
 
 /** The key just past every key with this prefix (clientv3's GetPrefixRangeEnd). */
@@ -166,7 +166,7 @@ export class SseStreams {
     // Reconnect a second after a drop, and tell the proxy in front not to buffer.
     stream.write("retry: 1000\n\n");
     stream.create(create);
-    return streamResponse(stream, request, {
+    return streamResponse(stream, {
       "Content-Type": "text/event-stream",
       "Cache-Control": "no-cache",
       "X-Accel-Buffering": "no",

@@ -32,6 +32,10 @@ export interface Config {
   electionTimeoutMs: number;
   /** Committed entries that trigger a log compaction. */
   snapshotCount: number;
+  /** How often watchers that asked for progress notifications get one, ms. */
+  watchProgressNotifyMs: number;
+  /** How often SSE watch streams get a heartbeat comment, ms (Concord's own). */
+  sseHeartbeatMs: number;
 }
 
 type FlagSpec = { flag: string; env: string; help: string };
@@ -49,6 +53,14 @@ const FLAGS = {
   heartbeatInterval: { flag: "heartbeat-interval", env: "ETCD_HEARTBEAT_INTERVAL", help: `milliseconds between a leader's heartbeats (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})` },
   electionTimeout: { flag: "election-timeout", env: "ETCD_ELECTION_TIMEOUT", help: `milliseconds without a leader before an election (default ${DEFAULT_ELECTION_TIMEOUT_MS})` },
   snapshotCount: { flag: "snapshot-count", env: "ETCD_SNAPSHOT_COUNT", help: `committed entries that trigger a log compaction (default ${DEFAULT_SNAPSHOT_COUNT})` },
+  watchProgressNotifyInterval: {
+    flag: "experimental-watch-progress-notify-interval", env: "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL",
+    help: "how often watchers asking for progress notifications get one, a duration (default 10m0s)",
+  },
+  sseHeartbeatInterval: {
+    flag: "sse-heartbeat-interval", env: "CONCORD_SSE_HEARTBEAT_INTERVAL",
+    help: "how often SSE watch streams get a heartbeat comment, a duration (default 15s; Concord's own)",
+  },
 } satisfies Record<string, FlagSpec>;
 
 export function usage(): string {
@@ -65,6 +77,18 @@ type Given = { value: string; from: string };
 function count(given: Given | undefined, fallback: number): number | string {
   if (!given) return fallback;
   return /^\d+$/.test(given.value) ? Number(given.value) : `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration such as "10m", "1m30s" or "500ms", in ms. */
+function duration(given: Given | undefined, fallback: number): number | string {
+  if (!given) return fallback;
+  const parts = [...given.value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== given.value) {
+    return `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]], 0);
 }
 
 type RaftTiming = Pick<Config, "heartbeatIntervalMs" | "electionTimeoutMs" | "snapshotCount">;
@@ -127,6 +151,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (state !== "new" && state !== "existing") return { ok: false, error: state };
   const timing = raftTiming(lookup);
   if (typeof timing === "string") return { ok: false, error: timing };
+  const progressNotify = duration(lookup(FLAGS.watchProgressNotifyInterval), 10 * 60_000);
+  if (typeof progressNotify === "string") return { ok: false, error: progressNotify };
+  const sseHeartbeat = duration(lookup(FLAGS.sseHeartbeatInterval), 15_000);
+  if (typeof sseHeartbeat === "string") return { ok: false, error: sseHeartbeat };
+  if (sseHeartbeat === 0) return { ok: false, error: "--sse-heartbeat-interval must be >0" };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -143,6 +172,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       initialClusterState: state,
       initialClusterToken: value(FLAGS.initialClusterToken) ?? DEFAULT_CLUSTER_TOKEN,
       ...timing,
+      watchProgressNotifyMs: progressNotify,
+      sseHeartbeatMs: sseHeartbeat,
     },
   };
 }

@@ -60,6 +60,8 @@ export interface WatchSink {
   progress(watcher: Watcher, revision: number): void;
   /** Whether the consumer would take more now. */
   readonly ready: boolean;
+  /** Ends the stream (the member is stopping). */
+  close(): void;
 }
 
 export class Watcher {
@@ -137,6 +139,11 @@ export class WatchHub implements ChangeListener {
     return this.#count;
   }
 
+  /** Watchers catching up from history now (a start revision in the past, or a slow consumer). */
+  get catchingUp(): number {
+    return this.#catchingUp.size;
+  }
+
   add(watcher: Watcher): void {
     this.#count++;
     if (watcher.nextRevision > this.#store.revision) this.#join(watcher);
@@ -162,9 +169,14 @@ export class WatchHub implements ChangeListener {
     this.#scheduleSync();
   }
 
+  /** Ends every watcher's stream: the member is stopping (a server waits for open responses). */
   close(): void {
     clearInterval(this.#progressTimer);
     clearTimeout(this.#retry);
+    const sinks = new Set<WatchSink>();
+    for (const group of this.#groups.values()) for (const w of group.watchers) sinks.add(w.sink);
+    for (const w of this.#catchingUp) sinks.add(w.sink);
+    for (const sink of sinks) sink.close();
   }
 
   // ---- ChangeListener: called by the state machine as it applies ----

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { eventually } from "../support/eventually.ts";
 import { post, type ServerProcess, startConcord } from "../support/processes.ts";
 import { GatewayStream, SseStream, type WatchResult } from "../support/streams.ts";
 
@@ -247,3 +248,55 @@ test("watch > watchers that never read slow no one and cost bounded memory", asy
 const STUCK_WATCHERS = 16;
 const PUTS = 1_000;
 const VALUE_BYTES = 100_000;
+
+test("watch > progress notifications, SSE heartbeats, and a member that stops ends its streams", async () => {
+  const own = await startConcord({
+    name: "watch-intervals", flags: ["--experimental-watch-progress-notify-interval", "300ms", "--sse-heartbeat-interval", "200ms"],
+  });
+  let stopped = false;
+  try {
+    await post(own.url, "/v3/kv/put", JSON.stringify({ key: b64("p"), value: b64("1") }));
+    const notified = await GatewayStream.open(own.url, "/v3/watch", JSON.stringify({ create_request: { key: b64("p"), progress_notify: true } }));
+    const sse = await SseStream.open(own.url, "prefix=p");
+    assert.equal(sse.contentType, "text/event-stream");
+    assert.equal((await notified.result()).created, true);
+    // A progress notification: the watch's id and the current revision, no events.
+    const progress = await notified.result(5_000);
+    assert.deepEqual({ ...progress, header: { revision: progress.header.revision } }, { header: { revision: "2" } });
+    const blocks = [await sse.next(), await sse.next(), await sse.next(), await sse.next()];
+    assert.equal(blocks[0]?.retry, "1000");
+    assert.ok(JSON.parse(blocks[1]!.data!).created);
+    assert.ok(blocks.slice(2).every((b) => b?.comment === "heartbeat"), JSON.stringify(blocks));
+    // SIGTERM with both streams open: the member ends them and exits, rather than waiting on them
+    // until the harness kills it (5 s).
+    const stopping = Date.now();
+    await own.stop();
+    stopped = true;
+    assert.ok(Date.now() - stopping < 3_000, "the member had to be killed: it waited on its open streams");
+    assert.equal(await notified.next(), undefined);
+    assert.equal(await sse.next(), undefined);
+  } finally {
+    if (!stopped) await own.stop();
+  }
+});
+
+async function watcherCount(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^etcd_debugging_mvcc_watcher_total (\d+)$/m.exec(text)![1]);
+}
+
+test("watch > a client that goes away takes its watchers with it", async () => {
+  const baseline = await watcherCount(member.url);
+  const streams: { close(): void }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const gateway = await GatewayStream.open(member.url, "/v3/watch", `{"create_request":{"key":"${b64("gone")}"}}{"create_request":{"key":"${b64("gone2")}"}}`);
+    await gateway.result();
+    await gateway.result();
+    const sse = await SseStream.open(member.url, "prefix=gone");
+    await sse.result();
+    streams.push(gateway, sse);
+  }
+  assert.equal(await watcherCount(member.url), baseline + 15);
+  for (const s of streams) s.close();
+  await eventually("watchers released", 5_000, async () => ((await watcherCount(member.url)) === baseline ? true : undefined));
+});

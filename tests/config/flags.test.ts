@@ -169,3 +169,19 @@ test("config > usage lists every flag with its variable", () => {
     assert.match(usage(), new RegExp(`--${flag} .*\\n.*env ETCD_${flag.toUpperCase().replaceAll("-", "_")}\\n`));
   }
 });
+
+test("config > watch intervals are Go durations, from flags or the environment", () => {
+  const r = parseConfig(["--experimental-watch-progress-notify-interval", "1m30s", "--sse-heartbeat-interval=500ms"], {});
+  assert.ok(r.ok);
+  assert.equal(r.config.watchProgressNotifyMs, 90_000);
+  assert.equal(r.config.sseHeartbeatMs, 500);
+  const fromEnv = parseConfig([], { ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: "2s" });
+  assert.ok(fromEnv.ok);
+  assert.equal(fromEnv.config.watchProgressNotifyMs, 2_000);
+  assert.equal(fromEnv.config.sseHeartbeatMs, 15_000);
+  const defaults = parseConfig([], {});
+  assert.ok(defaults.ok);
+  assert.equal(defaults.config.watchProgressNotifyMs, 600_000);
+  const bad = parseConfig(["--sse-heartbeat-interval", "10"], {});
+  assert.deepEqual(bad, { ok: false, error: 'invalid value "10" for flag -sse-heartbeat-interval: parse error' });
+});

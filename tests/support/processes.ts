@@ -146,6 +146,8 @@ export interface ConcordOptions {
   runtime?: Runtime;
   dataDir?: string;
   name?: string;
+  /** More flags for the member. */
+  flags?: string[];
 }
 
 /** Starts `server.ts` as its own process; reuse `dataDir` to restart a member. */
@@ -159,6 +161,7 @@ export async function startConcord(options: ConcordOptions = {}): Promise<Server
   const flags = [
     "--data-dir", dataDir, "--listen-client-urls", url, "--name", name,
     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`,
+    ...(options.flags ?? []),
   ];
   return spawnConcord({ runtime: options.runtime, url, dataDir, flags, removeDir: ownDir });
 }
