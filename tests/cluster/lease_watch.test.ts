@@ -76,6 +76,44 @@ test("cluster leases > keep-alives through a follower hold a lease across kill -
   }
 });
 
+test("cluster leases > a lease left alone expires though leadership moves every three seconds (checkpoints)", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const ttl = 5;
+    const { ID } = await call(leader.clientUrl, "/v3/lease/grant", { TTL: ttl });
+    assert.ok(await call(leader.clientUrl, "/v3/kv/put", { key: b64("ck/k"), value: b64("v"), lease: ID }));
+    const granted = Date.now();
+    const watch = await GatewayStream.open(leader.clientUrl, "/v3/watch", JSON.stringify({ create_request: { key: b64("ck/k") } }));
+    await watch.result();
+    const gone = watch.result(60_000);
+    let vanished = false;
+    let vanishedAfter = Infinity;
+    gone.then(() => {
+      vanished = true;
+      vanishedAfter = Date.now() - granted;
+    }, () => {});
+    // Each new leader gives the lease its remaining TTL plus an election timeout: without the
+    // remaining TTL checkpointed, a leadership that moves more often than that never lets it expire.
+    let moves = 0;
+    while (!vanished && Date.now() - granted < 40_000) {
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      if (vanished) break;
+      const current = await cluster.leader();
+      const to = cluster.running().find((m) => m !== current)!;
+      const target = (await cluster.status(to))!.memberId;
+      if (await call(current.clientUrl, "/v3/maintenance/transfer-leadership", { targetID: target })) moves++;
+    }
+    const deletes = await gone;
+    assert.equal(deletes.events?.[0]?.type, "DELETE");
+    assert.ok(vanishedAfter < 30_000, `the lease expired ${vanishedAfter} ms after its grant, only once leadership stopped moving`);
+    assert.ok(moves >= 2, `leadership moved only ${moves} times before the lease expired`);
+    watch.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
 type Seen = { revision: number; type: string; key: string; value: string };
 
 function seenOf(result: WatchResult): Seen[] {
