@@ -9,6 +9,7 @@
  * stream do).
  */
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { prefixEnd } from "../etcd/keys.ts";
 import { EMPTY_BYTES } from "../etcd/types.ts";
 import type { ApiMember } from "./api_member.ts";
 import { decodeGoBase64 } from "./go_base64.ts";
@@ -67,18 +68,6 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
     }
   })().catch(() => {});
   return streamResponse(stream, { "Content-Type": gatewayFraming.contentType });
-}
-
-/** The key just past every key with this prefix (clientv3's GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  const end = prefix.slice();
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++;
-      return end.slice(0, i + 1);
-    }
-  }
-  return new Uint8Array([0]);
 }
 
 /** The watch an SSE request asks for, from its query and Last-Event-ID. */

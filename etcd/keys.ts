@@ -24,3 +24,15 @@ export function compareBytes(a: Bytes, b: Bytes): number {
   }
   return a.length - b.length;
 }
+
+/** The key just past every key with this prefix (clientv3's GetPrefixRangeEnd); \0 when there is none. */
+export function prefixEnd(prefix: Bytes): Bytes {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] < 0xff) {
+      const end = prefix.slice(0, i + 1);
+      end[i]++;
+      return end;
+    }
+  }
+  return new Uint8Array([0]);
+}

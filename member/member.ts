@@ -179,7 +179,7 @@ export class Member {
       },
       changesBetween: (from, to, max, bytes) => this.#read(() => this.#store.mvcc.changesBetween(from, to, max, bytes)),
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
-    }, config.watchProgressNotifyMs ?? 10 * 60_000);
+    }, { progressNotifyMs: config.watchProgressNotifyMs ?? 10 * 60_000 });
     store.stateMachine.listener = this.watches;
     this.#lessor = new Lessor({
       leases: () => this.#store.leases,
@@ -599,6 +599,7 @@ export class Member {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
     this.#installing = true;
+    const revisionBefore = this.revision;
     try {
       await this.#store.installSnapshot(snapshot.index, snapshot.term);
     } finally {
@@ -609,7 +610,7 @@ export class Member {
     this.#lessor.demote();
     // Watchers read what the snapshot brought from its history.
     this.#store.stateMachine.listener = this.watches;
-    this.watches.reset();
+    this.watches.reset(revisionBefore);
     this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
   }
 

@@ -14,6 +14,7 @@
 import { compareBytes, type KeySpan } from "../etcd/keys.ts";
 import { EventType, type KeyValue, type MvccChange } from "../etcd/types.ts";
 import type { ChangeListener } from "../store/state_machine.ts";
+import { type IndexPlace, placeOf, WatchIndex } from "./watch_index.ts";
 
 /** One change as delivered: its prev_kv read once, when someone wants it. */
 export class WatchEvent {
@@ -72,6 +73,10 @@ export class Watcher {
   nextRevision: number;
   /** Watchers with the same span and filters share one: they receive the same events. */
   readonly groupKey: string;
+  /** Where its span is indexed. */
+  readonly place: IndexPlace;
+  /** It was synced once and fell behind (a slow consumer, a snapshot): it may have missed a delete at the compaction revision. */
+  fellBehind = false;
 
   constructor(id: number, spec: WatchSpec, sink: WatchSink) {
     this.id = id;
@@ -81,6 +86,7 @@ export class Watcher {
     const s = spec.span;
     const end = s.kind === "between" ? s.end.toHex() : s.kind;
     this.groupKey = `${s.key.toHex()}|${end}|${spec.noPut ? 1 : 0}${spec.noDelete ? 1 : 0}${spec.prevKv ? 1 : 0}`;
+    this.place = placeOf(s);
   }
 
   matches(change: MvccChange): boolean {
@@ -114,22 +120,32 @@ const CATCH_UP_BYTES = 1 << 20;
 /** How often watchers that could not be served are tried again, ms (etcd: 100 ms). */
 const RETRY_MS = 100;
 
+export interface HubOptions {
+  /** How often synced watchers that asked for them get a progress notification, ms (0: never). */
+  progressNotifyMs: number;
+  /** How often watchers whose consumers were full are tried again, ms. */
+  retryMs?: number;
+}
+
 type Group = { watchers: Set<Watcher>; sample: Watcher };
 
 export class WatchHub implements ChangeListener {
   readonly #store: HubStore;
-  /** Synced watchers, grouped by what they watch. */
+  /** Synced watchers, grouped by what they watch, and the groups indexed by span. */
   readonly #groups = new Map<string, Group>();
+  readonly #index = new WatchIndex<Group>();
   readonly #catchingUp = new Set<Watcher>();
   #syncScheduled = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #progressTimer: ReturnType<typeof setInterval> | undefined;
   #count = 0;
+  readonly #retryMs: number;
 
-  constructor(store: HubStore, progressNotifyMs: number) {
+  constructor(store: HubStore, options: HubOptions) {
     this.#store = store;
-    if (progressNotifyMs > 0) {
-      this.#progressTimer = setInterval(() => this.#notifyProgress(), progressNotifyMs);
+    this.#retryMs = options.retryMs ?? RETRY_MS;
+    if (options.progressNotifyMs > 0) {
+      this.#progressTimer = setInterval(() => this.#notifyProgress(), options.progressNotifyMs);
       (this.#progressTimer as { unref?: () => void }).unref?.();
     }
   }
@@ -162,9 +178,19 @@ export class WatchHub implements ChangeListener {
     if (this.#catchingUp.size > 0) this.#scheduleSync();
   }
 
-  /** The store was replaced (a snapshot): every watcher reads what it missed from the new history. */
-  reset(): void {
-    for (const group of this.#groups.values()) for (const w of group.watchers) this.#catchingUp.add(w);
+  /**
+   * The store was replaced (a snapshot): every watcher reads what it missed from the new history.
+   * Synced watchers had everything up to `revisionBefore`, the old store's revision.
+   */
+  reset(revisionBefore: number): void {
+    for (const group of this.#groups.values()) {
+      this.#index.remove(group, group.sample.place);
+      for (const w of group.watchers) {
+        w.nextRevision = Math.max(w.nextRevision, revisionBefore + 1);
+        w.fellBehind = true;
+        this.#catchingUp.add(w);
+      }
+    }
     this.#groups.clear();
     this.#scheduleSync();
   }
@@ -187,16 +213,28 @@ export class WatchHub implements ChangeListener {
 
   changed(changes: MvccChange[], revision: number): void {
     const readPrev = (r: number, s: number) => this.#store.keyValueAt(r, s);
-    const events = changes.map((c) => new WatchEvent(c, readPrev));
-    for (const group of this.#groups.values()) {
-      const mine = events.filter((e) => group.sample.matches(e.change));
+    // Each group's events of this revision, in the order they were made.
+    const mine = new Map<Group, WatchEvent[]>();
+    for (const change of changes) {
+      let event: WatchEvent | undefined;
+      this.#index.candidates(change.kv.key, (group) => {
+        if (!group.sample.matches(change)) return;
+        event ??= new WatchEvent(change, readPrev);
+        const list = mine.get(group);
+        if (list) list.push(event);
+        else mine.set(group, [event]);
+      });
+    }
+    for (const [group, events] of mine) {
       for (const w of group.watchers) {
         if (w.nextRevision > revision) continue;
-        if (mine.length === 0 || w.sink.deliver(w, mine, revision)) {
+        if (w.sink.deliver(w, events, revision)) {
           w.nextRevision = revision + 1;
           continue;
         }
         // The consumer is behind: this revision and what follows come from history later.
+        w.nextRevision = revision;
+        w.fellBehind = true;
         this.#leave(w);
         this.#catchingUp.add(w);
         this.#scheduleRetry();
@@ -211,6 +249,7 @@ export class WatchHub implements ChangeListener {
     if (!group) {
       group = { watchers: new Set(), sample: w };
       this.#groups.set(w.groupKey, group);
+      this.#index.add(group, w.place);
     }
     group.watchers.add(w);
   }
@@ -218,7 +257,10 @@ export class WatchHub implements ChangeListener {
   #leave(w: Watcher): boolean {
     const group = this.#groups.get(w.groupKey);
     if (!group?.watchers.delete(w)) return false;
-    if (group.watchers.size === 0) this.#groups.delete(w.groupKey);
+    if (group.watchers.size === 0) {
+      this.#groups.delete(w.groupKey);
+      this.#index.remove(group, group.sample.place);
+    }
     else if (group.sample === w) group.sample = group.watchers.values().next().value!;
     return true;
   }
@@ -237,7 +279,7 @@ export class WatchHub implements ChangeListener {
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       this.#sync();
-    }, RETRY_MS);
+    }, this.#retryMs);
   }
 
   /** One catch-up pass: every watcher whose consumer has room reads what it missed from history. */
@@ -248,7 +290,11 @@ export class WatchHub implements ChangeListener {
     const compactRevision = this.#store.compactRevision;
     const ready: Watcher[] = [];
     for (const w of this.#catchingUp) {
-      if (w.nextRevision < compactRevision) {
+      // etcd's rule for a start revision: below the compaction revision is gone. A watcher that
+      // has been delivering gets a stricter one: a delete at the compaction revision itself was
+      // removed with it, and it must not miss that silently.
+      const started = w.fellBehind || w.nextRevision !== w.spec.startRevision;
+      if (w.nextRevision < compactRevision || (started && w.nextRevision === compactRevision)) {
         this.#catchingUp.delete(w);
         this.#count--;
         w.sink.compacted(w, compactRevision, current);
