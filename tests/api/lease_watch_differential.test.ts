@@ -138,7 +138,7 @@ async function ask(server: ServerProcess, c: Case): Promise<Answer> {
   let ended = false;
   const read = async (ms: number) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)));
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
     const chunk = await Promise.race([reader.read(), timeout]);
     clearTimeout(timer);
     if (chunk === undefined) return false;
