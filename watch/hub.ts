@@ -75,8 +75,10 @@ export class Watcher {
   readonly groupKey: string;
   /** Where its span is indexed. */
   readonly place: IndexPlace;
-  /** It was synced once and fell behind (a slow consumer, a snapshot): it may have missed a delete at the compaction revision. */
+  /** It was synced once and fell behind (a slow consumer, a snapshot). */
   fellBehind = false;
+  /** The compaction revision when it was created. */
+  compactRevisionAtStart = 0;
 
   constructor(id: number, spec: WatchSpec, sink: WatchSink) {
     this.id = id;
@@ -125,6 +127,9 @@ export interface HubOptions {
   progressNotifyMs: number;
   /** How often watchers whose consumers were full are tried again, ms. */
   retryMs?: number;
+  /** History read per catch-up pass at most: changes, and bytes of values (tests make them small). */
+  catchUpChanges?: number;
+  catchUpBytes?: number;
 }
 
 type Group = { watchers: Set<Watcher>; sample: Watcher };
@@ -140,10 +145,14 @@ export class WatchHub implements ChangeListener {
   #progressTimer: ReturnType<typeof setInterval> | undefined;
   #count = 0;
   readonly #retryMs: number;
+  readonly #catchUpChanges: number;
+  readonly #catchUpBytes: number;
 
   constructor(store: HubStore, options: HubOptions) {
     this.#store = store;
     this.#retryMs = options.retryMs ?? RETRY_MS;
+    this.#catchUpChanges = options.catchUpChanges ?? CATCH_UP_CHANGES;
+    this.#catchUpBytes = options.catchUpBytes ?? CATCH_UP_BYTES;
     if (options.progressNotifyMs > 0) {
       this.#progressTimer = setInterval(() => this.#notifyProgress(), options.progressNotifyMs);
       (this.#progressTimer as { unref?: () => void }).unref?.();
@@ -162,6 +171,7 @@ export class WatchHub implements ChangeListener {
 
   add(watcher: Watcher): void {
     this.#count++;
+    watcher.compactRevisionAtStart = this.#store.compactRevision;
     if (watcher.nextRevision > this.#store.revision) this.#join(watcher);
     else {
       this.#catchingUp.add(watcher);
@@ -290,11 +300,12 @@ export class WatchHub implements ChangeListener {
     const compactRevision = this.#store.compactRevision;
     const ready: Watcher[] = [];
     for (const w of this.#catchingUp) {
-      // etcd's rule for a start revision: below the compaction revision is gone. A watcher that
-      // has been delivering gets a stricter one: a delete at the compaction revision itself was
-      // removed with it, and it must not miss that silently.
-      const started = w.fellBehind || w.nextRevision !== w.spec.startRevision;
-      if (w.nextRevision < compactRevision || (started && w.nextRevision === compactRevision)) {
+      // etcd's rule for a start revision: below the compaction revision is gone, at it is served
+      // (a delete made at the compaction revision was removed with it). That holds for a watch
+      // asked to start there; any other watcher that reaches it is told it was compacted rather
+      // than silently miss such a delete.
+      const asAsked = !w.fellBehind && w.nextRevision === w.spec.startRevision && w.compactRevisionAtStart === compactRevision;
+      if (w.nextRevision < compactRevision || (w.nextRevision === compactRevision && !asAsked)) {
         this.#catchingUp.delete(w);
         this.#count--;
         w.sink.compacted(w, compactRevision, current);
@@ -304,14 +315,16 @@ export class WatchHub implements ChangeListener {
       } else if (w.sink.ready) ready.push(w);
     }
     if (ready.length > 0) {
-      const from = Math.min(...ready.map((w) => w.nextRevision));
-      const { changes, through: reached } = this.#store.changesBetween(from, current, CATCH_UP_CHANGES, CATCH_UP_BYTES);
+      let from = Infinity;
+      for (const w of ready) from = Math.min(from, w.nextRevision);
+      const { changes, through: reached } = this.#store.changesBetween(from, current, this.#catchUpChanges, this.#catchUpBytes);
       const readPrev = (r: number, s: number) => this.#store.keyValueAt(r, s);
       const events = changes.map((c) => new WatchEvent(c, readPrev));
       for (const w of ready) {
         const mine = events.filter((e) => e.revision >= w.nextRevision && w.matches(e.change));
         if (mine.length > 0 && !w.sink.deliver(w, mine, current)) continue;
-        w.nextRevision = reached + 1;
+        // A watcher further on than this read reached keeps its place: it had all of it already.
+        w.nextRevision = Math.max(w.nextRevision, reached + 1);
         if (reached === current) {
           this.#catchingUp.delete(w);
           this.#join(w);

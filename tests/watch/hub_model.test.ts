@@ -82,7 +82,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     readable: true,
     changesBetween: (from, to, max, bytes) => mvcc.changesBetween(from, to, max, bytes),
     keyValueAt: (revision, sub) => mvcc.keyValueAt(revision, sub),
-  }, { progressNotifyMs: 0, retryMs: 1 });
+  }, { progressNotifyMs: 0, retryMs: 1, catchUpChanges: 1 + Math.floor(random() * 8), catchUpBytes: 8 + Math.floor(random() * 64) });
   sm.listener = hub;
 
   // The reference: every change of every revision, with the key's value before it.
