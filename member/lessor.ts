@@ -150,7 +150,6 @@ export class Lessor {
     const leases = this.#hooks.leases();
     const checkpoints: { id: LeaseId; remaining: number }[] = [];
     for (const [id, expiry] of this.#expiries!) {
-      if (checkpoints.length === CHECKPOINTS_PER_ENTRY) break;
       const lease = leases.get(id);
       if (!lease || this.#revoking.has(id)) continue;
       if (this.#renewed.has(id)) {
@@ -166,7 +165,11 @@ export class Lessor {
     }
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
+    const entries: Promise<unknown>[] = [];
+    for (let i = 0; i < checkpoints.length; i += CHECKPOINTS_PER_ENTRY) {
+      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY) }));
+    }
     const done = () => (this.#checkpointing = false);
-    this.#hooks.propose({ op: "leaseCheckpoint", checkpoints }).then(done, done);
+    Promise.allSettled(entries).then(done);
   }
 }
