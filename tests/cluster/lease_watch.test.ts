@@ -214,3 +214,32 @@ test("cluster watches > every member's watchers see each acknowledged write once
     await cluster.close();
   }
 });
+
+test("cluster watches > a watcher on a follower that is caught up by a snapshot misses and repeats nothing", async () => {
+  const cluster = await TestCluster.start(3, { flags: ["--snapshot-count", "100"] });
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.running().find((m) => m !== leader)!;
+    const watcher = new Collector(await GatewayStream.open(follower.clientUrl, "/v3/watch", WATCH({ prev_kv: true })));
+    await eventually("watch created", 5_000, async () => (watcher.createdAt > 0 ? true : undefined));
+    const acknowledged: Seen[] = [];
+    const write = async (i: number) => {
+      const key = `cw/${i % 13}`;
+      const r = await call(leader.clientUrl, "/v3/kv/put", { key: b64(key), value: b64(`v${i}`) });
+      assert.ok(r, `put ${i}`);
+      acknowledged.push({ revision: Number(r.header.revision), type: "PUT", key, value: `v${i}` });
+    };
+    for (let i = 0; i < 20; i++) await write(i);
+    // Paused while the leader trims its log far past it: it can only catch up from a snapshot.
+    cluster.pause(follower);
+    for (let i = 20; i < 700; i++) await write(i);
+    cluster.resume(follower);
+    const last = acknowledged[acknowledged.length - 1].revision;
+    await eventually("the watcher caught up", 20_000, async () => (watcher.last >= last ? true : undefined));
+    assert.match(follower.output, /installed snapshot at index \d+/);
+    assert.deepEqual(watcher.seen, acknowledged);
+    watcher.close();
+  } finally {
+    await cluster.close();
+  }
+});
