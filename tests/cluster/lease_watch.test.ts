@@ -3,7 +3,8 @@
  * follower hold a lease across kill -9 of the leader, and once they stop its keys vanish within
  * TTL + one election timeout; watchers on every member — gateway and SSE — see the same events,
  * each acknowledged write exactly once and in revision order, across kill -9 of the leader (the
- * watcher on the killed member resumes on a survivor from the revision after the last it saw).
+ * watchers on the killed member resume on a survivor: the gateway one from the revision after the
+ * last it saw, the SSE one with Last-Event-ID, as a browser reconnects).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -166,7 +167,8 @@ test("cluster watches > every member's watchers see each acknowledged write once
     for (const m of cluster.running()) watchers.set(m, new Collector(await GatewayStream.open(m.clientUrl, "/v3/watch", WATCH())));
     const follower = cluster.running().find((m) => m !== leader)!;
     const sse = new Collector(await SseStream.open(follower.clientUrl, `prefix=cw/`));
-    await eventually("every watch created", 5_000, async () => ([...watchers.values(), sse].every((c) => c.createdAt > 0) ? true : undefined));
+    const orphanSse = new Collector(await SseStream.open(leader.clientUrl, `prefix=cw/`));
+    await eventually("every watch created", 5_000, async () => ([...watchers.values(), sse, orphanSse].every((c) => c.createdAt > 0) ? true : undefined));
 
     const acknowledged: Seen[] = [];
     let writing = true;
@@ -189,6 +191,9 @@ test("cluster watches > every member's watchers see each acknowledged write once
     await orphan.done;
     const survivor = cluster.running()[0];
     const resumed = new Collector(await GatewayStream.open(survivor.clientUrl, "/v3/watch", WATCH({ start_revision: orphan.last + 1 })));
+    // The SSE watcher on it reconnects as a browser would, saying the last event id it saw.
+    await orphanSse.done;
+    const resumedSse = new Collector(await SseStream.open(survivor.clientUrl, "prefix=cw/", String(orphanSse.last)));
     await cluster.leader(10_000);
     const afterKill = acknowledged.length;
     await eventually("writes after the kill", 15_000, async () => (acknowledged.length >= afterKill + 150 ? true : undefined));
@@ -198,8 +203,8 @@ test("cluster watches > every member's watchers see each acknowledged write once
     const last = Math.max(...acknowledged.map((a) => a.revision));
     const all = [...watchers.entries()].filter(([m]) => m !== leader).map(([, c]) => c);
     await eventually("every watcher caught up", 15_000, async () =>
-      [...all, sse, resumed].every((c) => c.last >= last) ? true : undefined);
-    const histories = [...all.map((c) => c.seen), sse.seen, [...orphan.seen, ...resumed.seen]];
+      [...all, sse, resumed, resumedSse].every((c) => c.last >= last) ? true : undefined);
+    const histories = [...all.map((c) => c.seen), sse.seen, [...orphan.seen, ...resumed.seen], [...orphanSse.seen, ...resumedSse.seen]];
     for (const history of histories) {
       const ids = history.map((e) => `${e.revision}/${e.key}`);
       assert.equal(new Set(ids).size, ids.length, "an event was delivered twice");
@@ -209,7 +214,7 @@ test("cluster watches > every member's watchers see each acknowledged write once
     }
     // Every member applied the same log: the same events, acknowledged or not.
     for (const history of histories.slice(1)) assert.deepEqual(history, histories[0]);
-    for (const c of [...watchers.values(), sse, resumed]) c.close();
+    for (const c of [...watchers.values(), sse, resumed, resumedSse]) c.close();
   } finally {
     await cluster.close();
   }
