@@ -5,8 +5,9 @@
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import type { EtcdError } from "../etcd/errors.ts";
-import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import type { LeaseTime } from "../member/lessor.ts";
+import type { FolderListing } from "../store/folders.ts";
 import type { WatchHub } from "../watch/hub.ts";
 import type { MemberInfo, MemberStatus } from "../member/member.ts";
 import type { MembershipRequest, MembershipResult } from "../member/membership.ts";
@@ -30,6 +31,10 @@ export interface ApiMember {
   readBarrier(): Promise<EtcdError | undefined> | undefined;
   /** Reads from the member's state as applied so far. */
   range(request: RangeRequest): RangeResponse | EtcdError;
+  /** The children of a prefix by a separator, read locally (Concord's, for the console). */
+  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number };
+  /** Concord's search over keys and values, read locally. */
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number };
   members(): MemberInfo[];
   /** etcd's minimum lease TTL, seconds. */
   readonly minLeaseTtl: number;

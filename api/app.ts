@@ -13,7 +13,9 @@ import { clusterHandlers } from "./cluster_routes.ts";
 import { type KvHandler, kvHandlers, notForLearner } from "./kv_routes.ts";
 import { keepAlive, leaseHandlers } from "./lease_routes.ts";
 import { memberHandlers, versionBody } from "./member_routes.ts";
+import { addConsoleRoutes } from "./console_routes.ts";
 import { metricsText } from "./metrics.ts";
+import { browseHandlers } from "./browse_routes.ts";
 import { gatewayWatch, SseStreams } from "./watch_routes.ts";
 
 function gatewayRoute(member: ApiMember, handler: KvHandler) {
@@ -40,7 +42,7 @@ export interface AppOptions {
 
 export function createApp(member: ApiMember, options: AppOptions = {}): Hono {
   const app = new Hono();
-  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers })) {
+  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers, ...browseHandlers })) {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }
@@ -61,6 +63,7 @@ export function createApp(member: ApiMember, options: AppOptions = {}): Hono {
   app.get("/metrics", () => new Response(metricsText(member, sse.size), { headers: { "Content-Type": "text/plain; version=0.0.4" } }));
   // etcd answers /health as text, though the text is JSON.
   app.get("/health", () => textResponse(`{"health":"true"}`, 200));
+  addConsoleRoutes(app);
   app.notFound(() => notFound());
   return app;
 }

@@ -14,13 +14,15 @@
  */
 import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
-import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import { keySpan } from "../etcd/keys.ts";
+import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import type { MemberRecord } from "../store/members.ts";
 import { openStore, type Store } from "../store/open.ts";
+import type { FolderListing } from "../store/folders.ts";
 import type { ChunkOutcome } from "../store/snapshots.ts";
 import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
 import { PeerSender } from "../transport/peer_sender.ts";
@@ -279,6 +281,19 @@ export class Member {
   /** A read of the local state. */
   range(request: RangeRequest): RangeResponse | EtcdError {
     return this.#read(() => range(this.#store.mvcc, request));
+  }
+
+  /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } {
+    return this.#read(() => ({
+      ...this.#store.mvcc.search(keySpan(request.key, request.rangeEnd), request.needle, request.limit),
+      revision: this.#store.mvcc.revision,
+    }));
+  }
+
+  /** The console's key browser: the children of a prefix, read locally (store/folders.ts). */
+  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number } {
+    return this.#read(() => ({ ...this.#store.folders.list(prefix, separator, start, limit), revision: this.#store.mvcc.revision }));
   }
 
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */

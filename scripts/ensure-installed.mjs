@@ -3,7 +3,10 @@
 import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
-const needed = ["node_modules/.bin/bun", "node_modules/.bin/deno", "node_modules/hono", "node_modules/valibot"];
+const needed = [
+  "node_modules/.bin/bun", "node_modules/.bin/deno", "node_modules/hono", "node_modules/valibot", "node_modules/preact",
+  "node_modules/@preact/signals", "node_modules/playwright-core",
+];
 if (!needed.every((p) => existsSync(p))) {
   console.log("concord: installing dependencies (npm ci) …");
   execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });

@@ -1,5 +1,5 @@
 // `npm test`: a type check, the whole suite on Bun, then the API suite again with Deno running
-// both the tests and the server, and the cluster suite again with the members on Deno. Prints each runner's output as it comes and ends with one line:
+// both the tests and the server, and the cluster and console suites again with the members on Deno. Prints each runner's output as it comes and ends with one line:
 // "N passed, N failed". Exits non-zero if anything failed or a runner could not run.
 import { spawn } from "node:child_process";
 
@@ -40,12 +40,12 @@ const denoCounts = (out) => {
 const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
 
 const results = [
-  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/", "scripts/"], {}, checkCounts),
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
   await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
   await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/api/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its
   // pool, so the harness itself could not ask a resumed member anything (the members cope).
-  await run("cluster on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/cluster/"], { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
+  await run("cluster and console on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/cluster/", "tests/ui/"], { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
 ];
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

@@ -101,6 +101,7 @@ export class Mvcc {
   readonly #deleteHistory: Statement;
   readonly #changesFrom: Statement;
   readonly #sizesFrom: Statement;
+  readonly #search: Record<KeySpan["kind"], Statement>;
   #revision: number;
   #savedRevision: number;
   #compactRevision: number;
@@ -141,6 +142,12 @@ export class Mvcc {
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history " +
         "WHERE mod_revision >= ? AND mod_revision <= ? ORDER BY mod_revision, sub",
     );
+    const searchIn = (kind: KeySpan["kind"]) =>
+      db.prepare(
+        `SELECT * FROM (SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0) ` +
+          "WHERE instr(key, ?) > 0 OR instr(value, ?) > 0 ORDER BY key LIMIT ?",
+      );
+    this.#search = { single: searchIn("single"), from: searchIn("from"), between: searchIn("between") };
     this.#sizesFrom = db.prepare(
       "SELECT mod_revision, length(value) AS size FROM kv_history WHERE mod_revision >= ? AND mod_revision <= ? " +
         "ORDER BY mod_revision, sub LIMIT ?",
@@ -229,6 +236,15 @@ export class Mvcc {
       }
     }
     return { changes: this.#changesFrom.all<HistoryRow>(from, through).map(toChange), through };
+  }
+
+  /**
+   * Live keys in the span whose key or value holds `needle` (bytes), in key order, at most
+   * `limit` (Concord's search; etcd has none).
+   */
+  search(span: KeySpan, needle: Bytes, limit: number): { kvs: KeyValue[]; more: boolean } {
+    const rows = this.#search[span.kind].all<LiveRow>(...spanParams(span), needle, needle, limit + 1);
+    return { kvs: rows.slice(0, limit).map(toKeyValue), more: rows.length > limit };
   }
 
   /** The key-value a change left (undefined for a delete or a change compacted away). */

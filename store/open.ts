@@ -11,6 +11,7 @@
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
+import { Folders } from "./folders.ts";
 import { LeaseTable } from "./leases.ts";
 import { MemberTable } from "./members.ts";
 import { Meta } from "./meta.ts";
@@ -28,6 +29,7 @@ export interface Store {
   readonly checkpointer: Checkpointer;
   readonly members: MemberTable;
   readonly leases: LeaseTable;
+  readonly folders: Folders;
   readonly snapshots: SnapshotFiles;
   /** A 64-bit id fixed at first start (kept with the log: it is this member's own). */
   identity(name: string): bigint | undefined;
@@ -50,6 +52,7 @@ interface State {
   checkpointer: Checkpointer;
   members: MemberTable;
   leases: LeaseTable;
+  folders: Folders;
   /** Bytes of the database's pages that hold data. */
   bytesInUse(): number;
 }
@@ -66,7 +69,7 @@ async function openState(path: string): Promise<State> {
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  return { db, mvcc, stateMachine, checkpointer, members, leases, bytesInUse };
+  return { db, mvcc, stateMachine, checkpointer, members, leases, folders: new Folders(db), bytesInUse };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
@@ -121,6 +124,9 @@ export async function openStore(dataDir: string): Promise<Store> {
     },
     get leases() {
       return state.leases;
+    },
+    get folders() {
+      return state.folders;
     },
     identity(name) {
       const kept = log.metaText(name);
