@@ -104,7 +104,7 @@ export function ClusterPage() {
           {all.map((m) => {
             const s = byId[m.ID];
             const status = typeof s === "object" ? s : undefined;
-            const role = m.isLearner ? "learner" : m.ID === leaderId ? "leader" : "follower";
+            const role = m.isLearner ? "learner" : m.ID === leaderId ? "leader" : status ? "follower" : "down";
             const lag = status && leaderStatus ? Math.max(0, num(leaderStatus.raftIndex) - num(status.raftAppliedIndex)) : undefined;
             const health = status ? (status.errors ? status.errors.join(", ") : "healthy") : (s as string | undefined) ?? "…";
             return (

@@ -33,6 +33,7 @@ a { color:var(--accent); }
 .pill { display:inline-block; padding:0 7px; border-radius:9px; font-size:12px; border:1px solid var(--line); }
 .pill.leader { border-color:var(--ok); color:var(--ok); font-weight:600; }
 .pill.learner { border-color:var(--warn); color:var(--warn); }
+.pill.down { border-color:var(--bad); color:var(--bad); }
 .banner { padding:8px 10px; border:1px solid var(--warn); color:var(--warn); border-radius:4px; margin:8px 0; }
 .error { padding:8px 10px; border:1px solid var(--bad); color:var(--bad); border-radius:4px; margin:8px 0; }
 .tree { list-style:none; padding-left:18px; margin:0; }

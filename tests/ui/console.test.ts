@@ -98,6 +98,14 @@ test("console > cluster, keys, history, conflicts, leases and a leader killed, i
     await eventually("the countdown goes down", 5_000, async () => (parseInt((await ttl.textContent())!, 10) < first ? true : undefined));
     await shoot(page, "leases");
 
+    // Search over keys and values, on the server.
+    await page.goto(`${host.clientUrl}/#/search?prefix=app%2F`);
+    await page.fill("[data-testid=search-text]", "5432");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("[data-testid=results] a");
+    assert.deepEqual(await page.locator("[data-testid=results] a").allTextContents(), ["app/config/db"]);
+    await shoot(page, "search");
+
     // Watch panel and maintenance pages render.
     await page.goto(`${host.clientUrl}/#/watch?prefix=app%2F&from=1&run=1`);
     await page.waitForSelector("[data-testid=events] li");
@@ -118,7 +126,11 @@ test("console > cluster, keys, history, conflicts, leases and a leader killed, i
     const elapsed = Date.now() - killed;
     console.log(`console: the new leader was on screen ${elapsed} ms after kill -9 of the old one`);
     assert.ok(elapsed < 5_000);
+    await page.waitForSelector(`[data-testid=members] tr[data-member="${leader.name}"][data-role="down"]`);
+    assert.equal(await page.locator("[data-testid=tolerance]").textContent(), "survives 0 more failures");
     await shoot(page, "cluster-after-failover");
+    await page.getByRole("button", { name: "dark" }).click();
+    await shoot(page, "cluster-dark");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
