@@ -3,7 +3,8 @@
  * three-member cluster of real processes: it lists the members and the leader; a key put by a
  * client appears without a reload; a key's history shows its versions; an edit of a key that
  * changed underneath is refused as a conflict; kill -9 of the leader shows the new leader within
- * 5 s; a lease's countdown goes down. With 100,000 keys, opening the key browser and expanding a
+ * 5 s, and the console then moves leadership and removes the dead member (typed confirmation); a
+ * lease's countdown goes down; search finds a value. With 100,000 keys, opening the key browser and expanding a
  * folder is timed and printed. Screenshots of each page go to .test-artifacts/screenshots/.
  */
 import assert from "node:assert/strict";
@@ -129,6 +130,19 @@ test("console > cluster, keys, history, conflicts, leases and a leader killed, i
     await page.waitForSelector(`[data-testid=members] tr[data-member="${leader.name}"][data-role="down"]`);
     assert.equal(await page.locator("[data-testid=tolerance]").textContent(), "survives 0 more failures");
     await shoot(page, "cluster-after-failover");
+
+    // Leadership moved by the console to the other survivor, then the dead member removed, after typing its name.
+    const newLeader = (await page.locator("[data-testid=leader]").textContent())!;
+    const other = cluster.running().find((m) => m.name !== newLeader)!;
+    await page.locator(`[data-testid=members] tr[data-member="${other.name}"]`).getByRole("button", { name: "make leader" }).click();
+    await page.waitForFunction((name) => document.querySelector("[data-testid=leader]")?.textContent === name, other.name, { timeout: 10_000 });
+    await page.locator(`[data-testid=members] tr[data-member="${leader.name}"]`).getByRole("button", { name: "remove" }).click();
+    const confirm = page.getByRole("button", { name: "remove member" });
+    assert.equal(await confirm.isDisabled(), true, "remove before its name was typed");
+    await page.fill("[data-testid=confirm-input]", leader.name);
+    await confirm.click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=member-count]")?.textContent === "2", undefined, { timeout: 10_000 });
+    assert.equal(await page.locator("[data-testid=tolerance]").textContent(), "survives 0 more failures");
     await page.getByRole("button", { name: "dark" }).click();
     await shoot(page, "cluster-dark");
     assert.deepEqual(errors, []);
