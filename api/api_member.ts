@@ -6,7 +6,7 @@
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
-import type { LeaseTime } from "../member/lessor.ts";
+import type { LeaseService } from "../member/lease_service.ts";
 import type { FolderListing } from "../store/folders.ts";
 import type { WatchHub } from "../watch/hub.ts";
 import type { MemberInfo, MemberStatus } from "../member/member.ts";
@@ -36,13 +36,10 @@ export interface ApiMember {
   /** Concord's search over keys and values, read locally. */
   search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number };
   members(): MemberInfo[];
-  /** etcd's minimum lease TTL, seconds. */
-  readonly minLeaseTtl: number;
+  /** The minimum TTL, keep-alives and time-to-live, answered by the leader. */
+  readonly leases: Pick<LeaseService, "minTtl" | "renew" | "timeToLive">;
   leaseIds(): LeaseId[];
   leaseKeys(id: LeaseId): Uint8Array[];
-  /** A keep-alive: the lease's TTL from now, 0 when there is no such lease. */
-  renewLease(id: LeaseId): Promise<number | EtcdError>;
-  leaseTimeToLive(id: LeaseId): Promise<LeaseTime | undefined | EtcdError>;
   status(): MemberStatus;
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** Hands leadership to the member with this id (hex); answers once it moved. */

@@ -46,7 +46,7 @@ async function grant(member: ApiMember, body: Parameters<KvHandler>[1]): Promise
   if (isEtcdError(request)) return request;
   const asked = ttlOf(request);
   if (asked > MAX_LEASE_TTL) return Errors.leaseTtlTooLarge;
-  const ttl = Math.max(Number(asked), member.minLeaseTtl);
+  const ttl = Math.max(Number(asked), member.leases.minTtl);
   const id = leaseIdOf(request) === 0n ? newLeaseId() : leaseIdOf(request);
   const result = await member.propose({ op: "leaseGrant", id, ttl });
   if (isEtcdError(result)) return result;
@@ -67,7 +67,7 @@ async function timeToLive(member: ApiMember, body: Parameters<KvHandler>[1]): Pr
   const request = decode(leaseTimeToLiveSchema, body);
   if (isEtcdError(request)) return request;
   const id = leaseIdOf(request);
-  const time = await member.leaseTimeToLive(id);
+  const time = await member.leases.timeToLive(id);
   if (isEtcdError(time)) return time;
   const out = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id);
   // etcd answers a lease it does not know with TTL -1 and nothing else.
@@ -120,7 +120,7 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
       const answer = async (id: LeaseId): Promise<boolean> => {
-        const ttl = await member.renewLease(id);
+        const ttl = await member.leases.renew(id);
         if (isEtcdError(ttl)) {
           controller.enqueue(encoder.encode(streamError(ttl)));
           return false;

@@ -82,7 +82,7 @@ export function createPeerApp(member: Member): Hono {
   app.post(LEASE_PATH, async (c) => {
     const question = decodeQuestion(await c.req.json());
     if (!question) return text("concord: bad lease question\n", 400);
-    return new Response(encodeAnswer(await member.answerLeaseQuestion(question)), { headers: { "content-type": "application/json" } });
+    return new Response(encodeAnswer(await member.leases.answer(question)), { headers: { "content-type": "application/json" } });
   });
 
   app.get(CLUSTER_PATH, () => json(member.clusterInfo()));

@@ -31,8 +31,7 @@ import { type Id, idToHex } from "./identity.ts";
 import { Errors as MemberErrors } from "./member_errors.ts";
 import { changeMembership, type MembershipRequest, type MembershipResult, transferLeadership } from "./membership.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
-import { type LeaseAnswer, type LeaseQuestion, askLeader } from "./lease_requests.ts";
-import { type LeaseTime, Lessor } from "./lessor.ts";
+import { LeaseService } from "./lease_service.ts";
 import { ReadBarrier } from "./read_barrier.ts";
 import { WatchHub } from "../watch/hub.ts";
 
@@ -91,7 +90,7 @@ export class Member {
   readonly #raft: Raft;
   readonly #sender: PeerSender;
   readonly #reads: ReadBarrier;
-  readonly #lessor: Lessor;
+  readonly #leases: LeaseService;
   /** Every watcher on this member, fed by what it applies. */
   readonly watches: WatchHub;
   /** etcd's request timeout: 5 s plus two election timeouts. */
@@ -183,10 +182,23 @@ export class Member {
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
     }, { progressNotifyMs: config.watchProgressNotifyMs ?? 10 * 60_000 });
     store.stateMachine.listener = this.watches;
-    this.#lessor = new Lessor({
+    this.#leases = new LeaseService({
       leases: () => this.#store.leases,
       propose: (command) => this.propose(command),
+      heartbeatMs: config.heartbeatMs,
       electionMs: config.electionMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      leads: () => this.#raft.role === "leader",
+      caughtUpAsLeader: () => {
+        const log = this.#raft.log;
+        return this.#raft.role === "leader" && !this.#installing && log.applied >= log.committed &&
+          log.term(log.committed) === this.#raft.term;
+      },
+      stopped: () => this.#failure !== undefined,
+      leaderUrls: () => (this.#raft.role === "leader" ? undefined : this.#peerUrls.get(this.#raft.lead)),
+      hasLeader: () => this.#raft.lead !== NO_NODE,
+      until: (check, timeoutMs) => this.until(check, timeoutMs),
+      peer: { token: config.clusterToken, self: this.#self },
     });
     this.#syncPeers();
   }
@@ -369,13 +381,9 @@ export class Member {
 
   // ---- leases ----
 
-  /**
-   * etcd's minimum lease TTL, seconds: one and a half election timeouts, rounded up, so a lease
-   * cannot expire while a new leader is being elected.
-   */
-  get minLeaseTtl(): number {
-    const electionTicks = Math.floor(this.#config.electionMs / this.#config.heartbeatMs);
-    return Math.ceil((Math.floor(3 * electionTicks / 2) * this.#config.heartbeatMs) / 1000);
+  /** Leases as clients reach them (lease_service.ts). */
+  get leases(): LeaseService {
+    return this.#leases;
   }
 
   /** Leases granted so far, in no particular order. */
@@ -386,47 +394,6 @@ export class Member {
   /** The keys attached to a lease here, in key order. */
   leaseKeys(id: LeaseId): Uint8Array[] {
     return this.#read(() => this.#store.leases.keys(id));
-  }
-
-  /** A keep-alive: the lease's TTL from now (0: no such lease), answered by the leader. */
-  async renewLease(id: LeaseId): Promise<number | EtcdError> {
-    const answer = await this.#askLeader({ op: "renew", id });
-    return isEtcdError(answer) ? answer : "ttl" in answer ? answer.ttl : 0;
-  }
-
-  /** The TTL left and granted (undefined: no such lease), as the leader counts it. */
-  async leaseTimeToLive(id: LeaseId): Promise<LeaseTime | undefined | EtcdError> {
-    const answer = await this.#askLeader({ op: "timeToLive", id });
-    return isEtcdError(answer) ? answer : "time" in answer ? answer.time : undefined;
-  }
-
-  /** Answers a lease question as the leader, once it keeps the time; or says why it cannot. */
-  async answerLeaseQuestion(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
-    if (this.#raft.role !== "leader") return this.#raft.lead === NO_NODE ? MemberErrors.noLeader : MemberErrors.leaderChanged;
-    // A new leader first applies what earlier leaders committed (etcd's waitAppliedIndex).
-    if (!this.#lessor.isPrimary && !(await this.until(() => this.#lessor.isPrimary, this.#requestTimeoutMs))) {
-      return this.#raft.role === "leader" ? MemberErrors.timeout : MemberErrors.leaderChanged;
-    }
-    const now = performance.now();
-    return q.op === "renew" ? { ttl: this.#lessor.renew(q.id, now) } : { time: this.#lessor.timeToLive(q.id, now) };
-  }
-
-  #askLeader(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
-    if (this.#failure) return Promise.resolve(MemberErrors.stopped);
-    if (this.#raft.role === "leader") return this.answerLeaseQuestion(q);
-    const urls = this.#peerUrls.get(this.#raft.lead);
-    if (!urls) return Promise.resolve(MemberErrors.noLeader);
-    return askLeader(urls[0], q, { token: this.#config.clusterToken, from: this.#self, timeoutMs: this.#requestTimeoutMs });
-  }
-
-  /** The lessor keeps the time while this member leads and has applied all its term started with. */
-  #followLeadership(now: number): void {
-    const log = this.#raft.log;
-    const ready = this.#raft.role === "leader" && !this.#installing && log.applied >= log.committed &&
-      log.term(log.committed) === this.#raft.term;
-    if (ready && !this.#lessor.isPrimary) this.#lessor.promote(now);
-    if (this.#raft.role !== "leader" && this.#lessor.isPrimary) this.#lessor.demote();
-    this.#lessor.tick(now);
   }
 
   // ---- the peer port's side ----
@@ -516,7 +483,7 @@ export class Member {
     }
     this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
-    if (!this.#failure) this.#followLeadership(now);
+    if (!this.#failure) this.#leases.tick(now);
     this.#publish();
     this.#pump();
   }
@@ -622,7 +589,7 @@ export class Member {
     }
     this.#syncPeers();
     // The leases are the snapshot's now: a leader counts their time afresh.
-    this.#lessor.demote();
+    this.#leases.reset();
     // Watchers read what the snapshot brought from its history.
     this.#store.stateMachine.listener = this.watches;
     this.watches.reset(revisionBefore);
@@ -676,8 +643,7 @@ export class Member {
       }
       this.#forwarded.applied(e.index, commands[i].rid, results[i]);
       const command = commands[i].command;
-      if (command?.op === "leaseGrant" && !isEtcdError(results[i])) this.#lessor.granted(command.id, command.ttl, performance.now());
-      if (command?.op === "leaseRevoke" && !isEtcdError(results[i])) this.#lessor.revoked(command.id);
+      if ((command?.op === "leaseGrant" || command?.op === "leaseRevoke") && !isEtcdError(results[i])) this.#leases.applied(command);
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();

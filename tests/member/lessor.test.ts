@@ -7,16 +7,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LeaseCommand } from "../../etcd/commands.ts";
 import { Lessor } from "../../member/lessor.ts";
-import { LeaseTable } from "../../store/leases.ts";
-import { applyStateSchema } from "../../store/schema.ts";
-import { openDatabase } from "../../store/sqlite.ts";
+import { memoryState } from "../support/state.ts";
 
 const ELECTION_MS = 1_000;
 
 async function setup() {
-  const db = await openDatabase(":memory:");
-  applyStateSchema(db);
-  const leases = new LeaseTable(db);
+  const { leases } = await memoryState();
   const proposed: LeaseCommand[] = [];
   const lessor = new Lessor({
     leases: () => leases,

@@ -6,21 +6,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Errors } from "../../etcd/errors.ts";
-import { LeaseTable } from "../../store/leases.ts";
-import { MemberTable } from "../../store/members.ts";
-import { Meta } from "../../store/meta.ts";
-import { Mvcc } from "../../store/mvcc.ts";
-import { applyStateSchema } from "../../store/schema.ts";
-import { openDatabase } from "../../store/sqlite.ts";
-import { StateMachine } from "../../store/state_machine.ts";
+import { memoryState } from "../support/state.ts";
 
-async function stateMachine() {
-  const db = await openDatabase(":memory:");
-  applyStateSchema(db);
-  const meta = new Meta(db);
-  const members = new MemberTable(db);
-  return { members, sm: new StateMachine(db, meta, new Mvcc(db, meta), new LeaseTable(db), members) };
-}
+const stateMachine = memoryState;
 
 test("store > membership entries add, promote and remove members; a late promotion of a removed member is refused", async () => {
   const { members, sm } = await stateMachine();

@@ -11,14 +11,8 @@ import { isEtcdError } from "../../etcd/errors.ts";
 import { compareBytes } from "../../etcd/keys.ts";
 import { type KeyValue, type RangeRequest, SortOrder, SortTarget } from "../../etcd/types.ts";
 import { range } from "../../store/applier.ts";
-import { LeaseTable } from "../../store/leases.ts";
-import { MemberTable } from "../../store/members.ts";
-import { Meta } from "../../store/meta.ts";
-import { Mvcc } from "../../store/mvcc.ts";
-import { applyStateSchema } from "../../store/schema.ts";
-import { openDatabase } from "../../store/sqlite.ts";
-import { StateMachine } from "../../store/state_machine.ts";
 import { prng } from "../support/prng.ts";
+import { memoryState } from "../support/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -94,11 +88,7 @@ function rangeRequest(key: string, end: string | undefined, revision: number): R
 async function runSeed(seed: number, steps: number): Promise<void> {
   const random = prng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-  const db = await openDatabase(":memory:");
-  applyStateSchema(db);
-  const meta = new Meta(db);
-  const mvcc = new Mvcc(db, meta);
-  const sm = new StateMachine(db, meta, mvcc, new LeaseTable(db), new MemberTable(db));
+  const { db, mvcc, sm } = await memoryState();
   const model = new Model();
   let index = 0;
   const apply = (command: Command) => sm.apply([{ index: ++index, command }])[0];

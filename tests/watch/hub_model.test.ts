@@ -12,15 +12,9 @@ import { test } from "node:test";
 import type { Command } from "../../etcd/commands.ts";
 import { compareBytes, keySpan, prefixEnd } from "../../etcd/keys.ts";
 import { EMPTY_BYTES, EventType, type KeyValue } from "../../etcd/types.ts";
-import { LeaseTable } from "../../store/leases.ts";
-import { MemberTable } from "../../store/members.ts";
-import { Meta } from "../../store/meta.ts";
-import { Mvcc } from "../../store/mvcc.ts";
-import { applyStateSchema } from "../../store/schema.ts";
-import { openDatabase } from "../../store/sqlite.ts";
-import { StateMachine } from "../../store/state_machine.ts";
 import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
 import { prng } from "../support/prng.ts";
+import { memoryState } from "../support/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -66,11 +60,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 async function runSeed(seed: number, steps: number): Promise<void> {
   const random = prng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-  const db = await openDatabase(":memory:");
-  applyStateSchema(db);
-  const meta = new Meta(db);
-  const mvcc = new Mvcc(db, meta);
-  const sm = new StateMachine(db, meta, mvcc, new LeaseTable(db), new MemberTable(db));
+  const { db, mvcc, sm } = await memoryState();
   sm.openBatch();
   const hub = new WatchHub({
     get revision() {

@@ -1,0 +1,104 @@
+/**
+ * A member's leases, as clients reach them: the minimum TTL, keep-alives and time-to-live
+ * questions answered by the leader's lessor (here when this member leads, over the peer port when
+ * another does), and when the lessor starts and stops keeping time.
+ *
+ * Owns: routing lease questions to whoever can answer them, and the lessor's promotion — only once
+ * this member leads and has applied everything its term began with (etcd's waitAppliedIndex).
+ * Never: applies or proposes anything itself beyond what the lessor proposes.
+ */
+import type { LeaseCommand } from "../etcd/commands.ts";
+import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
+import type { LeaseId } from "../etcd/types.ts";
+import type { LeaseTable } from "../store/leases.ts";
+import { askLeader, type LeaseAnswer, type LeaseQuestion } from "./lease_requests.ts";
+import { type LeaseTime, Lessor } from "./lessor.ts";
+import { Errors as MemberErrors } from "./member_errors.ts";
+
+export interface LeaseServiceHooks {
+  leases(): LeaseTable;
+  propose(command: LeaseCommand): Promise<unknown>;
+  heartbeatMs: number;
+  electionMs: number;
+  requestTimeoutMs: number;
+  /** Whether this member leads; whether it has applied all its term began with; whether it failed. */
+  leads(): boolean;
+  caughtUpAsLeader(): boolean;
+  stopped(): boolean;
+  /** The leader's peer URLs, undefined while there is no leader (or it is this member). */
+  leaderUrls(): string[] | undefined;
+  hasLeader(): boolean;
+  /** Resolves when `check` holds, or false after `timeoutMs`. */
+  until(check: () => boolean, timeoutMs: number): Promise<boolean>;
+  peer: { token: string; self: string };
+}
+
+export class LeaseService {
+  readonly #hooks: LeaseServiceHooks;
+  readonly #lessor: Lessor;
+
+  constructor(hooks: LeaseServiceHooks) {
+    this.#hooks = hooks;
+    this.#lessor = new Lessor({ leases: hooks.leases, propose: hooks.propose, electionMs: hooks.electionMs });
+  }
+
+  /**
+   * etcd's minimum lease TTL, seconds: one and a half election timeouts, rounded up, so a lease
+   * cannot expire while a new leader is being elected.
+   */
+  get minTtl(): number {
+    const { electionMs, heartbeatMs } = this.#hooks;
+    const electionTicks = Math.floor(electionMs / heartbeatMs);
+    return Math.ceil((Math.floor(3 * electionTicks / 2) * heartbeatMs) / 1000);
+  }
+
+  /** A keep-alive: the lease's TTL from now (0: no such lease), answered by the leader. */
+  async renew(id: LeaseId): Promise<number | EtcdError> {
+    const answer = await this.#ask({ op: "renew", id });
+    return isEtcdError(answer) ? answer : "ttl" in answer ? answer.ttl : 0;
+  }
+
+  /** The TTL left and granted (undefined: no such lease), as the leader counts it. */
+  async timeToLive(id: LeaseId): Promise<LeaseTime | undefined | EtcdError> {
+    const answer = await this.#ask({ op: "timeToLive", id });
+    return isEtcdError(answer) ? answer : "time" in answer ? answer.time : undefined;
+  }
+
+  /** Answers a lease question as the leader, once it keeps the time; or says why it cannot. */
+  async answer(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
+    const hooks = this.#hooks;
+    if (!hooks.leads()) return hooks.hasLeader() ? MemberErrors.leaderChanged : MemberErrors.noLeader;
+    if (!this.#lessor.isPrimary && !(await hooks.until(() => this.#lessor.isPrimary, hooks.requestTimeoutMs))) {
+      return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
+    }
+    const now = performance.now();
+    return q.op === "renew" ? { ttl: this.#lessor.renew(q.id, now) } : { time: this.#lessor.timeToLive(q.id, now) };
+  }
+
+  /** On every tick: the lessor keeps the time while this member leads and has caught up. */
+  tick(now: number): void {
+    if (this.#hooks.caughtUpAsLeader() && !this.#lessor.isPrimary) this.#lessor.promote(now);
+    if (!this.#hooks.leads() && this.#lessor.isPrimary) this.#lessor.demote();
+    this.#lessor.tick(now);
+  }
+
+  /** A lease command was applied. */
+  applied(command: LeaseCommand): void {
+    if (command.op === "leaseGrant") this.#lessor.granted(command.id, command.ttl, performance.now());
+    if (command.op === "leaseRevoke") this.#lessor.revoked(command.id);
+  }
+
+  /** The leases were replaced (a snapshot): a leader counts their time afresh. */
+  reset(): void {
+    this.#lessor.demote();
+  }
+
+  #ask(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
+    const hooks = this.#hooks;
+    if (hooks.stopped()) return Promise.resolve(MemberErrors.stopped);
+    if (hooks.leads()) return this.answer(q);
+    const urls = hooks.leaderUrls();
+    if (!urls) return Promise.resolve(MemberErrors.noLeader);
+    return askLeader(urls[0], q, { token: hooks.peer.token, from: hooks.peer.self, timeoutMs: hooks.requestTimeoutMs });
+  }
+}
