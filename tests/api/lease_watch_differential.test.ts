@@ -79,6 +79,8 @@ watch("NODELETE by number", { create_request: { key: b("w/"), range_end: b("w0")
 watch("a filter that leaves nothing", { create_request: { key: b("w/b"), start_revision: 1, filters: ["NOPUT"] } }, 1);
 watch("a future start revision", { create_request: { key: b("w/"), range_end: b("w0"), start_revision: 1000 } }, 1);
 watch("no start revision: from now on", { create_request: { key: b("w/"), range_end: b("w0") } }, 1);
+watch("a negative start revision", { create_request: { key: b("w/a"), start_revision: -5 } }, 2);
+watch("a negative watch id", { create_request: { key: b("w/a"), watch_id: -3 } }, 1);
 watch("an empty range", { create_request: { key: b("w/b"), range_end: b("w/a") } }, 1);
 watch("no key at all", { create_request: {} }, 1);
 watch("several requests on one stream", `{"create_request":{"key":"${b("w/a")}"}}{"create_request":{"key":"${b("w/b")}","watch_id":7}}` +
