@@ -167,16 +167,17 @@ export class Member {
       applied: () => this.#store.stateMachine.appliedIndex,
       now: () => performance.now(),
     }, config.electionMs, this.#requestTimeoutMs);
-    const member = this;
+    const current = () => this.#store;
+    const readable = () => !this.#installing && this.#failure === undefined;
     this.watches = new WatchHub({
       get revision() {
-        return member.#store.mvcc.revision;
+        return current().mvcc.revision;
       },
       get compactRevision() {
-        return member.#store.mvcc.compactRevision;
+        return current().mvcc.compactRevision;
       },
       get readable() {
-        return !member.#installing && member.#failure === undefined;
+        return readable();
       },
       changesBetween: (from, to, max, bytes) => this.#read(() => this.#store.mvcc.changesBetween(from, to, max, bytes)),
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),

@@ -48,7 +48,7 @@ export function prefixEnd(prefix: string): string {
 }
 
 /** POSTs a call to a member (this one unless `base` is another's client URL). */
-export async function call<T = any>(path: string, body: unknown, base = "", timeoutMs = 5_000): Promise<T> {
+export async function call<T = Record<string, unknown>>(path: string, body: unknown, base = "", timeoutMs = 5_000): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
@@ -56,7 +56,7 @@ export async function call<T = any>(path: string, body: unknown, base = "", time
     throw new ApiError(0, `unreachable: ${(e as Error).message}`);
   }
   const answer = await response.text();
-  let parsed: any;
+  let parsed: { message?: string; error?: string };
   try {
     parsed = JSON.parse(answer);
   } catch {

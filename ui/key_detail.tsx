@@ -123,7 +123,8 @@ export function KeyPage() {
   const write = async (put: string | undefined, base = current) => {
     error.value = undefined;
     try {
-      const r = await call<{ succeeded?: boolean; header: { revision: string }; responses?: any[] }>("/v3/kv/txn", cas(put, base));
+      type TxnAnswer = { succeeded?: boolean; header: { revision: string }; responses?: { response_range?: { kvs?: KeyValue[] } }[] };
+      const r = await call<TxnAnswer>("/v3/kv/txn", cas(put, base));
       if (!r.succeeded) {
         conflict.value = r.responses?.[0]?.response_range?.kvs?.[0] ?? null;
         return;
