@@ -51,10 +51,15 @@ export function toWatchCreate(w: Wire): WatchCreate {
   };
 }
 
+/**
+ * The request a decoded WatchRequest makes. When one object sets several members of the oneof,
+ * etcd's gateway keeps the last in proto order (progress, then cancel, then create), whatever
+ * order the JSON gave them in.
+ */
 export function toWatchRequest(w: Wire): WatchRequest {
-  if (w.create_request !== undefined) return { kind: "create", create: toWatchCreate(w.create_request as Wire) };
-  if (w.cancel_request !== undefined) return { kind: "cancel", watchId: ((w.cancel_request as Wire).watch_id as number | undefined) ?? 0 };
   if (w.progress_request !== undefined) return { kind: "progress" };
+  if (w.cancel_request !== undefined) return { kind: "cancel", watchId: ((w.cancel_request as Wire).watch_id as number | undefined) ?? 0 };
+  if (w.create_request !== undefined) return { kind: "create", create: toWatchCreate(w.create_request as Wire) };
   return { kind: "none" };
 }
 

@@ -86,6 +86,10 @@ watch("no key at all", { create_request: {} }, 1);
 watch("several requests on one stream", `{"create_request":{"key":"${b("w/a")}"}}{"create_request":{"key":"${b("w/b")}","watch_id":7}}` +
   `{"create_request":{"key":"${b("w/b")}","watch_id":7}}{"create_request":{"key":"${b("w/c")}"}}{"cancel_request":{"watch_id":"0"}}` +
   `{"cancel_request":{"watch_id":"99"}}{"progress_request":{}}`, 6);
+watch("create and cancel in one object: the cancel wins", `{"create_request":{"key":"${b("w/a")}"}}` +
+  `{"create_request":{"key":"${b("w/b")}"},"cancel_request":{"watch_id":"0"}}`, 2);
+watch("cancel and create in one object, the other way round", `{"create_request":{"key":"${b("w/a")}"}}` +
+  `{"cancel_request":{"watch_id":"0"},"create_request":{"key":"${b("w/b")}"}}`, 2);
 watch("a first request that does not decode", `{"create_request":`, 0);
 watch("a first request with bad base64", `{"create_request":{"key":"!!"}}`, 0);
 watch("a later request that does not decode", `{"create_request":{"key":"${b("w/a")}"}} nonsense`, 1);
