@@ -53,8 +53,9 @@ export function toWatchCreate(w: Wire): WatchCreate {
 
 /**
  * The request a decoded WatchRequest makes. When one object sets several members of the oneof,
- * etcd's gateway keeps the last in proto order (progress, then cancel, then create), whatever
- * order the JSON gave them in.
+ * etcd's gateway keeps one of them, which one varying from run to run (seen: a cancel, and in
+ * another run the create); Concord always keeps the last in proto order (progress, then cancel,
+ * then create).
  */
 export function toWatchRequest(w: Wire): WatchRequest {
   if (w.progress_request !== undefined) return { kind: "progress" };
