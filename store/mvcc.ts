@@ -225,7 +225,9 @@ export class Mvcc {
   changesBetween(from: number, to: number, maxChanges: number, maxBytes: number): { changes: MvccChange[]; through: number } {
     // Sizes first (SQLite reads a value's length without its pages), then the values that fit.
     const sizes = this.#sizesFrom.all<{ mod_revision: number; size: number }>(from, to, maxChanges + 1);
-    let through = to;
+    // A revision is never split; when the first one alone is over the limits it is read whole,
+    // and nothing after it.
+    let through = sizes.length > maxChanges ? sizes[0].mod_revision : to;
     let bytes = 0;
     for (let i = 0; i < sizes.length; i++) {
       bytes += sizes[i].size;

@@ -1,8 +1,8 @@
 /**
  * The watch hub against a reference, over seeded random histories on a real store: watchers come
  * and go on single keys, prefixes, ranges and everything-from-a-key, with filters, prev_kv and
- * start revisions in the past (some compacted away), while puts, deletes, two-key txns and
- * compactions are applied and consumers stall and recover at random. Every watcher must end up
+ * start revisions in the past (some compacted away), while puts, deletes, two-key txns, txns
+ * bigger than a catch-up read and compactions are applied and consumers stall and recover at random. Every watcher must end up
  * with exactly the events of its range from its start revision, in order, each once — or, if its
  * next revision was compacted away, exactly those before it and a compaction notice.
  * `CONCORD_SEED=n` replays one seed.
@@ -70,7 +70,14 @@ async function runSeed(seed: number, steps: number): Promise<void> {
       return mvcc.compactRevision;
     },
     readable: true,
-    changesBetween: (from, to, max, bytes) => mvcc.changesBetween(from, to, max, bytes),
+    changesBetween: (from, to, max, bytes) => {
+      // A catch-up read is bounded: over the limits only when it is one revision, read whole.
+      const read = mvcc.changesBetween(from, to, max, bytes);
+      const revisions = new Set(read.changes.map((c) => c.kv.modRevision)).size;
+      const size = read.changes.reduce((n, c) => n + c.kv.value.length, 0);
+      assert.ok(revisions <= 1 || (read.changes.length <= max && size <= bytes), `seed ${seed}: a read of ${read.changes.length} changes in ${revisions} revisions, ${size} bytes, over ${max} changes / ${bytes} bytes`);
+      return read;
+    },
     keyValueAt: (revision, sub) => mvcc.keyValueAt(revision, sub),
   }, { progressNotifyMs: 0, retryMs: 1, catchUpChanges: 1 + Math.floor(random() * 8), catchUpBytes: 8 + Math.floor(random() * 64) });
   sm.listener = hub;
@@ -114,7 +121,10 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     } else if (r < 0.52) {
       const [x, y] = [pick(KEYS), pick(KEYS)];
       if (x !== y) apply({ op: "txn", txn: { compare: [], success: [{ kind: "put", put: put(x, `t${step}`) }, { kind: "put", put: put(y, `t${step}`) }], failure: [] } });
-    } else if (r < 0.55 && mvcc.revision > mvcc.compactRevision + 2) {
+    } else if (r < 0.54) {
+      // A revision bigger than a catch-up read: every key at once.
+      apply({ op: "txn", txn: { compare: [], success: KEYS.map((k) => ({ kind: "put" as const, put: put(k, `big${step}`.padEnd(8 + Math.floor(random() * 24), "!")) })), failure: [] } });
+    } else if (r < 0.56 && mvcc.revision > mvcc.compactRevision + 2) {
       const at = Math.max(mvcc.compactRevision + 1, mvcc.revision - 1 - Math.floor(random() * 10));
       apply({ op: "compact", compact: { revision: at, physical: false } });
     } else if (r < 0.65) {
