@@ -21,8 +21,9 @@ export interface LeaseServiceHooks {
   heartbeatMs: number;
   electionMs: number;
   requestTimeoutMs: number;
-  /** Whether this member leads; whether it has applied all its term began with; whether it failed. */
+  /** Whether this member leads, and in which term; whether it has applied all its term began with; whether it failed. */
   leads(): boolean;
+  term(): number;
   caughtUpAsLeader(): boolean;
   stopped(): boolean;
   /** The leader's peer URLs, undefined while there is no leader (or it is this member). */
@@ -36,6 +37,8 @@ export interface LeaseServiceHooks {
 export class LeaseService {
   readonly #hooks: LeaseServiceHooks;
   readonly #lessor: Lessor;
+  /** The term the lessor was promoted in: its clock is this member's only while that term lasts. */
+  #primaryTerm = 0;
 
   constructor(hooks: LeaseServiceHooks) {
     this.#hooks = hooks;
@@ -68,18 +71,32 @@ export class LeaseService {
   async answer(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
     const hooks = this.#hooks;
     if (!hooks.leads()) return hooks.hasLeader() ? MemberErrors.leaderChanged : MemberErrors.noLeader;
-    if (!this.#lessor.isPrimary && !(await hooks.until(() => this.#lessor.isPrimary, hooks.requestTimeoutMs))) {
+    if (!this.#keepsTime && !(await hooks.until(() => this.#keepsTime, hooks.requestTimeoutMs))) {
       return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
     }
     const now = performance.now();
-    return q.op === "renew" ? { ttl: this.#lessor.renew(q.id, now) } : { time: this.#lessor.timeToLive(q.id, now) };
+    if (q.op === "timeToLive") return { time: this.#lessor.timeToLive(q.id, now) };
+    const ttl = await this.#lessor.renew(q.id, now);
+    return isEtcdError(ttl) ? ttl : { ttl };
   }
 
-  /** On every tick: the lessor keeps the time while this member leads and has caught up. */
+  /**
+   * On every tick: the lessor keeps the time while this member leads in the term it was promoted
+   * in — leadership lost and won back between two ticks is a new term, and the clock starts again.
+   */
   tick(now: number): void {
-    if (this.#hooks.caughtUpAsLeader() && !this.#lessor.isPrimary) this.#lessor.promote(now);
-    if (!this.#hooks.leads() && this.#lessor.isPrimary) this.#lessor.demote();
+    const hooks = this.#hooks;
+    if (this.#lessor.isPrimary && !this.#keepsTime) this.#lessor.demote();
+    if (!this.#lessor.isPrimary && hooks.caughtUpAsLeader()) {
+      this.#lessor.promote(now);
+      this.#primaryTerm = hooks.term();
+    }
     this.#lessor.tick(now);
+  }
+
+  /** Whether the lessor's clock is this member's now: promoted in the term it leads in. */
+  get #keepsTime(): boolean {
+    return this.#lessor.isPrimary && this.#hooks.leads() && this.#primaryTerm === this.#hooks.term();
   }
 
   /** A lease command was applied. */

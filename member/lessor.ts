@@ -7,21 +7,24 @@
  * gets its remaining TTL — the checkpointed one, or its whole TTL — plus one election timeout,
  * so no lease expires early because leadership moved. Remaining TTLs are checkpointed through the
  * log every second for leases that are not being kept alive and lost time since their last
- * checkpoint, so repeated failovers cannot keep a lease alive forever; a renewal clears a
- * checkpoint (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
+ * checkpoint, so repeated failovers cannot keep a lease alive forever. A renewal of a lease with a
+ * checkpoint (applied or on its way) clears it through the log before it is answered, so no
+ * failover after the answer can go back to the old remaining TTL (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
  * checkpoints every second rather than every five minutes: etcd's interval leaves every lease
  * shorter than five minutes unprotected).
  * Never: changes leases itself — grants, revokes and checkpoints are proposed and applied like
  * any write — or reads a clock of its own (the member hands it `now`).
  */
 import type { LeaseCommand } from "../etcd/commands.ts";
+import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import type { LeaseId } from "../etcd/types.ts";
 import type { LeaseTable } from "../store/leases.ts";
+import { Errors as MemberErrors } from "./member_errors.ts";
 
 export interface LessorHooks {
   /** The store's leases as applied so far. */
   leases(): LeaseTable;
-  /** Proposes a lease command; the promise settles once it is applied or failed. */
+  /** Proposes a lease command; resolves once it is applied (or with why not), rejects if the member failed. */
   propose(command: LeaseCommand): Promise<unknown>;
   /** The election timeout, ms: how much a new leader extends every lease. */
   electionMs: number;
@@ -46,8 +49,8 @@ export class Lessor {
   readonly #hooks: LessorHooks;
   /** Expiry (ms) of every lease, while this member leads; undefined otherwise. */
   #expiries: Map<LeaseId, number> | undefined;
-  /** Leases renewed since their last checkpoint: the checkpoint is cleared. */
-  readonly #renewed = new Set<LeaseId>();
+  /** Leases in checkpoints proposed and not yet settled. */
+  readonly #checkpointed = new Set<LeaseId>();
   /** When each lease was last renewed while this member led. */
   readonly #renewedAt = new Map<LeaseId, number>();
   /** Revokes proposed and not yet settled. */
@@ -71,7 +74,6 @@ export class Lessor {
       const left = lease.remaining > 0 ? lease.remaining : lease.ttl;
       this.#expiries.set(lease.id, now + this.#hooks.electionMs + left * 1000);
     }
-    this.#renewed.clear();
     this.#renewedAt.clear();
     this.#nextScan = now + EXPIRY_SCAN_MS;
     this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
@@ -79,7 +81,6 @@ export class Lessor {
 
   demote(): void {
     this.#expiries = undefined;
-    this.#renewed.clear();
     this.#renewedAt.clear();
     this.#revoking.clear();
   }
@@ -92,22 +93,26 @@ export class Lessor {
   /** A revoke was applied. */
   revoked(id: LeaseId): void {
     this.#expiries?.delete(id);
-    this.#renewed.delete(id);
     this.#renewedAt.delete(id);
     this.#revoking.delete(id);
   }
 
   /**
-   * A keep-alive, on the leader: the lease's TTL from now, answered with that TTL; 0 when the
-   * lease does not exist or has already expired (its revoke is on the way), as etcd answers.
+   * A keep-alive, on the leader: the lease's TTL from now, answered with that TTL once any
+   * checkpoint of it is cleared in the log; 0 when the lease does not exist or has already expired
+   * (its revoke is on the way), as etcd answers; an error when the clearing could not be applied.
    */
-  renew(id: LeaseId, now: number): number {
+  async renew(id: LeaseId, now: number): Promise<number | EtcdError> {
     const lease = this.#hooks.leases().get(id);
     const expiry = this.#expiries?.get(id);
     if (!lease || expiry === undefined || expiry <= now) return 0;
     this.#expiries!.set(id, now + lease.ttl * 1000);
     this.#renewedAt.set(id, now);
-    if (lease.remaining > 0) this.#renewed.add(id);
+    if (lease.remaining > 0 || this.#checkpointed.has(id)) {
+      const cleared = await this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: [{ id, remaining: 0 }] })
+        .then((result) => (isEtcdError(result) ? result : undefined), () => MemberErrors.stopped);
+      if (cleared) return cleared;
+    }
     return lease.ttl;
   }
 
@@ -152,11 +157,6 @@ export class Lessor {
     for (const [id, expiry] of this.#expiries!) {
       const lease = leases.get(id);
       if (!lease || this.#revoking.has(id)) continue;
-      if (this.#renewed.has(id)) {
-        this.#renewed.delete(id);
-        if (lease.remaining > 0) checkpoints.push({ id, remaining: 0 });
-        continue;
-      }
       // A lease renewed within half its TTL is being kept alive: nothing worth recording.
       if (now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500) continue;
       const left = Math.ceil((expiry - now) / 1000);
@@ -165,11 +165,15 @@ export class Lessor {
     }
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
+    for (const { id } of checkpoints) this.#checkpointed.add(id);
     const entries: Promise<unknown>[] = [];
     for (let i = 0; i < checkpoints.length; i += CHECKPOINTS_PER_ENTRY) {
       entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY) }));
     }
-    const done = () => (this.#checkpointing = false);
+    const done = () => {
+      this.#checkpointing = false;
+      this.#checkpointed.clear();
+    };
     Promise.allSettled(entries).then(done);
   }
 }

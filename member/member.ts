@@ -190,6 +190,7 @@ export class Member {
       electionMs: config.electionMs,
       requestTimeoutMs: this.#requestTimeoutMs,
       leads: () => this.#raft.role === "leader",
+      term: () => this.#raft.term,
       caughtUpAsLeader: () => {
         const log = this.#raft.log;
         return this.#raft.role === "leader" && !this.#installing && log.applied >= log.committed &&

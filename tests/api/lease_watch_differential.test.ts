@@ -108,16 +108,17 @@ function normalise(value: unknown): unknown {
   return value;
 }
 
-/** Lists of leases come in map order on etcd: compare them sorted. */
-function sortLeases(body: unknown): unknown {
-  const o = body as { leases?: { ID: string }[] };
+/** Lists of leases and a lease's keys come in Go map order on etcd: compare them sorted. */
+function sortMapOrder(body: unknown): unknown {
+  const o = body as { leases?: { ID: string }[]; keys?: string[] };
   if (Array.isArray(o?.leases)) o.leases.sort((x, y) => (BigInt(x.ID) < BigInt(y.ID) ? -1 : 1));
+  if (Array.isArray(o?.keys)) o.keys.sort();
   return body;
 }
 
 function parse(text: string): unknown {
   try {
-    return normalise(sortLeases(JSON.parse(text)));
+    return normalise(sortMapOrder(JSON.parse(text)));
   } catch {
     return text;
   }

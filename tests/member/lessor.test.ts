@@ -1,33 +1,45 @@
 /**
  * The leader's lease clock (member/lessor.ts) with a hand-driven clock: what it proposes and
  * answers as time passes — revokes once leases expire (not before), a new leader's extension by
- * one election timeout, keep-alives, and checkpoints of leases left alone (cleared by a renewal).
+ * one election timeout, keep-alives, and checkpoints of leases left alone (cleared through the log
+ * before a renewal is answered).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LeaseCommand } from "../../etcd/commands.ts";
 import { Lessor } from "../../member/lessor.ts";
+import { Errors as MemberErrors } from "../../member/member_errors.ts";
 import { memoryState } from "../support/state.ts";
 
 const ELECTION_MS = 1_000;
 
-async function setup() {
+/**
+ * A lessor on an in-memory store. Proposals are applied at once, as a lone leader would; `held`
+ * keeps them in log order until `release()` applies the oldest; `refuse` fails them all, as when
+ * leadership is lost.
+ */
+async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
   const { leases } = await memoryState();
   const proposed: LeaseCommand[] = [];
+  const held: (() => void)[] = [];
+  const apply = (command: LeaseCommand) => {
+    if (command.op === "leaseRevoke") {
+      leases.remove(command.id);
+      lessor.revoked(command.id);
+    }
+    if (command.op === "leaseCheckpoint") for (const c of command.checkpoints) leases.checkpoint(c.id, c.remaining);
+  };
   const lessor = new Lessor({
     leases: () => leases,
-    // Applied at once, as a lone leader would.
     propose: (command) => {
       proposed.push(command);
-      if (command.op === "leaseRevoke") {
-        leases.remove(command.id);
-        lessor.revoked(command.id);
-      }
-      if (command.op === "leaseCheckpoint") for (const c of command.checkpoints) leases.checkpoint(c.id, c.remaining);
-      return Promise.resolve();
+      if (options.refuse) return Promise.resolve(MemberErrors.leaderChanged);
+      if (!options.held) return Promise.resolve(apply(command));
+      return new Promise((resolve) => held.push(() => resolve(apply(command))));
     },
     electionMs: ELECTION_MS,
   });
+  const release = () => held.shift()!();
   /** Ticks every 10 ms from `from` to `to`, letting proposals settle between ticks. */
   const run = async (from: number, to: number) => {
     for (let t = from; t <= to; t += 10) {
@@ -35,7 +47,7 @@ async function setup() {
       await Promise.resolve();
     }
   };
-  return { leases, lessor, proposed, run };
+  return { leases, lessor, proposed, run, release };
 }
 
 test("lessor > a new leader extends every lease by an election timeout, then revokes it when it expires", async () => {
@@ -47,18 +59,18 @@ test("lessor > a new leader extends every lease by an election timeout, then rev
   assert.equal(lessor.timeToLive(1n, 5_900)?.ttl, 0);
   await run(5_910, 6_200);
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 1n }]);
-  assert.equal(lessor.renew(1n, 6_300), 0, "a revoked lease renews to 0: not found");
+  assert.equal(await lessor.renew(1n, 6_300), 0, "a revoked lease renews to 0: not found");
 });
 
 test("lessor > a keep-alive restarts the TTL; a follower's lessor answers nothing and expires nothing", async () => {
   const { leases, lessor, proposed, run } = await setup();
   leases.grant(2n, 3);
-  assert.equal(lessor.renew(2n, 0), 0, "not primary: no clock to renew against");
+  assert.equal(await lessor.renew(2n, 0), 0, "not primary: no clock to renew against");
   lessor.promote(0);
   lessor.granted(2n, 3, 0);
   for (let t = 0; t < 20_000; t += 1_000) {
     await run(t, t + 990);
-    assert.equal(lessor.renew(2n, t + 1_000), 3);
+    assert.equal(await lessor.renew(2n, t + 1_000), 3);
   }
   assert.equal(proposed.filter((c) => c.op === "leaseRevoke").length, 0);
   assert.deepEqual(lessor.timeToLive(2n, 20_500), { ttl: 2, grantedTtl: 3 });
@@ -81,11 +93,43 @@ test("lessor > remaining TTLs of leases left alone are checkpointed; a renewal c
   lessor.demote();
   lessor.promote(10_000);
   assert.equal(lessor.timeToLive(4n, 10_000)?.ttl, recorded + ELECTION_MS / 1_000);
-  // Renewing lease 4 clears its checkpoint at the next round.
-  lessor.renew(4n, 10_000);
-  await run(10_000, 11_100);
+  // Renewing lease 4 clears its checkpoint before the renewal is answered: a failover right after
+  // it must not go back to the checkpoint.
+  assert.equal(await lessor.renew(4n, 10_000), 10);
   assert.equal(leases.get(4n)!.remaining, 0);
-  assert.ok(proposed.some((c) => c.op === "leaseCheckpoint" && c.checkpoints.some((x) => x.id === 4n && x.remaining === 0)));
+  lessor.demote();
+  lessor.promote(10_010);
+  assert.equal(lessor.timeToLive(4n, 10_010)?.ttl, 10 + ELECTION_MS / 1_000);
+});
+
+test("lessor > a renewal while a checkpoint of its lease is on its way is answered after clearing it", async () => {
+  const { leases, lessor, proposed, release } = await setup({ held: true });
+  leases.grant(5n, 10);
+  lessor.promote(0);
+  for (let t = 0; t <= 3_000; t += 10) lessor.tick(t);
+  const checkpoint = proposed.findIndex((c) => c.op === "leaseCheckpoint" && c.checkpoints.some((x) => x.id === 5n && x.remaining > 0));
+  assert.ok(checkpoint >= 0, "no checkpoint proposed");
+  assert.equal(leases.get(5n)!.remaining, 0, "the checkpoint is still on its way");
+  let answered: number | undefined;
+  const renewal = lessor.renew(5n, 3_000).then((ttl) => (answered = ttl as number));
+  // The checkpoint lands first, then the clearing proposed after it; only then the answer.
+  release();
+  await Promise.resolve();
+  assert.equal(answered, undefined, "answered before the checkpoint was cleared");
+  release();
+  await renewal;
+  assert.equal(answered, 10);
+  assert.equal(leases.get(5n)!.remaining, 0, "the clearing landed after the checkpoint");
+});
+
+test("lessor > a renewal whose clearing cannot be applied answers why, not a TTL", async () => {
+  const { leases, lessor } = await setup({ refuse: true });
+  leases.grant(6n, 10);
+  leases.checkpoint(6n, 4);
+  lessor.promote(0);
+  const answer = await lessor.renew(6n, 100);
+  assert.equal(typeof answer, "object", `answered ${answer}`);
+  assert.equal(leases.get(6n)!.remaining, 4);
 });
 
 test("lessor > thousands of leases left alone are all checkpointed, 1,000 to an entry", async () => {
