@@ -80,7 +80,7 @@ test("lessor > a keep-alive restarts the TTL; a follower's lessor answers nothin
 });
 
 test("lessor > remaining TTLs of leases left alone are checkpointed; a renewal clears the checkpoint", async () => {
-  const { leases, lessor, proposed, run } = await setup();
+  const { leases, lessor, run } = await setup();
   leases.grant(3n, 10);
   leases.grant(4n, 10);
   lessor.promote(0);
