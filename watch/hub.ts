@@ -238,7 +238,9 @@ export class WatchHub implements ChangeListener {
     for (const [group, events] of mine) {
       for (const w of group.watchers) {
         if (w.nextRevision > revision) continue;
-        if (w.sink.deliver(w, events, revision)) {
+        const taken = this.#offer(w, events, revision);
+        if (taken === undefined) continue;
+        if (taken) {
           w.nextRevision = revision + 1;
           continue;
         }
@@ -253,6 +255,34 @@ export class WatchHub implements ChangeListener {
   }
 
   // ---- internals ----
+
+  /** Offers events to a watcher's consumer: whether it took them (undefined: it failed). */
+  #offer(w: Watcher, events: readonly WatchEvent[], revision: number): boolean | undefined {
+    return this.#guard(w, () => w.sink.deliver(w, events, revision));
+  }
+
+  /**
+   * Calls a watcher's consumer. One that throws is a bug in one stream, which costs that stream
+   * (closed, its watchers removed) and never the apply or the timer that called the hub.
+   */
+  #guard<T>(w: Watcher, call: () => T): T | undefined {
+    try {
+      return call();
+    } catch (error) {
+      this.#drop(w, error);
+      return undefined;
+    }
+  }
+
+  #drop(w: Watcher, error: unknown): void {
+    console.error(`watch: closing a stream that failed: ${error instanceof Error ? error.stack : error}`);
+    this.remove(w);
+    try {
+      w.sink.close();
+    } catch (again) {
+      console.error(`watch: the failed stream did not close either: ${again}`);
+    }
+  }
 
   #join(w: Watcher): void {
     let group = this.#groups.get(w.groupKey);
@@ -308,7 +338,7 @@ export class WatchHub implements ChangeListener {
       if (w.nextRevision < compactRevision || (w.nextRevision === compactRevision && !asAsked)) {
         this.#catchingUp.delete(w);
         this.#count--;
-        w.sink.compacted(w, compactRevision, current);
+        this.#guard(w, () => w.sink.compacted(w, compactRevision, current));
       } else if (w.nextRevision > current) {
         this.#catchingUp.delete(w);
         this.#join(w);
@@ -322,7 +352,7 @@ export class WatchHub implements ChangeListener {
       const events = changes.map((c) => new WatchEvent(c, readPrev));
       for (const w of ready) {
         const mine = events.filter((e) => e.revision >= w.nextRevision && w.matches(e.change));
-        if (mine.length > 0 && !w.sink.deliver(w, mine, current)) continue;
+        if (mine.length > 0 && !this.#offer(w, mine, current)) continue;
         // A watcher further on than this read reached keeps its place: it had all of it already.
         w.nextRevision = Math.max(w.nextRevision, reached + 1);
         if (reached === current) {
@@ -340,7 +370,7 @@ export class WatchHub implements ChangeListener {
   #notifyProgress(): void {
     const revision = this.#store.revision;
     for (const group of this.#groups.values()) {
-      for (const w of group.watchers) if (w.spec.progressNotify) w.sink.progress(w, revision);
+      for (const w of group.watchers) if (w.spec.progressNotify) this.#guard(w, () => w.sink.progress(w, revision));
     }
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * A watch stream that fails (a bug in its consumer) costs that stream, not the member: writes go
+ * on being applied, every other watcher still gets every event, and the failed stream is closed.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { keySpan } from "../../etcd/keys.ts";
+import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
+import { memoryState } from "../support/state.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+/** A consumer that takes everything, or throws at a chosen call; `closed` settles when it is closed. */
+class Sink implements WatchSink {
+  readonly ready = true;
+  readonly revisions: number[] = [];
+  progressed = 0;
+  readonly closed: Promise<void>;
+  #close!: () => void;
+  constructor(readonly fails: { deliver?: boolean; progress?: boolean } = {}) {
+    this.closed = new Promise((resolve) => (this.#close = resolve));
+  }
+  deliver(_w: Watcher, events: readonly WatchEvent[]): boolean {
+    if (this.fails.deliver) throw new TypeError("Invalid state: Controller is already closed");
+    this.revisions.push(...events.map((e) => e.revision));
+    return true;
+  }
+  compacted(): void {}
+  progress(): void {
+    if (this.fails.progress) throw new RangeError("progress failed");
+    this.progressed++;
+  }
+  close(): void {
+    this.#close();
+  }
+}
+
+async function setup(progressNotifyMs: number) {
+  const { db, mvcc, sm } = await memoryState();
+  sm.openBatch();
+  const hub = new WatchHub({
+    get revision() {
+      return mvcc.revision;
+    },
+    get compactRevision() {
+      return mvcc.compactRevision;
+    },
+    readable: true,
+    changesBetween: (from, to, max, bytes) => mvcc.changesBetween(from, to, max, bytes),
+    keyValueAt: (revision, sub) => mvcc.keyValueAt(revision, sub),
+  }, { progressNotifyMs });
+  sm.listener = hub;
+  let index = 0;
+  const put = (key: string) =>
+    sm.apply([{ index: ++index, command: { op: "put", put: { key: enc(key), value: enc("v"), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } } }]);
+  const watch = (sink: Sink, progressNotify = false) => {
+    const w = new Watcher(0, { span: keySpan(enc("k/"), enc("k0")), startRevision: mvcc.revision + 1, prevKv: true, noPut: false, noDelete: false, progressNotify }, sink);
+    hub.add(w);
+    return w;
+  };
+  return { db, mvcc, hub, put, watch };
+}
+
+test("watch hub > a stream whose delivery throws is closed; writes and the other watchers go on", async () => {
+  const { db, mvcc, hub, put, watch } = await setup(0);
+  const good = new Sink();
+  const bad = new Sink({ deliver: true });
+  watch(good);
+  watch(bad);
+  for (let i = 0; i < 20; i++) put(`k/${i % 3}`);
+  await bad.closed;
+  assert.equal(mvcc.revision, 21, "a write was not applied");
+  assert.deepEqual(good.revisions, Array.from({ length: 20 }, (_, i) => i + 2));
+  assert.equal(hub.size, 1, "the failed watcher is still held");
+  hub.close();
+  db.close();
+});
+
+test("watch hub > a stream whose progress notification throws is closed; the others are notified", async () => {
+  const { db, hub, watch } = await setup(5);
+  const good = new Sink();
+  const bad = new Sink({ progress: true });
+  watch(good, true);
+  watch(bad, true);
+  await bad.closed;
+  assert.equal(hub.size, 1);
+  assert.ok(good.progressed > 0, "the other watcher was not notified");
+  hub.close();
+  db.close();
+});
