@@ -6,7 +6,8 @@
  */
 import { GRPC_OVERHEAD_BYTES, MAX_REQUEST_BYTES } from "../config/defaults.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
-import { encode } from "./etcd_json.ts";
+import { encode, jsonObject } from "./etcd_json.ts";
+import { messageTooLarge } from "./request_checks.ts";
 import { decodeBody, type JsonValue } from "./go_json.ts";
 
 /** grpc-gateway v1's mapping from a gRPC code to an HTTP status. */
@@ -16,6 +17,13 @@ const HTTP_STATUS: Record<GrpcCode, number> = {
   [GrpcCode.PERMISSION_DENIED]: 403, [GrpcCode.RESOURCE_EXHAUSTED]: 429, [GrpcCode.FAILED_PRECONDITION]: 412,
   [GrpcCode.ABORTED]: 409, [GrpcCode.OUT_OF_RANGE]: 400, [GrpcCode.UNIMPLEMENTED]: 501, [GrpcCode.INTERNAL]: 500,
   [GrpcCode.UNAVAILABLE]: 503, [GrpcCode.DATA_LOSS]: 500, [GrpcCode.UNAUTHENTICATED]: 401,
+};
+
+/** The reason phrases of the statuses above, as Go's http.StatusText gives them. */
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+  409: "Conflict", 412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
+  501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
 
 export const CORS_HEADERS = {
@@ -33,7 +41,7 @@ const TEXT_HEADERS = new Headers({ ...CORS_HEADERS, "Content-Type": "text/plain;
  * gRPC would); anything larger cannot hold a message under gRPC's limit in any JSON spelling
  * worth parsing, and is refused with the same error, measured by its length.
  */
-const MAX_BODY_BYTES = 4 * (MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES);
+export const MAX_BODY_BYTES = 4 * (MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES);
 
 export function jsonResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: JSON_HEADERS });
@@ -41,6 +49,22 @@ export function jsonResponse(body: string, status = 200): Response {
 
 export function errorResponse(e: EtcdError): Response {
   return jsonResponse(encode.error(e), HTTP_STATUS[e.code] ?? 500);
+}
+
+/**
+ * The gateway's error on a streamed call (watch, keep-alive), as a line of the stream — and as
+ * the whole body, with its status, when the stream fails before its first answer.
+ */
+export function streamErrorLine(e: EtcdError): string {
+  const status = HTTP_STATUS[e.code] ?? 500;
+  // int32 fields, which proto's JSON writes as numbers.
+  const error = jsonObject().raw("grpc_code", String(e.code)).raw("http_code", String(status)).str("message", e.message)
+    .str("http_status", STATUS_TEXT[status] ?? "").toString();
+  return `{"error":${error}}\n`;
+}
+
+export function streamErrorResponse(e: EtcdError): Response {
+  return jsonResponse(streamErrorLine(e), HTTP_STATUS[e.code] ?? 500);
 }
 
 export function textResponse(body: string, status: number): Response {
@@ -55,11 +79,9 @@ const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, me
 /** Reads a request body as etcd's gateway does: an empty body is `{}`. */
 export async function readJsonBody(request: Request): Promise<JsonValue | EtcdError> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  const tooLarge = (n: number) =>
-    new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${n} vs. ${MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES})`);
-  if (declared > MAX_BODY_BYTES) return tooLarge(declared);
+  if (declared > MAX_BODY_BYTES) return messageTooLarge(declared);
   const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) return tooLarge(text.length);
+  if (text.length > MAX_BODY_BYTES) return messageTooLarge(text.length);
   const parsed = decodeBody(text);
   if (parsed === undefined) return {};
   return parsed.ok ? parsed.value : invalid(parsed.error);

@@ -2,26 +2,48 @@
  * A streamed request body as etcd's gateway reads one: successive JSON values (watch and
  * keep-alive requests), each handed on as soon as it is complete.
  *
- * Owns: buffering the body's text and cutting it into values with Go's syntax errors. Never: what
- * the values mean.
+ * Owns: buffering the body's text and cutting it into values with Go's syntax errors, and the
+ * bound on one value's length. Never: what the values mean.
  */
-import { decodeNext, type JsonValue } from "./go_json.ts";
+import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { decodeNext, type JsonValue, type NextValue } from "./go_json.ts";
+import { MAX_BODY_BYTES } from "./http.ts";
+import { ValueEnd } from "./json_value_end.ts";
+import { messageTooLarge } from "./request_checks.ts";
 
-export type StreamedValue = { ok: true; value: JsonValue } | { ok: false; error: string };
+/** A value, or why the body stops: a syntax error (UNKNOWN, as the gateway's) or a value too long. */
+export type StreamedValue = { ok: true; value: JsonValue } | { ok: false; error: EtcdError };
 
-/** Yields each value of the body; a syntax error is the last thing yielded. */
-export async function* jsonValues(body: ReadableStream<Uint8Array> | null): AsyncGenerator<StreamedValue> {
+/**
+ * Yields each value of the body; an error is the last thing yielded. A value is buffered up to
+ * `maxChars` (as long as the largest unary body read) and refused past it, with gRPC's error,
+ * measured by what was read of it.
+ */
+export async function* jsonValues(body: ReadableStream<Uint8Array> | null, maxChars = MAX_BODY_BYTES): AsyncGenerator<StreamedValue> {
   if (body === null) return;
   const decoder = new TextDecoder();
   let text = "";
   let pos = 0;
   let ended = false;
+  // The value is parsed when its end has arrived, or when it has doubled since it was last tried
+  // (a syntax error inside a long value is found soon, and parsing costs at most twice its length).
+  const end = new ValueEnd();
+  let tried = 0;
+  const worthParsing = () => ended || end.endsWithin(text) || text.length - pos >= 2 * tried;
   const reader = body.getReader();
   try {
     while (true) {
-      const next = decodeNext(text, pos, ended);
+      let next: NextValue = "more";
+      if (worthParsing()) {
+        next = decodeNext(text, pos, ended);
+        tried = text.length - pos;
+      }
       if (next === "none") return;
       if (next === "more") {
+        if (text.length - pos > maxChars) {
+          yield { ok: false, error: messageTooLarge(text.length - pos) };
+          return;
+        }
         const { done, value } = await reader.read();
         if (done) {
           text += decoder.decode();
@@ -29,15 +51,18 @@ export async function* jsonValues(body: ReadableStream<Uint8Array> | null): Asyn
         } else {
           // Drop what was consumed so the buffer holds only the value being read.
           text = text.slice(pos) + decoder.decode(value, { stream: true });
+          end.shift(pos);
           pos = 0;
         }
         continue;
       }
       if (!next.ok) {
-        yield next;
+        yield { ok: false, error: new EtcdError(GrpcCode.UNKNOWN, next.error) };
         return;
       }
       pos = next.end;
+      end.reset(pos);
+      tried = 0;
       yield { ok: true, value: next.value };
     }
   } finally {

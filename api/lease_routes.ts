@@ -10,7 +10,7 @@ import { EtcdError, Errors, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { LeaseGrantResponse, LeaseId } from "../etcd/types.ts";
 import type { ApiMember } from "./api_member.ts";
 import { header, type HeaderContext, jsonObject } from "./etcd_json.ts";
-import { CORS_HEADERS, errorResponse } from "./http.ts";
+import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "./http.ts";
 import { jsonValues } from "./json_stream.ts";
 import { type Answer, type KvHandler, notForLearner } from "./kv_routes.ts";
 import { decodeWith, type FieldSchema } from "./proto_json.ts";
@@ -95,10 +95,8 @@ export const leaseHandlers: Record<string, KvHandler> = {
   "/v3/kv/lease/leases": leases,
 };
 
-/** The gateway's error line for a stream that fails after it began. */
-function streamError(e: EtcdError): string {
-  return `{"error":${jsonObject().int("grpc_code", e.code).str("message", e.message).toString()}}\n`;
-}
+/** Answers queued per keep-alive stream before its requests are read no further. */
+const KEEP_ALIVE_QUEUED_BYTES = 64 * 1024;
 
 /**
  * POST /v3/lease/keepalive: every request in the body renews its lease and is answered by a line
@@ -110,38 +108,62 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
   const first = await values.next();
   let firstId: LeaseId | undefined;
   if (!first.done) {
-    // As etcd's gateway: a first request that does not decode is an error of code UNKNOWN (500).
-    if (!first.value.ok) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, first.value.error));
+    // As etcd's gateway: a first request that does not decode is an error of code UNKNOWN (500);
+    // one too long to read fails the stream alone (429).
+    if (!first.value.ok) {
+      const e = first.value.error;
+      return e.code === GrpcCode.RESOURCE_EXHAUSTED ? streamErrorResponse(e) : errorResponse(e);
+    }
     const decoded = decode(leaseIdSchema, first.value.value);
     if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
     firstId = leaseIdOf(decoded);
   }
   const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let gone = false;
+  let resume: (() => void) | undefined;
+  const wake = () => {
+    resume?.();
+    resume = undefined;
+  };
   const body = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      const answer = async (id: LeaseId): Promise<boolean> => {
-        const ttl = await member.leases.renew(id);
-        if (isEtcdError(ttl)) {
-          controller.enqueue(encoder.encode(streamError(ttl)));
-          return false;
-        }
-        const result = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).toString();
-        controller.enqueue(encoder.encode(`{"result":${result}}\n`));
-        return true;
-      };
-      try {
-        let going = firstId === undefined || await answer(firstId);
-        for await (const value of values) {
-          if (!going || !value.ok) break;
-          const decoded = decode(leaseIdSchema, value.value);
-          if (isEtcdError(decoded)) break;
-          going = await answer(leaseIdOf(decoded));
-        }
-        controller.close();
-      } catch {
-        // The client went away.
-      }
+    start: (c) => {
+      controller = c;
     },
+    pull: wake,
+    cancel: () => {
+      gone = true;
+      wake();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: KEEP_ALIVE_QUEUED_BYTES }));
+  // A client that sends keep-alives and reads no answers is read no further once its answers fill the queue.
+  const room = () => (gone || (controller.desiredSize ?? 0) > 0 ? Promise.resolve() : new Promise<void>((r) => (resume = r)));
+  const answer = async (id: LeaseId): Promise<boolean> => {
+    const ttl = await member.leases.renew(id);
+    if (isEtcdError(ttl)) {
+      controller.enqueue(encoder.encode(streamErrorLine(ttl)));
+      return false;
+    }
+    const result = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).toString();
+    controller.enqueue(encoder.encode(`{"result":${result}}\n`));
+    return true;
+  };
+  (async () => {
+    let going = firstId === undefined || await answer(firstId);
+    for await (const value of values) {
+      await room();
+      if (!going || gone) break;
+      if (!value.ok) {
+        if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) controller.enqueue(encoder.encode(streamErrorLine(value.error)));
+        break;
+      }
+      const decoded = decode(leaseIdSchema, value.value);
+      if (isEtcdError(decoded)) break;
+      going = await answer(leaseIdOf(decoded));
+    }
+    if (!gone) controller.close();
+  })().catch(() => {
+    // The client went away while an answer was being written.
   });
   return new Response(body, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
 }

@@ -2,9 +2,10 @@
  * The size of a request in protobuf encoding — what etcd's limits are measured in: gRPC refuses a
  * message over max-request-bytes + 512 KiB, and etcd refuses a proposal over max-request-bytes.
  *
- * Owns: byte counting of the KV requests' protobuf form. Never: encoding them.
+ * Owns: byte counting of the KV and watch requests' protobuf form. Never: encoding them.
  */
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from "../etcd/types.ts";
+import type { WatchRequest } from "./watch_lease_schemas.ts";
 
 function varint(n: number | bigint): number {
   let v = BigInt(n);
@@ -74,3 +75,19 @@ export function proposalSize(field: number, requestSize: number): number {
 
 /** InternalRaftRequest's field numbers for the requests that are proposed. */
 export const ProposalField = { deleteRange: 5, put: 4, txn: 6, compaction: 7 } as const;
+
+/** A WatchRequest (filters counted once each: repeats change nothing a limit could notice). */
+export function watchRequestSize(r: WatchRequest): number {
+  switch (r.kind) {
+    case "create": {
+      const c = r.create;
+      const filters = (c.noPut ? 1 : 0) + (c.noDelete ? 1 : 0);
+      return messageField(1, bytesField(1, c.key) + bytesField(2, c.rangeEnd) + intField(3, c.startRevision) +
+        boolField(4, c.progressNotify) + (filters > 0 ? messageField(5, filters) : 0) + boolField(6, c.prevKv) +
+        intField(7, c.watchId));
+    }
+    case "cancel": return messageField(2, intField(1, r.watchId));
+    case "progress": return messageField(3, 0);
+    case "none": return 0;
+  }
+}

@@ -129,9 +129,12 @@ function overlaps(ops: RequestOp[]): EtcdError | undefined {
 
 /** gRPC's limit on one request message, before etcd sees it. */
 export function checkMessageSize(sizeBytes: number): EtcdError | undefined {
-  const max = MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES;
-  if (sizeBytes <= max) return undefined;
-  return new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${sizeBytes} vs. ${max})`);
+  return sizeBytes <= MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES ? undefined : messageTooLarge(sizeBytes);
+}
+
+/** gRPC's refusal of a message over its limit, measured in bytes (or, for a body too large to parse, characters). */
+export function messageTooLarge(size: number): EtcdError {
+  return new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size} vs. ${MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES})`);
 }
 
 /** etcd's limit on a proposal (the request as it enters the log). */

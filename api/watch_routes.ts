@@ -13,8 +13,10 @@ import { prefixEnd } from "../etcd/keys.ts";
 import { EMPTY_BYTES } from "../etcd/types.ts";
 import type { ApiMember } from "./api_member.ts";
 import { decodeGoBase64 } from "./go_base64.ts";
-import { CORS_HEADERS, errorResponse } from "./http.ts";
-import { jsonValues } from "./json_stream.ts";
+import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "./http.ts";
+import { jsonValues, type StreamedValue } from "./json_stream.ts";
+import { watchRequestSize } from "./proto_size.ts";
+import { checkMessageSize } from "./request_checks.ts";
 import { decodeWith } from "./proto_json.ts";
 import { toWatchRequest, type WatchRequest, watchRequestSchema } from "./watch_lease_schemas.ts";
 import { gatewayFraming, sseFraming, type WatchCreate, WatchStream } from "./watch_stream.ts";
@@ -44,27 +46,48 @@ function streamResponse(stream: WatchStream, headers: Record<string, string>): R
 }
 
 /**
+ * A request read from the stream: one to handle, one the gateway could not read (UNKNOWN), or one
+ * gRPC refused for its size (RESOURCE_EXHAUSTED, measured as protobuf as etcd does).
+ */
+type ReadRequest = { request: WatchRequest } | { unreadable: EtcdError } | { refused: EtcdError };
+
+function readRequest(value: StreamedValue): ReadRequest {
+  if (!value.ok) return value.error.code === GrpcCode.RESOURCE_EXHAUSTED ? { refused: value.error } : { unreadable: value.error };
+  const decoded = decodeRequest(value.value);
+  if (decoded instanceof EtcdError) return { unreadable: new EtcdError(GrpcCode.UNKNOWN, decoded.message) };
+  const tooLarge = checkMessageSize(watchRequestSize(decoded));
+  return tooLarge ? { refused: tooLarge } : { request: decoded };
+}
+
+/**
  * POST /v3/watch. As etcd's gateway: a first request that does not decode is answered with the
  * error alone (code UNKNOWN, 500); a later one ends the reading of requests (the stream goes on).
+ * A request over gRPC's size limit fails the stream: alone (429) when it is the first, else as an
+ * error line that ends it.
  */
 export async function gatewayWatch(member: ApiMember, request: Request): Promise<Response> {
   const values = jsonValues(request.body);
   const first = await values.next();
   let firstRequest: WatchRequest | undefined;
   if (!first.done) {
-    if (!first.value.ok) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, first.value.error));
-    const decoded = decodeRequest(first.value.value);
-    if (decoded instanceof EtcdError) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
-    firstRequest = decoded;
+    const read = readRequest(first.value);
+    if ("unreadable" in read) return errorResponse(read.unreadable);
+    if ("refused" in read) return streamErrorResponse(read.refused);
+    firstRequest = read.request;
   }
   const stream = new WatchStream(member, gatewayFraming);
   if (firstRequest) handle(stream, firstRequest);
   (async () => {
     for await (const value of values) {
-      if (!value.ok) return;
-      const decoded = decodeRequest(value.value);
-      if (decoded instanceof EtcdError) return;
-      handle(stream, decoded);
+      await stream.whenWritable();
+      if (stream.closed) return;
+      const read = readRequest(value);
+      if ("unreadable" in read) return;
+      if ("refused" in read) {
+        stream.write(streamErrorLine(read.refused));
+        return stream.close();
+      }
+      handle(stream, read.request);
     }
   })().catch(() => {});
   return streamResponse(stream, { "Content-Type": gatewayFraming.contentType });

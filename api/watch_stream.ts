@@ -63,6 +63,8 @@ export class WatchStream implements WatchSink {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #nextId = 0;
   #closed = false;
+  /** Request readers waiting for the consumer to make room. */
+  #waiting: (() => void)[] = [];
   /** Called once the stream is closed (by the client or by the member). */
   onClose: (() => void) | undefined;
 
@@ -73,7 +75,10 @@ export class WatchStream implements WatchSink {
       start: (c) => {
         this.#controller = c;
       },
-      pull: () => this.#host.watches.wake(),
+      pull: () => {
+        this.#resume();
+        this.#host.watches.wake();
+      },
       cancel: () => this.close(),
     }, new ByteLengthQueuingStrategy({ highWaterMark: QUEUED_BYTES }));
   }
@@ -82,12 +87,33 @@ export class WatchStream implements WatchSink {
     return !this.#closed && (this.#controller.desiredSize ?? 0) > 0;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Resolves once the consumer has room (or the stream closed): the requests' reader waits for it
+   * before each request, so a client that sends requests and reads no answers queues at most one
+   * request's answers past the bound.
+   */
+  whenWritable(): Promise<void> {
+    if (this.#closed || (this.#controller.desiredSize ?? 0) > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #resume(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
   get watcherCount(): number {
     return this.#watchers.size;
   }
 
   /** etcd's create: answered `created` at once (and `canceled` too when refused). */
   create(r: WatchCreate): Watcher | undefined {
+    if (this.#closed) return undefined;
     const current = this.#host.revision;
     // etcd watches from key \0 when none is given, and reads range_end \0 as "every key from key on".
     const key = r.key.length === 0 ? new Uint8Array([0]) : r.key;
@@ -142,6 +168,7 @@ export class WatchStream implements WatchSink {
     this.#closed = true;
     for (const w of this.#watchers.values()) this.#host.watches.remove(w);
     this.#watchers.clear();
+    this.#resume();
     try {
       this.#controller.close();
     } catch {
