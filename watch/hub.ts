@@ -77,6 +77,8 @@ export class Watcher {
   readonly place: IndexPlace;
   /** It was synced once and fell behind (a slow consumer, a snapshot). */
   fellBehind = false;
+  /** It was given events since the last progress notification (which it then does without, as in etcd). */
+  hadEvents = false;
   /** The compaction revision when it was created. */
   compactRevisionAtStart = 0;
 
@@ -154,7 +156,7 @@ export class WatchHub implements ChangeListener {
     this.#catchUpChanges = options.catchUpChanges ?? CATCH_UP_CHANGES;
     this.#catchUpBytes = options.catchUpBytes ?? CATCH_UP_BYTES;
     if (options.progressNotifyMs > 0) {
-      this.#progressTimer = setInterval(() => this.#notifyProgress(), options.progressNotifyMs);
+      this.#progressTimer = setInterval(() => this.notifyProgress(), options.progressNotifyMs);
       (this.#progressTimer as { unref?: () => void }).unref?.();
     }
   }
@@ -242,6 +244,7 @@ export class WatchHub implements ChangeListener {
         if (taken === undefined) continue;
         if (taken) {
           w.nextRevision = revision + 1;
+          w.hadEvents = true;
           continue;
         }
         // The consumer is behind: this revision and what follows come from history later.
@@ -250,6 +253,22 @@ export class WatchHub implements ChangeListener {
         this.#leave(w);
         this.#catchingUp.add(w);
         this.#scheduleRetry();
+      }
+    }
+  }
+
+  /**
+   * The periodic progress notification (the hub's timer calls it every interval): the current
+   * revision to every synced watcher that asked for them, except those given events since the
+   * last one — their events told them as much (etcd's rule).
+   */
+  notifyProgress(): void {
+    const revision = this.#store.revision;
+    for (const group of this.#groups.values()) {
+      for (const w of group.watchers) {
+        if (!w.spec.progressNotify) continue;
+        if (w.hadEvents) w.hadEvents = false;
+        else this.#guard(w, () => w.sink.progress(w, revision));
       }
     }
   }
@@ -352,7 +371,10 @@ export class WatchHub implements ChangeListener {
       const events = changes.map((c) => new WatchEvent(c, readPrev));
       for (const w of ready) {
         const mine = events.filter((e) => e.revision >= w.nextRevision && w.matches(e.change));
-        if (mine.length > 0 && !this.#offer(w, mine, current)) continue;
+        if (mine.length > 0) {
+          if (!this.#offer(w, mine, current)) continue;
+          w.hadEvents = true;
+        }
         // A watcher further on than this read reached keeps its place: it had all of it already.
         w.nextRevision = Math.max(w.nextRevision, reached + 1);
         if (reached === current) {
@@ -365,12 +387,5 @@ export class WatchHub implements ChangeListener {
     // Watchers still behind a full read go on at once; those whose consumers are full, later.
     if (ready.some((w) => this.#catchingUp.has(w) && w.sink.ready)) this.#scheduleSync();
     else this.#scheduleRetry();
-  }
-
-  #notifyProgress(): void {
-    const revision = this.#store.revision;
-    for (const group of this.#groups.values()) {
-      for (const w of group.watchers) if (w.spec.progressNotify) this.#guard(w, () => w.sink.progress(w, revision));
-    }
   }
 }

@@ -1,6 +1,8 @@
 /**
- * A watch stream that fails (a bug in its consumer) costs that stream, not the member: writes go
- * on being applied, every other watcher still gets every event, and the failed stream is closed.
+ * What the watch hub does with its consumers beyond handing them events. A stream that fails (a
+ * bug in its consumer) costs that stream, not the member: writes go on being applied, every other
+ * watcher still gets every event, and the failed stream is closed. Periodic progress notifications
+ * go to watchers that asked for them and were given no events since the last one (etcd's rule).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -15,6 +17,7 @@ class Sink implements WatchSink {
   readonly ready = true;
   readonly revisions: number[] = [];
   progressed = 0;
+  readonly progressAt: number[] = [];
   readonly closed: Promise<void>;
   #close!: () => void;
   constructor(readonly fails: { deliver?: boolean; progress?: boolean } = {}) {
@@ -26,9 +29,10 @@ class Sink implements WatchSink {
     return true;
   }
   compacted(): void {}
-  progress(): void {
+  progress(_w: Watcher, revision: number): void {
     if (this.fails.progress) throw new RangeError("progress failed");
     this.progressed++;
+    this.progressAt.push(revision);
   }
   close(): void {
     this.#close();
@@ -85,6 +89,32 @@ test("watch hub > a stream whose progress notification throws is closed; the oth
   await bad.closed;
   assert.equal(hub.size, 1);
   assert.ok(good.progressed > 0, "the other watcher was not notified");
+  hub.close();
+  db.close();
+});
+
+test("watch hub > progress notifications skip watchers given events since the last one", async () => {
+  const { db, mvcc, hub, put, watch } = await setup(0);
+  const busy = new Sink();
+  const idle = new Sink();
+  const unasked = new Sink();
+  watch(busy, true);
+  // Another span: it sees none of the puts.
+  const w = new Watcher(1, { span: keySpan(enc("other"), new Uint8Array()), startRevision: mvcc.revision + 1, prevKv: false, noPut: false, noDelete: false, progressNotify: true }, idle);
+  hub.add(w);
+  watch(unasked);
+  put("k/1");
+  hub.notifyProgress();
+  assert.deepEqual([busy.progressAt, idle.progressAt], [[], [2]], "after a put");
+  hub.notifyProgress();
+  assert.deepEqual([busy.progressAt, idle.progressAt], [[2], [2, 2]], "after a quiet interval");
+  put("k/2");
+  put("other");
+  hub.notifyProgress();
+  assert.deepEqual([busy.progressAt, idle.progressAt], [[2], [2, 2]], "after puts to both");
+  hub.notifyProgress();
+  assert.deepEqual([busy.progressAt, idle.progressAt], [[2, 4], [2, 2, 4]]);
+  assert.equal(unasked.progressed, 0, "a watcher that did not ask was notified");
   hub.close();
   db.close();
 });
