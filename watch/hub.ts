@@ -260,10 +260,12 @@ export class WatchHub implements ChangeListener {
   /**
    * The periodic progress notification (the hub's timer calls it every interval): the current
    * revision to every synced watcher that asked for them, except those given events since the
-   * last one — their events told them as much (etcd's rule).
+   * last one — their events told them as much (etcd's rule). Watchers catching up get none, and
+   * start the next interval afresh.
    */
   notifyProgress(): void {
     const revision = this.#store.revision;
+    for (const w of this.#catchingUp) w.hadEvents = false;
     for (const group of this.#groups.values()) {
       for (const w of group.watchers) {
         if (!w.spec.progressNotify) continue;
@@ -277,7 +279,13 @@ export class WatchHub implements ChangeListener {
 
   /** Offers events to a watcher's consumer: whether it took them (undefined: it failed). */
   #offer(w: Watcher, events: readonly WatchEvent[], revision: number): boolean | undefined {
-    return this.#guard(w, () => w.sink.deliver(w, events, revision));
+    // As #guard, without a closure per watcher per revision: this is the hot path.
+    try {
+      return w.sink.deliver(w, events, revision);
+    } catch (error) {
+      this.#drop(w, error);
+      return undefined;
+    }
   }
 
   /**
@@ -370,6 +378,8 @@ export class WatchHub implements ChangeListener {
       const readPrev = (r: number, s: number) => this.#store.keyValueAt(r, s);
       const events = changes.map((c) => new WatchEvent(c, readPrev));
       for (const w of ready) {
+        // Removed meanwhile: its stream failed (and took its other watchers with it) or was closed.
+        if (!this.#catchingUp.has(w)) continue;
         const mine = events.filter((e) => e.revision >= w.nextRevision && w.matches(e.change));
         if (mine.length > 0) {
           if (!this.#offer(w, mine, current)) continue;

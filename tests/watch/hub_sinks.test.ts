@@ -118,3 +118,26 @@ test("watch hub > progress notifications skip watchers given events since the la
   hub.close();
   db.close();
 });
+
+test("watch hub > a stream that fails while its watchers catch up leaves none of them behind", async () => {
+  const { db, hub, put } = await setup(0);
+  for (let i = 0; i < 5; i++) put(`k/${i}`);
+  const bad = new Sink({ deliver: true });
+  // Two watchers of one stream, both from the past: one sees events (and fails), one sees none.
+  const failing = new Watcher(0, { span: keySpan(enc("k/"), enc("k0")), startRevision: 2, prevKv: false, noPut: false, noDelete: false, progressNotify: false }, bad);
+  const quiet = new Watcher(1, { span: keySpan(enc("q"), new Uint8Array()), startRevision: 2, prevKv: false, noPut: false, noDelete: false, progressNotify: false }, bad);
+  // The stream removes every watcher of its own when it closes, as WatchStream does.
+  bad.close = () => {
+    hub.remove(failing);
+    hub.remove(quiet);
+    Sink.prototype.close.call(bad);
+  };
+  hub.add(failing);
+  hub.add(quiet);
+  await bad.closed;
+  // The catch-up pass that failed runs to its end in this turn.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([hub.size, hub.catchingUp, hub.wantsChanges()], [0, 0, false], "a watcher of the closed stream is still held");
+  hub.close();
+  db.close();
+});
