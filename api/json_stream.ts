@@ -22,36 +22,39 @@ export type StreamedValue = { ok: true; value: JsonValue } | { ok: false; error:
 export async function* jsonValues(body: ReadableStream<Uint8Array> | null, maxChars = MAX_BODY_BYTES): AsyncGenerator<StreamedValue> {
   if (body === null) return;
   const decoder = new TextDecoder();
+  // The text from the value being read on (earlier values are dropped as they are handed on).
   let text = "";
   let pos = 0;
   let ended = false;
   // The value is parsed when its end has arrived, or when it has doubled since it was last tried
   // (a syntax error inside a long value is found soon, and parsing costs at most twice its length).
   const end = new ValueEnd();
+  let whole = false;
   let tried = 0;
-  const worthParsing = () => ended || end.endsWithin(text) || text.length - pos >= 2 * tried;
+  const tooLarge = (length: number): StreamedValue => ({ ok: false, error: messageTooLarge(length) });
   const reader = body.getReader();
   try {
     while (true) {
       let next: NextValue = "more";
-      if (worthParsing()) {
+      if (ended || whole || text.length - pos >= 2 * tried) {
         next = decodeNext(text, pos, ended);
         tried = text.length - pos;
       }
       if (next === "none") return;
       if (next === "more") {
         if (text.length - pos > maxChars) {
-          yield { ok: false, error: messageTooLarge(text.length - pos) };
+          yield tooLarge(text.length - pos);
           return;
         }
+        whole = false;
         const { done, value } = await reader.read();
         if (done) {
           text += decoder.decode();
           ended = true;
         } else {
-          // Drop what was consumed so the buffer holds only the value being read.
-          text = text.slice(pos) + decoder.decode(value, { stream: true });
-          end.shift(pos);
+          const piece = decoder.decode(value, { stream: true });
+          whole = end.endsIn(piece);
+          text = text.slice(pos) + piece;
           pos = 0;
         }
         continue;
@@ -60,8 +63,14 @@ export async function* jsonValues(body: ReadableStream<Uint8Array> | null, maxCh
         yield { ok: false, error: new EtcdError(GrpcCode.UNKNOWN, next.error) };
         return;
       }
+      // Bounded however the body was cut: a value that arrived whole in one piece too.
+      if (next.end - pos > maxChars) {
+        yield tooLarge(next.end - pos);
+        return;
+      }
       pos = next.end;
-      end.reset(pos);
+      end.reset();
+      whole = end.endsIn(text, pos);
       tried = 0;
       yield { ok: true, value: next.value };
     }

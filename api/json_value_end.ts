@@ -1,7 +1,7 @@
 /**
- * Where the JSON value at the head of a growing text ends, found by looking at each character
- * once however the text arrives in pieces: so a streamed body is parsed when a value is whole, not
- * again with every piece of a long one.
+ * Whether the JSON value at the head of a growing text has ended, found by looking at each piece
+ * of it once as it arrives: so a streamed body is parsed when a value is whole, not again with
+ * every piece of a long one.
  *
  * Owns: brackets, strings and bare words (numbers, literals) as far as their ends. Never: whether
  * the value is valid — the parser decides that, at the end this finds.
@@ -16,30 +16,25 @@ const isBare = (c: number) =>
 
 export class ValueEnd {
   #kind = Kind.Unknown;
-  /** The next character to look at. */
-  #at = 0;
   #depth = 0;
   #inString = false;
   #escaped = false;
 
-  /** A new value begins at `at`. */
-  reset(at: number): void {
+  /** A new value begins with the next piece. */
+  reset(): void {
     this.#kind = Kind.Unknown;
-    this.#at = at;
     this.#depth = 0;
     this.#inString = false;
     this.#escaped = false;
   }
 
-  /** The text lost its first `n` characters. */
-  shift(n: number): void {
-    this.#at -= n;
-  }
-
-  /** Whether the value reaches its end within `text` (or is not a value at all: the parser will say). */
-  endsWithin(text: string): boolean {
-    while (this.#at < text.length) {
-      const c = text.charCodeAt(this.#at++);
+  /**
+   * Looks at the value's next piece, `text` from `from` on: whether the value ends in it (or is no
+   * value at all: the parser will say which). Once it has, what follows is not looked at.
+   */
+  endsIn(text: string, from = 0): boolean {
+    for (let at = from; at < text.length; at++) {
+      const c = text.charCodeAt(at);
       switch (this.#kind) {
         case Kind.Unknown:
           if (isSpace(c)) continue;

@@ -148,18 +148,19 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
     controller.enqueue(encoder.encode(`{"result":${result}}\n`));
     return true;
   };
+  // A renewal that fails ends the stream with its error line at once, as etcd's does.
   (async () => {
-    let going = firstId === undefined || await answer(firstId);
-    for await (const value of values) {
-      await room();
-      if (!going || gone) break;
-      if (!value.ok) {
-        if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) controller.enqueue(encoder.encode(streamErrorLine(value.error)));
-        break;
+    if (firstId === undefined || await answer(firstId)) {
+      for await (const value of values) {
+        await room();
+        if (gone) break;
+        if (!value.ok) {
+          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) controller.enqueue(encoder.encode(streamErrorLine(value.error)));
+          break;
+        }
+        const decoded = decode(leaseIdSchema, value.value);
+        if (isEtcdError(decoded) || !(await answer(leaseIdOf(decoded)))) break;
       }
-      const decoded = decode(leaseIdSchema, value.value);
-      if (isEtcdError(decoded)) break;
-      going = await answer(leaseIdOf(decoded));
     }
     if (!gone) controller.close();
   })().catch(() => {

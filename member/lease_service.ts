@@ -74,9 +74,8 @@ export class LeaseService {
     if (!this.#keepsTime && !(await hooks.until(() => this.#keepsTime, hooks.requestTimeoutMs))) {
       return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
     }
-    const now = performance.now();
-    if (q.op === "timeToLive") return { time: this.#lessor.timeToLive(q.id, now) };
-    const ttl = await this.#lessor.renew(q.id, now);
+    if (q.op === "timeToLive") return { time: this.#lessor.timeToLive(q.id, performance.now()) };
+    const ttl = await this.#lessor.renew(q.id, () => performance.now());
     return isEtcdError(ttl) ? ttl : { ttl };
   }
 

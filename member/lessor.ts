@@ -49,7 +49,10 @@ export class Lessor {
   readonly #hooks: LessorHooks;
   /** Expiry (ms) of every lease, while this member leads; undefined otherwise. */
   #expiries: Map<LeaseId, number> | undefined;
-  /** Leases in checkpoints proposed and not yet settled. */
+  /**
+   * Leases in checkpoints proposed and not known to be applied: one that timed out may still be
+   * applied later (until this member's term ends), so it stays here until a later one is.
+   */
   readonly #checkpointed = new Set<LeaseId>();
   /** When each lease was last renewed while this member led. */
   readonly #renewedAt = new Map<LeaseId, number>();
@@ -75,6 +78,8 @@ export class Lessor {
       this.#expiries.set(lease.id, now + this.#hooks.electionMs + left * 1000);
     }
     this.#renewedAt.clear();
+    // Whatever this member proposed in an earlier term has been applied by now, or never will be.
+    this.#checkpointed.clear();
     this.#nextScan = now + EXPIRY_SCAN_MS;
     this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
   }
@@ -83,6 +88,7 @@ export class Lessor {
     this.#expiries = undefined;
     this.#renewedAt.clear();
     this.#revoking.clear();
+    this.#checkpointed.clear();
   }
 
   /** A grant was applied. */
@@ -101,17 +107,22 @@ export class Lessor {
    * A keep-alive, on the leader: the lease's TTL from now, answered with that TTL once any
    * checkpoint of it is cleared in the log; 0 when the lease does not exist or has already expired
    * (its revoke is on the way), as etcd answers; an error when the clearing could not be applied.
+   * `now` is read again once the clearing is applied: the TTL runs from the answer, as in etcd.
    */
-  async renew(id: LeaseId, now: number): Promise<number | EtcdError> {
+  async renew(id: LeaseId, now: () => number): Promise<number | EtcdError> {
     const lease = this.#hooks.leases().get(id);
     const expiry = this.#expiries?.get(id);
-    if (!lease || expiry === undefined || expiry <= now) return 0;
-    this.#expiries!.set(id, now + lease.ttl * 1000);
-    this.#renewedAt.set(id, now);
+    const asked = now();
+    if (!lease || expiry === undefined || expiry <= asked) return 0;
+    this.#expiries!.set(id, asked + lease.ttl * 1000);
+    this.#renewedAt.set(id, asked);
     if (lease.remaining > 0 || this.#checkpointed.has(id)) {
       const cleared = await this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: [{ id, remaining: 0 }] })
         .then((result) => (isEtcdError(result) ? result : undefined), () => MemberErrors.stopped);
       if (cleared) return cleared;
+      const answered = now();
+      if (this.#expiries?.has(id)) this.#expiries.set(id, answered + lease.ttl * 1000);
+      this.#renewedAt.set(id, answered);
     }
     return lease.ttl;
   }
@@ -168,12 +179,13 @@ export class Lessor {
     for (const { id } of checkpoints) this.#checkpointed.add(id);
     const entries: Promise<unknown>[] = [];
     for (let i = 0; i < checkpoints.length; i += CHECKPOINTS_PER_ENTRY) {
-      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY) }));
+      const batch = checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY);
+      // Applied: any earlier one of this term for the same lease was applied before it (log order).
+      const applied = (result: unknown) => {
+        if (!isEtcdError(result)) for (const { id } of batch) this.#checkpointed.delete(id);
+      };
+      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied));
     }
-    const done = () => {
-      this.#checkpointing = false;
-      this.#checkpointed.clear();
-    };
-    Promise.allSettled(entries).then(done);
+    Promise.allSettled(entries).then(() => (this.#checkpointing = false));
   }
 }

@@ -101,4 +101,8 @@ test("json stream > a value that goes on and on is refused past the bound, witho
   assert.equal(seen.length, 2);
   assert.match(seen[0], /^\{"ID":/);
   assert.match(seen[1], /^error 8: grpc: received message larger than max \(\d+ vs\. \d+\)$/);
+  // The same value arriving whole, in one piece.
+  const whole = await read(bodyOf([enc.encode(`{"key":"${"A".repeat(9_000)}"}`)]), 8_000);
+  assert.equal(whole.length, 1);
+  assert.match(whole[0], /^error 8: grpc: received message larger than max \(9010 vs\. \d+\)$/);
 });

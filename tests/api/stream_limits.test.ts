@@ -82,8 +82,10 @@ for (const [name, path, start] of [["watch", "/v3/watch", `{"create_request":{"k
 }
 
 /**
- * Requests sent by a client that reads no answers (each 23 bytes): 24 MB of them, more than loopback's socket
- * buffers hold, so a member must read them itself to get them all; it would owe ~120 MB of answers.
+ * Requests sent by a client that reads no answers (each 23 bytes): 24 MB of them, more than
+ * loopback's socket buffers hold, so a member must read them itself to get them all; it would owe
+ * ~120 MB of answers. One that stops reading still answers what fills the socket buffers first
+ * (~30,000 requests here), and grew by 20–35 MB; one that read on regardless grew by 280 MB.
  */
 const REQUESTS = 1_000_000;
 const ANSWER_BYTES = 120;
@@ -102,7 +104,7 @@ for (const [name, path, request] of [["watch", "/v3/watch", `{"progress_request"
       const grown = anonymousMemory(member.child.pid!) - before;
       const owed = REQUESTS * ANSWER_BYTES;
       assert.ok(
-        grown < owed / 4,
+        grown < owed / 2,
         `the member's memory grew by ${Math.round(grown / 1e6)} MB for a client reading nothing (it owes ${Math.round(owed / 1e6)} MB; all requests taken: ${flushed})`,
       );
       http.socket.resume();

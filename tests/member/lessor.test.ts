@@ -15,13 +15,14 @@ const ELECTION_MS = 1_000;
 
 /**
  * A lessor on an in-memory store. Proposals are applied at once, as a lone leader would; `held`
- * keeps them in log order until `release()` applies the oldest; `refuse` fails them all, as when
- * leadership is lost.
+ * keeps them in log order until `release()` applies the oldest — or `timeOut()` answers its
+ * proposer "request timed out" while it stays in the log, applied by a later `release()`;
+ * `refuse` fails them all, as when leadership is lost.
  */
 async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
   const { leases } = await memoryState();
   const proposed: LeaseCommand[] = [];
-  const held: (() => void)[] = [];
+  const held: { apply: () => void; answer: (result: unknown) => void; answered: boolean }[] = [];
   const apply = (command: LeaseCommand) => {
     if (command.op === "leaseRevoke") {
       leases.remove(command.id);
@@ -35,11 +36,20 @@ async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
       proposed.push(command);
       if (options.refuse) return Promise.resolve(MemberErrors.leaderChanged);
       if (!options.held) return Promise.resolve(apply(command));
-      return new Promise((resolve) => held.push(() => resolve(apply(command))));
+      return new Promise((resolve) => held.push({ apply: () => apply(command), answer: resolve, answered: false }));
     },
     electionMs: ELECTION_MS,
   });
-  const release = () => held.shift()!();
+  const release = () => {
+    const entry = held.shift()!;
+    entry.apply();
+    if (!entry.answered) entry.answer(undefined);
+  };
+  const timeOut = () => {
+    const entry = held.find((e) => !e.answered)!;
+    entry.answered = true;
+    entry.answer(MemberErrors.timeout);
+  };
   /** Ticks every 10 ms from `from` to `to`, letting proposals settle between ticks. */
   const run = async (from: number, to: number) => {
     for (let t = from; t <= to; t += 10) {
@@ -47,7 +57,7 @@ async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
       await Promise.resolve();
     }
   };
-  return { leases, lessor, proposed, run, release };
+  return { leases, lessor, proposed, run, release, timeOut };
 }
 
 test("lessor > a new leader extends every lease by an election timeout, then revokes it when it expires", async () => {
@@ -59,18 +69,18 @@ test("lessor > a new leader extends every lease by an election timeout, then rev
   assert.equal(lessor.timeToLive(1n, 5_900)?.ttl, 0);
   await run(5_910, 6_200);
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 1n }]);
-  assert.equal(await lessor.renew(1n, 6_300), 0, "a revoked lease renews to 0: not found");
+  assert.equal(await lessor.renew(1n, () => 6_300), 0, "a revoked lease renews to 0: not found");
 });
 
 test("lessor > a keep-alive restarts the TTL; a follower's lessor answers nothing and expires nothing", async () => {
   const { leases, lessor, proposed, run } = await setup();
   leases.grant(2n, 3);
-  assert.equal(await lessor.renew(2n, 0), 0, "not primary: no clock to renew against");
+  assert.equal(await lessor.renew(2n, () => 0), 0, "not primary: no clock to renew against");
   lessor.promote(0);
   lessor.granted(2n, 3, 0);
   for (let t = 0; t < 20_000; t += 1_000) {
     await run(t, t + 990);
-    assert.equal(await lessor.renew(2n, t + 1_000), 3);
+    assert.equal(await lessor.renew(2n, () => t + 1_000), 3);
   }
   assert.equal(proposed.filter((c) => c.op === "leaseRevoke").length, 0);
   assert.deepEqual(lessor.timeToLive(2n, 20_500), { ttl: 2, grantedTtl: 3 });
@@ -95,7 +105,7 @@ test("lessor > remaining TTLs of leases left alone are checkpointed; a renewal c
   assert.equal(lessor.timeToLive(4n, 10_000)?.ttl, recorded + ELECTION_MS / 1_000);
   // Renewing lease 4 clears its checkpoint before the renewal is answered: a failover right after
   // it must not go back to the checkpoint.
-  assert.equal(await lessor.renew(4n, 10_000), 10);
+  assert.equal(await lessor.renew(4n, () => 10_000), 10);
   assert.equal(leases.get(4n)!.remaining, 0);
   lessor.demote();
   lessor.promote(10_010);
@@ -111,7 +121,7 @@ test("lessor > a renewal while a checkpoint of its lease is on its way is answer
   assert.ok(checkpoint >= 0, "no checkpoint proposed");
   assert.equal(leases.get(5n)!.remaining, 0, "the checkpoint is still on its way");
   let answered: number | undefined;
-  const renewal = lessor.renew(5n, 3_000).then((ttl) => (answered = ttl as number));
+  const renewal = lessor.renew(5n, () => 3_000).then((ttl) => (answered = ttl as number));
   // The checkpoint lands first, then the clearing proposed after it; only then the answer.
   release();
   await Promise.resolve();
@@ -122,12 +132,43 @@ test("lessor > a renewal while a checkpoint of its lease is on its way is answer
   assert.equal(leases.get(5n)!.remaining, 0, "the clearing landed after the checkpoint");
 });
 
+test("lessor > a checkpoint whose proposer timed out is still on its way: a renewal clears it", async () => {
+  const { leases, lessor, proposed, release, timeOut } = await setup({ held: true });
+  leases.grant(7n, 10);
+  lessor.promote(0);
+  for (let t = 0; t <= 3_000; t += 10) lessor.tick(t);
+  assert.ok(proposed.some((c) => c.op === "leaseCheckpoint" && c.checkpoints.some((x) => x.id === 7n && x.remaining > 0)), "no checkpoint proposed");
+  timeOut();
+  await Promise.resolve();
+  const renewal = lessor.renew(7n, () => 3_000);
+  assert.ok(proposed.some((c) => c.op === "leaseCheckpoint" && c.checkpoints.some((x) => x.id === 7n && x.remaining === 0)), "no clearing proposed");
+  // The timed-out checkpoint is applied after all, then the clearing.
+  release();
+  release();
+  assert.equal(await renewal, 10);
+  assert.equal(leases.get(7n)!.remaining, 0);
+});
+
+test("lessor > a renewed TTL runs from the answer, not from the question", async () => {
+  const { leases, lessor, release } = await setup({ held: true });
+  leases.grant(8n, 10);
+  leases.checkpoint(8n, 4);
+  lessor.promote(0);
+  let clock = 1_000;
+  const renewal = lessor.renew(8n, () => clock);
+  clock = 1_600;
+  release();
+  assert.equal(await renewal, 10);
+  // 10 s from the answer at 1.6 s: a second left at 10.6 s (none, counted from the question).
+  assert.deepEqual(lessor.timeToLive(8n, 10_600), { ttl: 1, grantedTtl: 10 });
+});
+
 test("lessor > a renewal whose clearing cannot be applied answers why, not a TTL", async () => {
   const { leases, lessor } = await setup({ refuse: true });
   leases.grant(6n, 10);
   leases.checkpoint(6n, 4);
   lessor.promote(0);
-  const answer = await lessor.renew(6n, 100);
+  const answer = await lessor.renew(6n, () => 100);
   assert.equal(typeof answer, "object", `answered ${answer}`);
   assert.equal(leases.get(6n)!.remaining, 4);
 });
