@@ -162,6 +162,8 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
         if (isEtcdError(decoded) || !(await answer(leaseIdOf(decoded)))) break;
       }
     }
+    // Releases the request body however the loop ended (also when it never began).
+    await values.return(undefined);
     if (!gone) controller.close();
   })().catch(() => {
     // The client went away while an answer was being written.

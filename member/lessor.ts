@@ -50,10 +50,14 @@ export class Lessor {
   /** Expiry (ms) of every lease, while this member leads; undefined otherwise. */
   #expiries: Map<LeaseId, number> | undefined;
   /**
-   * Leases in checkpoints proposed and not known to be applied: one that timed out may still be
-   * applied later (until this member's term ends), so it stays here until a later one is.
+   * Leases in checkpoints proposed and not known to be applied, with the number of the newest such
+   * proposal: one whose proposer gave up (timed out) may still be applied until this member's term
+   * ends, so the lease stays here until a proposal of it made later — a checkpoint or a renewal's
+   * clearing — is applied (log order: the earlier one was applied before it, or never will be).
    */
-  readonly #checkpointed = new Set<LeaseId>();
+  readonly #checkpointed = new Map<LeaseId, number>();
+  /** Numbers this member's lease proposals, to tell which of two came later. */
+  #proposals = 0;
   /** When each lease was last renewed while this member led. */
   readonly #renewedAt = new Map<LeaseId, number>();
   /** Revokes proposed and not yet settled. */
@@ -99,6 +103,7 @@ export class Lessor {
   /** A revoke was applied. */
   revoked(id: LeaseId): void {
     this.#expiries?.delete(id);
+    this.#checkpointed.delete(id);
     this.#renewedAt.delete(id);
     this.#revoking.delete(id);
   }
@@ -117,12 +122,16 @@ export class Lessor {
     this.#expiries!.set(id, asked + lease.ttl * 1000);
     this.#renewedAt.set(id, asked);
     if (lease.remaining > 0 || this.#checkpointed.has(id)) {
+      const proposal = ++this.#proposals;
       const cleared = await this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: [{ id, remaining: 0 }] })
         .then((result) => (isEtcdError(result) ? result : undefined), () => MemberErrors.stopped);
       if (cleared) return cleared;
-      const answered = now();
-      if (this.#expiries?.has(id)) this.#expiries.set(id, answered + lease.ttl * 1000);
-      this.#renewedAt.set(id, answered);
+      if ((this.#checkpointed.get(id) ?? Infinity) < proposal) this.#checkpointed.delete(id);
+      if (this.#expiries?.has(id)) {
+        const answered = now();
+        this.#expiries.set(id, answered + lease.ttl * 1000);
+        this.#renewedAt.set(id, answered);
+      }
     }
     return lease.ttl;
   }
@@ -176,13 +185,14 @@ export class Lessor {
     }
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
-    for (const { id } of checkpoints) this.#checkpointed.add(id);
     const entries: Promise<unknown>[] = [];
     for (let i = 0; i < checkpoints.length; i += CHECKPOINTS_PER_ENTRY) {
       const batch = checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY);
-      // Applied: any earlier one of this term for the same lease was applied before it (log order).
+      const proposal = ++this.#proposals;
+      for (const { id } of batch) this.#checkpointed.set(id, proposal);
       const applied = (result: unknown) => {
-        if (!isEtcdError(result)) for (const { id } of batch) this.#checkpointed.delete(id);
+        if (isEtcdError(result)) return;
+        for (const { id } of batch) if (this.#checkpointed.get(id) === proposal) this.#checkpointed.delete(id);
       };
       entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied));
     }

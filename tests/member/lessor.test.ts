@@ -17,9 +17,10 @@ const ELECTION_MS = 1_000;
  * A lessor on an in-memory store. Proposals are applied at once, as a lone leader would; `held`
  * keeps them in log order until `release()` applies the oldest — or `timeOut()` answers its
  * proposer "request timed out" while it stays in the log, applied by a later `release()`;
- * `refuse` fails them all, as when leadership is lost.
+ * `refuse` fails them all, as when leadership is lost; `refuseCheckpoints` fails checkpoints
+ * (not clearings), as during a leadership transfer.
  */
-async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
+async function setup(options: { held?: boolean; refuse?: boolean; refuseCheckpoints?: boolean } = {}) {
   const { leases } = await memoryState();
   const proposed: LeaseCommand[] = [];
   const held: { apply: () => void; answer: (result: unknown) => void; answered: boolean }[] = [];
@@ -34,7 +35,8 @@ async function setup(options: { held?: boolean; refuse?: boolean } = {}) {
     leases: () => leases,
     propose: (command) => {
       proposed.push(command);
-      if (options.refuse) return Promise.resolve(MemberErrors.leaderChanged);
+      const checkpoint = command.op === "leaseCheckpoint" && command.checkpoints.some((c) => c.remaining > 0);
+      if (options.refuse || (options.refuseCheckpoints && checkpoint)) return Promise.resolve(MemberErrors.leaderChanged);
       if (!options.held) return Promise.resolve(apply(command));
       return new Promise((resolve) => held.push({ apply: () => apply(command), answer: resolve, answered: false }));
     },
@@ -147,6 +149,17 @@ test("lessor > a checkpoint whose proposer timed out is still on its way: a rene
   release();
   assert.equal(await renewal, 10);
   assert.equal(leases.get(7n)!.remaining, 0);
+});
+
+test("lessor > once a renewal's clearing is applied, the next renewals propose nothing", async () => {
+  const { leases, lessor, proposed, run } = await setup({ refuseCheckpoints: true });
+  leases.grant(9n, 10);
+  lessor.promote(0);
+  await run(0, 3_000);
+  assert.ok(proposed.some((c) => c.op === "leaseCheckpoint" && c.checkpoints.some((x) => x.id === 9n && x.remaining > 0)), "no checkpoint proposed");
+  const before = proposed.length;
+  for (let t = 3_000; t < 6_000; t += 500) assert.equal(await lessor.renew(9n, () => t), 10);
+  assert.equal(proposed.length - before, 1, "a clearing for every renewal");
 });
 
 test("lessor > a renewed TTL runs from the answer, not from the question", async () => {
