@@ -14,7 +14,7 @@ import { compareBytes, keySpan, prefixEnd } from "../../etcd/keys.ts";
 import { EMPTY_BYTES, EventType, type KeyValue } from "../../etcd/types.ts";
 import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
 import { prng } from "../support/prng.ts";
-import { memoryState } from "../support/state.ts";
+import { hubStoreOf, memoryState } from "../support/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -62,24 +62,14 @@ async function runSeed(seed: number, steps: number): Promise<void> {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
   const { db, mvcc, sm } = await memoryState();
   sm.openBatch();
-  const hub = new WatchHub({
-    get revision() {
-      return mvcc.revision;
-    },
-    get compactRevision() {
-      return mvcc.compactRevision;
-    },
-    readable: true,
-    changesBetween: (from, to, max, bytes) => {
-      // A catch-up read is bounded: over the limits only when it is one revision, read whole.
-      const read = mvcc.changesBetween(from, to, max, bytes);
-      const revisions = new Set(read.changes.map((c) => c.kv.modRevision)).size;
-      const size = read.changes.reduce((n, c) => n + c.kv.value.length, 0);
-      assert.ok(revisions <= 1 || (read.changes.length <= max && size <= bytes), `seed ${seed}: a read of ${read.changes.length} changes in ${revisions} revisions, ${size} bytes, over ${max} changes / ${bytes} bytes`);
-      return read;
-    },
-    keyValueAt: (revision, sub) => mvcc.keyValueAt(revision, sub),
-  }, { progressNotifyMs: 0, retryMs: 1, catchUpChanges: 1 + Math.floor(random() * 8), catchUpBytes: 8 + Math.floor(random() * 64) });
+  const hub = new WatchHub(hubStoreOf(mvcc, (from, to, max, bytes) => {
+    // A catch-up read is bounded: over the limits only when it is one revision, read whole.
+    const read = mvcc.changesBetween(from, to, max, bytes);
+    const revisions = new Set(read.changes.map((c) => c.kv.modRevision)).size;
+    const size = read.changes.reduce((n, c) => n + c.kv.value.length, 0);
+    assert.ok(revisions <= 1 || (read.changes.length <= max && size <= bytes), `seed ${seed}: a read of ${read.changes.length} changes in ${revisions} revisions, ${size} bytes, over ${max} changes / ${bytes} bytes`);
+    return read;
+  }), { progressNotifyMs: 0, retryMs: 1, catchUpChanges: 1 + Math.floor(random() * 8), catchUpBytes: 8 + Math.floor(random() * 64) });
   sm.listener = hub;
 
   // The reference: every change of every revision, with the key's value before it.

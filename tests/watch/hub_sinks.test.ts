@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { keySpan } from "../../etcd/keys.ts";
 import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
-import { memoryState } from "../support/state.ts";
+import { hubStoreOf, memoryState } from "../support/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -42,17 +42,7 @@ class Sink implements WatchSink {
 async function setup(progressNotifyMs: number) {
   const { db, mvcc, sm } = await memoryState();
   sm.openBatch();
-  const hub = new WatchHub({
-    get revision() {
-      return mvcc.revision;
-    },
-    get compactRevision() {
-      return mvcc.compactRevision;
-    },
-    readable: true,
-    changesBetween: (from, to, max, bytes) => mvcc.changesBetween(from, to, max, bytes),
-    keyValueAt: (revision, sub) => mvcc.keyValueAt(revision, sub),
-  }, { progressNotifyMs });
+  const hub = new WatchHub(hubStoreOf(mvcc), { progressNotifyMs });
   sm.listener = hub;
   let index = 0;
   const put = (key: string) =>
