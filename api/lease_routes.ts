@@ -12,6 +12,7 @@ import type { ApiMember } from "./api_member.ts";
 import { header, type HeaderContext, jsonObject } from "./etcd_json.ts";
 import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "./http.ts";
 import { jsonValues } from "./json_stream.ts";
+import { ResponseBody } from "./response_body.ts";
 import { type Answer, type KvHandler, notForLearner } from "./kv_routes.ts";
 import { decodeWith, type FieldSchema } from "./proto_json.ts";
 import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "./watch_lease_schemas.ts";
@@ -118,44 +119,26 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
     if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
     firstId = leaseIdOf(decoded);
   }
-  const encoder = new TextEncoder();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let gone = false;
-  let resume: (() => void) | undefined;
-  const wake = () => {
-    resume?.();
-    resume = undefined;
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      controller = c;
-    },
-    pull: wake,
-    cancel: () => {
-      gone = true;
-      wake();
-    },
-  }, new ByteLengthQueuingStrategy({ highWaterMark: KEEP_ALIVE_QUEUED_BYTES }));
-  // A client that sends keep-alives and reads no answers is read no further once its answers fill the queue.
-  const room = () => (gone || (controller.desiredSize ?? 0) > 0 ? Promise.resolve() : new Promise<void>((r) => (resume = r)));
+  const out = new ResponseBody(KEEP_ALIVE_QUEUED_BYTES);
   const answer = async (id: LeaseId): Promise<boolean> => {
     const ttl = await member.leases.renew(id);
     if (isEtcdError(ttl)) {
-      controller.enqueue(encoder.encode(streamErrorLine(ttl)));
+      out.write(streamErrorLine(ttl));
       return false;
     }
     const result = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).toString();
-    controller.enqueue(encoder.encode(`{"result":${result}}\n`));
+    out.write(`{"result":${result}}\n`);
     return true;
   };
-  // A renewal that fails ends the stream with its error line at once, as etcd's does.
+  // A renewal that fails ends the stream with its error line at once, as etcd's does. A client
+  // that sends keep-alives and reads no answers is read no further once its answers fill the queue.
   (async () => {
     if (firstId === undefined || await answer(firstId)) {
       for await (const value of values) {
-        await room();
-        if (gone) break;
+        await out.whenWritable();
+        if (out.closed) break;
         if (!value.ok) {
-          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) controller.enqueue(encoder.encode(streamErrorLine(value.error)));
+          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) out.write(streamErrorLine(value.error));
           break;
         }
         const decoded = decode(leaseIdSchema, value.value);
@@ -164,9 +147,9 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
     }
     // Releases the request body however the loop ended (also when it never began).
     await values.return(undefined);
-    if (!gone) controller.close();
+    out.close();
   })().catch(() => {
-    // The client went away while an answer was being written.
+    // The request body failed: the client went away.
   });
-  return new Response(body, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
+  return new Response(out.stream, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
 }

@@ -12,6 +12,7 @@ import type { Bytes } from "../etcd/types.ts";
 import { type WatchEvent, Watcher, type WatchHub, type WatchSink } from "../watch/hub.ts";
 import type { HeaderContext } from "./etcd_json.ts";
 import { eventsJson, type WatchResult, watchResponse } from "./watch_json.ts";
+import { ResponseBody } from "./response_body.ts";
 
 /** etcd's WatchCreateRequest, decoded. */
 export interface WatchCreate {
@@ -49,7 +50,6 @@ export interface WatchFraming {
  */
 const QUEUED_BYTES = 256 * 1024;
 
-const encoder = new TextEncoder();
 
 /** etcd's errors for a create it refuses (the watch is answered created and canceled). */
 const EMPTY_RANGE = "mvcc: watcher range is empty";
@@ -59,36 +59,30 @@ export class WatchStream implements WatchSink {
   readonly #host: WatchHost;
   readonly #framing: WatchFraming;
   readonly #watchers = new Map<number, Watcher>();
-  readonly body: ReadableStream<Uint8Array>;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #out: ResponseBody;
   #nextId = 0;
-  #closed = false;
-  /** Request readers waiting for the consumer to make room. */
-  #waiting: (() => void)[] = [];
+  /** Closed already (its body may have been closed by the client before). */
+  #ended = false;
   /** Called once the stream is closed (by the client or by the member). */
   onClose: (() => void) | undefined;
 
   constructor(host: WatchHost, framing: WatchFraming) {
     this.#host = host;
     this.#framing = framing;
-    this.body = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        this.#controller = c;
-      },
-      pull: () => {
-        this.#resume();
-        this.#host.watches.wake();
-      },
-      cancel: () => this.close(),
-    }, new ByteLengthQueuingStrategy({ highWaterMark: QUEUED_BYTES }));
+    this.#out = new ResponseBody(QUEUED_BYTES, { pulled: () => this.#host.watches.wake(), cancelled: () => this.close() });
+  }
+
+  /** The response's body. */
+  get body(): ReadableStream<Uint8Array> {
+    return this.#out.stream;
   }
 
   get ready(): boolean {
-    return !this.#closed && (this.#controller.desiredSize ?? 0) > 0;
+    return this.#out.ready;
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#out.closed;
   }
 
   /**
@@ -97,14 +91,7 @@ export class WatchStream implements WatchSink {
    * request's answers past the bound.
    */
   whenWritable(): Promise<void> {
-    if (this.#closed || (this.#controller.desiredSize ?? 0) > 0) return Promise.resolve();
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #resume(): void {
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const resolve of waiting) resolve();
+    return this.#out.whenWritable();
   }
 
   get watcherCount(): number {
@@ -113,7 +100,7 @@ export class WatchStream implements WatchSink {
 
   /** etcd's create: answered `created` at once (and `canceled` too when refused). */
   create(r: WatchCreate): Watcher | undefined {
-    if (this.#closed) return undefined;
+    if (this.closed) return undefined;
     const current = this.#host.revision;
     // etcd watches from key \0 when none is given, and reads range_end \0 as "every key from key on".
     const key = r.key.length === 0 ? new Uint8Array([0]) : r.key;
@@ -155,25 +142,20 @@ export class WatchStream implements WatchSink {
 
   /** Writes a chunk whatever the queue holds (control answers and errors are few and small). */
   write(chunk: string): void {
-    if (this.#closed) return;
-    this.#controller.enqueue(encoder.encode(chunk));
+    this.#out.write(chunk);
   }
 
   heartbeat(): void {
     if (this.#framing.heartbeat && this.ready) this.write(this.#framing.heartbeat);
   }
 
+  /** Ends the stream (the client went away, or the member is stopping): its watchers go. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#ended) return;
+    this.#ended = true;
     for (const w of this.#watchers.values()) this.#host.watches.remove(w);
     this.#watchers.clear();
-    this.#resume();
-    try {
-      this.#controller.close();
-    } catch {
-      // Closed by the client already.
-    }
+    this.#out.close();
     this.onClose?.();
   }
 
@@ -184,7 +166,7 @@ export class WatchStream implements WatchSink {
     const ctx = this.#host.header;
     const result: WatchResult = { watchId: watcher.id };
     const render = (some: readonly WatchEvent[]) => watchResponse(ctx, revision, result, eventsJson(some, watcher.spec.prevKv));
-    this.#controller.enqueue(encoder.encode(this.#framing.events(render, events)));
+    this.#out.write(this.#framing.events(render, events));
     return true;
   }
 
