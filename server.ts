@@ -1,11 +1,14 @@
 /**
- * Concord's composition root: config → store → member → HTTP apps (clients, peers) → listeners.
+ * Concord's composition root: config and limits → store → member → the surfaces (the JSON gateway
+ * with the console on the client URLs, the peer protocol on the peer URLs) → listeners.
  *
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
-import { createApp } from "./api/app.ts";
-import { createPeerApp, peerStream } from "./api/peer_app.ts";
 import { parseConfig, usage } from "./config/flags.ts";
+import { checkLimits } from "./config/limits.ts";
+import { addConsole } from "./console/routes.ts";
+import { createGateway } from "./gateway/app.ts";
+import { createPeerApp, peerStream } from "./peer/server.ts";
 import { Member } from "./member/member.ts";
 import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
 
@@ -19,6 +22,11 @@ if (!outcome.ok) {
   process.exit(2);
 }
 const { config } = outcome;
+const broken = checkLimits(undefined, { heartbeatMs: config.heartbeatIntervalMs, electionMs: config.electionTimeoutMs });
+if (broken.length > 0) {
+  console.error(`concord: limits that do not fit together (config/limits.ts):\n  ${broken.join("\n  ")}`);
+  process.exit(2);
+}
 const listeners: Listener[] = [];
 
 /** Stops serving, then closes the member (called only once it is open). */
@@ -52,8 +60,9 @@ const opened = await Member.open({
 const peerApp = createPeerApp(opened);
 const stream = peerStream(opened);
 for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
-const app = createApp(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
-const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => app.fetch(r)));
+const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
+addConsole(gateway, opened);
+const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => gateway.app.fetch(r)));
 listeners.push(...clientListeners);
 console.log(
   `concord: member ${config.name} (${opened.id.toString(16)}) serving peers on ${config.listenPeerUrls.map((u) => `http://${u.host}`).join(", ")}; ` +

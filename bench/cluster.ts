@@ -8,8 +8,8 @@
  *
  * Flags: --seconds N (per measurement, default 5), --clients 64, --workloads put,txn,range.
  */
-import { TestCluster } from "../tests/support/cluster.ts";
-import { type ServerProcess, startEtcdCluster } from "../tests/support/processes.ts";
+import { TestCluster } from "../testkit/cluster.ts";
+import { type ServerProcess, startEtcdCluster } from "../testkit/processes.ts";
 import { compare, flag, preload } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));

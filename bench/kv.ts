@@ -6,7 +6,7 @@
  *
  * Flags: --seconds N (per measurement, default 5), --clients 1,16,64, --workloads put,range,txn.
  */
-import { startConcord, startEtcd } from "../tests/support/processes.ts";
+import { startConcord, startEtcd } from "../testkit/processes.ts";
 import { compare, flag, KEY_SPACE, preload } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));

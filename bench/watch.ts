@@ -10,7 +10,7 @@
  * Flags: --seconds N (writing per measurement, default 5), --watchers 256,1000, --idle 10000.
  */
 import { connect, type Socket } from "node:net";
-import { type ServerProcess, startConcord, startEtcd } from "../tests/support/processes.ts";
+import { type ServerProcess, startConcord, startEtcd } from "../testkit/processes.ts";
 import { flag } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));

@@ -1,7 +1,8 @@
 /**
  * Every default in one place, with etcd's values where etcd has one.
  *
- * Owns: numbers and names a member starts with when nobody says otherwise. Never: logic.
+ * Owns: numbers and names a member starts with when nobody says otherwise. Never: logic, or limits
+ * (limits.ts has every bound).
  */
 
 /** The etcd API level Concord speaks; `/version` and status report it, as clients check it. */
@@ -13,18 +14,10 @@ export const DEFAULT_CLIENT_URL = "http://127.0.0.1:2379";
 export const DEFAULT_PEER_URL = "http://127.0.0.1:2380";
 export const DEFAULT_CLUSTER_TOKEN = "etcd-cluster";
 
-/** etcd's --max-request-bytes default: 1.5 MiB. */
-export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
-/** etcd's --max-txn-ops default. */
-export const MAX_TXN_OPS = 128;
-/** etcd's gRPC server accepts this much above max-request-bytes before the request reaches etcd. */
-export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 /** etcd's --heartbeat-interval and --election-timeout defaults, in milliseconds. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 100;
 export const DEFAULT_ELECTION_TIMEOUT_MS = 1000;
-/** etcd refuses a longer --election-timeout. */
-export const MAX_ELECTION_TIMEOUT_MS = 50_000;
 /**
  * --snapshot-count: applied entries between log trims (0 means this). etcd's default is 100,000,
  * because an etcd snapshot writes the whole state out; Concord's state is on disk already and a
@@ -32,3 +25,5 @@ export const MAX_ELECTION_TIMEOUT_MS = 50_000;
  * the garbage collector on every cycle (measured: ~10% fewer puts/s at 100,000).
  */
 export const DEFAULT_SNAPSHOT_COUNT = 10_000;
+/** --sse-heartbeat-interval (Concord's own): a comment on every idle SSE watch stream this often, ms. */
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;

@@ -13,8 +13,9 @@ import {
   DEFAULT_NAME,
   DEFAULT_PEER_URL,
   DEFAULT_SNAPSHOT_COUNT,
-  MAX_ELECTION_TIMEOUT_MS,
+  DEFAULT_SSE_HEARTBEAT_MS,
 } from "./defaults.ts";
+import { ELECTION_TIMEOUT_MS_MAX } from "./limits.ts";
 import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
 import { urlList, urlString } from "./urls.ts";
 
@@ -105,8 +106,8 @@ function raftTiming(lookup: (f: FlagSpec) => Given | undefined): RaftTiming | st
   if (5 * heartbeat > election) {
     return `--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`;
   }
-  if (election > MAX_ELECTION_TIMEOUT_MS) {
-    return `--election-timeout[${election}ms] is too long, and should be set less than ${MAX_ELECTION_TIMEOUT_MS}ms`;
+  if (election > ELECTION_TIMEOUT_MS_MAX) {
+    return `--election-timeout[${election}ms] is too long, and should be set less than ${ELECTION_TIMEOUT_MS_MAX}ms`;
   }
   // etcd takes a snapshot count of 0 to mean its default.
   return { heartbeatIntervalMs: heartbeat, electionTimeoutMs: election, snapshotCount: snapshots || DEFAULT_SNAPSHOT_COUNT };
@@ -153,7 +154,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (typeof timing === "string") return { ok: false, error: timing };
   const progressNotify = duration(lookup(FLAGS.watchProgressNotifyInterval), 10 * 60_000);
   if (typeof progressNotify === "string") return { ok: false, error: progressNotify };
-  const sseHeartbeat = duration(lookup(FLAGS.sseHeartbeatInterval), 15_000);
+  const sseHeartbeat = duration(lookup(FLAGS.sseHeartbeatInterval), DEFAULT_SSE_HEARTBEAT_MS);
   if (typeof sseHeartbeat === "string") return { ok: false, error: sseHeartbeat };
   if (sseHeartbeat === 0) return { ok: false, error: "--sse-heartbeat-interval must be >0" };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");

@@ -2,7 +2,7 @@
  * etcd's errors: the gRPC status code and the exact message etcd gives, as values.
  *
  * Owns: the catalogue of errors a request can end in, in etcd's own words. Never: HTTP statuses
- * (api/ maps codes to them) or throwing — an EtcdError is returned, exceptions are for bugs.
+ * (the surfaces map codes to them) or throwing — an EtcdError is returned, exceptions are for bugs.
  */
 
 export enum GrpcCode {

@@ -156,3 +156,31 @@ export interface LeaseGrantResponse {
 export interface LeaseRevokeResponse {
   header: RevisionHeader;
 }
+
+/**
+ * The member's part of every response header. A member hands out the same object until its term
+ * changes, so what is rendered of it can be kept.
+ */
+export interface HeaderContext {
+  clusterId: bigint;
+  memberId: bigint;
+  raftTerm: number;
+}
+
+/** What the leader knows of a lease's time: TTL seconds left (truncated, as etcd shows it). */
+export interface LeaseTime {
+  ttl: number;
+  grantedTtl: number;
+}
+
+/** A member of the cluster as the replicated state records it. */
+export interface MemberRecord {
+  /** The member's id in hex, as raft/ names nodes. */
+  id: string;
+  /** Empty until the member has started and published its name. */
+  name: string;
+  peerUrls: string[];
+  /** Empty until the member has started and published them. */
+  clientUrls: string[];
+  isLearner: boolean;
+}

@@ -7,10 +7,10 @@
  * by its peer URLs, added beforehand with member add).
  * Never: runs Raft or serves anyone.
  */
-import type { MemberRecord } from "../store/members.ts";
+import { JOIN_ATTEMPTS_MAX, JOIN_REQUEST_TIMEOUT_MS, JOIN_RETRY_MS } from "../config/limits.ts";
+import type { MemberRecord } from "../etcd/types.ts";
 import type { Store } from "../store/open.ts";
-import { peerRequest } from "../transport/peer_client.ts";
-import { CLUSTER_PATH } from "../transport/peer_paths.ts";
+import { fetchCluster } from "../peer/cluster.ts";
 import { clusterIdFor, type Id, idToHex, memberIdFor } from "./identity.ts";
 
 export interface BootstrapConfig {
@@ -22,14 +22,6 @@ export interface BootstrapConfig {
   initialClusterState: "new" | "existing";
 }
 
-/** What GET /raft/cluster answers. */
-export interface ClusterInfo {
-  clusterId: string;
-  members: MemberRecord[];
-}
-
-const JOIN_ATTEMPTS = 50;
-const JOIN_RETRY_MS = 200;
 
 const sameUrls = (a: readonly string[], b: readonly string[]) => [...a].sort().join(",") === [...b].sort().join(",");
 
@@ -75,18 +67,13 @@ async function join(config: BootstrapConfig): Promise<Settled | { error: string 
   const others = config.initialCluster.filter((m) => !sameUrls(m.peerUrls, config.peerUrls)).flatMap((m) => m.peerUrls);
   if (others.length === 0) return { error: "--initial-cluster-state existing needs --initial-cluster to list members already running" };
   let lastError = "";
-  for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < JOIN_ATTEMPTS_MAX; attempt++) {
     for (const url of others) {
-      const answer = await peerRequest(url, CLUSTER_PATH, { token: config.clusterToken, from: "", timeoutMs: 2_000 });
-      if ("error" in answer) {
-        lastError = `${url}: ${answer.error}`;
+      const info = await fetchCluster(url, { token: config.clusterToken, timeoutMs: JOIN_REQUEST_TIMEOUT_MS });
+      if ("error" in info) {
+        lastError = info.error;
         continue;
       }
-      if (answer.status !== 200) {
-        lastError = `${url} answered ${answer.status}: ${new TextDecoder().decode(answer.body)}`;
-        continue;
-      }
-      const info = JSON.parse(new TextDecoder().decode(answer.body)) as ClusterInfo;
       const self = info.members.find((m) => sameUrls(m.peerUrls, config.peerUrls));
       if (!self) {
         return { error: `member with peer URLs ${config.peerUrls.join(",")} has not been added to the cluster (run member add first)` };

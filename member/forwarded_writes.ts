@@ -1,20 +1,20 @@
 /**
  * A follower's writes, handed to the leader: each carries a request id in its entry, and the
  * follower answers the writer once it applies that entry itself, with what applying it gave.
- * Writes forwarded in one turn of the event loop travel together — one frame on the stream to the
- * leader (Bun), or one request at a time over HTTP. The leader answers where it placed each, so a
- * write whose index another entry took is known lost at once rather than at its deadline.
+ * Writes forwarded in one turn of the event loop travel together (peer/propose.ts) — one frame on
+ * the stream to the leader (Bun), or one request at a time over HTTP, each at most a batch's bound.
+ * The leader answers where it placed each, so a write whose index another entry took is known lost
+ * at once rather than at its deadline.
  *
  * Owns: the waiting writes, their deadlines and placements. Never: proposes (the leader does) or
  * applies (the member does, and reports each applied entry here).
  */
 import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import type { NodeId } from "../raft/types.ts";
-import type { StreamFrame } from "../transport/codec.ts";
-import { encodeBlobs } from "../transport/codec.ts";
-import { peerRequest } from "../transport/peer_client.ts";
-import { PROPOSE_PATH } from "../transport/peer_paths.ts";
-import { Errors as MemberErrors } from "./member_errors.ts";
+import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
+import { proposeAtLeader } from "../peer/propose.ts";
+import { type ForwardedProposal, type Placement, REFUSED_BUSY, REFUSED_NOT_LEADER, type StreamFrame } from "../peer/types.ts";
+import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 
 /**
  * Request ids must never repeat, not even across a restart: entries this member forwarded before
@@ -41,7 +41,7 @@ export class ForwardedWrites {
   readonly #waiting = new Map<string, Waiting>();
   /** Where the leader placed each: index → request id. */
   readonly #placedAt = new Map<number, string>();
-  #queue: { rid: string; data: Uint8Array }[] = [];
+  #queue: ForwardedProposal[] = [];
   #requesting = false;
   #seq = 0;
 
@@ -72,9 +72,9 @@ export class ForwardedWrites {
     this.#settle(expected, MemberErrors.leaderChanged);
   }
 
-  /** Where the leader placed writes handed to it on the stream (index 0: it did not lead). */
-  placed(placements: readonly { rid: string; index: number; term: number }[]): void {
-    for (const p of placements) this.#placed(p.rid, p.index === 0 ? undefined : p.index, true);
+  /** Where the leader placed writes handed to it (index 0: it did not lead; -1: it had too many waiting). */
+  placed(placements: readonly Placement[]): void {
+    for (const p of placements) this.#placed(p.rid, p.index, true);
   }
 
   /** Answers every write whose deadline passed with etcd's timeout. */
@@ -99,7 +99,8 @@ export class ForwardedWrites {
 
   #placed(rid: string, index: number | undefined, hadLeader: boolean): void {
     if (!this.#waiting.has(rid)) return;
-    if (index === undefined) return this.#settle(rid, hadLeader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
+    if (index === REFUSED_BUSY) return this.#settle(rid, MemberErrors.tooManyRequests);
+    if (index === undefined || index === REFUSED_NOT_LEADER) return this.#settle(rid, hadLeader ? MemberErrors.leaderChanged : MemberErrors.noLeader);
     // Applied already without being this write: the leader lost it.
     if (this.#hooks.appliedIndex() >= index) return this.#settle(rid, MemberErrors.leaderChanged);
     this.#placedAt.set(index, rid);
@@ -108,23 +109,23 @@ export class ForwardedWrites {
   async #flush(): Promise<void> {
     if (this.#requesting || this.#queue.length === 0) return;
     const leader = this.#hooks.leader();
-    if (leader && this.#hooks.sendFrame(leader.id, { kind: "propose", proposals: this.#queue })) {
-      this.#queue = [];
-      return;
+    if (leader) {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.slice(0, PEER_PROPOSALS_PER_BATCH_MAX);
+        if (!this.#hooks.sendFrame(leader.id, { kind: "propose", proposals: batch })) break;
+        this.#queue.splice(0, batch.length);
+      }
+      if (this.#queue.length === 0) return;
     }
     this.#requesting = true;
     while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0);
+      const batch = this.#queue.splice(0, PEER_PROPOSALS_PER_BATCH_MAX);
       const to = this.#hooks.leader();
-      const answer = to
-        ? await peerRequest(to.urls[0], PROPOSE_PATH, {
-          token: this.#hooks.clusterToken, from: this.#hooks.self, body: encodeBlobs(batch.map((b) => b.data)),
-          timeoutMs: this.#hooks.timeoutMs,
-        })
-        : { error: "no leader" };
-      let placed: ([number, number] | null)[] = [];
-      if (!("error" in answer) && answer.status === 200) placed = JSON.parse(new TextDecoder().decode(answer.body));
-      batch.forEach(({ rid }, i) => this.#placed(rid, placed[i]?.[0], to !== undefined));
+      const placed = to
+        ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, timeoutMs: this.#hooks.timeoutMs })
+        : undefined;
+      const at = new Map(placed?.map((p) => [p.rid, p.index]));
+      for (const { rid } of batch) this.#placed(rid, at.get(rid), to !== undefined);
     }
     this.#requesting = false;
   }

@@ -9,11 +9,12 @@
  */
 import type { LeaseCommand } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
-import type { LeaseId } from "../etcd/types.ts";
+import type { LeaseId, LeaseTime } from "../etcd/types.ts";
 import type { LeaseTable } from "../store/leases.ts";
-import { askLeader, type LeaseAnswer, type LeaseQuestion } from "./lease_requests.ts";
-import { type LeaseTime, Lessor } from "./lessor.ts";
-import { Errors as MemberErrors } from "./member_errors.ts";
+import { askLeader } from "../peer/lease.ts";
+import type { LeaseAnswer, LeaseQuestion } from "../peer/types.ts";
+import { Lessor } from "./lessor.ts";
+import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 
 export interface LeaseServiceHooks {
   leases(): LeaseTable;

@@ -15,11 +15,12 @@
  * Never: changes leases itself — grants, revokes and checkpoints are proposed and applied like
  * any write — or reads a clock of its own (the member hands it `now`).
  */
+import { LEASE_CHECKPOINTS_PER_ENTRY_MAX, LEASE_CHECKPOINT_INTERVAL_MS, LEASE_EXPIRY_SCAN_MS, LEASE_REVOKES_PER_SECOND_MAX } from "../config/limits.ts";
 import type { LeaseCommand } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
-import type { LeaseId } from "../etcd/types.ts";
+import type { LeaseId, LeaseTime } from "../etcd/types.ts";
 import type { LeaseTable } from "../store/leases.ts";
-import { Errors as MemberErrors } from "./member_errors.ts";
+import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 
 export interface LessorHooks {
   /** The store's leases as applied so far. */
@@ -30,20 +31,7 @@ export interface LessorHooks {
   electionMs: number;
 }
 
-/** How often expiries are looked for, ms; a lease is revoked at most this late. */
-const EXPIRY_SCAN_MS = 100;
-/** How often remaining TTLs are checkpointed, ms. */
-const CHECKPOINT_INTERVAL_MS = 1_000;
-/** Revokes proposed per second at most (etcd's leaseRevokeRate). */
-const REVOKES_PER_SECOND = 1_000;
-/** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */
-const CHECKPOINTS_PER_ENTRY = 1_000;
 
-/** What the leader knows of a lease's time: TTL seconds left (truncated, as etcd shows it). */
-export interface LeaseTime {
-  ttl: number;
-  grantedTtl: number;
-}
 
 export class Lessor {
   readonly #hooks: LessorHooks;
@@ -84,8 +72,8 @@ export class Lessor {
     this.#renewedAt.clear();
     // Whatever this member proposed in an earlier term has been applied by now, or never will be.
     this.#checkpointed.clear();
-    this.#nextScan = now + EXPIRY_SCAN_MS;
-    this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
+    this.#nextScan = now + LEASE_EXPIRY_SCAN_MS;
+    this.#nextCheckpoint = now + LEASE_CHECKPOINT_INTERVAL_MS;
   }
 
   demote(): void {
@@ -149,17 +137,17 @@ export class Lessor {
   tick(now: number): void {
     if (!this.#expiries) return;
     if (now >= this.#nextScan) {
-      this.#nextScan = now + EXPIRY_SCAN_MS;
+      this.#nextScan = now + LEASE_EXPIRY_SCAN_MS;
       this.#revokeExpired(now);
     }
     if (now >= this.#nextCheckpoint && !this.#checkpointing) {
-      this.#nextCheckpoint = now + CHECKPOINT_INTERVAL_MS;
+      this.#nextCheckpoint = now + LEASE_CHECKPOINT_INTERVAL_MS;
       this.#checkpoint(now);
     }
   }
 
   #revokeExpired(now: number): void {
-    let budget = Math.ceil(REVOKES_PER_SECOND * EXPIRY_SCAN_MS / 1000);
+    let budget = Math.ceil(LEASE_REVOKES_PER_SECOND_MAX * LEASE_EXPIRY_SCAN_MS / 1000);
     for (const [id, expiry] of this.#expiries!) {
       if (budget === 0) return;
       if (expiry > now || this.#revoking.has(id)) continue;
@@ -186,8 +174,8 @@ export class Lessor {
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
     const entries: Promise<unknown>[] = [];
-    for (let i = 0; i < checkpoints.length; i += CHECKPOINTS_PER_ENTRY) {
-      const batch = checkpoints.slice(i, i + CHECKPOINTS_PER_ENTRY);
+    for (let i = 0; i < checkpoints.length; i += LEASE_CHECKPOINTS_PER_ENTRY_MAX) {
+      const batch = checkpoints.slice(i, i + LEASE_CHECKPOINTS_PER_ENTRY_MAX);
       const proposal = ++this.#proposals;
       for (const { id } of batch) this.#checkpointed.set(id, proposal);
       const applied = (result: unknown) => {

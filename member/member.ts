@@ -12,6 +12,9 @@
  * state's open batch is committed and how far the log may be trimmed.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
+import {
+  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, STATE_BATCH_INTERVAL_MS, TICKS_PER_HEARTBEAT,
+} from "../config/limits.ts";
 import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -20,16 +23,20 @@ import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
-import type { MemberRecord } from "../store/members.ts";
+import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { FolderListing } from "../store/folders.ts";
-import type { ChunkOutcome } from "../store/snapshots.ts";
-import { STATE_BATCH_INTERVAL_MS } from "../store/state_machine.ts";
-import { PeerSender } from "../transport/peer_sender.ts";
-import { type BootstrapConfig, bootstrap, type ClusterInfo } from "./bootstrap.ts";
+import { PeerSender } from "../peer/sender.ts";
+import { type BootstrapConfig, bootstrap } from "./bootstrap.ts";
 import { type Id, idToHex } from "./identity.ts";
-import { Errors as MemberErrors } from "./member_errors.ts";
-import { changeMembership, type MembershipRequest, type MembershipResult, transferLeadership } from "./membership.ts";
+import { Errors as MemberErrors } from "../etcd/server_errors.ts";
+import { confChangeCommand, Membership } from "./membership.ts";
+import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
+import type { PeerService } from "../peer/service.ts";
+import {
+  type ChunkOutcome, type ClusterInfo, type ForwardedProposal, type LeaseAnswer, type LeaseQuestion, type Placement, REFUSED_BUSY,
+  REFUSED_NOT_LEADER, type StreamFrame,
+} from "../peer/types.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
 import { ReadBarrier } from "./read_barrier.ts";
@@ -70,18 +77,8 @@ export interface MemberStatus {
 type Resolve = (r: CommandResult) => void;
 type Pending = { term: number; resolve: Resolve; reject: (e: unknown) => void; deadline: number };
 
-/** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
-const MAX_PENDING_PROPOSALS = 20_000;
-/**
- * The core ticks this many times per heartbeat. Election timeouts are randomised in whole ticks:
- * at one tick per heartbeat two followers of a dead leader pick the same timeout one time in ten
- * and split the vote (another 1–2 s without a leader); at ten, one time in a hundred.
- */
-const TICKS_PER_HEARTBEAT = 10;
-/** Applied entries the log keeps for members that fall behind (etcd's SnapshotCatchUpEntries). */
-const LOG_RETAINED_ENTRIES = 5_000;
 
-export class Member {
+export class Member implements PeerService {
   readonly id: Id;
   readonly clusterId: Id;
   readonly #self: NodeId;
@@ -101,6 +98,9 @@ export class Member {
   readonly #commands = new Map<number, { term: number; command: Command }>();
   /** Writes this member handed to the leader, waiting to be applied here. */
   readonly #forwarded: ForwardedWrites;
+  /** Writes followers handed to this member as leader, by log index, until applied or due. */
+  readonly #acceptedForwarded = new Map<number, number>();
+  readonly #membership: Membership;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
@@ -133,7 +133,7 @@ export class Member {
       heartbeatTicks: TICKS_PER_HEARTBEAT,
       // The runtime may use ambient randomness; the core only ever sees this function.
       random: Math.random,
-      preVote: true, checkQuorum: true, maxInflight: 256, maxEntriesPerAppend: 64,
+      preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX,
       snapshot: () => this.#snapshot(),
     }, {
       hardState: log.hardState,
@@ -202,6 +202,26 @@ export class Member {
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       peer: { token: config.clusterToken, self: this.#self },
     });
+    this.#membership = new Membership({
+      isLeader: () => this.isLeader,
+      leader: () => this.#raft.lead,
+      members: () => this.memberRecords(),
+      connectedFor: (node) => (node === this.#self ? Infinity : this.#sender.activeFor(node)),
+      replicatedTo: (node) => {
+        const match = this.#raft.matchOf(node);
+        return match === undefined ? undefined : { match, leaderLast: this.#raft.log.lastIndex };
+      },
+      proposeConfChange: (change) => this.#proposeConfChange(change),
+      propose: (command) => this.propose(command),
+      transferLeadership: (to) => {
+        const started = this.#raft.transferLeadership(to);
+        if (started) this.#schedulePump();
+        return started;
+      },
+      until: (check, timeoutMs) => this.until(check, timeoutMs),
+      requestTimeoutMs: this.#requestTimeoutMs,
+      peer: { token: config.clusterToken, self: this.#self },
+    });
     this.#syncPeers();
   }
 
@@ -263,7 +283,7 @@ export class Member {
    */
   propose(command: Command): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#pending.size + this.#forwarded.size >= MAX_PENDING_PROPOSALS) return Promise.resolve(MemberErrors.tooManyRequests);
+    if (this.#waitingProposals() >= PENDING_PROPOSALS_MAX) return Promise.resolve(MemberErrors.tooManyRequests);
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
       const index = this.#raft.log.lastIndex;
@@ -274,8 +294,13 @@ export class Member {
     return this.#forwarded.forward(command);
   }
 
+  /** Proposals waiting to be applied: this member's own, those it handed over, those handed to it. */
+  #waitingProposals(): number {
+    return this.#pending.size + this.#forwarded.size + this.#acceptedForwarded.size;
+  }
+
   /** Proposes a membership change (this member leads); resolves once it is applied. */
-  proposeConfChange(change: ConfChange): Promise<CommandResult> | undefined {
+  #proposeConfChange(change: ConfChange): Promise<CommandResult> | undefined {
     if (!this.#raft.proposeConfChange(change)) return undefined;
     this.#commands.delete(this.#raft.log.lastIndex);
     return this.#awaitIndex(this.#raft.log.lastIndex);
@@ -325,32 +350,14 @@ export class Member {
     return this.#store.members.list();
   }
 
-  /** The leader's view of how far a member has the log, for promoting learners that caught up. */
-  replicatedTo(node: NodeId): { match: number; leaderLast: number } | undefined {
-    const match = this.#raft.matchOf(node);
-    return match === undefined ? undefined : { match, leaderLast: this.#raft.log.lastIndex };
-  }
-
-  /** How long (ms) this member has been connected to `node` without a failure; Infinity for itself. */
-  connectedFor(node: NodeId): number {
-    return node === this.#self ? Infinity : this.#sender.activeFor(node);
-  }
-
-  /** Starts handing leadership to `to` (this member leads); answers whether it started. */
-  transferLeadership(to: NodeId): boolean {
-    const started = this.#raft.transferLeadership(to);
-    if (started) this.#schedulePump();
-    return started;
-  }
-
   /** etcd's member add, remove, update and promote (membership.ts has the rules). */
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError> {
-    return changeMembership(this, request);
+    return this.#membership.change(request);
   }
 
   /** etcd's MoveLeader: hands leadership to `to` and answers once it has moved. */
   moveLeader(to: NodeId): Promise<EtcdError | undefined> {
-    return transferLeadership(this, to);
+    return this.#membership.moveLeader(to);
   }
 
   /** Resolves when `check` holds after some Ready, or with false once `timeoutMs` passed. */
@@ -417,27 +424,33 @@ export class Member {
     return this.#store.snapshots.receiveChunk(index, offset, total, bytes);
   }
 
-  /** Writes a follower handed over on its stream: proposed here if this member leads; it is told where. */
-  acceptForwardedFrame(from: NodeId, proposals: readonly { rid: string; data: Uint8Array }[]): void {
-    const placements = proposals.map(({ rid, data }) =>
-      this.#raft.propose(data) ? { rid, index: this.#raft.log.lastIndex, term: this.#raft.term } : { rid, index: 0, term: 0 }
-    );
+  /**
+   * Writes a follower handed over: proposed here if this member leads, each counted against the
+   * proposal limit until applied or due; where each landed.
+   */
+  acceptForwarded(proposals: readonly ForwardedProposal[]): Placement[] {
+    const deadline = performance.now() + this.#requestTimeoutMs;
+    const placements = proposals.map(({ rid, data }): Placement => {
+      if (this.#waitingProposals() >= PENDING_PROPOSALS_MAX) return { rid, index: REFUSED_BUSY, term: 0 };
+      if (!this.#raft.propose(data)) return { rid, index: REFUSED_NOT_LEADER, term: 0 };
+      this.#acceptedForwarded.set(this.#raft.log.lastIndex, deadline);
+      return { rid, index: this.#raft.log.lastIndex, term: this.#raft.term };
+    });
     this.#schedulePump();
-    this.#sender.sendFrame(from, { kind: "placed", placements });
+    return placements;
   }
 
-  /** Where the leader placed writes this member handed it on the stream. */
-  placed(placements: readonly { rid: string; index: number; term: number }[]): void {
+  sendFrame(to: NodeId, frame: StreamFrame): boolean {
+    return this.#sender.sendFrame(to, frame);
+  }
+
+  /** Where the leader placed writes this member handed it. */
+  placed(placements: readonly Placement[]): void {
     this.#forwarded.placed(placements);
   }
 
-  /** Writes a follower handed over: proposed here if this member leads; where each landed. */
-  acceptForwarded(data: readonly Uint8Array[]): ([number, number] | null)[] {
-    const placed = data.map((d): [number, number] | null =>
-      this.#raft.propose(d) ? [this.#raft.log.lastIndex, this.#raft.term] : null
-    );
-    this.#schedulePump();
-    return placed;
+  answerLease(question: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
+    return this.#leases.answer(question);
   }
 
   clusterInfo(): ClusterInfo {
@@ -484,6 +497,10 @@ export class Member {
       p.resolve(MemberErrors.timeout);
     }
     this.#forwarded.expire(now);
+    for (const [index, deadline] of this.#acceptedForwarded) {
+      if (deadline > now) break;
+      this.#acceptedForwarded.delete(index);
+    }
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
     this.#publish();
@@ -616,9 +633,7 @@ export class Member {
         const change = decodeConfChange(e);
         changes.push(change);
         membership = true;
-        const context = change.context ? JSON.parse(change.context) as { peerUrls?: string[] } : {};
-        const command: MembershipCommand = { op: "conf", kind: change.kind, id: change.node, peerUrls: context.peerUrls };
-        return { index: e.index, command, rid: undefined };
+        return { index: e.index, command: confChangeCommand(change) as Command, rid: undefined };
       }
       changes.push(undefined);
       const own = this.#commands.get(e.index);
@@ -644,6 +659,7 @@ export class Member {
         waiting.resolve(waiting.term === e.term ? results[i] : MemberErrors.leaderChanged);
       }
       this.#forwarded.applied(e.index, commands[i].rid, results[i]);
+      this.#acceptedForwarded.delete(e.index);
       const command = commands[i].command;
       if ((command?.op === "leaseGrant" || command?.op === "leaseRevoke") && !isEtcdError(results[i])) this.#leases.applied(command);
     });

@@ -4,6 +4,7 @@
  * Owns: binding a fetch handler to a host and port, with Bun's idle timeout off so long streams
  * live, accepting WebSockets on one path, and closing it. Never: routes or application logic.
  */
+import { PEER_FRAME_BYTES_MAX } from "../config/limits.ts";
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -39,8 +40,6 @@ type DenoRuntime = {
 const isUpgrade = (request: Request, sockets: SocketHandler | undefined) =>
   sockets !== undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === sockets.path;
 
-/** Frames up to this size are accepted (a batch of Raft messages stays far below). */
-const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export function serve(hostname: string, port: number, fetch: FetchHandler, sockets?: SocketHandler): Listener {
   const bun = (globalThis as { Bun?: BunRuntime }).Bun;
@@ -57,7 +56,7 @@ export function serve(hostname: string, port: number, fetch: FetchHandler, socke
           return srv.upgrade(request, { data: accepted.peer }) ? undefined : new Response("websocket upgrade failed\n", { status: 400 });
         },
         websocket: {
-          maxPayloadLength: MAX_FRAME_BYTES,
+          maxPayloadLength: PEER_FRAME_BYTES_MAX,
           message: (ws, data) => {
             if (typeof data !== "string") sockets.onMessage(data, ws.data);
           },

@@ -2,7 +2,7 @@
 // runs the Raft simulation (tests/raft/simulator.ts) for as many seeds as asked, printing
 // progress; a failing seed prints the one command that replays it. With --seed, runs that seed
 // alone (with --trace, prints every event).
-import { replayCommand, type SimulationOptions, simulate } from "../tests/raft/simulator.ts";
+import { replayCommand, type SimulationOptions, simulate } from "../testkit/raft_simulator.ts";
 import type { PlantedBug } from "../raft/raft.ts";
 
 function flag(name: string): string | undefined {

@@ -42,7 +42,7 @@ const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0
 const results = [
   await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
   await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
-  await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/api/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
+  await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/gateway/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its
   // pool, so the harness itself could not ask a resumed member anything (the members cope).
   await run("cluster and console on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/cluster/", "tests/ui/"], { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),

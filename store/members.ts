@@ -5,18 +5,9 @@
  * open batch while applying), so membership changes atomically with the applied index.
  * Never: decides membership — applying committed entries does.
  */
+import type { MemberRecord } from "../etcd/types.ts";
 import type { Database } from "./sqlite.ts";
 
-export interface MemberRecord {
-  /** The member's id in hex, as raft/ names nodes. */
-  id: string;
-  /** Empty until the member has started and published its name. */
-  name: string;
-  peerUrls: string[];
-  /** Empty until the member has started and published them. */
-  clientUrls: string[];
-  isLearner: boolean;
-}
 
 type Row = { id: string; name: string; peer_urls: string; client_urls: string; is_learner: number };
 

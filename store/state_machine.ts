@@ -13,6 +13,7 @@
  * (state.db runs synchronous=NORMAL): the checkpointer syncs in the background.
  * Never: decides what is committed, or serves requests that did not come through the log.
  */
+import { STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import { Errors } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -37,10 +38,6 @@ export interface ChangeListener {
   changed(changes: MvccChange[], revision: number): void;
 }
 
-/** An open batch is committed once it is this old … */
-export const STATE_BATCH_INTERVAL_MS = 100;
-/** … or holds this many entries. */
-const STATE_BATCH_ENTRIES = 10_000;
 
 export class StateMachine {
   readonly #db: Database;
@@ -110,7 +107,7 @@ export class StateMachine {
   /** Whether the open batch should be committed now. */
   due(): boolean {
     return this.#db.inTransaction &&
-      (this.#batchEntries >= STATE_BATCH_ENTRIES || performance.now() - this.#batchStartedMs >= STATE_BATCH_INTERVAL_MS);
+      (this.#batchEntries >= STATE_BATCH_ENTRIES_MAX || performance.now() - this.#batchStartedMs >= STATE_BATCH_INTERVAL_MS);
   }
 
   /** Commits the open batch with the applied index and revision it reached. */

@@ -11,6 +11,7 @@
  * Never: encodes anything (sinks do), waits on a consumer, or reads the store while a snapshot is
  * being installed.
  */
+import { WATCH_CATCH_UP_BYTES_MAX, WATCH_CATCH_UP_CHANGES_MAX, WATCH_CATCH_UP_RETRY_MS } from "../config/limits.ts";
 import { compareBytes, type KeySpan } from "../etcd/keys.ts";
 import { EventType, type KeyValue, type MvccChange } from "../etcd/types.ts";
 import type { ChangeListener } from "../store/state_machine.ts";
@@ -115,14 +116,6 @@ export interface HubStore {
   keyValueAt(revision: number, sub: number): KeyValue | undefined;
 }
 
-/**
- * History read per catch-up pass: at most this many changes and bytes of values, so a response
- * stays small whatever the values (etcd reads up to 1,000 revisions per watcher batch).
- */
-const CATCH_UP_CHANGES = 1_000;
-const CATCH_UP_BYTES = 1 << 20;
-/** How often watchers that could not be served are tried again, ms (etcd: 100 ms). */
-const RETRY_MS = 100;
 
 export interface HubOptions {
   /** How often synced watchers that asked for them get a progress notification, ms (0: never). */
@@ -152,9 +145,9 @@ export class WatchHub implements ChangeListener {
 
   constructor(store: HubStore, options: HubOptions) {
     this.#store = store;
-    this.#retryMs = options.retryMs ?? RETRY_MS;
-    this.#catchUpChanges = options.catchUpChanges ?? CATCH_UP_CHANGES;
-    this.#catchUpBytes = options.catchUpBytes ?? CATCH_UP_BYTES;
+    this.#retryMs = options.retryMs ?? WATCH_CATCH_UP_RETRY_MS;
+    this.#catchUpChanges = options.catchUpChanges ?? WATCH_CATCH_UP_CHANGES_MAX;
+    this.#catchUpBytes = options.catchUpBytes ?? WATCH_CATCH_UP_BYTES_MAX;
     if (options.progressNotifyMs > 0) {
       this.#progressTimer = setInterval(() => this.notifyProgress(), options.progressNotifyMs);
       (this.#progressTimer as { unref?: () => void }).unref?.();

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { TestCluster } from "../support/cluster.ts";
-import { type ServerProcess, startEtcdCluster } from "../support/processes.ts";
+import { TestCluster } from "../../testkit/cluster.ts";
+import { type ServerProcess, startEtcdCluster } from "../../testkit/processes.ts";
 
 interface Side {
   leader: string;

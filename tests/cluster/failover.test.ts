@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type ClusterMember, get, put, TestCluster } from "../support/cluster.ts";
-import { eventually } from "../support/eventually.ts";
-import { checkLinearizable, ok, Recorder } from "../support/linearizability.ts";
-import { startWorkload } from "../support/workload.ts";
+import { type ClusterMember, get, put, TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { checkLinearizable, ok, Recorder } from "../../testkit/linearizability.ts";
+import { startWorkload } from "../../testkit/workload.ts";
 
 const KEYS = ["a", "b", "c", "d"];
 

@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type ClusterMember, post, TestCluster } from "../support/cluster.ts";
-import { eventually } from "../support/eventually.ts";
-import { GatewayStream, SseStream, type WatchResult } from "../support/streams.ts";
+import { type ClusterMember, post, TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { GatewayStream, SseStream, type WatchResult } from "../../testkit/streams.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const text = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Message } from "../../raft/types.ts";
-import { encodeMessages } from "../../transport/codec.ts";
-import { MESSAGES_PATH, STREAM_PATH, TOKEN_HEADER } from "../../transport/peer_paths.ts";
-import { get, post, put, TestCluster } from "../support/cluster.ts";
-import { eventually } from "../support/eventually.ts";
+import { encodeMessages } from "../../peer/codec.ts";
+import { MESSAGES_PATH, STREAM_PATH, TOKEN_HEADER } from "../../peer/paths.ts";
+import { get, post, put, TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
 
 /**
  * A cluster call retried as etcdctl users retry it: while there is no leader yet, the leader just

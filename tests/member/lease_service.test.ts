@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LeaseCommand } from "../../etcd/commands.ts";
 import { LeaseService } from "../../member/lease_service.ts";
-import { memoryState } from "../support/state.ts";
+import { memoryState } from "../../testkit/state.ts";
 
 test("lease service > leadership lost and regained between ticks is a new term: the clock starts again", async () => {
   const { leases } = await memoryState();

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LeaseCommand } from "../../etcd/commands.ts";
 import { Lessor } from "../../member/lessor.ts";
-import { Errors as MemberErrors } from "../../member/member_errors.ts";
-import { memoryState } from "../support/state.ts";
+import { Errors as MemberErrors } from "../../etcd/server_errors.ts";
+import { memoryState } from "../../testkit/state.ts";
 
 const ELECTION_MS = 1_000;
 

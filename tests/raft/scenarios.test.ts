@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PlantedBug } from "../../raft/raft.ts";
 import type { Message } from "../../raft/types.ts";
-import { Cluster, ELECTION_TICKS } from "./cluster.ts";
+import { Cluster, ELECTION_TICKS } from "../../testkit/raft_cluster.ts";
 
 /** Lets a follower's election timer lapse without its campaign reaching anyone (out of lease). */
 function forgetLeader(c: Cluster, ...ids: string[]): void {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { replayCommand, type SimulationOptions, simulate } from "./simulator.ts";
+import { replayCommand, type SimulationOptions, simulate } from "../../testkit/raft_simulator.ts";
 
 const SEEDS = Number(process.env.CONCORD_SIM_SEEDS ?? 2_000);
 const STEPS = 600;

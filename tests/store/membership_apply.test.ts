@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Errors } from "../../etcd/errors.ts";
-import { memoryState } from "../support/state.ts";
+import { memoryState } from "../../testkit/state.ts";
 
 const stateMachine = memoryState;
 

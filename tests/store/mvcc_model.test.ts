@@ -11,8 +11,8 @@ import { isEtcdError } from "../../etcd/errors.ts";
 import { compareBytes } from "../../etcd/keys.ts";
 import { type KeyValue, type RangeRequest, SortOrder, SortTarget } from "../../etcd/types.ts";
 import { range } from "../../store/applier.ts";
-import { prng } from "../support/prng.ts";
-import { memoryState } from "../support/state.ts";
+import { prng } from "../../testkit/prng.ts";
+import { memoryState } from "../../testkit/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

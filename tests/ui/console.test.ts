@@ -12,9 +12,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { type ClusterMember, TestCluster } from "../support/cluster.ts";
-import { eventually } from "../support/eventually.ts";
-import { ROOT } from "../support/processes.ts";
+import { type ClusterMember, TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { ROOT } from "../../testkit/processes.ts";
 
 const SCREENSHOTS = join(ROOT, ".test-artifacts/screenshots");
 const b64 = (s: string) => Buffer.from(s).toString("base64");

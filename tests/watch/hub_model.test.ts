@@ -13,8 +13,8 @@ import type { Command } from "../../etcd/commands.ts";
 import { compareBytes, keySpan, prefixEnd } from "../../etcd/keys.ts";
 import { EMPTY_BYTES, EventType, type KeyValue } from "../../etcd/types.ts";
 import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
-import { prng } from "../support/prng.ts";
-import { hubStoreOf, memoryState } from "../support/state.ts";
+import { prng } from "../../testkit/prng.ts";
+import { hubStoreOf, memoryState } from "../../testkit/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { keySpan } from "../../etcd/keys.ts";
 import { type WatchEvent, Watcher, WatchHub, type WatchSink } from "../../watch/hub.ts";
-import { hubStoreOf, memoryState } from "../support/state.ts";
+import { hubStoreOf, memoryState } from "../../testkit/state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

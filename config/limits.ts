@@ -1,0 +1,152 @@
+/**
+ * Every limit and tuning constant of a member, with its unit last in its name and the reason for
+ * its value, and the relations they must keep with each other — checked at start-up
+ * (checkLimits), so a change to one that breaks another stops the member before it serves.
+ *
+ * Owns: the numbers and their relations. Never: logic; flags' defaults live in defaults.ts. raft/
+ * imports nothing from here: the member hands the core its numbers.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+// ---- requests (etcd's limits) ----
+
+/** etcd's --max-request-bytes default: a request (and so a proposal) is at most 1.5 MiB. */
+export const REQUEST_BYTES_MAX = 1.5 * MiB;
+/** etcd's --max-txn-ops default. */
+export const TXN_OPS_MAX = 128;
+/** etcd's gRPC server accepts this much above max-request-bytes before the request reaches etcd. */
+export const GRPC_OVERHEAD_BYTES = 512 * KiB;
+/** A JSON body as the gateway reads it: base64 and escapes make it up to 4x the request's bytes. */
+export const GATEWAY_BODY_BYTES_MAX = 4 * (REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES);
+/** Nesting depth of a JSON body, as Go's encoding/json refuses deeper. */
+export const JSON_DEPTH_MAX = 10_000;
+/** etcd refuses a lease TTL above this (seconds). */
+export const LEASE_TTL_SECONDS_MAX = 9_000_000_000n;
+/** etcd refuses a longer --election-timeout (ms). */
+export const ELECTION_TIMEOUT_MS_MAX = 50_000;
+
+// ---- streams to clients ----
+
+/** Bytes a watch stream may hold unsent for a slow reader before its watchers catch up from history. */
+export const WATCH_STREAM_QUEUED_BYTES_MAX = 256 * KiB;
+/** Bytes a keep-alive stream may hold unsent before it stops reading requests. */
+export const KEEP_ALIVE_STREAM_QUEUED_BYTES_MAX = 64 * KiB;
+/**
+ * History read per catch-up pass: at most this many changes and bytes of values, so a response
+ * stays small whatever the values (etcd reads up to 1,000 revisions per watcher batch).
+ */
+export const WATCH_CATCH_UP_CHANGES_MAX = 1_000;
+export const WATCH_CATCH_UP_BYTES_MAX = 1 * MiB;
+/** How often watchers that could not be served are tried again, ms (etcd: 100 ms). */
+export const WATCH_CATCH_UP_RETRY_MS = 100;
+/** Rows one console call (search, folders) answers at most. */
+export const CONSOLE_ROWS_MAX = 1_000;
+
+// ---- the member ----
+
+/** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
+export const PENDING_PROPOSALS_MAX = 20_000;
+/**
+ * The core ticks this many times per heartbeat. Election timeouts are randomised in whole ticks:
+ * at one tick per heartbeat two followers of a dead leader pick the same timeout one time in ten
+ * and split the vote (another 1–2 s without a leader); at ten, one time in a hundred.
+ */
+export const TICKS_PER_HEARTBEAT = 10;
+/** Applied entries the log keeps for members that fall behind (etcd's SnapshotCatchUpEntries). */
+export const LOG_RETAINED_ENTRIES = 5_000;
+/** Appends a leader has in flight to one follower before it waits for acknowledgements. */
+export const RAFT_INFLIGHT_APPENDS_MAX = 256;
+/** Entries in one append. */
+export const RAFT_APPEND_ENTRIES_MAX = 64;
+/**
+ * Bytes of entries in one append (etcd's MaxSizePerMsg is 1 MiB): more entries ride along only
+ * while they fit; an entry bigger than this still goes, alone.
+ */
+export const RAFT_APPEND_BYTES_MAX = 4 * MiB;
+/** An open state batch is committed once it is this old (ms) … */
+export const STATE_BATCH_INTERVAL_MS = 100;
+/** … or holds this many entries. */
+export const STATE_BATCH_ENTRIES_MAX = 10_000;
+/** How often the leader looks for expired leases, ms; a lease is revoked at most this late. */
+export const LEASE_EXPIRY_SCAN_MS = 100;
+/** How often remaining TTLs are checkpointed, ms. */
+export const LEASE_CHECKPOINT_INTERVAL_MS = 1_000;
+/** Revokes proposed per second at most (etcd's leaseRevokeRate). */
+export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
+/** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1_000;
+/** etcd's HealthInterval: a peer connected for less than this (ms) may be on its way out. */
+export const HEALTH_INTERVAL_MS = 5_000;
+/** etcd 3.4 allows one learner at a time. */
+export const LEARNERS_MAX = 1;
+/** A learner may be promoted once it holds this share of the leader's log. */
+export const LEARNER_READY_RATIO = 0.9;
+/** A member joining an existing cluster asks its members this many times, this far apart (ms). */
+export const JOIN_ATTEMPTS_MAX = 50;
+export const JOIN_RETRY_MS = 200;
+export const JOIN_REQUEST_TIMEOUT_MS = 2_000;
+
+// ---- the peer port ----
+
+/** Frames a member accepts on a peer stream (WebSocket), bytes. */
+export const PEER_FRAME_BYTES_MAX = 64 * MiB;
+/** Raft messages a peer's queue holds before the oldest are dropped. */
+export const PEER_QUEUE_MESSAGES_MAX = 8192;
+/** Raft messages in one frame or request, and log entries and bytes of entries they carry. */
+export const PEER_BATCH_MESSAGES_MAX = 4096;
+export const PEER_BATCH_ENTRIES_MAX = 8192;
+export const PEER_BATCH_BYTES_MAX = 16 * MiB;
+/** Forwarded writes in one frame or request to the leader, and their bytes. */
+export const PEER_PROPOSALS_PER_BATCH_MAX = 4096;
+export const PEER_PROPOSALS_BATCH_BYTES_MAX = 16 * MiB;
+/** How long to leave an unreachable peer alone before trying again, ms. */
+export const PEER_RETRY_AFTER_MS = 100;
+/** A peer request that takes longer than this is given up (the peer is paused or gone), ms. */
+export const PEER_REQUEST_TIMEOUT_MS = 5_000;
+/** Bytes a socket may hold unsent (a paused peer) before messages to it are dropped. */
+export const PEER_SOCKET_BUFFERED_BYTES_MAX = 16 * MiB;
+/** Bytes per snapshot chunk: big enough to stream fast, small enough to hold in memory twice. */
+export const SNAPSHOT_CHUNK_BYTES = 1 * MiB;
+
+/** What a Raft message or a forwarded write costs on the wire beyond its data (ids, numbers, lengths). */
+const WIRE_OVERHEAD_BYTES = 4 * KiB;
+
+/** The numbers checkLimits relates; tests hand it other sets to see a broken one refused. */
+export const LIMITS = {
+  REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
+  PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES,
+  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
+  PEER_PROPOSALS_PER_BATCH_MAX, STATE_BATCH_INTERVAL_MS,
+};
+export type Limits = typeof LIMITS;
+
+/**
+ * The relations the limits must keep, each with why; answers the broken ones (none: all hold).
+ * A batch is cut by bytes before it is sent, but one item over the bound still goes alone, so a
+ * frame must hold a full batch plus one largest item.
+ */
+export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; electionMs: number }): string[] {
+  const broken: string[] = [];
+  const must = (holds: boolean, why: string) => holds || broken.push(why);
+  const largestEntry = l.REQUEST_BYTES_MAX + WIRE_OVERHEAD_BYTES;
+  must(l.RAFT_APPEND_BYTES_MAX + largestEntry <= l.PEER_BATCH_BYTES_MAX,
+    "an append (RAFT_APPEND_BYTES_MAX plus one largest entry) must fit in one peer batch (PEER_BATCH_BYTES_MAX)");
+  must(l.PEER_BATCH_BYTES_MAX + largestEntry * 2 <= l.PEER_FRAME_BYTES_MAX,
+    "a peer batch (PEER_BATCH_BYTES_MAX plus its last message's entries) must fit in a frame the receiver accepts (PEER_FRAME_BYTES_MAX)");
+  must(l.PEER_PROPOSALS_BATCH_BYTES_MAX + largestEntry <= l.PEER_FRAME_BYTES_MAX,
+    "a batch of forwarded writes (PEER_PROPOSALS_BATCH_BYTES_MAX plus one largest write) must fit in a frame (PEER_FRAME_BYTES_MAX)");
+  must(l.PEER_BATCH_BYTES_MAX <= l.PEER_SOCKET_BUFFERED_BYTES_MAX,
+    "a socket must be allowed to buffer one whole batch (PEER_SOCKET_BUFFERED_BYTES_MAX >= PEER_BATCH_BYTES_MAX)");
+  must(l.SNAPSHOT_CHUNK_BYTES <= l.PEER_FRAME_BYTES_MAX, "a snapshot chunk must fit in what a peer accepts");
+  must(l.RAFT_APPEND_ENTRIES_MAX <= l.PEER_BATCH_ENTRIES_MAX, "one append's entries must fit in one peer batch");
+  must(l.PEER_BATCH_MESSAGES_MAX <= l.PEER_QUEUE_MESSAGES_MAX, "a batch is taken from the queue: it cannot be longer");
+  must(l.PEER_PROPOSALS_PER_BATCH_MAX <= l.PENDING_PROPOSALS_MAX, "a batch of forwarded writes must be acceptable under the proposal limit");
+  must(l.GATEWAY_BODY_BYTES_MAX >= l.REQUEST_BYTES_MAX, "the gateway must read a body as large as the largest request");
+  if (timing) {
+    must(timing.electionMs >= 5 * timing.heartbeatMs, "the election timeout must be at least 5 heartbeats");
+    must(l.STATE_BATCH_INTERVAL_MS < timing.electionMs, "the state batch must commit well within an election timeout");
+  }
+  return broken;
+}

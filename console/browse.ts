@@ -1,0 +1,62 @@
+/**
+ * Concord's own calls for browsing keys, which etcd does not have (the console uses them; both
+ * read this member's state, as a serializable range does):
+ * - POST /concord/v1/search: a span in etcd's form (`key`, `range_end`, base64) and `contains`
+ *   (text); the live keys whose key or value holds that text, in key order, at most `limit`
+ *   (default 100, at most 1,000), in the shape of a range response.
+ * - POST /concord/v1/folders: `key` (a prefix, base64), `separator` (text, default "/"), `start`
+ *   (base64, where a page starts) and `limit` (default 200, at most 1,000); the prefix's
+ *   subfolders with their key counts and its keys with no separator left, and `next` when there is
+ *   more.
+ *
+ * Owns: the calls' fields and limits. Never: anything of etcd's API.
+ */
+import { CONSOLE_ROWS_MAX } from "../config/limits.ts";
+import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import { EMPTY_BYTES } from "../etcd/types.ts";
+import { encode, header, jsonObject } from "../gateway/etcd_json.ts";
+import type { KvHandler } from "../gateway/routes/kv.ts";
+import { bytes, decodeWith, int64Number, message, spec, string } from "../gateway/compat/proto_json.ts";
+
+const searchSchema = message<Record<string, unknown>>([
+  spec("key", bytes), spec("range_end", bytes), spec("contains", string), spec("limit", int64Number),
+]);
+
+const foldersSchema = message<Record<string, unknown>>([
+  spec("key", bytes), spec("separator", string), spec("start", bytes), spec("limit", int64Number),
+]);
+
+
+export const browseHandlers: Record<string, KvHandler> = {
+  "/concord/v1/search": (member, body) => {
+    const decoded = decodeWith(searchSchema, body);
+    if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+    const w = decoded.value;
+    const contains = (w.contains as string | undefined) ?? "";
+    if (contains === "") return new EtcdError(GrpcCode.INVALID_ARGUMENT, "concord: search needs a non-empty contains");
+    const limit = (w.limit as number | undefined) ?? 100;
+    if (limit < 1 || limit > CONSOLE_ROWS_MAX) return new EtcdError(GrpcCode.INVALID_ARGUMENT, `concord: limit must be 1 to ${CONSOLE_ROWS_MAX}`);
+    let key = (w.key as Uint8Array | undefined) ?? EMPTY_BYTES;
+    let rangeEnd = (w.range_end as Uint8Array | undefined) ?? EMPTY_BYTES;
+    // No key at all: every key.
+    if (key.length === 0 && rangeEnd.length === 0) [key, rangeEnd] = [new Uint8Array([0]), new Uint8Array([0])];
+    const found = member.search({ key, rangeEnd, needle: new TextEncoder().encode(contains), limit });
+    if (isEtcdError(found)) return found;
+    return encode.range(member.header, { header: { revision: found.revision }, kvs: found.kvs, more: found.more, count: found.kvs.length });
+  },
+
+  "/concord/v1/folders": (member, body) => {
+    const decoded = decodeWith(foldersSchema, body);
+    if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+    const w = decoded.value;
+    const limit = (w.limit as number | undefined) ?? 200;
+    if (limit < 1 || limit > CONSOLE_ROWS_MAX) return new EtcdError(GrpcCode.INVALID_ARGUMENT, `concord: limit must be 1 to ${CONSOLE_ROWS_MAX}`);
+    const separator = new TextEncoder().encode((w.separator as string | undefined) ?? "/");
+    const listing = member.folders((w.key as Uint8Array | undefined) ?? EMPTY_BYTES, separator, w.start as Uint8Array | undefined, limit);
+    return jsonObject().raw("header", header(member.header, listing.revision))
+      .list("folders", listing.folders, (f) => jsonObject().bytes("prefix", f.prefix).int("count", f.count).toString())
+      .list("keys", listing.keys, (k) => `"${k.toBase64()}"`)
+      .raw("next", listing.next && `"${listing.next.toBase64()}"`)
+      .toString();
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * The admin console on the client port: GET / (and any /ui/ path, for deep links) answers the
+ * page, GET /ui/console.js the bundle scripts/build-ui.ts made. Everything the console shows it
+ * asks of the public API, like any other client.
+ *
+ * Owns: the page shell and finding the bundle. Never: data — the console fetches its own.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Hono } from "hono";
+
+const BUNDLE = join(resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, ".."), "ui/dist/console.js");
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Concord</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<div id="app"></div>
+<script type="module" src="/ui/console.js"></script>
+</body>
+</html>
+`;
+
+const MISSING = "// The console is not built: run `npm run build:ui` (or start with `npm start`).\n" +
+  `document.body.textContent = "The console is not built: run npm run build:ui, then reload.";\n`;
+
+/** The bundle as it is on disk now, or undefined while it is not built. */
+function bundle(): string | undefined {
+  try {
+    return readFileSync(BUNDLE, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export function addConsolePage(app: Hono): void {
+  // Read once it exists; until then every request looks again, so building it and reloading works.
+  let built = bundle();
+  const js = () => (built ??= bundle()) ?? MISSING;
+  const page = () => new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+  app.get("/", page);
+  app.get("/ui", page);
+  app.get("/ui/console.js", () => new Response(js(), { headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" } }));
+}

@@ -1,0 +1,72 @@
+/**
+ * etcd's JSON gateway as a member serves it on its client URLs: etcd's paths, with Go's ServeMux
+ * answers for everything else (404, and 405 for a known path with another method).
+ *
+ * Owns: routing and the request → answer → Response step shared by every gateway call (other
+ * surfaces on the client port, such as the console, add their routes through it).
+ * Never: etcd semantics or storage; it only knows the ApiMember interface.
+ */
+import { Hono } from "hono";
+import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import type { ApiMember } from "../member/client_api.ts";
+import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
+import { clusterHandlers } from "./routes/cluster.ts";
+import { type KvHandler, kvHandlers, notForLearner } from "./routes/kv.ts";
+import { keepAlive, leaseHandlers } from "./routes/lease.ts";
+import { memberHandlers, versionBody } from "./routes/maintenance.ts";
+import { gatewayWatch, SseStreams } from "./routes/watch.ts";
+
+/** A POST call in the gateway's manner: JSON in, JSON or an etcd error out, OPTIONS answered. */
+export function gatewayRoute(member: ApiMember, handler: KvHandler) {
+  return async (request: Request): Promise<Response> => {
+    if (request.method === "OPTIONS") return textResponse("", 200);
+    if (request.method !== "POST") return methodNotAllowed();
+    const body = await readJsonBody(request);
+    if (isEtcdError(body)) return errorResponse(body);
+    try {
+      const answer = await handler(member, body);
+      return isEtcdError(answer) ? errorResponse(answer) : jsonResponse(answer);
+    } catch (e) {
+      // A bug or a failed disk: say so in etcd's shape rather than dropping the connection.
+      console.error("concord: request failed:", e);
+      return errorResponse(new EtcdError(GrpcCode.UNKNOWN, `concord: internal error: ${(e as Error).message}`));
+    }
+  };
+}
+
+export interface AppOptions {
+  /** How often SSE watch streams get a heartbeat comment, ms. */
+  sseHeartbeatMs?: number;
+}
+
+/** The gateway's app, and how many SSE watch streams it has open (for /metrics). */
+export interface Gateway {
+  app: Hono;
+  sseStreams(): number;
+}
+
+export function createGateway(member: ApiMember, options: AppOptions = {}): Gateway {
+  const app = new Hono();
+  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers })) {
+    const route = gatewayRoute(member, handler);
+    app.all(path, (c) => route(c.req.raw));
+  }
+  // Keep-alive has no /v3/kv/lease/ twin in etcd's gateway, unlike the other lease calls.
+  app.all("/v3/lease/keepalive", (c) => {
+    if (c.req.method === "OPTIONS") return textResponse("", 200);
+    return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
+  });
+  const sse = new SseStreams(options.sseHeartbeatMs);
+  app.all("/v3/watch", (c) => {
+    const request = c.req.raw;
+    if (request.method === "OPTIONS") return textResponse("", 200);
+    if (request.method !== "POST" && request.method !== "GET") return methodNotAllowed();
+    if (member.isLearner) return errorResponse(notForLearner);
+    return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
+  });
+  app.get("/version", () => jsonResponse(versionBody));
+  // etcd answers /health as text, though the text is JSON.
+  app.get("/health", () => textResponse(`{"health":"true"}`, 200));
+  app.notFound(() => notFound());
+  return { app, sseStreams: () => sse.size };
+}

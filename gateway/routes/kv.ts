@@ -1,0 +1,121 @@
+/**
+ * etcd's KV gateway: /v3/kv/range, put, deleterange, txn and compaction.
+ *
+ * Owns: each call's path from a decoded body to an answer — schema, etcd's checks and limits in
+ * etcd's order, the member, the response JSON. Never: semantics of the key space (the store's
+ * applier has them).
+ */
+import type { Command } from "../../etcd/commands.ts";
+import { EtcdError, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
+import type { RangeRequest } from "../../etcd/types.ts";
+import type { ApiMember } from "../../member/client_api.ts";
+import type { HeaderContext } from "../../etcd/types.ts";
+import { encode } from "../etcd_json.ts";
+import type { JsonValue } from "../compat/go_json.ts";
+import {
+  compactionSchema, deleteRangeSchema, putSchema, rangeSchema, toCompaction, toDeleteRange, toPut, toRange, toTxn,
+  txnSchema,
+} from "../schemas/kv.ts";
+import { decodeWith, type FieldSchema } from "../compat/proto_json.ts";
+import { deleteRangeSize, proposalSize, ProposalField, putSize, rangeSize, txnSize } from "../compat/proto_size.ts";
+import { checkDeleteRange, checkMessageSize, checkProposalSize, checkPut, checkRange, checkTxn } from "../../etcd/request_checks.ts";
+
+/** A JSON answer (200) or an etcd error. */
+export type Answer = string | EtcdError;
+export type KvHandler = (member: ApiMember, body: JsonValue) => Answer | Promise<Answer>;
+
+type Wire = Record<string, unknown>;
+
+/** Decodes a body with a schema and converts it, or answers etcd's decoding error. */
+function decode<R>(schema: FieldSchema<Wire>, convert: (w: Wire) => R, body: JsonValue): R | EtcdError {
+  const decoded = decodeWith(schema, body);
+  return decoded.ok ? convert(decoded.value) : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+}
+
+/**
+ * A write: decoded, sized and checked as etcd's gRPC layer does (message size, the request's own
+ * checks, then the proposal's size), proposed, and answered with what applying it gave.
+ */
+function proposal<R, T>(spec: {
+  schema: FieldSchema<Wire>;
+  convert: (w: Wire) => R;
+  size?: (r: R) => number;
+  check?: (r: R) => EtcdError | undefined;
+  field?: number;
+  command: (r: R) => Command;
+  encode: (header: HeaderContext, response: T) => string;
+}): KvHandler {
+  return async (member, body) => {
+    if (member.isLearner) return notForLearner;
+    const request = decode(spec.schema, spec.convert, body);
+    if (isEtcdError(request)) return request;
+    if (spec.size && spec.field) {
+      const size = spec.size(request);
+      const err = checkMessageSize(size) ?? spec.check?.(request) ?? checkProposalSize(proposalSize(spec.field, size));
+      if (err) return err;
+    }
+    const result = await member.propose(spec.command(request));
+    if (result === undefined) throw new Error("kv: a proposal applied without a result");
+    return isEtcdError(result) ? result : spec.encode(member.header, result as T);
+  };
+}
+
+/** etcd's answer to a learner asked for anything but a serializable read or its status. */
+export const notForLearner = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: rpc not supported for learner");
+
+function answerRange(member: ApiMember, request: RangeRequest): Answer {
+  const result = member.range(request);
+  return isEtcdError(result) ? result : encode.range(member.header, result);
+}
+
+export const kvHandlers: Record<string, KvHandler> = {
+  "/v3/kv/range": (member, body) => {
+    const request = decode(rangeSchema, toRange, body);
+    if (isEtcdError(request)) return request;
+    const err = checkMessageSize(rangeSize(request)) ?? checkRange(request);
+    if (err) return err;
+    if (request.serializable) return answerRange(member, request);
+    if (member.isLearner) return notForLearner;
+    // A linearizable read first waits until this member has applied all that was acknowledged.
+    const barrier = member.readBarrier();
+    if (barrier === undefined) return answerRange(member, request);
+    return barrier.then((failed) => failed ?? answerRange(member, request));
+  },
+
+  "/v3/kv/put": proposal({
+    schema: putSchema,
+    convert: toPut,
+    size: putSize,
+    check: checkPut,
+    field: ProposalField.put,
+    command: (put) => ({ op: "put", put }),
+    encode: encode.put,
+  }),
+
+  "/v3/kv/deleterange": proposal({
+    schema: deleteRangeSchema,
+    convert: toDeleteRange,
+    size: deleteRangeSize,
+    check: checkDeleteRange,
+    field: ProposalField.deleteRange,
+    command: (deleteRange) => ({ op: "deleteRange", deleteRange }),
+    encode: encode.deleteRange,
+  }),
+
+  "/v3/kv/txn": proposal({
+    schema: txnSchema,
+    convert: toTxn,
+    size: txnSize,
+    check: checkTxn,
+    field: ProposalField.txn,
+    command: (txn) => ({ op: "txn", txn }),
+    encode: encode.txn,
+  }),
+
+  "/v3/kv/compaction": proposal({
+    schema: compactionSchema,
+    convert: toCompaction,
+    command: (compact) => ({ op: "compact", compact }),
+    encode: encode.compaction,
+  }),
+};

@@ -1,0 +1,153 @@
+/**
+ * etcd's lease gateway: grant, revoke, time-to-live and leases (the last three also under the
+ * older /v3/kv/lease/), and keep-alive, whose body is a stream of requests answered one line each.
+ *
+ * Owns: each call's checks in etcd's order and words, picking an id when the client gave none
+ * (positive, as etcd's), raising a TTL to the minimum, and the responses' JSON. Never: keeps time
+ * (the leader's lessor does) or changes leases except by proposing.
+ */
+import { KEEP_ALIVE_STREAM_QUEUED_BYTES_MAX, LEASE_TTL_SECONDS_MAX } from "../../config/limits.ts";
+import { EtcdError, Errors, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
+import type { LeaseGrantResponse, LeaseId } from "../../etcd/types.ts";
+import type { ApiMember } from "../../member/client_api.ts";
+import type { HeaderContext } from "../../etcd/types.ts";
+import { header, jsonObject } from "../etcd_json.ts";
+import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
+import { jsonValues } from "../compat/json_stream.ts";
+import { ResponseBody } from "../response_body.ts";
+import { type Answer, type KvHandler, notForLearner } from "./kv.ts";
+import { decodeWith, type FieldSchema } from "../compat/proto_json.ts";
+import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "../schemas/watch_lease.ts";
+
+type Wire = Record<string, unknown>;
+
+
+const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
+
+function decode(schema: FieldSchema<Wire>, body: Parameters<KvHandler>[1]): Wire | EtcdError {
+  const decoded = decodeWith(schema, body);
+  return decoded.ok ? decoded.value : invalid(decoded.error);
+}
+
+/** A new lease id: random, positive and never 0 (etcd's come from its request id generator). */
+function newLeaseId(): LeaseId {
+  for (;;) {
+    const id = crypto.getRandomValues(new BigUint64Array(1))[0] & 0x7fff_ffff_ffff_ffffn;
+    if (id !== 0n) return id;
+  }
+}
+
+function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
+  return jsonObject().raw("header", header(ctx, r.header.revision)).int("ID", r.id).int("TTL", r.ttl).toString();
+}
+
+async function grant(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseGrantSchema, body);
+  if (isEtcdError(request)) return request;
+  const asked = ttlOf(request);
+  if (asked > LEASE_TTL_SECONDS_MAX) return Errors.leaseTtlTooLarge;
+  const ttl = Math.max(Number(asked), member.leases.minTtl);
+  const id = leaseIdOf(request) === 0n ? newLeaseId() : leaseIdOf(request);
+  const result = await member.propose({ op: "leaseGrant", id, ttl });
+  if (isEtcdError(result)) return result;
+  return grantJson(member.header, result as LeaseGrantResponse);
+}
+
+async function revoke(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseIdSchema, body);
+  if (isEtcdError(request)) return request;
+  const result = await member.propose({ op: "leaseRevoke", id: leaseIdOf(request) });
+  if (isEtcdError(result)) return result;
+  return jsonObject().raw("header", header(member.header, result!.header.revision)).toString();
+}
+
+async function timeToLive(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseTimeToLiveSchema, body);
+  if (isEtcdError(request)) return request;
+  const id = leaseIdOf(request);
+  const time = await member.leases.timeToLive(id);
+  if (isEtcdError(time)) return time;
+  const out = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id);
+  // etcd answers a lease it does not know with TTL -1 and nothing else.
+  if (time === undefined) return out.int("TTL", -1).toString();
+  const keys = wantsKeys(request) ? member.leaseKeys(id) : [];
+  return out.int("TTL", time.ttl).int("grantedTTL", time.grantedTtl).list("keys", keys, (k) => `"${k.toBase64()}"`).toString();
+}
+
+function leases(member: ApiMember, body: Parameters<KvHandler>[1]): Answer {
+  if (member.isLearner) return notForLearner;
+  const request = decode(leaseIdSchema, body);
+  if (isEtcdError(request)) return request;
+  return jsonObject().raw("header", header(member.header, member.revision))
+    .list("leases", member.leaseIds(), (id) => jsonObject().int("ID", id).toString()).toString();
+}
+
+/** etcd 3.4's gateway serves revoke, time-to-live and leases on the old /v3/kv/lease/ paths too, but not grant. */
+export const leaseHandlers: Record<string, KvHandler> = {
+  "/v3/lease/grant": grant,
+  "/v3/lease/revoke": revoke,
+  "/v3/kv/lease/revoke": revoke,
+  "/v3/lease/timetolive": timeToLive,
+  "/v3/kv/lease/timetolive": timeToLive,
+  "/v3/lease/leases": leases,
+  "/v3/kv/lease/leases": leases,
+};
+
+
+/**
+ * POST /v3/lease/keepalive: every request in the body renews its lease and is answered by a line
+ * `{"result":{"header":…,"ID":…,"TTL":…}}` (TTL 0: no such lease), as soon as it arrives.
+ */
+export async function keepAlive(member: ApiMember, request: Request): Promise<Response> {
+  if (member.isLearner) return errorResponse(notForLearner);
+  const values = jsonValues(request.body);
+  const first = await values.next();
+  let firstId: LeaseId | undefined;
+  if (!first.done) {
+    // As etcd's gateway: a first request that does not decode is an error of code UNKNOWN (500);
+    // one too long to read fails the stream alone (429).
+    if (!first.value.ok) {
+      const e = first.value.error;
+      return e.code === GrpcCode.RESOURCE_EXHAUSTED ? streamErrorResponse(e) : errorResponse(e);
+    }
+    const decoded = decode(leaseIdSchema, first.value.value);
+    if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
+    firstId = leaseIdOf(decoded);
+  }
+  const out = new ResponseBody(KEEP_ALIVE_STREAM_QUEUED_BYTES_MAX);
+  const answer = async (id: LeaseId): Promise<boolean> => {
+    const ttl = await member.leases.renew(id);
+    if (isEtcdError(ttl)) {
+      out.write(streamErrorLine(ttl));
+      return false;
+    }
+    const result = jsonObject().raw("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).toString();
+    out.write(`{"result":${result}}\n`);
+    return true;
+  };
+  // A renewal that fails ends the stream with its error line at once, as etcd's does. A client
+  // that sends keep-alives and reads no answers is read no further once its answers fill the queue.
+  (async () => {
+    if (firstId === undefined || await answer(firstId)) {
+      for await (const value of values) {
+        await out.whenWritable();
+        if (out.closed) break;
+        if (!value.ok) {
+          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) out.write(streamErrorLine(value.error));
+          break;
+        }
+        const decoded = decode(leaseIdSchema, value.value);
+        if (isEtcdError(decoded) || !(await answer(leaseIdOf(decoded)))) break;
+      }
+    }
+    // Releases the request body however the loop ended (also when it never began).
+    await values.return(undefined);
+    out.close();
+  })().catch(() => {
+    // The request body failed: the client went away.
+  });
+  return new Response(out.stream, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
+}

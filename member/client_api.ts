@@ -1,0 +1,48 @@
+/**
+ * What the client surfaces (the JSON gateway, the console, and gRPC to come) need of a member — the
+ * one seam between them and the runtime.
+ *
+ * Owns: the contract. Never: an implementation (member/ has it).
+ */
+import type { Command, CommandResult } from "../etcd/commands.ts";
+import type { EtcdError } from "../etcd/errors.ts";
+import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { LeaseService } from "./lease_service.ts";
+import type { FolderListing } from "../store/folders.ts";
+import type { WatchHub } from "../watch/hub.ts";
+import type { MemberInfo, MemberStatus } from "./member.ts";
+import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
+import type { HeaderContext } from "../etcd/types.ts";
+
+export interface ApiMember {
+  /** The member's part of every response header, as of now. */
+  readonly header: HeaderContext;
+  /** The revision applied here so far. */
+  readonly revision: number;
+  /** The member's watchers. */
+  readonly watches: WatchHub;
+  /** A learner only serves serializable reads and status, as in etcd. */
+  readonly isLearner: boolean;
+  /** Replicates a write; resolves once it is applied, with what applying it answered. */
+  propose(command: Command): Promise<CommandResult>;
+  /**
+   * For a linearizable read: resolves once every write acknowledged before the call is applied
+   * here; undefined when that holds already.
+   */
+  readBarrier(): Promise<EtcdError | undefined> | undefined;
+  /** Reads from the member's state as applied so far. */
+  range(request: RangeRequest): RangeResponse | EtcdError;
+  /** The children of a prefix by a separator, read locally (Concord's, for the console). */
+  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number };
+  /** Concord's search over keys and values, read locally. */
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number };
+  members(): MemberInfo[];
+  /** The minimum TTL, keep-alives and time-to-live, answered by the leader. */
+  readonly leases: Pick<LeaseService, "minTtl" | "renew" | "timeToLive">;
+  leaseIds(): LeaseId[];
+  leaseKeys(id: LeaseId): Uint8Array[];
+  status(): MemberStatus;
+  changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
+  /** Hands leadership to the member with this id (hex); answers once it moved. */
+  moveLeader(to: string): Promise<EtcdError | undefined>;
+}

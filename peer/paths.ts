@@ -1,0 +1,26 @@
+/**
+ * The peer port's paths and headers, shared by both ends of each call (peer/).
+ *
+ * Owns: paths and header names of member-to-member requests. Never: behaviour.
+ */
+
+/** Raft messages, a binary batch (codec.ts) per POST. */
+export const MESSAGES_PATH = "/raft/messages";
+/** Raft messages over a WebSocket, a binary batch per frame: one connection per pair of members. */
+export const STREAM_PATH = "/raft/stream";
+/** One chunk of a snapshot: `?index=&offset=&total=`, the chunk's bytes as the body. */
+export const SNAPSHOT_PATH = "/raft/snapshot";
+/** Writes a follower hands to the leader: a batch of encoded commands; answers where each landed. */
+export const PROPOSE_PATH = "/raft/propose";
+/** Membership changes a follower hands to the leader (JSON), answered once applied. */
+export const CONF_CHANGE_PATH = "/raft/confchange";
+/** Lease keep-alives and TTL questions a follower hands to the leader (JSON; lease.ts). */
+export const LEASE_PATH = "/raft/lease";
+/** The cluster as this member knows it (JSON): how a member started with `existing` finds it. */
+export const CLUSTER_PATH = "/raft/cluster";
+
+/** Every peer request carries the cluster's token; a member refuses requests without its own. */
+export const TOKEN_HEADER = "x-concord-cluster-token";
+/** The sending member's id (hex). */
+export const FROM_HEADER = "x-concord-from";
+

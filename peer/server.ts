@@ -1,0 +1,71 @@
+/**
+ * The HTTP application a member serves on its peer URLs: Raft messages (POSTed, or streamed over a
+ * WebSocket), snapshot chunks, and the calls each owned by its module (propose, confchange, lease,
+ * cluster).
+ *
+ * Owns: refusing every request and connection without the cluster's token (403), decoding Raft
+ * traffic, and composing the calls. Never: client traffic, Raft logic, or the member's internals
+ * (it knows only PeerService).
+ */
+import { Hono } from "hono";
+import type { SocketHandler } from "../runtime/serve.ts";
+import { addClusterRoute } from "./cluster.ts";
+import { decodeFrame, decodeMessages } from "./codec.ts";
+import { addConfChangeRoute } from "./confchange.ts";
+import { addLeaseRoute } from "./lease.ts";
+import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./paths.ts";
+import { addProposeRoute } from "./propose.ts";
+import { badRequest, refusal, text } from "./replies.ts";
+import type { PeerService } from "./service.ts";
+
+/** Frames streamed by peers over WebSockets (sender.ts): Raft messages and forwarded writes. */
+export function peerStream(service: PeerService): SocketHandler {
+  return {
+    path: STREAM_PATH,
+    accept: (request) =>
+      request.headers.get(TOKEN_HEADER) === service.clusterToken
+        ? { peer: request.headers.get(FROM_HEADER) ?? "" }
+        : { refused: refusal() },
+    onMessage: (data, peer) => {
+      const frame = decodeFrame(data);
+      if ("error" in frame) return;
+      switch (frame.kind) {
+        case "raft": return service.step(frame.messages);
+        case "propose":
+          service.sendFrame(peer, { kind: "placed", placements: service.acceptForwarded(frame.proposals) });
+          return;
+        case "placed": return service.placed(frame.placements);
+      }
+    },
+  };
+}
+
+export function createPeerApp(service: PeerService): Hono {
+  const app = new Hono();
+  app.use("*", async (c, next) => {
+    if (c.req.header(TOKEN_HEADER) !== service.clusterToken) return refusal();
+    await next();
+  });
+
+  app.post(MESSAGES_PATH, async (c) => {
+    const messages = decodeMessages(new Uint8Array(await c.req.arrayBuffer()));
+    if ("error" in messages) return badRequest(`bad message batch: ${messages.error}`);
+    service.step(messages);
+    return new Response(null, { status: 204 });
+  });
+
+  app.post(SNAPSHOT_PATH, async (c) => {
+    const [index, offset, total] = ["index", "offset", "total"].map((k) => Number(c.req.query(k)));
+    if (![index, offset, total].every((n) => Number.isSafeInteger(n) && n >= 0)) return badRequest("bad snapshot chunk position");
+    const outcome = service.receiveSnapshotChunk(index, offset, total, new Uint8Array(await c.req.arrayBuffer()));
+    if (typeof outcome === "object") return text(`concord: ${outcome.error}\n`, 409);
+    return new Response(null, { status: 204 });
+  });
+
+  addProposeRoute(app, service);
+  addConfChangeRoute(app, service);
+  addLeaseRoute(app, service);
+  addClusterRoute(app, service);
+  app.notFound(() => text("404 page not found\n", 404));
+  return app;
+}
