@@ -15,7 +15,7 @@
 import {
   LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, STATE_BATCH_INTERVAL_MS, TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
-import { type Command, type CommandResult, decodeCommand, encodeCommand, type MembershipCommand } from "../etcd/commands.ts";
+import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
 import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";

@@ -1,8 +1,10 @@
-// `npm test`: a type check, the whole suite on Bun, then the API suite again with Deno running
+// `npm test`: a lint and a type check, the whole suite on Bun, then the API suite again with Deno running
 // both the tests and the server, and the cluster and console suites again with the members on Deno. Prints each runner's output as it comes and ends with one line:
 // "N passed, N failed". Exits non-zero if anything failed or a runner could not run.
 import { spawn } from "node:child_process";
 
+// ANSI colour codes start with ESC, a control character.
+// deno-lint-ignore no-control-regex
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 function run(label, command, args, env, parse) {
@@ -36,11 +38,14 @@ const denoCounts = (out) => {
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
 };
 
+/** The lint counts as one test: it passes when `deno lint` finds no problem (deno.json says which rules). */
+const lintCounts = (out) => (/^Found \d+ problems?/m.test(out) || !/^Checked \d+ files?/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
 /** The type check counts as one test: it passes when `deno check` finds nothing. */
 const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
 
 const results = [
-  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
+  await run("lint", "node_modules/.bin/deno", ["lint"], {}, lintCounts),
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
   await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
   await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/gateway/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its

@@ -5,6 +5,7 @@
  * Owns: ports, data dirs and flags of each member, and leaving no process or directory behind.
  * Never: asserts anything.
  */
+import type { Json } from "./json.ts";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, post, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
@@ -161,7 +162,7 @@ export class TestCluster {
 }
 
 /** A put through `url`: status and parsed body (undefined body on a network error). */
-export async function put(url: string, key: string, value: string, timeoutMs = 5_000): Promise<{ status: number; body: any } | undefined> {
+export async function put(url: string, key: string, value: string, timeoutMs = 5_000): Promise<{ status: number; body: Json } | undefined> {
   try {
     const r = await fetch(`${url}/v3/kv/put`, {
       method: "POST", body: JSON.stringify({ key: btoa(key), value: btoa(value) }), signal: AbortSignal.timeout(timeoutMs),

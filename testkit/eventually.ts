@@ -5,7 +5,7 @@
  */
 
 /** Until `fn` answers something other than undefined; fails after `timeoutMs`, naming `what`. */
-export async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+export async function eventually<T>(what: string, timeoutMs: number, fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = await fn();

@@ -8,6 +8,7 @@
  * changed") — and stopping, bounded in operations and time. Never: asserts (the caller checks the
  * history) — except that an answer no fault can explain (a 4xx) is kept for the caller to see.
  */
+import type { Json } from "./json.ts";
 import { failed, ok, Recorder, unknown } from "./linearizability.ts";
 
 export interface WorkloadOptions {
@@ -26,13 +27,13 @@ export interface WorkloadOptions {
 export interface WorkloadReport {
   ops: number;
   answered: number;
-  /** Answers no fault explains (bad requests): a test fails on any. */
+  /** Answers no fault explains (bad requests): a test fails on Json. */
   unexpected: string[];
 }
 
 const b64 = (s: string) => btoa(s);
 
-async function call(url: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; body: any } | undefined> {
+async function call(url: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; body: Json } | undefined> {
   try {
     const r = await fetch(url + path, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     return { status: r.status, body: await r.json() };
@@ -86,8 +87,8 @@ export function startWorkload(opts: WorkloadOptions): { answered(): number; stop
   };
 
   const settle = (
-    answer: { status: number; body: any } | undefined,
-    answered: (body: any) => void,
+    answer: { status: number; body: Json } | undefined,
+    answered: (body: Json) => void,
     done: (o: ReturnType<typeof unknown> | ReturnType<typeof failed>) => void,
   ) => {
     if (answer?.status === 200) {

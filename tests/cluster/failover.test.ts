@@ -27,7 +27,7 @@ function recordedRun(cluster: TestCluster, clients: number, targets: () => Clust
     /** Resolves once `n` more operations have been answered. */
     progress: (n: number, what: string) => {
       const from = workload.answered();
-      return eventually(what, 10_000, async () => (workload.answered() >= from + n ? true : undefined));
+      return eventually(what, 10_000, () => (workload.answered() >= from + n ? true : undefined));
     },
     async finish(): Promise<void> {
       const report = await workload.stop();

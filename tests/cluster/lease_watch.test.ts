@@ -6,6 +6,7 @@
  * watchers on the killed member resume on a survivor: the gateway one from the revision after the
  * last it saw, the SSE one with Last-Event-ID, as a browser reconnects).
  */
+import type { Json } from "../../testkit/json.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ClusterMember, post, TestCluster } from "../../testkit/cluster.ts";
@@ -16,7 +17,7 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 const text = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
 const ELECTION_MS = 1_000;
 
-async function call(url: string, path: string, body: unknown, timeoutMs = 5_000): Promise<any | undefined> {
+async function call(url: string, path: string, body: unknown, timeoutMs = 5_000): Promise<Json | undefined> {
   try {
     const r = await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     const answer = await r.text();
@@ -43,12 +44,12 @@ test("cluster leases > keep-alives through a follower hold a lease across kill -
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     })();
-    await eventually("a keep-alive through the follower", 5_000, async () => (lastRenewal > 0 ? true : undefined));
+    await eventually("a keep-alive through the follower", 5_000, () => (lastRenewal > 0 ? true : undefined));
     await cluster.kill9(leader);
     const next = await cluster.leader(10_000);
     // Kept alive through the new leadership for three TTLs: the lease and its keys stay.
     const renewedAfterFailover = Date.now();
-    await eventually("keep-alives through the new leader", 10_000, async () => (lastRenewal > renewedAfterFailover ? true : undefined));
+    await eventually("keep-alives through the new leader", 10_000, () => (lastRenewal > renewedAfterFailover ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 3 * ttl * 1000));
     for (const m of [follower, other]) {
       const r = await call(m.clientUrl, "/v3/kv/range", { key: b64("lk/"), range_end: b64("lk0") });
@@ -168,7 +169,7 @@ test("cluster watches > every member's watchers see each acknowledged write once
     const follower = cluster.running().find((m) => m !== leader)!;
     const sse = new Collector(await SseStream.open(follower.clientUrl, `prefix=cw/`));
     const orphanSse = new Collector(await SseStream.open(leader.clientUrl, `prefix=cw/`));
-    await eventually("every watch created", 5_000, async () => ([...watchers.values(), sse, orphanSse].every((c) => c.createdAt > 0) ? true : undefined));
+    await eventually("every watch created", 5_000, () => ([...watchers.values(), sse, orphanSse].every((c) => c.createdAt > 0) ? true : undefined));
 
     const acknowledged: Seen[] = [];
     let writing = true;
@@ -184,7 +185,7 @@ test("cluster watches > every member's watchers see each acknowledged write once
       }
     };
     const writers = Array.from({ length: 4 }, (_, w) => writer(w));
-    await eventually("writes before the kill", 10_000, async () => (acknowledged.length >= 150 ? true : undefined));
+    await eventually("writes before the kill", 10_000, () => (acknowledged.length >= 150 ? true : undefined));
     await cluster.kill9(leader);
     // The killed member's watcher resumes on a survivor, right after the last revision it saw.
     const orphan = watchers.get(leader)!;
@@ -196,13 +197,13 @@ test("cluster watches > every member's watchers see each acknowledged write once
     const resumedSse = new Collector(await SseStream.open(survivor.clientUrl, "prefix=cw/", String(orphanSse.last)));
     await cluster.leader(10_000);
     const afterKill = acknowledged.length;
-    await eventually("writes after the kill", 15_000, async () => (acknowledged.length >= afterKill + 150 ? true : undefined));
+    await eventually("writes after the kill", 15_000, () => (acknowledged.length >= afterKill + 150 ? true : undefined));
     writing = false;
     await Promise.all(writers);
 
     const last = Math.max(...acknowledged.map((a) => a.revision));
     const all = [...watchers.entries()].filter(([m]) => m !== leader).map(([, c]) => c);
-    await eventually("every watcher caught up", 15_000, async () =>
+    await eventually("every watcher caught up", 15_000, () =>
       [...all, sse, resumed, resumedSse].every((c) => c.last >= last) ? true : undefined);
     const histories = [...all.map((c) => c.seen), sse.seen, [...orphan.seen, ...resumed.seen], [...orphanSse.seen, ...resumedSse.seen]];
     for (const history of histories) {
@@ -226,7 +227,7 @@ test("cluster watches > a watcher on a follower that is caught up by a snapshot 
     const leader = await cluster.leader();
     const follower = cluster.running().find((m) => m !== leader)!;
     const watcher = new Collector(await GatewayStream.open(follower.clientUrl, "/v3/watch", WATCH({ prev_kv: true })));
-    await eventually("watch created", 5_000, async () => (watcher.createdAt > 0 ? true : undefined));
+    await eventually("watch created", 5_000, () => (watcher.createdAt > 0 ? true : undefined));
     const acknowledged: Seen[] = [];
     const write = async (i: number) => {
       const key = `cw/${i % 13}`;
@@ -240,7 +241,7 @@ test("cluster watches > a watcher on a follower that is caught up by a snapshot 
     for (let i = 20; i < 700; i++) await write(i);
     cluster.resume(follower);
     const last = acknowledged[acknowledged.length - 1].revision;
-    await eventually("the watcher caught up", 20_000, async () => (watcher.last >= last ? true : undefined));
+    await eventually("the watcher caught up", 20_000, () => (watcher.last >= last ? true : undefined));
     assert.match(follower.output, /installed snapshot at index \d+/);
     assert.deepEqual(watcher.seen, acknowledged);
     watcher.close();

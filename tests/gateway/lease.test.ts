@@ -4,6 +4,7 @@
  * hold them; a revoke deletes every attached key in one revision that watchers see as one
  * response; a lease outlives kill -9 of its member.
  */
+import type { Json } from "../../testkit/json.ts";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { post, type ServerProcess, startConcord } from "../../testkit/processes.ts";
@@ -23,7 +24,7 @@ after(async () => {
   await member?.stop();
 });
 
-async function call(path: string, body: unknown, url = member.url): Promise<any> {
+async function call(path: string, body: unknown, url = member.url): Promise<Json> {
   const r = await post(url, path, JSON.stringify(body));
   assert.equal(r.status, 200, `${path}: ${r.text}`);
   return JSON.parse(r.text);
@@ -79,7 +80,7 @@ test("lease > one keep-alive stream answers each request in it", async () => {
   const stream = await GatewayStream.open(member.url, "/v3/lease/keepalive", `{"ID":"${ID}"}\n{"ID":${ID}} {"ID":"424242"}`);
   try {
     const answers = [await stream.result(), await stream.result(), await stream.result()];
-    assert.deepEqual(answers.map((a: any) => [a.ID, a.TTL]), [[ID, "30"], [ID, "30"], ["424242", undefined]]);
+    assert.deepEqual(answers.map((a: Json) => [a.ID, a.TTL]), [[ID, "30"], [ID, "30"], ["424242", undefined]]);
     assert.equal(await stream.next(), undefined, "the stream ends with its request body");
   } finally {
     stream.close();

@@ -5,6 +5,7 @@
  * loses and repeats nothing; a start revision compacted away cancels the watch; one consumer that
  * never reads slows nobody and costs the member no memory.
  */
+import type { Json } from "../../testkit/json.ts";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
@@ -39,7 +40,7 @@ after(async () => {
   await member?.stop();
 });
 
-async function call(path: string, body: unknown): Promise<any> {
+async function call(path: string, body: unknown): Promise<Json> {
   const r = await post(member.url, path, JSON.stringify(body));
   assert.equal(r.status, 200, `${path}: ${r.text}`);
   return JSON.parse(r.text);

@@ -7,6 +7,7 @@
  * lease's countdown goes down; search finds a value. With 100,000 keys, opening the key browser and expanding a
  * folder is timed and printed. Screenshots of each page go to .test-artifacts/screenshots/.
  */
+import type { Json } from "../../testkit/json.ts";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import { ROOT } from "../../testkit/processes.ts";
 const SCREENSHOTS = join(ROOT, ".test-artifacts/screenshots");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
-async function call(url: string, path: string, body: unknown): Promise<any> {
+async function call(url: string, path: string, body: unknown): Promise<Json> {
   const r = await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) });
   const answer = await r.text();
   assert.equal(r.status, 200, `${path}: ${answer}`);
