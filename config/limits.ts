@@ -118,7 +118,7 @@ export const LIMITS = {
   REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
   PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES,
   LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
-  PEER_PROPOSALS_PER_BATCH_MAX, STATE_BATCH_INTERVAL_MS,
+  PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT,
 };
 export type Limits = typeof LIMITS;
 
@@ -146,7 +146,8 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.GATEWAY_BODY_BYTES_MAX >= l.REQUEST_BYTES_MAX, "the gateway must read a body as large as the largest request");
   if (timing) {
     must(timing.electionMs >= 5 * timing.heartbeatMs, "the election timeout must be at least 5 heartbeats");
-    must(l.STATE_BATCH_INTERVAL_MS < timing.electionMs, "the state batch must commit well within an election timeout");
+    must(timing.heartbeatMs / l.TICKS_PER_HEARTBEAT >= 1,
+      `a tick (the heartbeat interval / TICKS_PER_HEARTBEAT = ${l.TICKS_PER_HEARTBEAT}) must be at least 1 ms: timers are not finer`);
   }
   return broken;
 }

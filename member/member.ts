@@ -50,6 +50,8 @@ export interface MemberConfig extends BootstrapConfig {
   snapshotCount: number;
   /** How often watchers that asked for it get a progress notification, ms (0: never). */
   watchProgressNotifyMs?: number;
+  /** Proposals waiting to be applied at most (default PENDING_PROPOSALS_MAX; tests turn it down). */
+  pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
   onRemoved?: () => void;
   log?: (line: string) => void;
@@ -283,7 +285,7 @@ export class Member implements PeerService {
    */
   propose(command: Command): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#waitingProposals() >= PENDING_PROPOSALS_MAX) return Promise.resolve(MemberErrors.tooManyRequests);
+    if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return Promise.resolve(MemberErrors.tooManyRequests);
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
       const index = this.#raft.log.lastIndex;
@@ -431,7 +433,7 @@ export class Member implements PeerService {
   acceptForwarded(proposals: readonly ForwardedProposal[]): Placement[] {
     const deadline = performance.now() + this.#requestTimeoutMs;
     const placements = proposals.map(({ rid, data }): Placement => {
-      if (this.#waitingProposals() >= PENDING_PROPOSALS_MAX) return { rid, index: REFUSED_BUSY, term: 0 };
+      if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return { rid, index: REFUSED_BUSY, term: 0 };
       if (!this.#raft.propose(data)) return { rid, index: REFUSED_NOT_LEADER, term: 0 };
       this.#acceptedForwarded.set(this.#raft.log.lastIndex, deadline);
       return { rid, index: this.#raft.log.lastIndex, term: this.#raft.term };
