@@ -13,7 +13,8 @@
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
-  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, STATE_BATCH_INTERVAL_MS, TICKS_PER_HEARTBEAT,
+  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, STATE_BATCH_INTERVAL_MS,
+  TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
@@ -135,7 +136,7 @@ export class Member implements PeerService {
       heartbeatTicks: TICKS_PER_HEARTBEAT,
       // The runtime may use ambient randomness; the core only ever sees this function.
       random: Math.random,
-      preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX,
+      preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX, maxAppendBytes: RAFT_APPEND_BYTES_MAX,
       snapshot: () => this.#snapshot(),
     }, {
       hardState: log.hardState,

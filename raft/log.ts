@@ -64,10 +64,26 @@ export class RaftLog {
     return index <= this.lastIndex && this.term(index) === term;
   }
 
-  /** Entries lo ≤ index < hi; lo must not be compacted away. */
-  slice(lo: number, hi: number): Entry[] {
+  /**
+   * Entries lo ≤ index < hi; lo must not be compacted away. With `maxBytes`, cut short before the
+   * entry whose data would take the total past it — but never empty when entries were asked for,
+   * so an entry larger than `maxBytes` comes alone (etcd's limitSize).
+   */
+  slice(lo: number, hi: number, maxBytes = Infinity): Entry[] {
     if (lo <= this.#start.index) throw new Error(`raft log: entries from ${lo} asked, but the log starts at ${this.firstIndex}`);
-    return this.#entries.slice(lo - this.#start.index - 1, hi - this.#start.index - 1);
+    const from = lo - this.#start.index - 1;
+    let to = Math.min(hi - this.#start.index - 1, this.#entries.length);
+    if (maxBytes !== Infinity) {
+      let bytes = 0;
+      for (let i = from; i < to; i++) {
+        bytes += this.#entries[i].data.byteLength;
+        if (bytes > maxBytes && i > from) {
+          to = i;
+          break;
+        }
+      }
+    }
+    return this.#entries.slice(from, to);
   }
 
   /** Whether a log ending at (lastIndex, lastTerm) is at least as up to date as this one. */

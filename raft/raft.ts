@@ -3,9 +3,10 @@
  * messages and ticks and hands out, through ready()/advance(), what to persist, send and apply.
  *
  * Owns: elections (randomised timeouts from a handed-in source, pre-vote, check-quorum), log
- * replication (pipelined appends with an in-flight limit, fast back-off on conflicts), the commit
- * rule (a quorum has it and it is of the leader's term), ReadIndex, leader transfer, snapshots and
- * membership changes (voters and learners, one change at a time).
+ * replication (pipelined appends with an in-flight limit, each bounded in entries and in bytes,
+ * fast back-off on conflicts), the commit rule (a quorum has it and it is of the leader's term),
+ * ReadIndex, leader transfer, snapshots and membership changes (voters and learners, one change
+ * at a time).
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
 import { encodeConfChange } from "./confchange.ts";
@@ -35,6 +36,13 @@ export interface RaftConfig {
    */
   maxInflight: number;
   maxEntriesPerAppend: number;
+  /**
+   * Bytes of entries' data in one append (etcd's MaxSizePerMsg): entries ride along while their
+   * total stays within it, but an append always carries one, so a larger entry goes alone. What
+   * the transport must carry in one message is then bounded by bytes, not only by count. Absent:
+   * appends are bounded by count only.
+   */
+  maxAppendBytes?: number;
   /**
    * The runtime's latest snapshot, for followers that need entries compacted away; undefined if it
    * has none yet (the core asks again after an election timeout). The core calls it only as a
@@ -541,7 +549,8 @@ export class Raft {
     const pr = this.#progress.get(to)!;
     if (pr.next < this.log.firstIndex) return this.#sendSnapshot(to, pr);
     const prev = pr.next - 1;
-    const entries = this.log.slice(pr.next, Math.min(this.log.lastIndex + 1, pr.next + this.#cfg.maxEntriesPerAppend));
+    const hi = Math.min(this.log.lastIndex + 1, pr.next + this.#cfg.maxEntriesPerAppend);
+    const entries = this.log.slice(pr.next, hi, this.#cfg.maxAppendBytes);
     this.#send({ type: "app", to, index: prev, logTerm: this.log.term(prev), entries, commit: this.log.committed });
     pr.sent(entries.at(-1)?.index ?? prev);
   }
