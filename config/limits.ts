@@ -110,7 +110,11 @@ export const PEER_SOCKET_BUFFERED_BYTES_MAX = 16 * MiB;
 /** Bytes per snapshot chunk: big enough to stream fast, small enough to hold in memory twice. */
 export const SNAPSHOT_CHUNK_BYTES = 1 * MiB;
 
-/** What a Raft message or a forwarded write costs on the wire beyond its data (ids, numbers, lengths). */
+/**
+ * What a Raft message or a forwarded write costs on the wire beyond its data (ids, numbers,
+ * lengths; for an append, also each of its up to RAFT_APPEND_ENTRIES_MAX entries' index, term and
+ * length, 21 bytes each).
+ */
 const WIRE_OVERHEAD_BYTES = 4 * KiB;
 
 /** The numbers checkLimits relates; tests hand it other sets to see a broken one refused. */
@@ -124,19 +128,22 @@ export type Limits = typeof LIMITS;
 
 /**
  * The relations the limits must keep, each with why; answers the broken ones (none: all hold).
- * A batch is cut by bytes before it is sent, but one item over the bound still goes alone, so a
- * frame must hold a full batch plus one largest item.
+ * A batch stops taking items once their data reach its bound, but takes at least one, so a frame
+ * must hold a full batch plus its last item — for Raft messages one append, which the core bounds
+ * by RAFT_APPEND_BYTES_MAX (an entry over it going alone) — plus every item's framing.
  */
 export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; electionMs: number }): string[] {
   const broken: string[] = [];
   const must = (holds: boolean, why: string) => holds || broken.push(why);
   const largestEntry = l.REQUEST_BYTES_MAX + WIRE_OVERHEAD_BYTES;
-  must(l.RAFT_APPEND_BYTES_MAX + largestEntry <= l.PEER_BATCH_BYTES_MAX,
+  // At most: the bound, or one entry over it alone — counted as both, to stay on the safe side.
+  const largestAppend = l.RAFT_APPEND_BYTES_MAX + largestEntry;
+  must(largestAppend <= l.PEER_BATCH_BYTES_MAX,
     "an append (RAFT_APPEND_BYTES_MAX plus one largest entry) must fit in one peer batch (PEER_BATCH_BYTES_MAX)");
-  must(l.PEER_BATCH_BYTES_MAX + largestEntry * 2 <= l.PEER_FRAME_BYTES_MAX,
-    "a peer batch (PEER_BATCH_BYTES_MAX plus its last message's entries) must fit in a frame the receiver accepts (PEER_FRAME_BYTES_MAX)");
-  must(l.PEER_PROPOSALS_BATCH_BYTES_MAX + largestEntry <= l.PEER_FRAME_BYTES_MAX,
-    "a batch of forwarded writes (PEER_PROPOSALS_BATCH_BYTES_MAX plus one largest write) must fit in a frame (PEER_FRAME_BYTES_MAX)");
+  must(l.PEER_BATCH_BYTES_MAX + largestAppend + l.PEER_BATCH_MESSAGES_MAX * WIRE_OVERHEAD_BYTES <= l.PEER_FRAME_BYTES_MAX,
+    "a peer batch (PEER_BATCH_BYTES_MAX plus its last message, an append, plus each message's framing) must fit in a frame the receiver accepts (PEER_FRAME_BYTES_MAX)");
+  must(l.PEER_PROPOSALS_BATCH_BYTES_MAX + largestEntry + l.PEER_PROPOSALS_PER_BATCH_MAX * WIRE_OVERHEAD_BYTES <= l.PEER_FRAME_BYTES_MAX,
+    "a batch of forwarded writes (PEER_PROPOSALS_BATCH_BYTES_MAX plus one largest write, plus each write's framing) must fit in a frame (PEER_FRAME_BYTES_MAX)");
   must(l.PEER_BATCH_BYTES_MAX <= l.PEER_SOCKET_BUFFERED_BYTES_MAX,
     "a socket must be allowed to buffer one whole batch (PEER_SOCKET_BUFFERED_BYTES_MAX >= PEER_BATCH_BYTES_MAX)");
   must(l.SNAPSHOT_CHUNK_BYTES <= l.PEER_FRAME_BYTES_MAX, "a snapshot chunk must fit in what a peer accepts");

@@ -11,7 +11,7 @@
  */
 import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import type { NodeId } from "../raft/types.ts";
-import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
+import { PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
 import { proposeAtLeader } from "../peer/propose.ts";
 import { type ForwardedProposal, type Placement, REFUSED_BUSY, REFUSED_NOT_LEADER, type StreamFrame } from "../peer/types.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
@@ -108,10 +108,19 @@ export class ForwardedWrites {
 
   async #flush(): Promise<void> {
     if (this.#requesting || this.#queue.length === 0) return;
+    // A batch is cut by count and by bytes, so no frame or request exceeds what the leader
+    // accepts (checkLimits); it holds at least one write, however large.
+    const batchLength = () => {
+      let take = 0;
+      for (let bytes = 0; take < this.#queue.length && take < PEER_PROPOSALS_PER_BATCH_MAX && bytes < PEER_PROPOSALS_BATCH_BYTES_MAX; take++) {
+        bytes += this.#queue[take].data.byteLength;
+      }
+      return take;
+    };
     const leader = this.#hooks.leader();
     if (leader) {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.slice(0, PEER_PROPOSALS_PER_BATCH_MAX);
+        const batch = this.#queue.slice(0, batchLength());
         if (!this.#hooks.sendFrame(leader.id, { kind: "propose", proposals: batch })) break;
         this.#queue.splice(0, batch.length);
       }
@@ -119,7 +128,7 @@ export class ForwardedWrites {
     }
     this.#requesting = true;
     while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, PEER_PROPOSALS_PER_BATCH_MAX);
+      const batch = this.#queue.splice(0, batchLength());
       const to = this.#hooks.leader();
       const placed = to
         ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, timeoutMs: this.#hooks.timeoutMs })

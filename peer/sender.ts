@@ -1,16 +1,18 @@
 /**
  * Sends Raft messages to the other members. On Bun, over one WebSocket per peer: each send() is
- * one binary frame per peer, with no answer to wait for (a request costs the two processes ~130 µs
- * of CPU on loopback, a frame ~45 µs: measured). Elsewhere — Deno's WebSocket client stalls on
- * frames over ~1.4 KB — over HTTP: one queue per peer, drained by one POST at a time carrying
- * everything queued meanwhile. Both ends accept both. A "snap" message first streams the
- * snapshot's file in chunks over HTTP, then goes out itself.
+ * one binary frame per peer — more when what is queued exceeds a batch — with no answer to wait
+ * for (a request costs the two processes ~130 µs of CPU on loopback, a frame ~45 µs: measured).
+ * Elsewhere — Deno's WebSocket client stalls on frames over ~1.4 KB — over HTTP: one queue per
+ * peer, drained by one POST at a time carrying up to a batch of what was queued meanwhile. Both
+ * ends accept both. A "snap" message first streams the snapshot's file in chunks over HTTP, then
+ * goes out itself.
  *
- * Owns: connections, per-peer queues and their bounds, back-off from unreachable peers, and saying
- * (once) when a peer goes away or comes back. Never: retries a message — Raft resends what
- * matters, and a queue that only grows would hide a dead peer.
+ * Owns: connections, per-peer queues and their bounds, cutting what is queued into batches bounded
+ * in messages, entries and bytes (so no frame or request exceeds what a peer accepts), back-off
+ * from unreachable peers, and saying (once) when a peer goes away or comes back. Never: retries a
+ * message — Raft resends what matters, and a queue that only grows would hide a dead peer.
  */
-import { PEER_BATCH_ENTRIES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_REQUEST_TIMEOUT_MS, PEER_RETRY_AFTER_MS, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
+import { PEER_BATCH_BYTES_MAX, PEER_BATCH_ENTRIES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_REQUEST_TIMEOUT_MS, PEER_RETRY_AFTER_MS, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
 import { open } from "node:fs/promises";
 import type { Message, NodeId, Snapshot } from "../raft/types.ts";
 import { encodeFrame, encodeMessages } from "./codec.ts";
@@ -35,6 +37,21 @@ export interface PeerSenderOptions {
   /** The file holding a snapshot's state, to stream to a peer; undefined if it is gone. */
   snapshotFile(snapshot: Snapshot): { path: string; bytes: number } | undefined;
   log(line: string): void;
+}
+
+/**
+ * How many of the queue's first messages go in one frame or request: up to PEER_BATCH_MESSAGES_MAX
+ * messages, stopping once their entries reach PEER_BATCH_ENTRIES_MAX or their entries' data reach
+ * PEER_BATCH_BYTES_MAX — at least one message, so a batch is at most the bounds plus its last
+ * message (an append, itself bounded by the core), which checkLimits fits in a frame.
+ */
+export function batchLength(queue: readonly Message[]): number {
+  let take = 0;
+  for (let entries = 0, bytes = 0; take < queue.length && take < PEER_BATCH_MESSAGES_MAX && entries < PEER_BATCH_ENTRIES_MAX && bytes < PEER_BATCH_BYTES_MAX; take++) {
+    entries += queue[take].entries.length;
+    for (const e of queue[take].entries) bytes += e.data.byteLength;
+  }
+  return take;
 }
 
 class PeerQueue {
@@ -122,13 +139,24 @@ export class PeerSender {
     }
   }
 
-  /** Sends what is queued as one frame, connecting first if need be. */
+  /**
+   * Sends what is queued, in frames each at most a batch (a frame larger than the receiver accepts
+   * would close the stream, and the same append would be sent again and again), connecting first
+   * if need be.
+   */
   #stream(id: NodeId, q: PeerQueue): void {
     if (this.#closed) return;
     if (q.open && q.socket) {
-      const batch = q.queue.splice(0);
-      // A peer that stopped reading (paused) gets nothing more until it drains.
-      if (q.socket.bufferedAmount < PEER_SOCKET_BUFFERED_BYTES_MAX) q.socket.send(encodeFrame({ kind: "raft", messages: batch }) as Uint8Array<ArrayBuffer>);
+      while (q.queue.length > 0) {
+        // A peer that stopped reading (paused) gets nothing more until it drains: what is left is
+        // dropped, and Raft sends again what still matters.
+        if (q.socket.bufferedAmount >= PEER_SOCKET_BUFFERED_BYTES_MAX) {
+          q.queue.length = 0;
+          return;
+        }
+        const batch = q.queue.splice(0, batchLength(q.queue));
+        q.socket.send(encodeFrame({ kind: "raft", messages: batch }) as Uint8Array<ArrayBuffer>);
+      }
       return;
     }
     if (q.socket) return; // connecting: the queue goes out once open
@@ -173,11 +201,7 @@ export class PeerSender {
     if (q.sending || this.#closed || this.#backingOff(q, () => this.#drain(id, q))) return;
     q.sending = true;
     while (q.queue.length > 0 && !this.#closed) {
-      let take = 0;
-      for (let entries = 0; take < q.queue.length && take < PEER_BATCH_MESSAGES_MAX && entries < PEER_BATCH_ENTRIES_MAX; take++) {
-        entries += q.queue[take].entries.length;
-      }
-      const batch = q.queue.splice(0, take);
+      const batch = q.queue.splice(0, batchLength(q.queue));
       const ok = await this.#post(id, q, `${MESSAGES_PATH}`, encodeMessages(batch));
       if (!ok) {
         // An unreachable peer drops what was queued for it; Raft sends again what still matters.
