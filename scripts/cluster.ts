@@ -1,8 +1,10 @@
-// `npm run cluster -- [--members N] [--data-dir-base DIR]`: runs an N-member (default 3, 1..7)
-// Concord cluster on 127.0.0.1 for development, each member a child process of server.ts on the
-// runtime running this script, data in DIR/mK.etcd (default ./dev-cluster). Prefixes each
-// member's output with its name, prints the client URLs once all serve, and stops them all on
-// Ctrl-C or SIGTERM. Never: removes data, or restarts a member that died (it says so instead).
+// `npm run cluster -- [--members N] [--data-dir-base DIR] [--client-ports LIST [--peer-ports LIST]]`:
+// runs an N-member (default 3, 1..7) Concord cluster on 127.0.0.1 for development, each member a
+// child process of server.ts on the runtime running this script, data in DIR/mK.etcd (default
+// ./dev-cluster). Ports are etcd's Procfile's where free, else any free, or exactly the ones given.
+// Prefixes each member's output with its name, prints the client URLs once all serve, and stops
+// them all on Ctrl-C or SIGTERM. Never: removes data, restarts a member that died (it says so
+// instead), or moves a member off a port it was given (it refuses to start instead).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -10,32 +12,62 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SERVER_ENV } from "../runtime/server_env.ts";
 
-const HELP = `usage: npm run cluster -- [--members N] [--data-dir-base DIR]
+const HELP = `usage: npm run cluster -- [--members N] [--data-dir-base DIR] [--client-ports LIST [--peer-ports LIST]]
 
   --members N            members to run, 1..7 (default 3)
   --data-dir-base DIR    member mK keeps its data in DIR/mK.etcd (default ./dev-cluster)
+  --client-ports LIST    each member's client port, comma-separated (e.g. 23790,23792,23794);
+                         as many members as ports; each must be free, or nothing starts
+  --peer-ports LIST      each member's peer port, as many as client ports (default: client + 1)
   --help                 show this text
 
-Ports are etcd's Procfile's (2379/2380, 22379/22380, 32379/32380, …) where free, else any free.`;
+Without --client-ports: etcd's Procfile's ports (2379/2380, 22379/22380, 32379/32380, …) where
+free, else any free.`;
 /** Client ports as in etcd's Procfile, continued; each member's peer port is its client port + 1. */
 const FIXED_CLIENT_PORTS = [2379, 22379, 32379, 42379, 52379, 62379, 12379];
 const GRACE_MS = 5_000;
 
-type Options = { members: number; base: string };
+type Ports = { client: number; peer: number }[];
+type Options = { members: number; base: string; ports?: Ports };
+
+/** A comma-separated list of 1..7 ports, or undefined if it is not one. */
+function portList(value: string): number[] | undefined {
+  const ports = value.split(",").map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : NaN));
+  return ports.length <= 7 && ports.every((p) => p >= 1 && p <= 65_535) ? ports : undefined;
+}
 
 /** The options, or what to print and the exit code (--help, or a mistake). */
 function options(argv: string[]): Options | { text: string; code: number } {
-  const out = { members: 3, base: "dev-cluster" };
+  const out: Options = { members: 3, base: "dev-cluster" };
+  let members: number | undefined;
+  let clients: number[] | undefined;
+  let peers: number[] | undefined;
+  const mistake = (text: string) => ({ text: `cluster: ${text}`, code: 2 });
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
     if (flag === "--help" || flag === "-h") return { text: HELP, code: 0 };
     const value = inline ?? argv[++i];
-    if (value === undefined) return { text: `cluster: ${flag} needs a value (see --help)`, code: 2 };
-    if (flag === "--members" && /^[1-7]$/.test(value)) out.members = Number(value);
+    if (value === undefined) return mistake(`${flag} needs a value (see --help)`);
+    if (flag === "--members" && /^[1-7]$/.test(value)) members = Number(value);
     else if (flag === "--data-dir-base") out.base = value;
-    else if (flag === "--members") return { text: `cluster: --members must be 1..7, not "${value}"`, code: 2 };
-    else return { text: `cluster: unknown flag "${flag}" (see --help)`, code: 2 };
+    else if (flag === "--members") return mistake(`--members must be 1..7, not "${value}"`);
+    else if (flag === "--client-ports" || flag === "--peer-ports") {
+      const list = portList(value);
+      if (!list) return mistake(`${flag} must be 1..7 comma-separated ports, not "${value}"`);
+      if (flag === "--client-ports") clients = list;
+      else peers = list;
+    } else return mistake(`unknown flag "${flag}" (see --help)`);
   }
+  if (peers && !clients) return mistake("--peer-ports needs --client-ports");
+  if (clients) {
+    if (peers && peers.length !== clients.length) return mistake(`${clients.length} client ports but ${peers.length} peer ports`);
+    if (members !== undefined && members !== clients.length) return mistake(`--members ${members} but ${clients.length} client ports`);
+    out.ports = clients.map((client, i) => ({ client, peer: peers ? peers[i] : client + 1 }));
+    const all = out.ports.flatMap((p) => [p.client, p.peer]);
+    const repeated = all.find((p, i) => all.indexOf(p) !== i);
+    if (repeated !== undefined) return mistake(`port ${repeated} is given twice`);
+    out.members = clients.length;
+  } else if (members !== undefined) out.members = members;
   return out;
 }
 
@@ -48,8 +80,21 @@ function hold(port: number): Promise<Server | undefined> {
   });
 }
 
+/** Checks that every given port is free on 127.0.0.1 (holding each until all are checked). */
+async function checkPorts(ports: Ports): Promise<Ports | string> {
+  const held: Server[] = [];
+  let taken: number | undefined;
+  for (const port of ports.flatMap((p) => [p.client, p.peer])) {
+    const server = await hold(port);
+    if (server) held.push(server);
+    else taken ??= port;
+  }
+  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  return taken === undefined ? ports : `cluster: port ${taken} on 127.0.0.1 is taken`;
+}
+
 /** A client and a peer port per member, all held until every one is chosen so none repeats. */
-async function pickPorts(members: number): Promise<{ client: number; peer: number }[] | string> {
+async function pickPorts(members: number): Promise<Ports | string> {
   const held: Server[] = [];
   const take = async (port: number) => {
     const server = (await hold(port)) ?? (await hold(0));
@@ -71,7 +116,7 @@ if ("text" in parsed) {
   (parsed.code === 0 ? console.log : console.error)(parsed.text);
   process.exit(parsed.code);
 }
-const ports = await pickPorts(parsed.members);
+const ports = parsed.ports ? await checkPorts(parsed.ports) : await pickPorts(parsed.members);
 if (typeof ports === "string") {
   console.error(ports);
   process.exit(1);

@@ -1,7 +1,13 @@
-// `npm test`: a lint and a type check, the whole suite on Bun, then the API suite again with Deno running
-// both the tests and the server, and the cluster and console suites again with the members on Deno. Prints each runner's output as it comes and ends with one line:
+// `npm test [-- PATH …]`: a lint and a type check, the whole suite on Bun, then the API suite again
+// with Deno running both the tests and the server, and the cluster and console suites again with the
+// members on Deno. Prints each runner's output as it comes and ends with one line:
 // "N passed, N failed". Exits non-zero if anything failed or a runner could not run.
+// With paths (`npm test -- tests/raft/ tests/config/flags.test.ts`), the lint and the type check
+// still cover everything, and each test runner runs only the given paths within its own folders (or
+// its folders within a given path), skipped when there are none; a path no runner covers counts as
+// a failure. Never: runs a test file no given path names, or ends with anything but that line.
 import { spawn } from "node:child_process";
+import { isAbsolute, relative } from "node:path";
 
 // ANSI colour codes start with ESC, a control character.
 // deno-lint-ignore no-control-regex
@@ -43,14 +49,40 @@ const lintCounts = (out) => (/^Found \d+ problems?/m.test(out) || !/^Checked \d+
 /** The type check counts as one test: it passes when `deno check` finds nothing. */
 const checkCounts = (out) => (/^error:|TS\d+ \[ERROR\]/m.test(out) ? { passed: 0, failed: 1 } : { passed: 1, failed: 0 });
 
+const given = process.argv.slice(2);
+/** `path` is `folder` or inside it. */
+const within = (path, folder) => {
+  const rel = relative(folder, path);
+  return !rel.startsWith("..") && !isAbsolute(rel);
+};
+/** What a runner over `folders` runs: all of them, or what the given paths leave of them. */
+const narrowed = (folders) =>
+  given.length === 0 ? folders : [
+    ...folders.filter((f) => given.some((p) => within(f, p))),
+    ...given.filter((p) => folders.some((f) => within(p, f) && !given.some((q) => within(f, q)))),
+  ];
+/** Runs `args` followed by the runner's share of `folders`; counts nothing when its share is empty. */
+function runOver(label, command, args, folders, env, parse) {
+  const paths = narrowed(folders);
+  if (paths.length > 0) return run(label, command, [...args, ...paths], env, parse);
+  console.log(`\n=== ${label}: skipped (no given path within ${folders.join(" ")})`);
+  return { passed: 0, failed: 0 };
+}
+const BUN = ["tests/"];
+const DENO = ["tests/gateway/"];
+const ON_DENO = ["tests/cluster/", "tests/ui/"];
+const uncovered = given.filter((p) => ![...BUN, ...DENO, ...ON_DENO].some((f) => within(p, f) || within(f, p)));
+for (const p of uncovered) console.log(`test: no runner covers "${p}" (the tests live under tests/)`);
+
 const results = [
+  { passed: 0, failed: uncovered.length },
   await run("lint", "node_modules/.bin/deno", ["lint"], {}, lintCounts),
   await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
-  await run("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/"], { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
-  await run("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check", "tests/gateway/"], { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
+  await runOver("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000"], BUN, { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
+  await runOver("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check"], DENO, { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its
   // pool, so the harness itself could not ask a resumed member anything (the members cope).
-  await run("cluster and console on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000", "tests/cluster/", "tests/ui/"], { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
+  await runOver("cluster and console on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000"], ON_DENO, { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
 ];
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
