@@ -1,15 +1,16 @@
 /**
  * The member runtime: drives the Raft core (raft/) with a clock, the store and the peer transport,
- * and is the only thing the API talks to.
+ * and is the only thing the surfaces talk to (client_api.ts for clients, peer/service.ts for peers).
  *
  * Owns: the Ready loop — install a snapshot if one arrived; persist a Ready's entries and hard
  * state (on the log's thread), apply its committed entries here meanwhile (they are durable
  * already); send its messages (a leader at once, in parallel with its own fsync; anyone else only
  * once durable, since votes and acks promise what is on disk); then advance. Proposals made while
  * a Ready is being persisted go into the next one (group commit). Each proposer gets the result of
- * applying its own entry: on the leader by index, on a follower — which hands its writes to the
- * leader — by a request id carried in the entry. Also deadlines of every waiting request, when the
- * state's open batch is committed and how far the log may be trimmed.
+ * applying its own entry: on the leader by index (proposals.ts), on a follower — which hands its
+ * writes to the leader — by a request id carried in the entry (forwarded_writes.ts). Also when the
+ * state's open batch is committed and how far the log may be trimmed; membership (membership.ts),
+ * leases (lease_service.ts) and reads (read_barrier.ts) are parts it wires through hooks.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
@@ -40,6 +41,7 @@ import {
 } from "../peer/types.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
+import { Proposals } from "./proposals.ts";
 import { ReadBarrier } from "./read_barrier.ts";
 import { WatchHub } from "../watch/hub.ts";
 
@@ -77,8 +79,6 @@ export interface MemberStatus {
   isLearner: boolean;
 }
 
-type Resolve = (r: CommandResult) => void;
-type Pending = { term: number; resolve: Resolve; reject: (e: unknown) => void; deadline: number };
 
 
 export class Member implements PeerService {
@@ -95,14 +95,10 @@ export class Member implements PeerService {
   readonly watches: WatchHub;
   /** etcd's request timeout: 5 s plus two election timeouts. */
   readonly #requestTimeoutMs: number;
-  /** Proposals this member made as leader, by log index, waiting for their entry to be applied. */
-  readonly #pending = new Map<number, Pending>();
-  /** Commands this member proposed, by index, so applying them needs no decoding. */
-  readonly #commands = new Map<number, { term: number; command: Command }>();
+  /** Writes waiting here to be applied: this member's proposals as leader, and those handed to it. */
+  readonly #proposals: Proposals;
   /** Writes this member handed to the leader, waiting to be applied here. */
   readonly #forwarded: ForwardedWrites;
-  /** Writes followers handed to this member as leader, by log index, until applied or due. */
-  readonly #acceptedForwarded = new Map<number, number>();
   readonly #membership: Membership;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
@@ -128,6 +124,7 @@ export class Member implements PeerService {
     this.clusterId = clusterId;
     this.#self = idToHex(id);
     this.#requestTimeoutMs = 5_000 + 2 * config.electionMs;
+    this.#proposals = new Proposals(this.#requestTimeoutMs);
     const { log, stateMachine } = store;
     const members = store.members.list();
     this.#raft = new Raft({
@@ -289,9 +286,7 @@ export class Member implements PeerService {
     if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return Promise.resolve(MemberErrors.tooManyRequests);
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
-      const index = this.#raft.log.lastIndex;
-      this.#commands.set(index, { term: this.#raft.term, command });
-      return this.#awaitIndex(index);
+      return this.#awaitIndex(this.#raft.log.lastIndex, command);
     }
     if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
     return this.#forwarded.forward(command);
@@ -299,13 +294,12 @@ export class Member implements PeerService {
 
   /** Proposals waiting to be applied: this member's own, those it handed over, those handed to it. */
   #waitingProposals(): number {
-    return this.#pending.size + this.#forwarded.size + this.#acceptedForwarded.size;
+    return this.#proposals.size + this.#forwarded.size;
   }
 
   /** Proposes a membership change (this member leads); resolves once it is applied. */
   #proposeConfChange(change: ConfChange): Promise<CommandResult> | undefined {
     if (!this.#raft.proposeConfChange(change)) return undefined;
-    this.#commands.delete(this.#raft.log.lastIndex);
     return this.#awaitIndex(this.#raft.log.lastIndex);
   }
 
@@ -432,11 +426,10 @@ export class Member implements PeerService {
    * proposal limit until applied or due; where each landed.
    */
   acceptForwarded(proposals: readonly ForwardedProposal[]): Placement[] {
-    const deadline = performance.now() + this.#requestTimeoutMs;
     const placements = proposals.map(({ rid, data }): Placement => {
       if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return { rid, index: REFUSED_BUSY, term: 0 };
       if (!this.#raft.propose(data)) return { rid, index: REFUSED_NOT_LEADER, term: 0 };
-      this.#acceptedForwarded.set(this.#raft.log.lastIndex, deadline);
+      this.#proposals.accepted(this.#raft.log.lastIndex);
       return { rid, index: this.#raft.log.lastIndex, term: this.#raft.term };
     });
     this.#schedulePump();
@@ -494,28 +487,18 @@ export class Member implements PeerService {
   #tick(): void {
     this.#raft.tick();
     const now = performance.now();
-    for (const [index, p] of this.#pending) {
-      if (p.deadline > now) break;
-      this.#pending.delete(index);
-      p.resolve(MemberErrors.timeout);
-    }
+    this.#proposals.expire(now);
     this.#forwarded.expire(now);
-    for (const [index, deadline] of this.#acceptedForwarded) {
-      if (deadline > now) break;
-      this.#acceptedForwarded.delete(index);
-    }
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
     this.#publish();
     this.#pump();
   }
 
-  #awaitIndex(index: number): Promise<CommandResult> {
-    const term = this.#raft.term;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(index, { term, resolve, reject, deadline: performance.now() + this.#requestTimeoutMs });
-      this.#schedulePump();
-    });
+  #awaitIndex(index: number, command?: Command): Promise<CommandResult> {
+    const applied = this.#proposals.await(index, this.#raft.term, command);
+    this.#schedulePump();
+    return applied;
   }
 
   /** Announces this member's name and client URLs once it has a leader to tell (etcd's publish). */
@@ -639,10 +622,8 @@ export class Member implements PeerService {
         return { index: e.index, command: confChangeCommand(change) as Command, rid: undefined };
       }
       changes.push(undefined);
-      const own = this.#commands.get(e.index);
-      this.#commands.delete(e.index);
-      // Only if the entry is still ours: a later leader may have put another one at this index.
-      if (own && own.term === e.term) return { index: e.index, command: own.command, rid: undefined };
+      const own = this.#proposals.takeCommand(e.index, e.term);
+      if (own) return { index: e.index, command: own, rid: undefined };
       if (e.data.length === 0) return { index: e.index, command: undefined, rid: undefined };
       const { rid, ...command } = decodeCommand(e.data);
       if (command.op === "publish" || command.op === "updatePeers") membership = true;
@@ -655,14 +636,8 @@ export class Member implements PeerService {
       if (change && !isEtcdError(results[i])) this.#raft.applyConfChange(change);
     });
     entries.forEach((e, i) => {
-      const waiting = this.#pending.get(e.index);
-      if (waiting) {
-        this.#pending.delete(e.index);
-        // Another leader's entry took this index: the proposal was lost with the old leadership.
-        waiting.resolve(waiting.term === e.term ? results[i] : MemberErrors.leaderChanged);
-      }
+      this.#proposals.applied(e.index, e.term, results[i]);
       this.#forwarded.applied(e.index, commands[i].rid, results[i]);
-      this.#acceptedForwarded.delete(e.index);
       const command = commands[i].command;
       if ((command?.op === "leaseGrant" || command?.op === "leaseRevoke") && !isEtcdError(results[i])) this.#leases.applied(command);
     });
@@ -728,8 +703,7 @@ export class Member implements PeerService {
   #failStop(e: unknown): void {
     this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
     console.error(this.#failure.message, (e as Error)?.stack ?? "");
-    for (const p of this.#pending.values()) p.reject(this.#failure);
-    this.#pending.clear();
+    this.#proposals.failAll(this.#failure);
     this.#forwarded.failAll(this.#failure);
     for (const resolve of this.#idle.splice(0)) resolve();
   }
