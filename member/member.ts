@@ -8,13 +8,13 @@
  * once durable, since votes and acks promise what is on disk); then advance. Proposals made while
  * a Ready is being persisted go into the next one (group commit). Each proposer gets the result of
  * applying its own entry: on the leader by index (proposals.ts), on a follower — which hands its
- * writes to the leader — by a request id carried in the entry (forwarded_writes.ts). Also when the
- * state's open batch is committed and how far the log may be trimmed; membership (membership.ts),
- * leases (lease_service.ts) and reads (read_barrier.ts) are parts it wires through hooks.
+ * writes to the leader — by a request id carried in the entry (forwarded_writes.ts). Membership
+ * (membership.ts), leases (lease_service.ts), reads (read_barrier.ts) and state commits and log
+ * trimming (state_commits.ts) are parts it wires through hooks.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
-  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, STATE_BATCH_INTERVAL_MS,
+  PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX,
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
@@ -43,6 +43,7 @@ import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
 import { Proposals } from "./proposals.ts";
 import { ReadBarrier } from "./read_barrier.ts";
+import { StateCommits } from "./state_commits.ts";
 import { WatchHub } from "../watch/hub.ts";
 
 export interface MemberConfig extends BootstrapConfig {
@@ -100,6 +101,7 @@ export class Member implements PeerService {
   /** Writes this member handed to the leader, waiting to be applied here. */
   readonly #forwarded: ForwardedWrites;
   readonly #membership: Membership;
+  readonly #commits: StateCommits;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
@@ -111,7 +113,6 @@ export class Member implements PeerService {
   #failure: Error | undefined;
   #removed = false;
   #published = false;
-  #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #header: { clusterId: Id; memberId: Id; raftTerm: number } | undefined;
   /** Resolves whenever a Ready finishes; start-up waits on it. */
@@ -201,6 +202,17 @@ export class Member implements PeerService {
       hasLeader: () => this.#raft.lead !== NO_NODE,
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       peer: { token: config.clusterToken, self: this.#self },
+    });
+    this.#commits = new StateCommits({
+      store: () => this.#store,
+      snapshotCount: config.snapshotCount,
+      core: () => ({
+        stable: this.#raft.log.stable,
+        applied: this.#raft.log.applied,
+        compact: (index) => this.#raft.compact(index),
+      }),
+      installing: () => this.#installing,
+      failStop: (e) => this.#failStop(e),
     });
     this.#membership = new Membership({
       isLeader: () => this.isLeader,
@@ -335,7 +347,7 @@ export class Member implements PeerService {
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */
   #read<T>(fn: () => T): T {
     this.#store.stateMachine.openBatch();
-    this.#armCommitTimer();
+    this.#commits.arm();
     return fn();
   }
 
@@ -456,7 +468,7 @@ export class Member implements PeerService {
   async close(): Promise<void> {
     this.watches.close();
     clearInterval(this.#ticker);
-    clearTimeout(this.#commitTimer);
+    this.#commits.cancel();
     this.#sender.close();
     await this.#store.close();
   }
@@ -583,8 +595,7 @@ export class Member implements PeerService {
 
   async #installSnapshot(snapshot: Snapshot): Promise<void> {
     this.#log(`installing snapshot at index ${snapshot.index} (term ${snapshot.term})`);
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
+    this.#commits.cancel();
     this.#installing = true;
     const revisionBefore = this.revision;
     try {
@@ -643,7 +654,7 @@ export class Member implements PeerService {
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();
-    this.#commitState();
+    this.#commits.afterApply();
   }
 
   #membershipChanged(): void {
@@ -661,39 +672,6 @@ export class Member implements PeerService {
     this.#peerUrls = new Map(members.map((m) => [m.id, m.peerUrls]));
     this.#learner = members.some((m) => m.id === this.#self && m.isLearner);
     this.#sender.setPeers(this.#peerUrls);
-  }
-
-  /**
-   * Commits the state's open batch when it is due, and makes sure an idle member commits it too;
-   * trims the log once enough of it is durable in the state.
-   */
-  #commitState(): void {
-    const { stateMachine, checkpointer, log } = this.#store;
-    if (checkpointer.failure) return this.#failStop(checkpointer.failure);
-    if (stateMachine.due()) {
-      stateMachine.commit();
-      checkpointer.request(stateMachine.committedIndex);
-    }
-    const retained = Math.min(LOG_RETAINED_ENTRIES, this.#config.snapshotCount);
-    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - retained) + 1;
-    if (keepFrom - log.firstIndex >= this.#config.snapshotCount) {
-      this.#raft.compact(Math.min(keepFrom - 1, this.#raft.log.stable, this.#raft.log.applied));
-      log.compactBefore(keepFrom).catch((e) => this.#failStop(e));
-    }
-    this.#armCommitTimer();
-  }
-
-  /** An open batch is committed within the batch interval even when no more work comes. */
-  #armCommitTimer(): void {
-    if (this.#installing || this.#commitTimer !== undefined || !this.#store.stateMachine.batchOpen) return;
-    this.#commitTimer = setTimeout(() => {
-      this.#commitTimer = undefined;
-      try {
-        this.#commitState();
-      } catch (e) {
-        this.#failStop(e);
-      }
-    }, STATE_BATCH_INTERVAL_MS);
   }
 
   /**

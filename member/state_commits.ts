@@ -1,0 +1,71 @@
+/**
+ * When the state's open batch is committed, and how far the log may be trimmed: a batch is
+ * committed once due (state_machine.ts says when) and within the batch interval even when no more
+ * work comes; the log keeps what the state has not made durable yet (the checkpointer says how
+ * far it has), and LOG_RETAINED_ENTRIES more for members that fall behind, and is trimmed a
+ * --snapshot-count at a time.
+ *
+ * Owns: the commit timer and the trimming decision. Never: applies entries, or touches the Raft
+ * core except to tell it how far its log may go (through the hooks).
+ */
+import { LOG_RETAINED_ENTRIES, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
+import type { Store } from "../store/open.ts";
+
+export interface StateCommitHooks {
+  store(): Store;
+  /** Applied entries between trims (--snapshot-count). */
+  snapshotCount: number;
+  /** The core's log: what is durable and applied there, and dropping what it no longer needs. */
+  core(): { stable: number; applied: number; compact(index: number): void };
+  /** A snapshot is replacing the state: no commit may be started meanwhile. */
+  installing(): boolean;
+  /** A storage failure: the member stops taking writes. */
+  failStop(e: unknown): void;
+}
+
+export class StateCommits {
+  readonly #hooks: StateCommitHooks;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(hooks: StateCommitHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** After applying (or reading into the open batch): commit if due, trim if enough is durable, arm the timer. */
+  afterApply(): void {
+    const { stateMachine, checkpointer, log } = this.#hooks.store();
+    if (checkpointer.failure) return this.#hooks.failStop(checkpointer.failure);
+    if (stateMachine.due()) {
+      stateMachine.commit();
+      checkpointer.request(stateMachine.committedIndex);
+    }
+    const { snapshotCount } = this.#hooks;
+    const retained = Math.min(LOG_RETAINED_ENTRIES, snapshotCount);
+    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - retained) + 1;
+    if (keepFrom - log.firstIndex >= snapshotCount) {
+      const core = this.#hooks.core();
+      core.compact(Math.min(keepFrom - 1, core.stable, core.applied));
+      log.compactBefore(keepFrom).catch((e) => this.#hooks.failStop(e));
+    }
+    this.arm();
+  }
+
+  /** An open batch is committed within the batch interval even when no more work comes. */
+  arm(): void {
+    if (this.#hooks.installing() || this.#timer !== undefined || !this.#hooks.store().stateMachine.batchOpen) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.afterApply();
+      } catch (e) {
+        this.#hooks.failStop(e);
+      }
+    }, STATE_BATCH_INTERVAL_MS);
+  }
+
+  /** Before the state is replaced or closed. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
