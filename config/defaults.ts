@@ -27,3 +27,8 @@ export const DEFAULT_ELECTION_TIMEOUT_MS = 1000;
 export const DEFAULT_SNAPSHOT_COUNT = 10_000;
 /** --sse-heartbeat-interval (Concord's own): a comment on every idle SSE watch stream this often, ms. */
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+/** --experimental-watch-progress-notify-interval: etcd's default, 10 minutes, in ms. */
+export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
+/** Rows a console search, and a console folder listing, answers when the call names no limit. */
+export const CONSOLE_SEARCH_ROWS_DEFAULT = 100;
+export const CONSOLE_FOLDER_ROWS_DEFAULT = 200;

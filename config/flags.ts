@@ -14,6 +14,7 @@ import {
   DEFAULT_PEER_URL,
   DEFAULT_SNAPSHOT_COUNT,
   DEFAULT_SSE_HEARTBEAT_MS,
+  DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
 } from "./defaults.ts";
 import { ELECTION_TIMEOUT_MS_MAX } from "./limits.ts";
 import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
@@ -152,7 +153,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (state !== "new" && state !== "existing") return { ok: false, error: state };
   const timing = raftTiming(lookup);
   if (typeof timing === "string") return { ok: false, error: timing };
-  const progressNotify = duration(lookup(FLAGS.watchProgressNotifyInterval), 10 * 60_000);
+  const progressNotify = duration(lookup(FLAGS.watchProgressNotifyInterval), DEFAULT_WATCH_PROGRESS_NOTIFY_MS);
   if (typeof progressNotify === "string") return { ok: false, error: progressNotify };
   const sseHeartbeat = duration(lookup(FLAGS.sseHeartbeatInterval), DEFAULT_SSE_HEARTBEAT_MS);
   if (typeof sseHeartbeat === "string") return { ok: false, error: sseHeartbeat };

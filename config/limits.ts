@@ -46,6 +46,8 @@ export const CONSOLE_ROWS_MAX = 1_000;
 
 // ---- the member ----
 
+/** etcd's request timeout is this plus two election timeouts (ms): a request that cannot finish by then is answered "request timed out". */
+export const REQUEST_TIMEOUT_BASE_MS = 5_000;
 /** Proposals waiting to be applied beyond this are refused, as etcd refuses when it falls behind. */
 export const PENDING_PROPOSALS_MAX = 20_000;
 /**

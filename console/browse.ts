@@ -11,6 +11,7 @@
  *
  * Owns: the calls' fields and limits. Never: anything of etcd's API.
  */
+import { CONSOLE_FOLDER_ROWS_DEFAULT, CONSOLE_SEARCH_ROWS_DEFAULT } from "../config/defaults.ts";
 import { CONSOLE_ROWS_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import { EMPTY_BYTES } from "../etcd/types.ts";
@@ -34,7 +35,7 @@ export const browseHandlers: Record<string, KvHandler> = {
     const w = decoded.value;
     const contains = (w.contains as string | undefined) ?? "";
     if (contains === "") return new EtcdError(GrpcCode.INVALID_ARGUMENT, "concord: search needs a non-empty contains");
-    const limit = (w.limit as number | undefined) ?? 100;
+    const limit = (w.limit as number | undefined) ?? CONSOLE_SEARCH_ROWS_DEFAULT;
     if (limit < 1 || limit > CONSOLE_ROWS_MAX) return new EtcdError(GrpcCode.INVALID_ARGUMENT, `concord: limit must be 1 to ${CONSOLE_ROWS_MAX}`);
     let key = (w.key as Uint8Array | undefined) ?? EMPTY_BYTES;
     let rangeEnd = (w.range_end as Uint8Array | undefined) ?? EMPTY_BYTES;
@@ -49,7 +50,7 @@ export const browseHandlers: Record<string, KvHandler> = {
     const decoded = decodeWith(foldersSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
     const w = decoded.value;
-    const limit = (w.limit as number | undefined) ?? 200;
+    const limit = (w.limit as number | undefined) ?? CONSOLE_FOLDER_ROWS_DEFAULT;
     if (limit < 1 || limit > CONSOLE_ROWS_MAX) return new EtcdError(GrpcCode.INVALID_ARGUMENT, `concord: limit must be 1 to ${CONSOLE_ROWS_MAX}`);
     const separator = new TextEncoder().encode((w.separator as string | undefined) ?? "/");
     const listing = member.folders((w.key as Uint8Array | undefined) ?? EMPTY_BYTES, separator, w.start as Uint8Array | undefined, limit);

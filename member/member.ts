@@ -14,9 +14,10 @@
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
-  PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX,
+  PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
+import { DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
 import { EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -94,7 +95,7 @@ export class Member implements PeerService {
   readonly #leases: LeaseService;
   /** Every watcher on this member, fed by what it applies. */
   readonly watches: WatchHub;
-  /** etcd's request timeout: 5 s plus two election timeouts. */
+  /** etcd's request timeout: REQUEST_TIMEOUT_BASE_MS plus two election timeouts. */
   readonly #requestTimeoutMs: number;
   /** Writes waiting here to be applied: this member's proposals as leader, and those handed to it. */
   readonly #proposals: Proposals;
@@ -124,7 +125,7 @@ export class Member implements PeerService {
     this.id = id;
     this.clusterId = clusterId;
     this.#self = idToHex(id);
-    this.#requestTimeoutMs = 5_000 + 2 * config.electionMs;
+    this.#requestTimeoutMs = REQUEST_TIMEOUT_BASE_MS + 2 * config.electionMs;
     this.#proposals = new Proposals(this.#requestTimeoutMs);
     const { log, stateMachine } = store;
     const members = store.members.list();
@@ -182,7 +183,7 @@ export class Member implements PeerService {
       },
       changesBetween: (from, to, max, bytes) => this.#read(() => this.#store.mvcc.changesBetween(from, to, max, bytes)),
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
-    }, { progressNotifyMs: config.watchProgressNotifyMs ?? 10 * 60_000 });
+    }, { progressNotifyMs: config.watchProgressNotifyMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_MS });
     store.stateMachine.listener = this.watches;
     this.#leases = new LeaseService({
       leases: () => this.#store.leases,
