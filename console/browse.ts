@@ -16,7 +16,7 @@ import { CONSOLE_ROWS_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import { EMPTY_BYTES } from "../etcd/types.ts";
 import { encode, header, jsonObject } from "../gateway/etcd_json.ts";
-import type { KvHandler } from "../gateway/routes/kv.ts";
+import type { GatewayHandler } from "../gateway/handler.ts";
 import { bytes, decodeWith, int64Number, message, spec, string } from "../gateway/compat/proto_json.ts";
 
 const searchSchema = message<Record<string, unknown>>([
@@ -28,7 +28,7 @@ const foldersSchema = message<Record<string, unknown>>([
 ]);
 
 
-export const browseHandlers: Record<string, KvHandler> = {
+export const browseHandlers: Record<string, GatewayHandler> = {
   "/concord/v1/search": (member, body) => {
     const decoded = decodeWith(searchSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);

@@ -11,13 +11,14 @@ import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
 import { clusterHandlers } from "./routes/cluster.ts";
-import { type KvHandler, kvHandlers, notForLearner } from "./routes/kv.ts";
+import { type GatewayHandler, notForLearner } from "./handler.ts";
+import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
 import { gatewayWatch, SseStreams } from "./routes/watch.ts";
 
 /** A POST call in the gateway's manner: JSON in, JSON or an etcd error out, OPTIONS answered. */
-export function gatewayRoute(member: ApiMember, handler: KvHandler) {
+export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
   return async (request: Request): Promise<Response> => {
     if (request.method === "OPTIONS") return textResponse("", 200);
     if (request.method !== "POST") return methodNotAllowed();

@@ -14,6 +14,8 @@ import { GoNumber, goKind, type JsonValue, unmarshal } from "./go_json.ts";
 
 /** A schema from a JSON value (already syntax-checked) to T, whose only issue is etcd's message. */
 export type FieldSchema<T> = v.GenericSchema<JsonValue, T>;
+/** A decoded message: its fields by proto name. */
+export type WireMessage = Record<string, unknown>;
 
 const cannot = (what: string, goType: string) => `json: cannot unmarshal ${what} into Go value of type ${goType}`;
 

@@ -10,7 +10,7 @@ import type { MemberRecord } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { goString, header, jsonObject } from "../etcd_json.ts";
 import type { JsonValue } from "../compat/go_json.ts";
-import type { KvHandler } from "./kv.ts";
+import type { GatewayHandler } from "../handler.ts";
 import { emptySchema } from "../schemas/kv.ts";
 import { bool, decodeWith, type FieldSchema, message, repeated, spec, string, uint64 } from "../compat/proto_json.ts";
 
@@ -45,7 +45,7 @@ async function change(member: ApiMember, request: Parameters<ApiMember["changeMe
     .raw("members", `[${result.members.map(fromRecord).join(",")}]`).toString();
 }
 
-export const clusterHandlers: Record<string, KvHandler> = {
+export const clusterHandlers: Record<string, GatewayHandler> = {
   "/v3/cluster/member/list": (member, body) => {
     const decoded = decodeWith(emptySchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);

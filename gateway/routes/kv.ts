@@ -6,7 +6,7 @@
  * applier has them).
  */
 import type { Command } from "../../etcd/commands.ts";
-import { EtcdError, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
+import { type EtcdError, isEtcdError } from "../../etcd/errors.ts";
 import type { RangeRequest } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
@@ -16,20 +16,15 @@ import {
   compactionSchema, deleteRangeSchema, putSchema, rangeSchema, toCompaction, toDeleteRange, toPut, toRange, toTxn,
   txnSchema,
 } from "../schemas/kv.ts";
-import { decodeWith, type FieldSchema } from "../compat/proto_json.ts";
+import type { FieldSchema, WireMessage } from "../compat/proto_json.ts";
+import { type Answer, decodeBody, type GatewayHandler, notForLearner, votersOnly } from "../handler.ts";
 import { deleteRangeSize, proposalSize, ProposalField, putSize, rangeSize, txnSize } from "../compat/proto_size.ts";
 import { checkDeleteRange, checkMessageSize, checkProposalSize, checkPut, checkRange, checkTxn } from "../../etcd/request_checks.ts";
 
-/** A JSON answer (200) or an etcd error. */
-export type Answer = string | EtcdError;
-export type KvHandler = (member: ApiMember, body: JsonValue) => Answer | Promise<Answer>;
-
-type Wire = Record<string, unknown>;
-
 /** Decodes a body with a schema and converts it, or answers etcd's decoding error. */
-function decode<R>(schema: FieldSchema<Wire>, convert: (w: Wire) => R, body: JsonValue): R | EtcdError {
-  const decoded = decodeWith(schema, body);
-  return decoded.ok ? convert(decoded.value) : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+function decode<R>(schema: FieldSchema<WireMessage>, convert: (w: WireMessage) => R, body: JsonValue): R | EtcdError {
+  const decoded = decodeBody(schema, body);
+  return isEtcdError(decoded) ? decoded : convert(decoded);
 }
 
 /**
@@ -37,16 +32,15 @@ function decode<R>(schema: FieldSchema<Wire>, convert: (w: Wire) => R, body: Jso
  * checks, then the proposal's size), proposed, and answered with what applying it gave.
  */
 function proposal<R, T>(spec: {
-  schema: FieldSchema<Wire>;
-  convert: (w: Wire) => R;
+  schema: FieldSchema<WireMessage>;
+  convert: (w: WireMessage) => R;
   size?: (r: R) => number;
   check?: (r: R) => EtcdError | undefined;
   field?: number;
   command: (r: R) => Command;
   encode: (header: HeaderContext, response: T) => string;
-}): KvHandler {
-  return async (member, body) => {
-    if (member.isLearner) return notForLearner;
+}): GatewayHandler {
+  return votersOnly(async (member, body) => {
     const request = decode(spec.schema, spec.convert, body);
     if (isEtcdError(request)) return request;
     if (spec.size && spec.field) {
@@ -57,18 +51,15 @@ function proposal<R, T>(spec: {
     const result = await member.propose(spec.command(request));
     if (result === undefined) throw new Error("kv: a proposal applied without a result");
     return isEtcdError(result) ? result : spec.encode(member.header, result as T);
-  };
+  });
 }
-
-/** etcd's answer to a learner asked for anything but a serializable read or its status. */
-export const notForLearner = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: rpc not supported for learner");
 
 function answerRange(member: ApiMember, request: RangeRequest): Answer {
   const result = member.range(request);
   return isEtcdError(result) ? result : encode.range(member.header, result);
 }
 
-export const kvHandlers: Record<string, KvHandler> = {
+export const kvHandlers: Record<string, GatewayHandler> = {
   "/v3/kv/range": (member, body) => {
     const request = decode(rangeSchema, toRange, body);
     if (isEtcdError(request)) return request;

@@ -15,19 +15,10 @@ import { header, jsonObject } from "../etcd_json.ts";
 import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
 import { jsonValues } from "../compat/json_stream.ts";
 import { ResponseBody } from "../response_body.ts";
-import { type Answer, type KvHandler, notForLearner } from "./kv.ts";
-import { decodeWith, type FieldSchema } from "../compat/proto_json.ts";
+import type { JsonValue } from "../compat/go_json.ts";
+import { type Answer, decodeBody, type GatewayHandler, notForLearner, votersOnly } from "../handler.ts";
 import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "../schemas/watch_lease.ts";
 
-type Wire = Record<string, unknown>;
-
-
-const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
-
-function decode(schema: FieldSchema<Wire>, body: Parameters<KvHandler>[1]): Wire | EtcdError {
-  const decoded = decodeWith(schema, body);
-  return decoded.ok ? decoded.value : invalid(decoded.error);
-}
 
 /** A new lease id: random, positive and never 0 (etcd's come from its request id generator). */
 function newLeaseId(): LeaseId {
@@ -41,9 +32,8 @@ function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
   return jsonObject().raw("header", header(ctx, r.header.revision)).int("ID", r.id).int("TTL", r.ttl).toString();
 }
 
-async function grant(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
-  if (member.isLearner) return notForLearner;
-  const request = decode(leaseGrantSchema, body);
+async function grant(member: ApiMember, body: JsonValue): Promise<Answer> {
+  const request = decodeBody(leaseGrantSchema, body);
   if (isEtcdError(request)) return request;
   const asked = ttlOf(request);
   if (asked > LEASE_TTL_SECONDS_MAX) return Errors.leaseTtlTooLarge;
@@ -54,18 +44,16 @@ async function grant(member: ApiMember, body: Parameters<KvHandler>[1]): Promise
   return grantJson(member.header, result as LeaseGrantResponse);
 }
 
-async function revoke(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
-  if (member.isLearner) return notForLearner;
-  const request = decode(leaseIdSchema, body);
+async function revoke(member: ApiMember, body: JsonValue): Promise<Answer> {
+  const request = decodeBody(leaseIdSchema, body);
   if (isEtcdError(request)) return request;
   const result = await member.propose({ op: "leaseRevoke", id: leaseIdOf(request) });
   if (isEtcdError(result)) return result;
   return jsonObject().raw("header", header(member.header, result!.header.revision)).toString();
 }
 
-async function timeToLive(member: ApiMember, body: Parameters<KvHandler>[1]): Promise<Answer> {
-  if (member.isLearner) return notForLearner;
-  const request = decode(leaseTimeToLiveSchema, body);
+async function timeToLive(member: ApiMember, body: JsonValue): Promise<Answer> {
+  const request = decodeBody(leaseTimeToLiveSchema, body);
   if (isEtcdError(request)) return request;
   const id = leaseIdOf(request);
   const time = await member.leases.timeToLive(id);
@@ -77,23 +65,22 @@ async function timeToLive(member: ApiMember, body: Parameters<KvHandler>[1]): Pr
   return out.int("TTL", time.ttl).int("grantedTTL", time.grantedTtl).list("keys", keys, (k) => `"${k.toBase64()}"`).toString();
 }
 
-function leases(member: ApiMember, body: Parameters<KvHandler>[1]): Answer {
-  if (member.isLearner) return notForLearner;
-  const request = decode(leaseIdSchema, body);
+function leases(member: ApiMember, body: JsonValue): Answer {
+  const request = decodeBody(leaseIdSchema, body);
   if (isEtcdError(request)) return request;
   return jsonObject().raw("header", header(member.header, member.revision))
     .list("leases", member.leaseIds(), (id) => jsonObject().int("ID", id).toString()).toString();
 }
 
 /** etcd 3.4's gateway serves revoke, time-to-live and leases on the old /v3/kv/lease/ paths too, but not grant. */
-export const leaseHandlers: Record<string, KvHandler> = {
-  "/v3/lease/grant": grant,
-  "/v3/lease/revoke": revoke,
-  "/v3/kv/lease/revoke": revoke,
-  "/v3/lease/timetolive": timeToLive,
-  "/v3/kv/lease/timetolive": timeToLive,
-  "/v3/lease/leases": leases,
-  "/v3/kv/lease/leases": leases,
+export const leaseHandlers: Record<string, GatewayHandler> = {
+  "/v3/lease/grant": votersOnly(grant),
+  "/v3/lease/revoke": votersOnly(revoke),
+  "/v3/kv/lease/revoke": votersOnly(revoke),
+  "/v3/lease/timetolive": votersOnly(timeToLive),
+  "/v3/kv/lease/timetolive": votersOnly(timeToLive),
+  "/v3/lease/leases": votersOnly(leases),
+  "/v3/kv/lease/leases": votersOnly(leases),
 };
 
 
@@ -113,7 +100,7 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
       const e = first.value.error;
       return e.code === GrpcCode.RESOURCE_EXHAUSTED ? streamErrorResponse(e) : errorResponse(e);
     }
-    const decoded = decode(leaseIdSchema, first.value.value);
+    const decoded = decodeBody(leaseIdSchema, first.value.value);
     if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
     firstId = leaseIdOf(decoded);
   }
@@ -139,7 +126,7 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
           if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) out.write(streamErrorLine(value.error));
           break;
         }
-        const decoded = decode(leaseIdSchema, value.value);
+        const decoded = decodeBody(leaseIdSchema, value.value);
         if (isEtcdError(decoded) || !(await answer(leaseIdOf(decoded)))) break;
       }
     }

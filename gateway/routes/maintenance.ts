@@ -9,18 +9,18 @@ import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../../config/defaults
 import { EtcdError, GrpcCode } from "../../etcd/errors.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { goString, header, jsonObject } from "../etcd_json.ts";
-import type { KvHandler } from "./kv.ts";
+import type { GatewayHandler } from "../handler.ts";
 import { emptySchema } from "../schemas/kv.ts";
 import { decodeWith, message, spec, uint64 } from "../compat/proto_json.ts";
 
 const moveLeaderSchema = message<{ targetID?: bigint }>([spec("targetID", uint64)]);
 
-function noFields(body: Parameters<KvHandler>[1]): EtcdError | undefined {
+function noFields(body: Parameters<GatewayHandler>[1]): EtcdError | undefined {
   const decoded = decodeWith(emptySchema, body);
   return decoded.ok ? undefined : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
 }
 
-export const memberHandlers: Record<string, KvHandler> = {
+export const memberHandlers: Record<string, GatewayHandler> = {
   "/v3/maintenance/status": (member: ApiMember, body) => {
     const err = noFields(body);
     if (err) return err;

@@ -11,9 +11,8 @@ import {
   type Compare, type CompactionRequest, type DeleteRangeRequest, EMPTY_BYTES, NO_LEASE, type PutRequest,
   type RangeRequest, type RequestOp, type TxnRequest,
 } from "../../etcd/types.ts";
-import { bool, bytes, enumeration, type FieldSchema, int64, int64Number, message, repeated, spec } from "../compat/proto_json.ts";
+import { bool, bytes, enumeration, type FieldSchema, int64, int64Number, message, repeated, spec, type WireMessage } from "../compat/proto_json.ts";
 
-type Wire = Record<string, unknown>;
 
 const rangeFields = [
   spec("key", bytes),
@@ -42,7 +41,7 @@ const putFields = [
 
 const deleteRangeFields = [spec("key", bytes), spec("range_end", bytes), spec("prev_kv", bool)];
 
-const compareSchema = message<Wire>(
+const compareSchema = message<WireMessage>(
   [
     spec("result", enumeration("etcdserverpb.Compare_CompareResult", ["EQUAL", "GREATER", "LESS", "NOT_EQUAL"])),
     spec("target", enumeration("etcdserverpb.Compare_CompareTarget", ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"])),
@@ -52,21 +51,21 @@ const compareSchema = message<Wire>(
   [spec("version", int64Number), spec("create_revision", int64Number), spec("mod_revision", int64Number), spec("value", bytes), spec("lease", int64)],
 );
 
-export const rangeSchema = message<Wire>(rangeFields);
-export const putSchema = message<Wire>(putFields);
-export const deleteRangeSchema = message<Wire>(deleteRangeFields);
-export const compactionSchema = message<Wire>([spec("revision", int64Number), spec("physical", bool)]);
+export const rangeSchema = message<WireMessage>(rangeFields);
+export const putSchema = message<WireMessage>(putFields);
+export const deleteRangeSchema = message<WireMessage>(deleteRangeFields);
+export const compactionSchema = message<WireMessage>([spec("revision", int64Number), spec("physical", bool)]);
 /** Requests with no fields (status, member list): any object, as etcd ignores unknown fields. */
-export const emptySchema = message<Wire>([]);
+export const emptySchema = message<WireMessage>([]);
 
-const requestOpSchema: FieldSchema<Wire> = message<Wire>([], [
+const requestOpSchema: FieldSchema<WireMessage> = message<WireMessage>([], [
   spec("request_range", rangeSchema),
   spec("request_put", putSchema),
   spec("request_delete_range", deleteRangeSchema),
-  spec("request_txn", v.lazy(() => txnSchema) as unknown as FieldSchema<Wire>),
+  spec("request_txn", v.lazy(() => txnSchema) as unknown as FieldSchema<WireMessage>),
 ]);
 
-export const txnSchema: FieldSchema<Wire> = message<Wire>([
+export const txnSchema: FieldSchema<WireMessage> = message<WireMessage>([
   spec("compare", repeated(compareSchema)),
   spec("success", repeated(requestOpSchema)),
   spec("failure", repeated(requestOpSchema)),
@@ -74,11 +73,11 @@ export const txnSchema: FieldSchema<Wire> = message<Wire>([
 
 // ---- from wire shapes (proto names, only set fields) to internal requests ----
 
-const num = (w: Wire, k: string) => (w[k] as number | undefined) ?? 0;
-const flag = (w: Wire, k: string) => (w[k] as boolean | undefined) ?? false;
-const byteField = (w: Wire, k: string) => (w[k] as Uint8Array | undefined) ?? EMPTY_BYTES;
+const num = (w: WireMessage, k: string) => (w[k] as number | undefined) ?? 0;
+const flag = (w: WireMessage, k: string) => (w[k] as boolean | undefined) ?? false;
+const byteField = (w: WireMessage, k: string) => (w[k] as Uint8Array | undefined) ?? EMPTY_BYTES;
 
-export function toRange(w: Wire): RangeRequest {
+export function toRange(w: WireMessage): RangeRequest {
   return {
     key: byteField(w, "key"),
     rangeEnd: byteField(w, "range_end"),
@@ -96,7 +95,7 @@ export function toRange(w: Wire): RangeRequest {
   };
 }
 
-export function toPut(w: Wire): PutRequest {
+export function toPut(w: WireMessage): PutRequest {
   return {
     key: byteField(w, "key"),
     value: byteField(w, "value"),
@@ -107,17 +106,17 @@ export function toPut(w: Wire): PutRequest {
   };
 }
 
-export function toDeleteRange(w: Wire): DeleteRangeRequest {
+export function toDeleteRange(w: WireMessage): DeleteRangeRequest {
   return { key: byteField(w, "key"), rangeEnd: byteField(w, "range_end"), prevKv: flag(w, "prev_kv") };
 }
 
-export function toCompaction(w: Wire): CompactionRequest {
+export function toCompaction(w: WireMessage): CompactionRequest {
   return { revision: num(w, "revision"), physical: flag(w, "physical") };
 }
 
 const TARGET_UNION = ["version", "create_revision", "mod_revision", "value", "lease"] as const;
 
-function toCompare(w: Wire): Compare {
+function toCompare(w: WireMessage): Compare {
   // The operand is a oneof: only the member that was set counts; the rest are zero.
   const set = TARGET_UNION.filter((k) => w[k] !== undefined).at(-1);
   return {
@@ -133,19 +132,19 @@ function toCompare(w: Wire): Compare {
   };
 }
 
-function toRequestOp(w: Wire): RequestOp {
+function toRequestOp(w: WireMessage): RequestOp {
   // A oneof given twice: the last member in proto order is the one kept.
-  if (w.request_txn !== undefined) return { kind: "txn", txn: toTxn(w.request_txn as Wire) };
-  if (w.request_delete_range !== undefined) return { kind: "deleteRange", deleteRange: toDeleteRange(w.request_delete_range as Wire) };
-  if (w.request_put !== undefined) return { kind: "put", put: toPut(w.request_put as Wire) };
-  if (w.request_range !== undefined) return { kind: "range", range: toRange(w.request_range as Wire) };
+  if (w.request_txn !== undefined) return { kind: "txn", txn: toTxn(w.request_txn as WireMessage) };
+  if (w.request_delete_range !== undefined) return { kind: "deleteRange", deleteRange: toDeleteRange(w.request_delete_range as WireMessage) };
+  if (w.request_put !== undefined) return { kind: "put", put: toPut(w.request_put as WireMessage) };
+  if (w.request_range !== undefined) return { kind: "range", range: toRange(w.request_range as WireMessage) };
   return { kind: "empty" };
 }
 
-export function toTxn(w: Wire): TxnRequest {
+export function toTxn(w: WireMessage): TxnRequest {
   return {
-    compare: ((w.compare as Wire[] | undefined) ?? []).map(toCompare),
-    success: ((w.success as Wire[] | undefined) ?? []).map(toRequestOp),
-    failure: ((w.failure as Wire[] | undefined) ?? []).map(toRequestOp),
+    compare: ((w.compare as WireMessage[] | undefined) ?? []).map(toCompare),
+    success: ((w.success as WireMessage[] | undefined) ?? []).map(toRequestOp),
+    failure: ((w.failure as WireMessage[] | undefined) ?? []).map(toRequestOp),
   };
 }

@@ -6,15 +6,14 @@
  * Owns: which fields those requests have and their kinds. Never: what the requests do.
  */
 import { EMPTY_BYTES, type LeaseId } from "../../etcd/types.ts";
-import { bool, bytes, enumeration, int64, int64Number, message, repeated, spec } from "../compat/proto_json.ts";
+import { bool, bytes, enumeration, int64, int64Number, message, repeated, spec, type WireMessage } from "../compat/proto_json.ts";
 import type { WatchCreate } from "../watch_stream.ts";
 
-type Wire = Record<string, unknown>;
 
 /** WatchCreateRequest.FilterType: NOPUT = 0, NODELETE = 1. */
 const filterType = enumeration("etcdserverpb.WatchCreateRequest_FilterType", ["NOPUT", "NODELETE"]);
 
-const createSchema = message<Wire>([
+const createSchema = message<WireMessage>([
   spec("key", bytes),
   spec("range_end", bytes),
   spec("start_revision", int64Number),
@@ -25,10 +24,10 @@ const createSchema = message<Wire>([
   spec("fragment", bool),
 ]);
 
-export const watchRequestSchema = message<Wire>([], [
+export const watchRequestSchema = message<WireMessage>([], [
   spec("create_request", createSchema),
-  spec("cancel_request", message<Wire>([spec("watch_id", int64Number)])),
-  spec("progress_request", message<Wire>([])),
+  spec("cancel_request", message<WireMessage>([spec("watch_id", int64Number)])),
+  spec("progress_request", message<WireMessage>([])),
 ]);
 
 export type WatchRequest =
@@ -37,7 +36,7 @@ export type WatchRequest =
   | { kind: "progress" }
   | { kind: "none" };
 
-export function toWatchCreate(w: Wire): WatchCreate {
+export function toWatchCreate(w: WireMessage): WatchCreate {
   const filters = (w.filters as number[] | undefined) ?? [];
   return {
     key: (w.key as Uint8Array | undefined) ?? EMPTY_BYTES,
@@ -57,19 +56,19 @@ export function toWatchCreate(w: Wire): WatchCreate {
  * another run the create); Concord always keeps the last in proto order (progress, then cancel,
  * then create).
  */
-export function toWatchRequest(w: Wire): WatchRequest {
+export function toWatchRequest(w: WireMessage): WatchRequest {
   if (w.progress_request !== undefined) return { kind: "progress" };
-  if (w.cancel_request !== undefined) return { kind: "cancel", watchId: ((w.cancel_request as Wire).watch_id as number | undefined) ?? 0 };
-  if (w.create_request !== undefined) return { kind: "create", create: toWatchCreate(w.create_request as Wire) };
+  if (w.cancel_request !== undefined) return { kind: "cancel", watchId: ((w.cancel_request as WireMessage).watch_id as number | undefined) ?? 0 };
+  if (w.create_request !== undefined) return { kind: "create", create: toWatchCreate(w.create_request as WireMessage) };
   return { kind: "none" };
 }
 
 // ---- leases ----
 
-export const leaseGrantSchema = message<Wire>([spec("TTL", int64), spec("ID", int64)]);
-export const leaseIdSchema = message<Wire>([spec("ID", int64)]);
-export const leaseTimeToLiveSchema = message<Wire>([spec("ID", int64), spec("keys", bool)]);
+export const leaseGrantSchema = message<WireMessage>([spec("TTL", int64), spec("ID", int64)]);
+export const leaseIdSchema = message<WireMessage>([spec("ID", int64)]);
+export const leaseTimeToLiveSchema = message<WireMessage>([spec("ID", int64), spec("keys", bool)]);
 
-export const leaseIdOf = (w: Wire): LeaseId => (w.ID as bigint | undefined) ?? 0n;
-export const ttlOf = (w: Wire): bigint => (w.TTL as bigint | undefined) ?? 0n;
-export const wantsKeys = (w: Wire): boolean => (w.keys as boolean | undefined) ?? false;
+export const leaseIdOf = (w: WireMessage): LeaseId => (w.ID as bigint | undefined) ?? 0n;
+export const ttlOf = (w: WireMessage): bigint => (w.TTL as bigint | undefined) ?? 0n;
+export const wantsKeys = (w: WireMessage): boolean => (w.keys as boolean | undefined) ?? false;

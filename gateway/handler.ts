@@ -1,0 +1,29 @@
+/**
+ * What every gateway call is made of: a handler from a decoded JSON body to an answer, decoding a
+ * body against its proto schema in etcd's words, and the learner rule (a learner serves only
+ * serializable reads and status) applied in one place.
+ *
+ * Owns: those shapes and the two rules. Never: a call's own checks or etcd semantics.
+ */
+import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import type { ApiMember } from "../member/client_api.ts";
+import type { JsonValue } from "./compat/go_json.ts";
+import { decodeWith, type FieldSchema, type WireMessage } from "./compat/proto_json.ts";
+
+/** A JSON answer (200) or an etcd error. */
+export type Answer = string | EtcdError;
+export type GatewayHandler = (member: ApiMember, body: JsonValue) => Answer | Promise<Answer>;
+
+/** Decodes a body with a schema, or answers etcd's decoding error. */
+export function decodeBody(schema: FieldSchema<WireMessage>, body: JsonValue): WireMessage | EtcdError {
+  const decoded = decodeWith(schema, body);
+  return decoded.ok ? decoded.value : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
+}
+
+/** etcd's answer to a learner asked for anything but a serializable read or its status. */
+export const notForLearner = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: rpc not supported for learner");
+
+/** A call a learner does not serve: answered notForLearner before anything is decoded, as etcd does. */
+export function votersOnly(handler: GatewayHandler): GatewayHandler {
+  return (member, body) => (member.isLearner ? notForLearner : handler(member, body));
+}
