@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const needed = [
   "node_modules/.bin/bun", "node_modules/.bin/deno", "node_modules/hono", "node_modules/valibot", "node_modules/preact",
-  "node_modules/@preact/signals", "node_modules/playwright-core",
+  "node_modules/@preact/signals", "node_modules/playwright-core", "node_modules/@grpc/grpc-js", "node_modules/@grpc/proto-loader",
+  "node_modules/protobufjs", "node_modules/etcd3",
 ];
 if (!needed.every((p) => existsSync(join(root, p)))) {
   console.log("concord: installing dependencies (npm ci) …");
