@@ -13,4 +13,6 @@ export const Errors = {
   leaderChanged: unavailable("etcdserver: leader changed"),
   timeout: unavailable("etcdserver: request timed out"),
   stopped: unavailable("etcdserver: server stopped"),
+  /** A learner serves only serializable reads and status; every surface refuses the rest with this. */
+  notForLearner: unavailable("etcdserver: rpc not supported for learner"),
 } as const;

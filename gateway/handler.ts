@@ -6,6 +6,7 @@
  * Owns: those shapes and the two rules. Never: a call's own checks or etcd semantics.
  */
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { Errors as ServerErrors } from "../etcd/server_errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { JsonValue } from "./compat/go_json.ts";
 import { decodeWith, type FieldSchema, type WireMessage } from "./compat/proto_json.ts";
@@ -20,8 +21,8 @@ export function decodeBody(schema: FieldSchema<WireMessage>, body: JsonValue): W
   return decoded.ok ? decoded.value : new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
 }
 
-/** etcd's answer to a learner asked for anything but a serializable read or its status. */
-export const notForLearner = new EtcdError(GrpcCode.UNAVAILABLE, "etcdserver: rpc not supported for learner");
+/** etcd's answer to a learner asked for anything but a serializable read or its status (every surface's). */
+export const notForLearner = ServerErrors.notForLearner;
 
 /** A call a learner does not serve: answered notForLearner before anything is decoded, as etcd does. */
 export function votersOnly(handler: GatewayHandler): GatewayHandler {

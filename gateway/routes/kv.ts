@@ -18,7 +18,7 @@ import {
 } from "../schemas/kv.ts";
 import type { FieldSchema, WireMessage } from "../compat/proto_json.ts";
 import { type Answer, decodeBody, type GatewayHandler, notForLearner, votersOnly } from "../handler.ts";
-import { deleteRangeSize, proposalSize, ProposalField, putSize, rangeSize, txnSize } from "../compat/proto_size.ts";
+import { deleteRangeSize, proposalSize, ProposalField, putSize, rangeSize, txnSize } from "../../etcd/proto_size.ts";
 import { checkDeleteRange, checkMessageSize, checkProposalSize, checkPut, checkRange, checkTxn } from "../../etcd/request_checks.ts";
 
 /** Decodes a body with a schema and converts it, or answers etcd's decoding error. */

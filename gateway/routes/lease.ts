@@ -2,12 +2,13 @@
  * etcd's lease gateway: grant, revoke, time-to-live and leases (the last three also under the
  * older /v3/kv/lease/), and keep-alive, whose body is a stream of requests answered one line each.
  *
- * Owns: each call's checks in etcd's order and words, picking an id when the client gave none
- * (positive, as etcd's), raising a TTL to the minimum, and the responses' JSON. Never: keeps time
- * (the leader's lessor does) or changes leases except by proposing.
+ * Owns: each call's decoding, etcd's checks in etcd's order (a grant's rules are every surface's:
+ * etcd/lease_grant.ts) and the responses' JSON. Never: keeps time (the leader's lessor does) or
+ * changes leases except by proposing.
  */
-import { KEEP_ALIVE_STREAM_QUEUED_BYTES_MAX, LEASE_TTL_SECONDS_MAX } from "../../config/limits.ts";
-import { EtcdError, Errors, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
+import { KEEP_ALIVE_STREAM_QUEUED_BYTES_MAX } from "../../config/limits.ts";
+import { EtcdError, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
+import { leaseGrantCommand } from "../../etcd/lease_grant.ts";
 import type { LeaseGrantResponse, LeaseId } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
@@ -20,14 +21,6 @@ import { type Answer, decodeBody, type GatewayHandler, notForLearner, votersOnly
 import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "../schemas/watch_lease.ts";
 
 
-/** A new lease id: random, positive and never 0 (etcd's come from its request id generator). */
-function newLeaseId(): LeaseId {
-  for (;;) {
-    const id = crypto.getRandomValues(new BigUint64Array(1))[0] & 0x7fff_ffff_ffff_ffffn;
-    if (id !== 0n) return id;
-  }
-}
-
 function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
   return jsonObject().raw("header", header(ctx, r.header.revision)).int("ID", r.id).int("TTL", r.ttl).toString();
 }
@@ -35,11 +28,9 @@ function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
 async function grant(member: ApiMember, body: JsonValue): Promise<Answer> {
   const request = decodeBody(leaseGrantSchema, body);
   if (isEtcdError(request)) return request;
-  const asked = ttlOf(request);
-  if (asked > LEASE_TTL_SECONDS_MAX) return Errors.leaseTtlTooLarge;
-  const ttl = Math.max(Number(asked), member.leases.minTtl);
-  const id = leaseIdOf(request) === 0n ? newLeaseId() : leaseIdOf(request);
-  const result = await member.propose({ op: "leaseGrant", id, ttl });
+  const command = leaseGrantCommand({ id: leaseIdOf(request), ttlSeconds: ttlOf(request) }, member.leases.minTtl);
+  if (isEtcdError(command)) return command;
+  const result = await member.propose(command);
   if (isEtcdError(result)) return result;
   return grantJson(member.header, result as LeaseGrantResponse);
 }
