@@ -8,17 +8,10 @@
  */
 import { EventType } from "../etcd/types.ts";
 import type { WatchEvent } from "../watch/hub.ts";
+import type { WatchResult } from "../watch/session.ts";
 import type { HeaderContext } from "../etcd/types.ts";
 import { header, jsonObject, keyValue } from "./etcd_json.ts";
 
-/** A WatchResponse's fields beyond its header. */
-export interface WatchResult {
-  watchId: number;
-  created?: boolean;
-  canceled?: boolean;
-  compactRevision?: number;
-  cancelReason?: string;
-}
 
 function eventJson(event: WatchEvent, withPrev: boolean): string {
   const slot = withPrev ? 1 : 0;

@@ -20,7 +20,8 @@ import { watchRequestSize } from "../compat/proto_size.ts";
 import { checkMessageSize } from "../../etcd/request_checks.ts";
 import { decodeWith } from "../compat/proto_json.ts";
 import { toWatchRequest, type WatchRequest, watchRequestSchema } from "../schemas/watch_lease.ts";
-import { gatewayFraming, sseFraming, type WatchCreate, WatchStream } from "../watch_stream.ts";
+import type { WatchCreate } from "../../watch/session.ts";
+import { gatewayFraming, sseFraming, WatchStream } from "../watch_stream.ts";
 
 
 const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);

@@ -7,7 +7,7 @@
  */
 import { EMPTY_BYTES, type LeaseId } from "../../etcd/types.ts";
 import { bool, bytes, enumeration, int64, int64Number, message, repeated, spec, type WireMessage } from "../compat/proto_json.ts";
-import type { WatchCreate } from "../watch_stream.ts";
+import type { WatchCreate } from "../../watch/session.ts";
 
 
 /** WatchCreateRequest.FilterType: NOPUT = 0, NODELETE = 1. */
