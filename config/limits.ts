@@ -43,6 +43,13 @@ export const WATCH_CATCH_UP_BYTES_MAX = 1 * MiB;
 export const WATCH_CATCH_UP_RETRY_MS = 100;
 /** Rows one console call (search, folders) answers at most. */
 export const CONSOLE_ROWS_MAX = 1_000;
+/**
+ * Changes a hash of the state (etcd's Hash and HashKV) reads at once: values are up to
+ * REQUEST_BYTES_MAX each, so a page holds at most 48 MiB of them.
+ */
+export const HASH_READ_ROWS_MAX = 32;
+/** Bytes of a state copy in one Snapshot response to a client (etcd's snapshotSendBufferSize). */
+export const CLIENT_SNAPSHOT_CHUNK_BYTES = 32 * KiB;
 
 // ---- the member ----
 

@@ -1,6 +1,6 @@
 /**
- * What the client surfaces (the JSON gateway, the console, and gRPC to come) need of a member — the
- * one seam between them and the runtime.
+ * What the client surfaces (the JSON gateway, the console and gRPC) need of a member — the one seam
+ * between them and the runtime.
  *
  * Owns: the contract. Never: an implementation (member/ has it).
  */
@@ -10,7 +10,8 @@ import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/typ
 import type { LeaseService } from "./lease_service.ts";
 import type { FolderListing } from "../store/folders.ts";
 import type { WatchHub } from "../watch/hub.ts";
-import type { MemberInfo, MemberStatus } from "./member.ts";
+import type { KvHash, MemberInfo, MemberStatus } from "./member.ts";
+import type { StateCopy } from "../store/snapshots.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
 import type { HeaderContext } from "../etcd/types.ts";
 
@@ -42,6 +43,12 @@ export interface ApiMember {
   leaseIds(): LeaseId[];
   leaseKeys(id: LeaseId): Uint8Array[];
   status(): MemberStatus;
+  /** etcd's HashKV at a revision (0: now), the number etcd gives for the same history; read locally. */
+  hashKv(revision: number): KvHash | EtcdError;
+  /** etcd's Hash, Concord's way: of everything replicated, comparable between Concord members. */
+  hash(): { hash: number; revision: number };
+  /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot). */
+  snapshot(): StateCopy;
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** Hands leadership to the member with this id (hex); answers once it moved. */
   moveLeader(to: string): Promise<EtcdError | undefined>;

@@ -19,15 +19,16 @@ import {
 } from "../config/limits.ts";
 import { DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
-import { EtcdError, isEtcdError } from "../etcd/errors.ts";
+import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
-import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
+import type { StateCopy } from "../store/snapshots.ts";
 import type { FolderListing } from "../store/folders.ts";
 import { PeerSender } from "../peer/sender.ts";
 import { type BootstrapConfig, bootstrap } from "./bootstrap.ts";
@@ -70,6 +71,13 @@ export interface MemberInfo {
   isLearner: boolean;
 }
 
+/** etcd's HashKV: the hash, the current revision (the header's) and the compacted one. */
+export interface KvHash {
+  hash: number;
+  revision: number;
+  compactRevision: number;
+}
+
 export interface MemberStatus {
   revision: number;
   leader: Id;
@@ -82,6 +90,9 @@ export interface MemberStatus {
 }
 
 
+
+/** range_end "\0": every key from the key on (with an empty key: every key). */
+const ALL_KEYS_END = new Uint8Array([0]);
 
 export class Member implements PeerService {
   readonly id: Id;
@@ -343,6 +354,42 @@ export class Member implements PeerService {
   /** The console's key browser: the children of a prefix, read locally (store/folders.ts). */
   folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number } {
     return this.#read(() => ({ ...this.#store.folders.list(prefix, separator, start, limit), revision: this.#store.mvcc.revision }));
+  }
+
+  /**
+   * etcd's HashKV: a hash of the key space's history up to `revision` (0: now), the same number
+   * etcd computes for the same history (store/state_hash.ts), read locally.
+   */
+  hashKv(revision: number): KvHash | EtcdError {
+    return this.#read(() => {
+      const mvcc = this.#store.mvcc;
+      const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
+      if (revision > 0 && revision <= compacted) return StoreErrors.compacted;
+      if (revision > 0 && revision > current) return StoreErrors.futureRevision;
+      const liveAt = (rev: number) => {
+        const found = mvcc.range(keySpan(EMPTY_BYTES, ALL_KEYS_END), { revision: rev, limit: 1, countOnly: true });
+        return !isEtcdError(found) && found.count > 0;
+      };
+      const hash = this.#store.hashes.kv(revision === 0 ? current : revision, compacted, current, liveAt);
+      return { hash, revision: current, compactRevision: compacted };
+    });
+  }
+
+  /** etcd's Hash, Concord's way: a hash of all the replicated state (store/state_hash.ts), read locally. */
+  hash(): { hash: number; revision: number } {
+    return this.#read(() => {
+      const mvcc = this.#store.mvcc;
+      return { hash: this.#store.hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };
+    });
+  }
+
+  /**
+   * A consistent copy of the state as of now (etcd's Snapshot call): a SQLite file for the caller
+   * to send and then release. Blocks while the copy is made, as a snapshot for a peer does.
+   */
+  snapshot(): StateCopy {
+    if (this.#installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
+    return this.#store.copyState();
   }
 
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */

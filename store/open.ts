@@ -18,8 +18,9 @@ import { Meta } from "./meta.ts";
 import { Mvcc } from "./mvcc.ts";
 import { RaftLog } from "./raft_log.ts";
 import { applyStateSchema } from "./schema.ts";
-import { type SnapshotFile, SnapshotFiles, syncDirectory } from "./snapshots.ts";
+import { type SnapshotFile, SnapshotFiles, type StateCopy, syncDirectory } from "./snapshots.ts";
 import { type Database, openDatabase, type Statement } from "./sqlite.ts";
+import { StateHashes } from "./state_hash.ts";
 import { StateMachine } from "./state_machine.ts";
 
 export interface Store {
@@ -30,6 +31,7 @@ export interface Store {
   readonly members: MemberTable;
   readonly leases: LeaseTable;
   readonly folders: Folders;
+  readonly hashes: StateHashes;
   readonly snapshots: SnapshotFiles;
   /** A 64-bit id fixed at first start (kept with the log: it is this member's own). */
   identity(name: string): bigint | undefined;
@@ -38,6 +40,8 @@ export interface Store {
   initialise(fn: () => void): void;
   /** Commits the state and copies it into a snapshot file as of the applied index. */
   createSnapshot(): SnapshotFile;
+  /** Commits the state and copies it for a client (etcd's Snapshot call); the caller releases it. */
+  copyState(): StateCopy;
   /** Replaces log and state by the received snapshot at (index, term). */
   installSnapshot(index: number, term: number): Promise<void>;
   /** Bytes the member's files take on disk, and of those the state database's live pages. */
@@ -53,6 +57,7 @@ interface State {
   members: MemberTable;
   leases: LeaseTable;
   folders: Folders;
+  hashes: StateHashes;
   /** Bytes of the database's pages that hold data. */
   bytesInUse(): number;
 }
@@ -69,7 +74,7 @@ async function openState(path: string): Promise<State> {
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  return { db, mvcc, stateMachine, checkpointer, members, leases, folders: new Folders(db), bytesInUse };
+  return { db, mvcc, stateMachine, checkpointer, members, leases, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
@@ -128,6 +133,9 @@ export async function openStore(dataDir: string): Promise<Store> {
     get folders() {
       return state.folders;
     },
+    get hashes() {
+      return state.hashes;
+    },
     identity(name) {
       const kept = log.metaText(name);
       return kept === undefined ? undefined : BigInt(kept);
@@ -142,6 +150,10 @@ export async function openStore(dataDir: string): Promise<Store> {
     createSnapshot() {
       state.stateMachine.commit();
       return snapshots.create(state.db, state.stateMachine.appliedIndex);
+    },
+    copyState() {
+      state.stateMachine.commit();
+      return snapshots.copyForClient(state.db);
     },
     async installSnapshot(index, term) {
       const file = snapshots.received(index);

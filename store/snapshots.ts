@@ -1,10 +1,12 @@
 /**
  * Snapshot files: a copy of state.db as of an applied index, made by a leader for a member that
- * needs entries the log no longer has, and received by that member in chunks.
+ * needs entries the log no longer has, and received by that member in chunks; and copies made for
+ * clients (etcd's Snapshot call), removed once sent.
  *
- * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here), `in-<index>.part` (arriving)
- * and `in-<index>.db` (complete, synced, waiting to be installed). Never: installs a file (the
- * store swaps it in) or decides when one is needed.
+ * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here), `in-<index>.part` (arriving),
+ * `in-<index>.db` (complete, synced, waiting to be installed) and `client-<n>.db` (being sent to a
+ * client; any left by a crash are removed on opening). Never: installs a file (the store swaps it
+ * in) or decides when one is needed.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +16,14 @@ export interface SnapshotFile {
   index: number;
   path: string;
   bytes: number;
+}
+
+/** A copy of the state for a client: a SQLite file of `bytes`, to be released once sent. */
+export interface StateCopy {
+  path: string;
+  bytes: number;
+  /** Removes the file; call once, however the sending ended. */
+  release(): void;
 }
 
 export type ChunkOutcome = "more" | "complete" | { error: string };
@@ -34,6 +44,8 @@ export class SnapshotFiles {
   constructor(memberDir: string) {
     this.#dir = join(memberDir, "snap");
     mkdirSync(this.#dir, { recursive: true });
+    // Copies for clients are never needed again once their process is gone.
+    this.#removeMatching(/^client-/);
   }
 
   /** Copies the database (its committed state) into a new outgoing snapshot, replacing older ones. */
@@ -44,6 +56,13 @@ export class SnapshotFiles {
     const path = join(this.#dir, `out-${index}.db`);
     db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
     return { index, path, bytes: statSync(path).size };
+  }
+
+  /** Copies the database (its committed state) for a client; several may be out at once. */
+  copyForClient(db: Database): StateCopy {
+    const path = join(this.#dir, `client-${crypto.randomUUID()}.db`);
+    db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
+    return { path, bytes: statSync(path).size, release: () => rmSync(path, { force: true }) };
   }
 
   outgoing(index: number): SnapshotFile | undefined {
