@@ -1,0 +1,88 @@
+/**
+ * etcd's KV service over gRPC: Range, Put, DeleteRange, Txn and Compact.
+ *
+ * Owns: each call's path from a decoded request to its response — etcd's checks in etcd's order
+ * (the request's own, then the proposal's size; gRPC's limit on the message is grpc-js's, set in
+ * server.ts), the member, the response message. Never: semantics of the key space (the store's
+ * applier has them) or a rule of its own that the JSON gateway does not share (etcd/ has those).
+ */
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Command, CommandResult } from "../etcd/commands.ts";
+import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
+import { deleteRangeSize, proposalSize, ProposalField, putSize, txnSize } from "../etcd/proto_size.ts";
+import { checkDeleteRange, checkProposalSize, checkPut, checkRange, checkTxn } from "../etcd/request_checks.ts";
+import type { HeaderContext, RangeRequest } from "../etcd/types.ts";
+import type { ApiMember } from "../member/client_api.ts";
+import type { ProtoMessage } from "./protos.ts";
+import { toCompaction, toDeleteRange, toPut, toRange, toTxn } from "./requests.ts";
+import { kvResponse, type ProtoObject } from "./responses.ts";
+import { type Answer, unary, type UnaryHandler } from "./unary.ts";
+
+/**
+ * A write: converted, checked as etcd's gRPC layer and server do (the request's own checks, then
+ * the size of the proposal it makes), proposed, and answered with what applying it gave.
+ */
+function proposal<R, T>(spec: {
+  convert: (m: ProtoMessage) => R;
+  check?: (r: R) => EtcdError | undefined;
+  size?: { field: number; of: (r: R) => number };
+  command: (r: R) => Command;
+  respond: (header: HeaderContext, response: T) => ProtoObject;
+}): UnaryHandler {
+  return async (member, message) => {
+    const request = spec.convert(message);
+    const err = spec.check?.(request) ?? (spec.size && checkProposalSize(proposalSize(spec.size.field, spec.size.of(request))));
+    if (err) return err;
+    const result: CommandResult = await member.propose(spec.command(request));
+    if (result === undefined) throw new Error("kv: a proposal applied without a result");
+    return isEtcdError(result) ? result : spec.respond(member.header, result as T);
+  };
+}
+
+function answerRange(member: ApiMember, request: RangeRequest): Answer {
+  const result = member.range(request);
+  return isEtcdError(result) ? result : kvResponse.range(member.header, result);
+}
+
+const range: UnaryHandler = (member, message) => {
+  const request = toRange(message);
+  const err = checkRange(request);
+  if (err) return err;
+  if (request.serializable) return answerRange(member, request);
+  // A linearizable read first waits until this member has applied all that was acknowledged.
+  const barrier = member.readBarrier();
+  if (barrier === undefined) return answerRange(member, request);
+  return barrier.then((failed) => failed ?? answerRange(member, request));
+};
+
+export function kvService(member: ApiMember): UntypedServiceImplementation {
+  return {
+    Range: unary(member, range, { servesLearner: (m) => m.serializable === true }),
+    Put: unary(member, proposal({
+      convert: toPut,
+      check: checkPut,
+      size: { field: ProposalField.put, of: putSize },
+      command: (put) => ({ op: "put", put }),
+      respond: kvResponse.put,
+    })),
+    DeleteRange: unary(member, proposal({
+      convert: toDeleteRange,
+      check: checkDeleteRange,
+      size: { field: ProposalField.deleteRange, of: deleteRangeSize },
+      command: (deleteRange) => ({ op: "deleteRange", deleteRange }),
+      respond: kvResponse.deleteRange,
+    })),
+    Txn: unary(member, proposal({
+      convert: toTxn,
+      check: checkTxn,
+      size: { field: ProposalField.txn, of: txnSize },
+      command: (txn) => ({ op: "txn", txn }),
+      respond: kvResponse.txn,
+    })),
+    Compact: unary(member, proposal({
+      convert: toCompaction,
+      command: (compact) => ({ op: "compact", compact }),
+      respond: kvResponse.compaction,
+    })),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * etcd's response messages as grpc-js serializes them, from what the member answered: etcd's
+ * field names, 64-bit integers as decimal strings, and every zero, false or empty scalar left unset
+ * (as Go's encoder leaves it off the wire), so what a client decodes is what etcd would have sent.
+ *
+ * Owns: the shapes going out, the response header (cluster and member id, revision, raft term)
+ * included. Never: decides what a response contains.
+ */
+import type {
+  CompactionResponse, DeleteRangeResponse, HeaderContext, KeyValue, PutResponse, RangeResponse, ResponseOp, TxnResponse,
+} from "../etcd/types.ts";
+
+export type ProtoObject = Record<string, unknown>;
+
+/** Builds a message field by field, leaving out zero scalars; nested messages are always kept. */
+class Fields {
+  readonly #o: ProtoObject = {};
+  int(name: string, n: number | bigint): this {
+    if (n !== 0 && n !== 0n) this.#o[name] = String(n);
+    return this;
+  }
+  bytes(name: string, b: Uint8Array): this {
+    if (b.length !== 0) this.#o[name] = b;
+    return this;
+  }
+  str(name: string, s: string): this {
+    if (s !== "") this.#o[name] = s;
+    return this;
+  }
+  bool(name: string, b: boolean): this {
+    if (b) this.#o[name] = true;
+    return this;
+  }
+  message(name: string, m: ProtoObject | undefined): this {
+    if (m !== undefined) this.#o[name] = m;
+    return this;
+  }
+  list(name: string, items: readonly unknown[]): this {
+    if (items.length !== 0) this.#o[name] = items;
+    return this;
+  }
+  done(): ProtoObject {
+    return this.#o;
+  }
+}
+
+export const fields = () => new Fields();
+
+/**
+ * The header of a top-level response, as etcd's fill: the member's ids and term, and the revision
+ * the answer is as of (0 left out: cluster calls carry none).
+ */
+export function header(ctx: HeaderContext, revision: number): ProtoObject {
+  return fields().int("cluster_id", ctx.clusterId).int("member_id", ctx.memberId).int("revision", revision)
+    .int("raft_term", ctx.raftTerm).done();
+}
+
+/** A header inside a txn response: etcd fills in only the revision there (an empty header when 0). */
+const innerHeader = (revision: number) => fields().int("revision", revision).done();
+
+type HeaderOf = (revision: number) => ProtoObject;
+
+export function keyValue(kv: KeyValue): ProtoObject {
+  return fields().bytes("key", kv.key).int("create_revision", kv.createRevision).int("mod_revision", kv.modRevision)
+    .int("version", kv.version).bytes("value", kv.value).int("lease", kv.lease).done();
+}
+
+function range(r: RangeResponse, h: HeaderOf): ProtoObject {
+  return fields().message("header", h(r.header.revision)).list("kvs", r.kvs.map(keyValue)).bool("more", r.more)
+    .int("count", r.count).done();
+}
+
+function put(r: PutResponse, h: HeaderOf): ProtoObject {
+  return fields().message("header", h(r.header.revision)).message("prev_kv", r.prevKv && keyValue(r.prevKv)).done();
+}
+
+function deleteRange(r: DeleteRangeResponse, h: HeaderOf): ProtoObject {
+  return fields().message("header", h(r.header.revision)).int("deleted", r.deleted).list("prev_kvs", r.prevKvs.map(keyValue))
+    .done();
+}
+
+function responseOp(op: ResponseOp): ProtoObject {
+  switch (op.kind) {
+    case "range": return { response_range: range(op.range, innerHeader) };
+    case "put": return { response_put: put(op.put, innerHeader) };
+    case "deleteRange": return { response_delete_range: deleteRange(op.deleteRange, innerHeader) };
+    case "txn": return { response_txn: txn(op.txn, innerHeader) };
+  }
+}
+
+function txn(r: TxnResponse, h: HeaderOf): ProtoObject {
+  return fields().message("header", h(r.header.revision)).bool("succeeded", r.succeeded)
+    .list("responses", r.responses.map(responseOp)).done();
+}
+
+/** The KV responses, each with the member's header at the revision the answer carries. */
+export const kvResponse = {
+  range: (ctx: HeaderContext, r: RangeResponse) => range(r, (rev) => header(ctx, rev)),
+  put: (ctx: HeaderContext, r: PutResponse) => put(r, (rev) => header(ctx, rev)),
+  deleteRange: (ctx: HeaderContext, r: DeleteRangeResponse) => deleteRange(r, (rev) => header(ctx, rev)),
+  txn: (ctx: HeaderContext, r: TxnResponse) => txn(r, (rev) => header(ctx, rev)),
+  compaction: (ctx: HeaderContext, r: CompactionResponse) => fields().message("header", header(ctx, r.header.revision)).done(),
+};
