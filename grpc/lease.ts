@@ -1,6 +1,6 @@
 /**
  * etcd's Lease service over gRPC, its unary calls: LeaseGrant, LeaseRevoke, LeaseTimeToLive and
- * LeaseLeases. (LeaseKeepAlive, a stream, is not here: grpc-js answers it UNIMPLEMENTED.)
+ * LeaseLeases (LeaseKeepAlive, a stream, is lease_keepalive.ts).
  *
  * Owns: each call's path from a decoded request to its response message. Never: keeps time (the
  * leader's lessor does), changes leases except by proposing, or rules of its own (a grant's bounds

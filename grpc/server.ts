@@ -4,9 +4,7 @@
  * with HTTP/1.1) or bound on its own (`bindAsync`).
  *
  * Owns: which services are served and the server's options. Never: listens by itself, or serves
- * anything but gRPC. Watch and LeaseKeepAlive (streams) are not here yet: a method a service does
- * not implement is answered UNIMPLEMENTED by grpc-js, so the Lease service is registered with its
- * unary calls alone, and Watch not at all.
+ * anything but gRPC.
  */
 import { Server, type ServerOptions } from "@grpc/grpc-js";
 import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from "../config/limits.ts";
@@ -14,8 +12,10 @@ import type { ApiMember } from "../member/client_api.ts";
 import { clusterService } from "./cluster.ts";
 import { kvService } from "./kv.ts";
 import { leaseService } from "./lease.ts";
+import { keepAliveCall } from "./lease_keepalive.ts";
 import { maintenanceService } from "./maintenance.ts";
 import { services } from "./protos.ts";
+import { watchService } from "./watch.ts";
 
 /** etcd's server options: it receives a request of max-request-bytes plus gRPC's overhead, and sends anything. */
 export const GRPC_SERVER_OPTIONS: ServerOptions = {
@@ -26,7 +26,8 @@ export const GRPC_SERVER_OPTIONS: ServerOptions = {
 export function createGrpcServer(member: ApiMember): Server {
   const server = new Server(GRPC_SERVER_OPTIONS);
   server.addService(services.KV, kvService(member));
-  server.addService(services.Lease, leaseService(member));
+  server.addService(services.Lease, { ...leaseService(member), LeaseKeepAlive: keepAliveCall(member) });
+  server.addService(services.Watch, watchService(member));
   server.addService(services.Cluster, clusterService(member));
   server.addService(services.Maintenance, maintenanceService(member));
   return server;

@@ -53,8 +53,10 @@ function handle(session: WatchSession, request: ProtoMessage): void {
 
 function event(e: WatchEvent, withPrev: boolean): ProtoObject {
   const prev = withPrev ? e.prevKv() : undefined;
-  return fields().int("type", e.change.type === EventType.DELETE ? 1 : 0).message("kv", keyValue(e.change.kv))
-    .message("prev_kv", prev && keyValue(prev)).done();
+  const out = fields().message("kv", keyValue(e.change.kv)).message("prev_kv", prev && keyValue(prev)).done();
+  // An enum goes as its number (proto-loader's enums: Number); PUT, the zero value, is left out.
+  if (e.change.type === EventType.DELETE) out.type = EventType.DELETE;
+  return out;
 }
 
 const kvSize = (kv: KeyValue) =>
