@@ -76,7 +76,9 @@ const started = (m: MemberRecord) => m.name !== "";
 const Reconfiguration = {
   add(member: MembershipHooks, members: readonly MemberRecord[], isLearner: boolean): EtcdError | undefined {
     const voters = voting(members);
-    if (!isLearner && voters.filter(started).length < quorumOf(voters.length + 1)) return MembershipErrors.notEnoughStarted;
+    // etcd lets a member alone add a voter (restoring a cluster from one member's data starts so).
+    const alone = voters.length === 1 && started(voters[0]);
+    if (!isLearner && !alone && voters.filter(started).length < quorumOf(voters.length + 1)) return MembershipErrors.notEnoughStarted;
     if (!voters.every((v) => member.connectedFor(v.id) >= HEALTH_INTERVAL_MS)) return MembershipErrors.unhealthy;
     return undefined;
   },
