@@ -69,7 +69,7 @@ function runOver(label, command, args, folders, env, parse) {
   return { passed: 0, failed: 0 };
 }
 const BUN = ["tests/"];
-const DENO = ["tests/gateway/"];
+const DENO = ["tests/gateway/", "tests/grpc/"];
 const ON_DENO = ["tests/cluster/", "tests/ui/"];
 const uncovered = given.filter((p) => ![...BUN, ...DENO, ...ON_DENO].some((f) => within(p, f) || within(f, p)));
 for (const p of uncovered) console.log(`test: no runner covers "${p}" (the tests live under tests/)`);
