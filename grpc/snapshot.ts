@@ -9,7 +9,7 @@
  * the call ends. Never: makes the copy (member/, store/) or reads it all into memory.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { handleServerStreamingCall, ServerWritableStream } from "@grpc/grpc-js";
 import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
 import type { ApiMember } from "../member/client_api.ts";
@@ -20,9 +20,13 @@ import { refusedBeforeHandler, statusOf, unexpected } from "./unary.ts";
 
 type Call = ServerWritableStream<ProtoMessage, ProtoObject>;
 
+/** The call was cancelled or ended: grpc-js will not say so again, nor drain. */
+const gone = (call: Call) => call.cancelled || call.destroyed || call.writableEnded;
+
 /** Resolves once the client has room for more (true), or with false once the call is gone. */
 function room(call: Call): Promise<boolean> {
   return new Promise((resolve) => {
+    if (gone(call)) return resolve(false);
     const done = (ok: boolean) => {
       call.off("drain", onDrain);
       call.off("cancelled", onGone);
@@ -37,15 +41,20 @@ function room(call: Call): Promise<boolean> {
   });
 }
 
+/**
+ * Sends the copy a piece at a time, waiting for room between pieces. The file is read with plain
+ * descriptors: a piece is a page-cache read of 32 KiB, and a descriptor, unlike a FileHandle, is
+ * never closed behind our back (Bun throws, killing the process, on a FileHandle collected open).
+ */
 async function send(call: Call, copy: StateCopy): Promise<void> {
-  const file = await open(copy.path, "r");
+  const fd = openSync(copy.path, "r");
   try {
     const digest = createHash("sha256");
     const buffer = new Uint8Array(CLIENT_SNAPSHOT_CHUNK_BYTES);
     let sent = 0;
     while (sent < copy.bytes) {
-      if (call.cancelled) return;
-      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, copy.bytes - sent), sent);
+      if (gone(call)) return;
+      const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, copy.bytes - sent), sent);
       if (bytesRead === 0) throw new Error(`snapshot: ${copy.path} ended at ${sent} of ${copy.bytes} bytes`);
       const blob = buffer.slice(0, bytesRead);
       digest.update(blob);
@@ -53,10 +62,11 @@ async function send(call: Call, copy: StateCopy): Promise<void> {
       const more = call.write(fields().int("remaining_bytes", copy.bytes - sent).bytes("blob", blob).done());
       if (!more && !(await room(call))) return;
     }
+    if (gone(call)) return;
     call.write(fields().bytes("blob", new Uint8Array(digest.digest())).done());
     call.end();
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 

@@ -14,6 +14,7 @@ import { freePort, tempDir } from "./processes.ts";
 export interface GrpcMember {
   /** host:port, as etcdctl's --endpoints and grpc-js take it. */
   readonly address: string;
+  readonly dataDir: string;
   readonly member: Member;
   readonly server: Server;
   close(): Promise<void>;
@@ -36,6 +37,7 @@ export async function startGrpcMember(name = "grpc"): Promise<GrpcMember> {
   );
   return {
     address,
+    dataDir: dir,
     member,
     server,
     close: async () => {
