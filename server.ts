@@ -1,6 +1,7 @@
 /**
  * Concord's composition root: config and limits → store → member → the surfaces (the JSON gateway
- * with the console on the client URLs, the peer protocol on the peer URLs) → listeners.
+ * with the console on the client URLs, HTTP/2 beside them for gRPC, the peer protocol on the peer
+ * URLs) → listeners.
  *
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
@@ -10,6 +11,7 @@ import { addConsole } from "./console/routes.ts";
 import { createGateway } from "./gateway/app.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
 import { Member } from "./member/member.ts";
+import { type ConnectionSink, serveClientPort } from "./runtime/client_port.ts";
 import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
 
 const outcome = parseConfig(args(), env());
@@ -62,7 +64,23 @@ const stream = peerStream(opened);
 for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
 const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 addConsole(gateway, opened);
-const clientListeners = config.listenClientUrls.map((url) => serve(host(url), Number(url.port), (r) => gateway.app.fetch(r)));
+/**
+ * Where HTTP/2 connections to the client URLs go: etcd's gRPC services (grpc/, a grpc-js Server's
+ * createConnectionInjector) once they exist; until then nowhere, and such connections are closed.
+ */
+const grpcConnections: ConnectionSink | undefined = undefined;
+const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
+  serveClientPort(host(url), Number(url.port), (r) => gateway.app.fetch(r), {
+    h2: grpcConnections,
+    onFailure: (e) => {
+      console.error(`concord: ${e.message}`);
+      void shutdown(1);
+    },
+  })
+)).catch((e: Error) => {
+  console.error(`concord: ${e.message}`);
+  return shutdown(1);
+});
 listeners.push(...clientListeners);
 console.log(
   `concord: member ${config.name} (${opened.id.toString(16)}) serving peers on ${config.listenPeerUrls.map((u) => `http://${u.host}`).join(", ")}; ` +

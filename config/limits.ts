@@ -51,6 +51,38 @@ export const HASH_READ_ROWS_MAX = 32;
 /** Bytes of a state copy in one Snapshot response to a client (etcd's snapshotSendBufferSize). */
 export const CLIENT_SNAPSHOT_CHUNK_BYTES = 32 * KiB;
 
+// ---- the client port (HTTP/1.1 and HTTP/2 on one port) ----
+
+/**
+ * Bytes read from a new connection to tell HTTP/2 from HTTP/1.1: HTTP/2's client preface
+ * ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") is 24 bytes. Most connections are told apart sooner: a
+ * connection is HTTP/1.1 from the first byte that differs from the preface ("GET" at the first,
+ * "POST" at the second).
+ */
+export const CLIENT_PORT_PEEK_BYTES_MAX = 24;
+/**
+ * How long a new connection may take to send those bytes, ms; then it is closed. Longer than a
+ * browser keeps a preconnected socket it has not used (Chromium: 10 s), so a page's spare
+ * connections are never cut; short enough that connections which never speak do not pile up.
+ */
+export const CLIENT_PORT_PEEK_TIMEOUT_MS = 30_000;
+/**
+ * What a connection's pipe reads at a time on Deno, each way (Bun hands over what arrived): idle
+ * connections (SSE watchers by the thousand) hold the smallest; a read that fills its buffer
+ * doubles it, up to the largest, so a large body moves in few reads.
+ */
+export const CLIENT_PORT_READ_BYTES_MIN = 4 * KiB;
+export const CLIENT_PORT_READ_BYTES_MAX = 64 * KiB;
+/**
+ * A connection the member's HTTP/1.1 server (or HTTP/2 sink) has no room to take yet — a burst of
+ * new connections fills its accept queue (Bun.serve's holds 512) and a unix socket refuses at once
+ * where TCP would retry — is tried again after the first wait, doubling up to the largest, ms …
+ */
+export const CLIENT_PORT_CONNECT_RETRY_MS_MIN = 2;
+export const CLIENT_PORT_CONNECT_RETRY_MS_MAX = 100;
+/** … until it has waited this long in all, ms; then the client's connection is closed. */
+export const CLIENT_PORT_CONNECT_TIMEOUT_MS = 10_000;
+
 // ---- the member ----
 
 /** etcd's request timeout is this plus two election timeouts (ms): a request that cannot finish by then is answered "request timed out". */
@@ -131,7 +163,9 @@ export const LIMITS = {
   REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
   PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES,
   LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
-  PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT,
+  PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
+  CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
+  CLIENT_PORT_CONNECT_TIMEOUT_MS,
 };
 export type Limits = typeof LIMITS;
 
@@ -160,6 +194,11 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.PEER_BATCH_MESSAGES_MAX <= l.PEER_QUEUE_MESSAGES_MAX, "a batch is taken from the queue: it cannot be longer");
   must(l.PEER_PROPOSALS_PER_BATCH_MAX <= l.PENDING_PROPOSALS_MAX, "a batch of forwarded writes must be acceptable under the proposal limit");
   must(l.GATEWAY_BODY_BYTES_MAX >= l.REQUEST_BYTES_MAX, "the gateway must read a body as large as the largest request");
+  must(l.CLIENT_PORT_PEEK_BYTES_MAX === 24,
+    "the client port tells HTTP/2 by its whole 24-byte preface (CLIENT_PORT_PEEK_BYTES_MAX): with fewer, a request that merely begins like it would be taken for HTTP/2; more are never needed");
+  must(l.CLIENT_PORT_READ_BYTES_MIN <= l.CLIENT_PORT_READ_BYTES_MAX, "a pipe's read buffer grows from CLIENT_PORT_READ_BYTES_MIN up to CLIENT_PORT_READ_BYTES_MAX");
+  must(0 < l.CLIENT_PORT_CONNECT_RETRY_MS_MIN && l.CLIENT_PORT_CONNECT_RETRY_MS_MIN <= l.CLIENT_PORT_CONNECT_RETRY_MS_MAX && l.CLIENT_PORT_CONNECT_RETRY_MS_MAX <= l.CLIENT_PORT_CONNECT_TIMEOUT_MS,
+    "the client port's connection retries wait from CLIENT_PORT_CONNECT_RETRY_MS_MIN (above 0) up to CLIENT_PORT_CONNECT_RETRY_MS_MAX, within CLIENT_PORT_CONNECT_TIMEOUT_MS");
   if (timing) {
     must(timing.electionMs >= 5 * timing.heartbeatMs, "the election timeout must be at least 5 heartbeats");
     must(timing.heartbeatMs / l.TICKS_PER_HEARTBEAT >= 1,

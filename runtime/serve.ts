@@ -1,8 +1,10 @@
 /**
- * Serving HTTP on Bun or Deno: the one place that knows which runtime it is on.
+ * Serving HTTP on Bun or Deno with the runtime's own server (runtime/ is the one folder that knows
+ * which runtime it is on; the client port, HTTP/1.1 and HTTP/2 on one port, is client_port.ts).
  *
- * Owns: binding a fetch handler to a host and port, with Bun's idle timeout off so long streams
- * live, accepting WebSockets on one path, and closing it. Never: routes or application logic.
+ * Owns: binding a fetch handler to a host and port (or a unix socket), with Bun's idle timeout off
+ * so long streams live, accepting WebSockets on one path, and closing it. Never: routes or
+ * application logic.
  */
 import { PEER_FRAME_BYTES_MAX } from "../config/limits.ts";
 
@@ -24,8 +26,9 @@ export interface Listener {
 type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void; upgrade(request: Request, options: { data: string }): boolean };
 type BunRuntime = {
   serve(options: {
-    hostname: string;
-    port: number;
+    hostname?: string;
+    port?: number;
+    unix?: string;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
     idleTimeout: number;
     websocket?: { message(ws: { data: string }, data: string | Uint8Array): void; maxPayloadLength: number };
@@ -33,7 +36,10 @@ type BunRuntime = {
 };
 type DenoServer = { addr: { port: number }; shutdown(): Promise<void> };
 type DenoRuntime = {
-  serve(options: { hostname: string; port: number; onListen?: () => void }, handler: FetchHandler): DenoServer;
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void } | { path: string; transport: "unix"; onListen?: () => void },
+    handler: FetchHandler,
+  ): DenoServer;
   upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
 };
 
@@ -79,6 +85,21 @@ export function serve(hostname: string, port: number, fetch: FetchHandler, socke
       return response;
     });
     return { port: server.addr.port, close: () => server.shutdown() };
+  }
+  throw new Error("concord runs on Bun or Deno (run it with `bun server.ts` or `deno task start`)");
+}
+
+/** Serves `fetch` on a unix socket at `path` (the client port pipes its HTTP/1.1 connections here). */
+export function serveUnix(path: string, fetch: FetchHandler): { close(): Promise<void> } {
+  const bun = (globalThis as { Bun?: BunRuntime }).Bun;
+  if (bun) {
+    const server = bun.serve({ unix: path, idleTimeout: 0, fetch });
+    return { close: async () => void (await server.stop(true)) };
+  }
+  const deno = (globalThis as { Deno?: DenoRuntime }).Deno;
+  if (deno) {
+    const server = deno.serve({ path, transport: "unix", onListen: () => {} }, fetch);
+    return { close: () => server.shutdown() };
   }
   throw new Error("concord runs on Bun or Deno (run it with `bun server.ts` or `deno task start`)");
 }

@@ -1,6 +1,6 @@
 // `npm test [-- PATH …]`: a lint and a type check, the whole suite on Bun, then the API suite again
-// with Deno running both the tests and the server, and the cluster and console suites again with the
-// members on Deno. Prints each runner's output as it comes and ends with one line:
+// with Deno running both the tests and the server, and the cluster, console and client port suites
+// again with the members on Deno. Prints each runner's output as it comes and ends with one line:
 // "N passed, N failed". Exits non-zero if anything failed or a runner could not run.
 // With paths (`npm test -- tests/raft/ tests/config/flags.test.ts`), the lint and the type check
 // still cover everything, and each test runner runs only the given paths within its own folders (or
@@ -70,7 +70,7 @@ function runOver(label, command, args, folders, env, parse) {
 }
 const BUN = ["tests/"];
 const DENO = ["tests/gateway/", "tests/grpc/"];
-const ON_DENO = ["tests/cluster/", "tests/ui/"];
+const ON_DENO = ["tests/cluster/", "tests/ui/", "tests/runtime/"];
 const uncovered = given.filter((p) => ![...BUN, ...DENO, ...ON_DENO].some((f) => within(p, f) || within(f, p)));
 for (const p of uncovered) console.log(`test: no runner covers "${p}" (the tests live under tests/)`);
 
@@ -82,7 +82,7 @@ const results = [
   await runOver("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check"], DENO, { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its
   // pool, so the harness itself could not ask a resumed member anything (the members cope).
-  await runOver("cluster and console on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000"], ON_DENO, { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
+  await runOver("cluster, console and client port on deno", "node_modules/.bin/bun", ["test", "--timeout", "120000"], ON_DENO, { CONCORD_TEST_RUNTIME: "deno" }, bunCounts),
 ];
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

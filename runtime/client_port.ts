@@ -1,0 +1,106 @@
+/**
+ * The client port: etcd serves gRPC (HTTP/2 without TLS) and its JSON gateway (HTTP/1.1) on one
+ * port, and so does a member — `etcdctl --endpoints=127.0.0.1:2379`, curl, SSE and the console
+ * all on 2379.
+ *
+ * How: a worker thread accepts the port (client_port_worker.ts, port_splitter.ts) and pipes each
+ * connection to one of two unix sockets in a directory only this user can enter: HTTP/1.1 to the
+ * runtime's own server (serve.ts) running the fetch handler, HTTP/2 to a node:net server whose
+ * sockets go to the sink (grpc-js's connection injector). The main thread's work per request is
+ * what it was with Bun.serve or Deno.serve on the port itself; the pipe's is on the worker. Each
+ * client connection holds three descriptors (its own, the pipe's, the inner server's).
+ *
+ * Owns: the inner servers, the worker, the socket directory, and closing all of them. Never:
+ * routes or gRPC — the sink is only something that takes a connection.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { CLIENT_PORT_PEEK_TIMEOUT_MS } from "../config/limits.ts";
+import type { FromWorker, ToWorker } from "./client_port_worker.ts";
+import { type FetchHandler, type Listener, serveUnix } from "./serve.ts";
+
+/** Takes over a connection that speaks HTTP/2, its first bytes (the preface) unread — grpc-js's `server.createConnectionInjector(credentials)` is one. */
+export interface ConnectionSink {
+  injectConnection(socket: Duplex): void;
+}
+
+export interface ClientPortOptions {
+  /** Where HTTP/2 connections go; without a sink they are closed as soon as they are recognised. */
+  h2?: ConnectionSink;
+  /** Called once if the acceptor's thread dies: the port serves no new connection after it. */
+  onFailure?: (error: Error) => void;
+  /** Tests turn it down. */
+  peekTimeoutMs?: number;
+}
+
+/** HTTP/2 connections, as node:net sockets, handed to the sink; closed with the port. */
+async function listenSink(path: string, sink: ConnectionSink): Promise<{ close(): void }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    sink.injectConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  return {
+    close() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+/** Serves `fetch` (HTTP/1.1) and `options.h2` (HTTP/2) on one port; throws when it cannot be bound. */
+export async function serveClientPort(hostname: string, port: number, fetch: FetchHandler, options: ClientPortOptions = {}): Promise<Listener> {
+  const dir = mkdtempSync(join(tmpdir(), "concord-client-port-"));
+  const http1Path = join(dir, "http1.sock");
+  const h2Path = options.h2 ? join(dir, "h2.sock") : undefined;
+  const http1 = serveUnix(http1Path, fetch);
+  const h2 = h2Path && options.h2 ? await listenSink(h2Path, options.h2) : undefined;
+  const worker = new Worker(new URL("./client_port_worker.ts", import.meta.url).href, { type: "module" });
+  const send = (message: ToWorker) => worker.postMessage(message);
+  let closing = false;
+  let answered: ((message: FromWorker) => void) | undefined;
+  const answer = () => new Promise<FromWorker>((resolve) => (answered = resolve));
+  worker.onmessage = (e: MessageEvent<FromWorker>) => answered?.(e.data);
+  worker.onerror = (e: ErrorEvent) => {
+    e.preventDefault?.();
+    const error = new Error(`the client port's acceptor on ${hostname}:${port} failed: ${e.message}`);
+    if (answered) answered({ failed: error.message });
+    else if (!closing) options.onFailure?.(error);
+  };
+  const closeInner = async () => {
+    worker.terminate();
+    h2?.close();
+    await http1.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const listening = answer();
+  send({ start: { hostname, port, http1Path, h2Path, peekTimeoutMs: options.peekTimeoutMs ?? CLIENT_PORT_PEEK_TIMEOUT_MS } });
+  const started = await listening;
+  answered = undefined;
+  if (!("listening" in started)) {
+    await closeInner();
+    throw new Error(`cannot serve clients on ${hostname}:${port}: ${"failed" in started ? started.failed : "no answer"}`);
+  }
+  return {
+    port: started.listening,
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      // The acceptor closes the clients' sockets first, so every pipe ends before the servers stop.
+      const closed = answer();
+      send({ close: true });
+      await closed;
+      answered = undefined;
+      await closeInner();
+    },
+  };
+}
