@@ -4,7 +4,7 @@
  *
  * Owns: each call's response message in etcd's field names (`dbSize`, `raftIndex`, …) and which
  * calls carry a header (Alarm, MoveLeader and Defragment carry none in etcd). Never: how leadership
- * moves (member/) or how the state is hashed or copied (store/).
+ * moves (member/) or how the state is hashed, copied or rewritten (store/).
  */
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ETCD_SERVER_VERSION } from "../config/defaults.ts";
@@ -59,12 +59,11 @@ const hashKv: UnaryHandler = (member, m) => {
     .int("compact_revision", h.compactRevision).done();
 };
 
-/**
- * etcd rewrites its bbolt file without the free pages; SQLite reuses its free pages instead
- * (dbSize − dbSizeInUse), and a VACUUM in place would grow the WAL to the database's size. Refused
- * plainly until Concord defragments by copying the state and swapping the copy in.
- */
-const defragmentUnsupported = new EtcdError(GrpcCode.UNIMPLEMENTED, "concord: defragment is not supported yet (SQLite reuses the free pages: dbSize - dbSizeInUse)");
+/** etcd answers a defragment with an empty message: no header. */
+const defragment: UnaryHandler = (member) => {
+  member.defragment();
+  return {};
+};
 
 const moveLeader: UnaryHandler = async (member, m) => {
   const err = await member.moveLeader(int64(m, "targetID").toString(16));
@@ -79,7 +78,7 @@ export function maintenanceService(member: ApiMember): UntypedServiceImplementat
     Hash: unary(member, hash),
     HashKV: unary(member, hashKv),
     MoveLeader: unary(member, moveLeader),
-    Defragment: unary(member, () => defragmentUnsupported),
+    Defragment: unary(member, defragment),
     Snapshot: snapshot(member),
   };
 }

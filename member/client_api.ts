@@ -49,6 +49,8 @@ export interface ApiMember {
   hash(): { hash: number; revision: number };
   /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot). */
   snapshot(): StateCopy;
+  /** Rewrites the state without its free pages (etcd's Defragment); blocks while it runs. */
+  defragment(): void;
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** Hands leadership to the member with this id (hex); answers once it moved. */
   moveLeader(to: string): Promise<EtcdError | undefined>;

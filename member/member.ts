@@ -392,6 +392,15 @@ export class Member implements PeerService {
     return this.#store.copyState();
   }
 
+  /**
+   * etcd's Defragment: rewrites the state without its free pages. The member does nothing else
+   * while it runs (etcd's blocks reads and writes too); the file shrinks once checkpointed.
+   */
+  defragment(): void {
+    if (this.#installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
+    this.#store.defragment();
+  }
+
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */
   #read<T>(fn: () => T): T {
     this.#store.stateMachine.openBatch();

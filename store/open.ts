@@ -42,6 +42,11 @@ export interface Store {
   createSnapshot(): SnapshotFile;
   /** Commits the state and copies it for a client (etcd's Snapshot call); the caller releases it. */
   copyState(): StateCopy;
+  /**
+   * Commits the state and rewrites state.db without its free pages (etcd's Defragment); blocks
+   * while it runs, as etcd's does. The file shrinks once the checkpoint asked for has run.
+   */
+  defragment(): void;
   /** Replaces log and state by the received snapshot at (index, term). */
   installSnapshot(index: number, term: number): Promise<void>;
   /** Bytes the member's files take on disk, and of those the state database's live pages. */
@@ -154,6 +159,11 @@ export async function openStore(dataDir: string): Promise<Store> {
     copyState() {
       state.stateMachine.commit();
       return snapshots.copyForClient(state.db);
+    },
+    defragment() {
+      state.stateMachine.commit();
+      state.db.exec("VACUUM");
+      state.checkpointer.request(state.stateMachine.committedIndex);
     },
     async installSnapshot(index, term) {
       const file = snapshots.received(index);

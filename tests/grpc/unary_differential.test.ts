@@ -203,6 +203,7 @@ maintenance("hash of the key space below the compaction", "HashKV", { revision: 
 maintenance("hash of the key space at a future revision", "HashKV", { revision: 100000 });
 maintenance("hash of everything", "Hash", {}, { varying: ["hash"] });
 maintenance("move leadership to a missing member", "MoveLeader", { targetID: "1" });
+maintenance("defragment", "Defragment", {});
 kv("a put after it all", "Put", { key: b("last"), value: b("1") });
 maintenance("hash of the key space after it all", "HashKV", {});
 
@@ -287,14 +288,6 @@ test("grpc differential > a message over gRPC's limit is refused with the same c
   assert.equal(actual.code, expected.code);
   assert.match(expected.details, /^grpc: received message larger than max \(2097164 vs\. 2097152\)$/);
   assert.match(actual.details, /^Received message larger than max \(2097164 vs 2097152\)$/);
-});
-
-test("grpc differential > defragment: etcd's empty answer, Concord's plain refusal (not supported yet)", async () => {
-  const c: Case = { name: "defragment", service: "Maintenance", method: "Defragment", request: {} };
-  const [expected, actual] = [await ask(sides.etcd, c), await ask(sides.concord, c)];
-  assert.deepEqual(expected, { ok: {} });
-  assert.ok("code" in actual && actual.code === 12, JSON.stringify(actual));
-  assert.match(actual.details, /^concord: defragment is not supported yet/);
 });
 
 test("grpc differential > a snapshot streams the state in pieces that count down, then its SHA-256 (the file is each server's own)", async () => {
