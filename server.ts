@@ -9,9 +9,10 @@ import { parseConfig, usage } from "./config/flags.ts";
 import { checkLimits } from "./config/limits.ts";
 import { addConsole } from "./console/routes.ts";
 import { createGateway } from "./gateway/app.ts";
+import { type GrpcConnections, grpcConnections } from "./grpc/server.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
 import { Member } from "./member/member.ts";
-import { type ConnectionSink, serveClientPort } from "./runtime/client_port.ts";
+import { serveClientPort } from "./runtime/client_port.ts";
 import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
 
 const outcome = parseConfig(args(), env());
@@ -30,11 +31,13 @@ if (broken.length > 0) {
   process.exit(2);
 }
 const listeners: Listener[] = [];
+let grpc: GrpcConnections | undefined;
 
 /** Stops serving, then closes the member (called only once it is open). */
 async function shutdown(code: number): Promise<never> {
   // Watch streams never end on their own, and a server stopping waits for open responses.
   opened.watches.close();
+  grpc?.close();
   await Promise.all(listeners.map((l) => l.close()));
   await opened.close();
   process.exit(code);
@@ -64,14 +67,11 @@ const stream = peerStream(opened);
 for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
 const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 addConsole(gateway, opened);
-/**
- * Where HTTP/2 connections to the client URLs go: etcd's gRPC services (grpc/, a grpc-js Server's
- * createConnectionInjector) once they exist; until then nowhere, and such connections are closed.
- */
-const grpcConnections: ConnectionSink | undefined = undefined;
+// HTTP/2 connections to the client URLs are etcd's gRPC services (grpc/), as on etcd's port.
+grpc = grpcConnections(opened);
 const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
   serveClientPort(host(url), Number(url.port), (r) => gateway.app.fetch(r), {
-    h2: grpcConnections,
+    h2: grpc,
     onFailure: (e) => {
       console.error(`concord: ${e.message}`);
       void shutdown(1);

@@ -1,12 +1,13 @@
 /**
  * etcd's gRPC API for one member: a grpc-js Server with etcd's services, limited as etcd's is,
- * ready to be handed connections (`server.createConnectionInjector(credentials)`, for a port shared
- * with HTTP/1.1) or bound on its own (`bindAsync`).
+ * handed the connections someone else accepted (grpcConnections: the client port gives it those
+ * that speak HTTP/2) or bound on its own (`bindAsync`, for tests).
  *
  * Owns: which services are served and the server's options. Never: listens by itself, or serves
  * anything but gRPC.
  */
-import { Server, type ServerOptions } from "@grpc/grpc-js";
+import type { Duplex } from "node:stream";
+import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from "../config/limits.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import { clusterService } from "./cluster.ts";
@@ -31,4 +32,21 @@ export function createGrpcServer(member: ApiMember): Server {
   server.addService(services.Cluster, clusterService(member));
   server.addService(services.Maintenance, maintenanceService(member));
   return server;
+}
+
+/** The member's gRPC services as a sink for accepted connections, and their end. */
+export interface GrpcConnections {
+  /** Takes over a connection that speaks HTTP/2 (cleartext, as etcd's --listen-client-urls http://). */
+  injectConnection(socket: Duplex): void;
+  /** Ends every call and connection at once: watch and keep-alive streams never end by themselves. */
+  close(): void;
+}
+
+export function grpcConnections(member: ApiMember): GrpcConnections {
+  const server = createGrpcServer(member);
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  return {
+    injectConnection: (socket) => injector.injectConnection(socket),
+    close: () => server.forceShutdown(),
+  };
 }
