@@ -31,13 +31,12 @@ if (broken.length > 0) {
   process.exit(2);
 }
 const listeners: Listener[] = [];
-let grpc: GrpcConnections | undefined;
 
 /** Stops serving, then closes the member (called only once it is open). */
 async function shutdown(code: number): Promise<never> {
   // Watch streams never end on their own, and a server stopping waits for open responses.
   opened.watches.close();
-  grpc?.close();
+  grpc.close();
   await Promise.all(listeners.map((l) => l.close()));
   await opened.close();
   process.exit(code);
@@ -68,7 +67,7 @@ for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(
 const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 addConsole(gateway, opened);
 // HTTP/2 connections to the client URLs are etcd's gRPC services (grpc/), as on etcd's port.
-grpc = grpcConnections(opened);
+const grpc: GrpcConnections = grpcConnections(opened);
 const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
   serveClientPort(host(url), Number(url.port), (r) => gateway.app.fetch(r), {
     h2: grpc,
