@@ -148,6 +148,8 @@ export interface ConcordOptions {
   name?: string;
   /** More flags for the member. */
   flags?: string[];
+  /** The tree whose server.ts runs (a benchmark's baseline commit); this one by default. */
+  root?: string;
 }
 
 /** Starts `server.ts` as its own process; reuse `dataDir` to restart a member. */
@@ -163,7 +165,7 @@ export async function startConcord(options: ConcordOptions = {}): Promise<Server
     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`,
     ...(options.flags ?? []),
   ];
-  return spawnConcord({ runtime: options.runtime, url, dataDir, flags, removeDir: ownDir });
+  return spawnConcord({ runtime: options.runtime, url, dataDir, flags, removeDir: ownDir, root: options.root });
 }
 
 /**
@@ -176,13 +178,15 @@ export async function spawnConcord(options: {
   dataDir: string;
   flags: string[];
   removeDir: boolean;
+  /** The tree whose server.ts runs; this one by default. */
+  root?: string;
   /** Each line the process prints, as it prints it. */
   onOutput?: (text: string) => void;
 }): Promise<ServerProcess> {
   const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
   const { flags } = options;
   const command = runtime === "bun" ? [join(BIN, "bun"), ...(process.env.CONCORD_TEST_BUN_FLAGS?.split(" ").filter(Boolean) ?? []), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
-  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
+  const child = spawn(command[0], command.slice(1), { cwd: options.root ?? ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
   const output = capture(child);
   if (options.onOutput) {
     child.stdout?.on("data", (d) => options.onOutput!(String(d)));
