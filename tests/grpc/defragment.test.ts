@@ -1,5 +1,5 @@
 /**
- * Maintenance.Defragment over gRPC on a real member: after a delete and a compaction leave most of
+ * Maintenance.Defragment over gRPC on a real member (server.ts): after a delete and a compaction leave most of
  * state.db free, a defragment answers etcd's empty message, the file shrinks to about what is in
  * use once checkpointed, and nothing is lost — the keys left read back, and writes go on.
  */
@@ -9,19 +9,20 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { eventually } from "../../testkit/eventually.ts";
 import { EtcdGrpcClient, type Message } from "../../testkit/grpc_client.ts";
-import { type GrpcMember, startGrpcMember } from "../../testkit/grpc_member.ts";
+import { type ServerProcess, startConcord } from "../../testkit/processes.ts";
 
-let concord: GrpcMember;
+let concord: ServerProcess;
 let client: EtcdGrpcClient;
+const address = () => concord.url.replace("http://", "");
 
 before(async () => {
-  concord = await startGrpcMember("defragment");
-  client = new EtcdGrpcClient(concord.address);
+  concord = await startConcord({ name: "defragment" });
+  client = new EtcdGrpcClient(address());
 });
 
 after(async () => {
   client.close();
-  await concord.close();
+  await concord?.stop();
 });
 
 const stateBytes = () => statSync(join(concord.dataDir, "member", "state.db")).size;

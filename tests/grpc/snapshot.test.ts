@@ -1,5 +1,5 @@
 /**
- * Maintenance.Snapshot over gRPC on a real member: the copy it streams is the member's state as of
+ * Maintenance.Snapshot over gRPC on a real member (server.ts): the copy it streams is the member's state as of
  * the call (a SQLite database holding every key put before it), pieces never larger than
  * CLIENT_SNAPSHOT_CHUNK_BYTES, and no copy is left in the data dir afterwards — neither when the
  * stream ends nor when the client cancels it halfway.
@@ -13,17 +13,17 @@ import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../../config/limits.ts";
 import { services } from "../../grpc/protos.ts";
 import { openDatabase } from "../../store/sqlite.ts";
 import { EtcdGrpcClient, type Message } from "../../testkit/grpc_client.ts";
-import { type GrpcMember, startGrpcMember } from "../../testkit/grpc_member.ts";
-import { tempDir } from "../../testkit/processes.ts";
+import { type ServerProcess, startConcord, tempDir } from "../../testkit/processes.ts";
 
-let concord: GrpcMember;
+let concord: ServerProcess;
 let client: EtcdGrpcClient;
+const address = () => concord.url.replace("http://", "");
 const KEYS = 64;
 const VALUE_BYTES = 16 * 1024;
 
 before(async () => {
-  concord = await startGrpcMember("snapshot");
-  client = new EtcdGrpcClient(concord.address);
+  concord = await startConcord({ name: "snapshot" });
+  client = new EtcdGrpcClient(address());
   for (let i = 0; i < KEYS; i++) {
     const put = await client.call("KV", "Put", { key: Buffer.from(`k${i}`), value: Buffer.alloc(VALUE_BYTES, i) });
     assert.ok("ok" in put, JSON.stringify(put));
@@ -32,7 +32,7 @@ before(async () => {
 
 after(async () => {
   client.close();
-  await concord.close();
+  await concord?.stop();
 });
 
 /** Copies made for clients still in the member's data dir. */
@@ -59,7 +59,7 @@ test("grpc snapshot > the stream is the state as of the call, in bounded pieces,
 
 test("grpc snapshot > a client that cancels halfway leaves no copy behind", async () => {
   const Maintenance = makeGenericClientConstructor(services.Maintenance, "Maintenance");
-  const raw = new Maintenance(concord.address, credentials.createInsecure());
+  const raw = new Maintenance(address(), credentials.createInsecure());
   try {
     const stream = (raw as unknown as Record<string, (r: object, m: Metadata) => ClientReadableStream<Message>>).Snapshot.call(raw, {}, new Metadata());
     await new Promise<void>((resolve) => {

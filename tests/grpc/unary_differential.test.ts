@@ -1,8 +1,7 @@
 /**
  * Differential, over gRPC: one ordered sequence of unary calls — KV, Lease, Cluster, Maintenance,
  * their error paths included — goes to a fresh Debian etcd 3.4.23 and to a fresh Concord member
- * serving grpc/ (in process until the client port speaks HTTP/2), from a grpc-js client built from
- * the protos Concord serves. Every answer must match: the response message field by field, or the
+ * (server.ts, gRPC on its client port), from a grpc-js client built from the protos Concord serves. Every answer must match: the response message field by field, or the
  * status code and details. Normalised: what differs by nature (cluster and member ids, terms, URLs,
  * sizes, random ids), TTLs that count down, and the order etcd lists leases in (Go map order).
  * One test per call, so a mismatch names it; the few known differences are asserted as such.
@@ -12,8 +11,7 @@ import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { REQUEST_BYTES_MAX } from "../../config/limits.ts";
 import { EtcdGrpcClient, type GrpcAnswer, type Message, type ServiceName } from "../../testkit/grpc_client.ts";
-import { type GrpcMember, startGrpcMember } from "../../testkit/grpc_member.ts";
-import { type ServerProcess, startEtcd } from "../../testkit/processes.ts";
+import { type ServerProcess, startConcord, startEtcd } from "../../testkit/processes.ts";
 
 const b = (s: string) => Buffer.from(s);
 
@@ -237,21 +235,21 @@ function normalise(value: unknown, varying: Set<string>): unknown {
 
 type Side = { client: EtcdGrpcClient; vars: Vars };
 let etcd: ServerProcess;
-let concord: GrpcMember;
+let concord: ServerProcess;
 let sides: { etcd: Side; concord: Side };
 
 before(async () => {
-  [etcd, concord] = await Promise.all([startEtcd(), startGrpcMember("differential")]);
+  [etcd, concord] = await Promise.all([startEtcd(), startConcord({ name: "differential" })]);
   sides = {
     etcd: { client: new EtcdGrpcClient(etcd.url.replace("http://", "")), vars: new Map() },
-    concord: { client: new EtcdGrpcClient(concord.address), vars: new Map() },
+    concord: { client: new EtcdGrpcClient(concord.url.replace("http://", "")), vars: new Map() },
   };
 });
 
 after(async () => {
   sides?.etcd.client.close();
   sides?.concord.client.close();
-  await Promise.all([etcd?.stop(), concord?.close()]);
+  await Promise.all([etcd?.stop(), concord?.stop()]);
 });
 
 async function ask(side: Side, c: Case): Promise<GrpcAnswer> {
