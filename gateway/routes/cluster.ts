@@ -10,7 +10,7 @@ import type { MemberRecord } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { goString, header, jsonObject } from "../etcd_json.ts";
 import type { JsonValue } from "../compat/go_json.ts";
-import type { GatewayHandler } from "../handler.ts";
+import { type GatewayHandler, votersOnly } from "../handler.ts";
 import { emptySchema } from "../schemas/kv.ts";
 import { bool, decodeWith, type FieldSchema, message, repeated, spec, string, uint64 } from "../compat/proto_json.ts";
 
@@ -45,7 +45,7 @@ async function change(member: ApiMember, request: Parameters<ApiMember["changeMe
     .raw("members", `[${result.members.map(fromRecord).join(",")}]`).toString();
 }
 
-export const clusterHandlers: Record<string, GatewayHandler> = {
+const handlers: Record<string, GatewayHandler> = {
   "/v3/cluster/member/list": (member, body) => {
     const decoded = decodeWith(emptySchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
@@ -74,3 +74,8 @@ export const clusterHandlers: Record<string, GatewayHandler> = {
     return isEtcdError(r) ? r : change(member, { op: "promote", id: hex(r.ID) });
   },
 };
+
+/** A learner serves none of them, as etcd's interceptor refuses every cluster call on a learner. */
+export const clusterHandlers: Record<string, GatewayHandler> = Object.fromEntries(
+  Object.entries(handlers).map(([path, handler]) => [path, votersOnly(handler)]),
+);

@@ -9,7 +9,7 @@ import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from "../../config/defaults
 import { EtcdError, GrpcCode } from "../../etcd/errors.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { goString, header, jsonObject } from "../etcd_json.ts";
-import type { GatewayHandler } from "../handler.ts";
+import { type GatewayHandler, votersOnly } from "../handler.ts";
 import { emptySchema } from "../schemas/kv.ts";
 import { decodeWith, message, spec, uint64 } from "../compat/proto_json.ts";
 
@@ -39,13 +39,13 @@ export const memberHandlers: Record<string, GatewayHandler> = {
       .toString();
   },
 
-  "/v3/maintenance/transfer-leadership": async (member: ApiMember, body) => {
+  "/v3/maintenance/transfer-leadership": votersOnly(async (member: ApiMember, body) => {
     const decoded = decodeWith(moveLeaderSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
     const err = await member.moveLeader((decoded.value.targetID ?? 0n).toString(16));
     // etcd answers a transfer with an empty object: no header.
     return err ?? "{}";
-  },
+  }),
 };
 
 export const versionBody = jsonObject().str("etcdserver", ETCD_SERVER_VERSION).str("etcdcluster", ETCD_CLUSTER_VERSION)
