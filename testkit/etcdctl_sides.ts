@@ -90,21 +90,26 @@ export class Side {
     this.#cluster = cluster;
   }
 
-  /** A fresh side of `size` members, named, led by member 1. */
+  /** A fresh side of `size` members, named, led by member 1; nothing left running if it fails. */
   static async open(label: string, flavour: Flavour, size: 1 | 3): Promise<Side> {
-    let side: Side;
-    if (flavour === "concord" && size === 3) {
-      const cluster = await TestCluster.start(3);
-      side = new Side(label, cluster);
-      for (const m of cluster.members) side.#members.push({ clientUrl: m.clientUrl, peerUrl: m.peerUrl, name: m.name, stop: () => cluster.kill9(m) });
-    } else {
-      side = new Side(label, undefined);
-      const servers: ServerProcess[] = flavour === "etcd" ? (size === 1 ? [await startEtcd("solo")] : await startEtcdCluster(3)) : [await startConcord({ name: "solo" })];
-      for (const s of servers) side.#members.push({ clientUrl: s.url, peerUrl: "", name: "", stop: () => s.stop() });
+    let side: Side | undefined;
+    try {
+      if (flavour === "concord" && size === 3) {
+        const cluster = await TestCluster.start(3);
+        side = new Side(label, cluster);
+        for (const m of cluster.members) side.#members.push({ clientUrl: m.clientUrl, peerUrl: m.peerUrl, name: m.name, stop: () => cluster.kill9(m) });
+      } else {
+        side = new Side(label, undefined);
+        const servers: ServerProcess[] = flavour === "etcd" ? (size === 1 ? [await startEtcd("solo")] : await startEtcdCluster(3)) : [await startConcord({ name: "solo" })];
+        for (const s of servers) side.#members.push({ clientUrl: s.url, peerUrl: "", name: "", stop: () => s.stop() });
+      }
+      await side.#learnMembers();
+      if (size > 1) await side.lead(1);
+      return side;
+    } catch (e) {
+      await side?.close();
+      throw e;
     }
-    await side.#learnMembers();
-    if (size > 1) await side.lead(1);
-    return side;
   }
 
   /** Names each member's endpoint, peer URL, name and id by its place, and the cluster's id. */

@@ -15,8 +15,10 @@ import { type Flavour, Side } from "../../testkit/etcdctl_sides.ts";
 const against: Flavour = process.env.CONCORD_ETCDCTL_AGAINST === "etcd" ? "etcd" : "concord";
 
 async function differential(size: 1 | 3, steps: Step[]): Promise<void> {
-  const sides = await Promise.all([Side.open("etcd", "etcd", size), Side.open(against === "etcd" ? "etcd (second)" : "concord", against, size)]);
+  const opening = await Promise.allSettled([Side.open("etcd", "etcd", size), Side.open(against === "etcd" ? "etcd (second)" : "concord", against, size)]);
+  const sides = opening.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   try {
+    for (const o of opening) if (o.status === "rejected") throw o.reason;
     await playSession(sides as [Side, Side], steps);
   } finally {
     await Promise.all(sides.map((s) => s.close()));
