@@ -82,6 +82,14 @@ export const CLIENT_PORT_CONNECT_RETRY_MS_MIN = 2;
 export const CLIENT_PORT_CONNECT_RETRY_MS_MAX = 100;
 /** … until it has waited this long in all, ms; then the client's connection is closed. */
 export const CLIENT_PORT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Descriptors kept back from client connections: each holds three (its own, the pipe's, the inner
+ * server's), and the client ports together take at most (the open-file limit − this) / 3 of
+ * them; past that a new connection is closed at once. The member's files, threads and peers need
+ * far fewer than this; a runtime out of descriptors fails worse (Deno.serve ends the process,
+ * Bun spins on its accept).
+ */
+export const CLIENT_PORT_DESCRIPTORS_RESERVED = 1_000;
 
 // ---- the member ----
 

@@ -8,17 +8,18 @@
  * runtime's own server (serve.ts) running the fetch handler, HTTP/2 to a node:net server whose
  * sockets go to the sink (grpc-js's connection injector). The main thread's work per request is
  * what it was with Bun.serve or Deno.serve on the port itself; the pipe's is on the worker. Each
- * client connection holds three descriptors (its own, the pipe's, the inner server's).
+ * client connection holds three descriptors (its own, the pipe's, the inner server's): the ports
+ * of a process together take no more connections than its open-file limit leaves room for.
  *
  * Owns: the inner servers, the worker, the socket directory, and closing all of them. Never:
  * routes or gRPC — the sink is only something that takes a connection.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { CLIENT_PORT_PEEK_TIMEOUT_MS } from "../config/limits.ts";
+import { CLIENT_PORT_DESCRIPTORS_RESERVED, CLIENT_PORT_PEEK_TIMEOUT_MS } from "../config/limits.ts";
 import type { FromWorker, ToWorker } from "./client_port_worker.ts";
 import { type FetchHandler, type Listener, serveUnix } from "./serve.ts";
 
@@ -36,6 +37,28 @@ export interface ClientPortOptions {
   peekTimeoutMs?: number;
 }
 
+/** Descriptors one client connection holds: the client's socket, the pipe's, the inner server's. */
+const DESCRIPTORS_PER_CONNECTION = 3;
+
+/**
+ * How many client connections this process can hold: its open-file limit (Linux's
+ * /proc/self/limits; elsewhere no bound is known, and none is kept) less the reserve, over three.
+ */
+function connectionsMax(): number {
+  let limits = "";
+  try {
+    limits = readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return 2 ** 31 - 1;
+  }
+  const files = /^Max open files\s+(\d+)/m.exec(limits);
+  if (!files) return 2 ** 31 - 1;
+  return Math.max(0, Math.floor((Number(files[1]) - CLIENT_PORT_DESCRIPTORS_RESERVED) / DESCRIPTORS_PER_CONNECTION));
+}
+
+/** Client connections open on every client port of the process, counted by their acceptors' threads. */
+const connectionsOpen = new Int32Array(new SharedArrayBuffer(4));
+
 /** HTTP/2 connections, as node:net sockets, handed to the sink; closed with the port. */
 async function listenSink(path: string, sink: ConnectionSink): Promise<{ close(): void }> {
   const sockets = new Set<Socket>();
@@ -48,6 +71,8 @@ async function listenSink(path: string, sink: ConnectionSink): Promise<{ close()
     server.once("error", reject);
     server.listen(path, () => resolve());
   });
+  // A connection that could not be accepted (descriptors ran out): the acceptor tries it again.
+  server.on("error", () => {});
   return {
     close() {
       server.close();
@@ -83,7 +108,12 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   };
 
   const listening = answer();
-  send({ start: { hostname, port, http1Path, h2Path, peekTimeoutMs: options.peekTimeoutMs ?? CLIENT_PORT_PEEK_TIMEOUT_MS } });
+  send({
+    start: {
+      hostname, port, http1Path, h2Path, peekTimeoutMs: options.peekTimeoutMs ?? CLIENT_PORT_PEEK_TIMEOUT_MS,
+      connectionsOpen, connectionsMax: connectionsMax(),
+    },
+  });
   const started = await listening;
   answered = undefined;
   if (!("listening" in started)) {

@@ -10,9 +10,10 @@
  *
  * Owns: accepting, classifying, piping both ways with backpressure (a side that cannot take more
  * stops the other being read), half-closes passed on, an end on either side ending both, and
- * closing every connection when closed. A connection that has not told what it speaks within the
- * peek timeout is closed; one the inner server cannot take yet (its accept queue full) waits and
- * tries again. Never: parses HTTP, or lets one connection's failure reach another.
+ * closing every connection when closed. A connection over the process's budget is closed at
+ * once; one that has not told what it speaks within the peek timeout is closed; one the inner
+ * server cannot take yet (its accept queue full) waits and tries again. Never: parses HTTP, or
+ * lets one connection's failure reach another.
  */
 import {
   CLIENT_PORT_CONNECT_RETRY_MS_MAX,
@@ -31,6 +32,10 @@ export interface SplitterOptions {
   /** Where HTTP/2 connections go (a unix socket); without one they are closed at once. */
   h2Path?: string;
   peekTimeoutMs: number;
+  /** Client connections open (element 0), shared by every splitter of the process … */
+  connectionsOpen: Int32Array;
+  /** … and how many may be; one more is closed at once. */
+  connectionsMax: number;
 }
 
 export interface Splitter {
@@ -46,6 +51,13 @@ export function listenSplitter(options: SplitterOptions): Promise<Splitter> {
   const deno = (globalThis as { Deno?: DenoSockets }).Deno;
   if (deno) return Promise.resolve(denoSplitter(deno, options));
   throw new Error("concord runs on Bun or Deno");
+}
+
+/** Counts a new connection in, unless the budget is spent (then it is not counted: close it). */
+function admit(options: SplitterOptions): boolean {
+  if (Atomics.add(options.connectionsOpen, 0, 1) < options.connectionsMax) return true;
+  Atomics.sub(options.connectionsOpen, 0, 1);
+  return false;
 }
 
 /** How long to wait before connecting to the inner server again after `attempt` refusals, ms; undefined: give up. */
@@ -97,7 +109,7 @@ class BunPipe {
   innerEnded = false;
   clientClosed = false;
   timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(readonly client: BunSocket<BunPipe>) {}
+  constructor(readonly client: BunSocket<BunPipe>, readonly admitted: boolean) {}
 }
 
 /** Writes what `queue` holds until the socket takes no more; true when all went. */
@@ -173,8 +185,9 @@ function bunSplitter(bun: BunSockets, options: SplitterOptions): Splitter {
     port: options.port,
     socket: {
       open(client) {
-        const pipe = new BunPipe(client);
+        const pipe = new BunPipe(client, admit(options));
         client.data = pipe;
+        if (!pipe.admitted) return client.terminate();
         open.add(client);
         pipe.timer = setTimeout(() => client.end(), options.peekTimeoutMs);
       },
@@ -213,8 +226,10 @@ function bunSplitter(bun: BunSockets, options: SplitterOptions): Splitter {
         if (pipe.inner && pipe.toInner.length === 0) pipe.inner.shutdown();
       },
       close(client) {
-        open.delete(client);
         const pipe = client.data;
+        if (!pipe.admitted) return;
+        Atomics.sub(options.connectionsOpen, 0, 1);
+        open.delete(client);
         clearTimeout(pipe.timer);
         pipe.clientClosed = true;
         pipe.inner?.end();
@@ -303,6 +318,7 @@ function denoSplitter(deno: DenoSockets, options: SplitterOptions): Splitter {
     }
   };
   const splice = async (client: DenoConn) => {
+    if (!admit(options)) return closeQuietly(client);
     open.add(client);
     let inner: DenoConn | undefined;
     try {
@@ -317,6 +333,7 @@ function denoSplitter(deno: DenoSockets, options: SplitterOptions): Splitter {
     } catch {
       // the connection is over; the finally below closes what is left of it
     } finally {
+      Atomics.sub(options.connectionsOpen, 0, 1);
       closeQuietly(client);
       open.delete(client);
       if (inner) {

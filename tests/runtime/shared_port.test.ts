@@ -37,12 +37,14 @@ after(() => {
   for (const p of started) p.child.kill("SIGKILL");
 });
 
-async function startPort(flags: string[] = []): Promise<PortProcess> {
+/** Starts the port's process; with `openFilesMax`, under that open-file limit (ulimit -n). */
+async function startPort(flags: string[] = [], openFilesMax?: number): Promise<PortProcess> {
   const port = await freePort();
   const bin = `${ROOT}/node_modules/.bin/${RUNTIME}`;
   const script = "tests/runtime/client_port_server.ts";
-  const args = RUNTIME === "bun" ? [script] : ["run", "-A", script];
-  const child = spawn(bin, [...args, "--port", String(port), ...flags], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [...(RUNTIME === "bun" ? [script] : ["run", "-A", script]), "--port", String(port), ...flags];
+  const command = openFilesMax === undefined ? [bin, ...args] : ["bash", "-c", `ulimit -n ${openFilesMax} && exec "$0" "$@"`, bin, ...args];
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -276,6 +278,31 @@ test(`shared port > a burst of connections while the main thread is busy is serv
   assert.deepEqual(answers.filter((a) => a.status !== 200).slice(0, 3), [], "refused or lost in the burst");
   assert.equal((await busy.response()).body, "unblocked");
   for (const raw of [busy, ...burst]) raw.socket.destroy();
+});
+
+test(`shared port > past the connections its open-file limit allows, new ones are closed and the process lives on (${RUNTIME})`, async () => {
+  // (1,600 − 1,000 kept back) / 3 descriptors each = 200 connections; 600 would need 1,800.
+  const p = await startPort(["--sink", "grpc"], 1_600);
+  const many = Array.from({ length: 600 }, () => new Raw(p.port));
+  for (const raw of many) raw.socket.write(get("/sse?every_ms=60000"));
+  await Promise.all(many.map((raw) => raw.until("an event or a close", 20_000, (b) => b.includes("data: 0")).catch(() => {})));
+  const held = many.filter((raw) => raw.buffer.includes("data: 0") && !raw.ended).length;
+  const closed = many.filter((raw) => raw.ended && raw.buffer.length === 0).length;
+  assert.equal(held, 200, `${held} held, ${closed} closed`);
+  assert.equal(held + closed, 600);
+  for (const raw of many) raw.socket.destroy();
+  await eventually("the streams ended on the server", 10_000, async () => {
+    try {
+      return (await stats(p.port)).sseOpen === 0 ? true : undefined;
+    } catch {
+      return undefined; // the budget is still spent until the closes are seen
+    }
+  });
+  await keepAlive(p.port, 10);
+  const grpc = grpcClient(p.port);
+  assert.deepEqual(await grpc.echo(Buffer.from("after")), Buffer.from("after"));
+  grpc.close();
+  assert.equal(p.child.exitCode, null, `the port's process ended:\n${p.output()}`);
 });
 
 test(`shared port > a first packet cut into single bytes is still told apart (${RUNTIME})`, async () => {
