@@ -1,0 +1,144 @@
+/**
+ * `npm run bench:grpc`: Concord vs Debian's etcd 3.4.23 over gRPC, one load generator for both —
+ * bench/grpc-bench (etcd's own Go client, clientv3, built with Debian's Go) — on one member and on
+ * three (clients at the leader), alternating in the same run on the same machine (etcd, Concord,
+ * Concord, etcd; averaged). Beside throughput and latency it reports the members' CPU time per
+ * operation (all member processes together, from /proc/PID/stat), the figure that shows where a
+ * change helped on two shared cores. Nothing else should run on the machine meanwhile.
+ *
+ * Flags: --seconds N (per measurement, default 5), --clients 1,16,64,256, --workloads
+ * put,txn,range,lease-grant, --members 1,3.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TestCluster } from "../testkit/cluster.ts";
+import { ROOT, type ServerProcess, startConcord, startEtcd, startEtcdCluster } from "../testkit/processes.ts";
+import { flag } from "./workloads.ts";
+
+const SECONDS = Number(flag("seconds", "5"));
+const CLIENTS = flag("clients", "1,16,64,256").split(",").map(Number);
+const WORKLOADS = flag("workloads", "put,txn,range,lease-grant").split(",");
+const MEMBERS = flag("members", "1,3").split(",").map(Number);
+/** gRPC connections the generator's clients share (clientv3 multiplexes calls on a connection). */
+const CONNECTIONS = 8;
+
+type Result = { ops_per_s: number; p50_ms: number; p99_ms: number; errors: number; ops: number; cpuUsPerOp: number };
+
+const CLOCK_TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+function build(): string {
+  return execFileSync("bash", [join(ROOT, "bench", "grpc-bench", "build.sh"), join(ROOT, ".test-artifacts", "grpc-bench")], { encoding: "utf8" }).trim();
+}
+
+function runLoad(bin: string, endpoint: string, workload: string, clients: number, seconds: number, pids: number[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const args = ["-e", endpoint, "-w", workload, "-c", String(clients), "-conns", String(Math.min(CONNECTIONS, clients)), "-d", `${seconds}s`, "-warmup", "1s"];
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    // The generator preloads (range, txn) and warms up before it measures: the servers' CPU is
+    // counted between its "measuring" and "measured" lines, so neither is charged to the operations.
+    let cpuStart: number | undefined;
+    let cpuEnd: number | undefined;
+    const cpuNow = () => pids.reduce((s, p) => s + cpuSeconds(p), 0);
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => {
+      err += d;
+      if (cpuStart === undefined && /^measuring$/m.test(err)) cpuStart = cpuNow();
+      if (cpuEnd === undefined && /^measured$/m.test(err)) cpuEnd = cpuNow();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 120) * 1000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      const cpu = (cpuEnd ?? 0) - (cpuStart ?? 0);
+      if (code !== 0) return reject(new Error(`grpc-bench ${args.join(" ")} exited ${code}: ${err}`));
+      const r = JSON.parse(out.trim().split("\n").pop()!) as Result;
+      resolve({ ...r, cpuUsPerOp: r.ops > 0 ? (cpu * 1e6) / r.ops : 0 });
+    });
+  });
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const mean = (a: Result, b: Result): Result => ({
+  ops_per_s: (a.ops_per_s + b.ops_per_s) / 2, p50_ms: (a.p50_ms + b.p50_ms) / 2, p99_ms: (a.p99_ms + b.p99_ms) / 2,
+  errors: a.errors + b.errors, ops: a.ops + b.ops, cpuUsPerOp: (a.cpuUsPerOp + b.cpuUsPerOp) / 2,
+});
+
+interface Side {
+  endpoint: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+async function etcdSide(members: number): Promise<Side> {
+  if (members === 1) {
+    const e = await startEtcd("bench-grpc-etcd");
+    return { endpoint: e.url.replace("http://", ""), pids: [e.child.pid!], stop: () => e.stop() };
+  }
+  const servers: ServerProcess[] = await startEtcdCluster(members);
+  // The leader is the member whose status names itself.
+  let leader = servers[0];
+  for (const s of servers) {
+    const status = await (await fetch(`${s.url}/v3/maintenance/status`, { method: "POST", body: "{}" })).json();
+    if (status.leader === status.header.member_id) leader = s;
+  }
+  return { endpoint: leader.url.replace("http://", ""), pids: servers.map((s) => s.child.pid!), stop: () => Promise.all(servers.map((s) => s.stop())).then(() => {}) };
+}
+
+async function concordSide(members: number): Promise<Side> {
+  if (members === 1) {
+    const c = await startConcord({ name: "bench-grpc" });
+    return { endpoint: c.url.replace("http://", ""), pids: [c.child.pid!], stop: () => c.stop() };
+  }
+  const cluster = await TestCluster.start(members);
+  const leader = await cluster.leader();
+  return {
+    endpoint: leader.clientUrl.replace("http://", ""),
+    pids: cluster.members.map((m) => m.process!.child.pid!),
+    stop: () => cluster.close(),
+  };
+}
+
+const bin = build();
+console.log(`bench:grpc: ${WORKLOADS.join(", ")} × ${CLIENTS.join("/")} clients on ${MEMBERS.join(" and ")} member(s), ${SECONDS} s each, load from ${bin}`);
+const tables: string[] = [];
+for (const members of MEMBERS) {
+  const etcd = await etcdSide(members);
+  const concord = await concordSide(members);
+  const rows: string[] = [];
+  try {
+    for (const workload of WORKLOADS) {
+      for (const clients of CLIENTS) {
+        const measure = async (side: Side) => {
+          await new Promise((r) => setTimeout(r, 1_000)); // the last run's disk writes drain
+          return runLoad(bin, side.endpoint, workload, clients, SECONDS, side.pids);
+        };
+        const e1 = await measure(etcd);
+        const c1 = await measure(concord);
+        const c2 = await measure(concord);
+        const e2 = await measure(etcd);
+        const [e, c] = [mean(e1, e2), mean(c1, c2)];
+        const ratio = c.ops_per_s / e.ops_per_s;
+        console.log(`bench:grpc ${members} member(s) ${workload} × ${clients}: etcd ${fmt(e.ops_per_s)}/s p99 ${fmt(e.p99_ms, 1)} ms ` +
+          `(${e.errors} errors, ${fmt(e.cpuUsPerOp)} µs CPU/op), concord ${fmt(c.ops_per_s)}/s p99 ${fmt(c.p99_ms, 1)} ms ` +
+          `(${c.errors} errors, ${fmt(c.cpuUsPerOp)} µs CPU/op) → ${fmt(ratio, 2)}x`);
+        rows.push(`| ${members} | ${workload} | ${clients} | ${fmt(e.ops_per_s)} | ${fmt(c.ops_per_s)} | **${fmt(ratio, 2)}x** | ` +
+          `${fmt(e.p99_ms, 1)} | ${fmt(c.p99_ms, 1)} | ${fmt(e.cpuUsPerOp)} | ${fmt(c.cpuUsPerOp)} |`);
+      }
+    }
+  } finally {
+    await Promise.all([etcd.stop(), concord.stop()]);
+  }
+  tables.push(...rows);
+}
+console.log("\n| members | workload | clients | etcd ops/s | Concord ops/s | ratio | etcd p99 ms | Concord p99 ms | etcd CPU µs/op | Concord CPU µs/op |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const r of tables) console.log(r);
