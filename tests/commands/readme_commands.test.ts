@@ -36,6 +36,7 @@ const RUN = {
   bench: "npm run bench",
   benchCluster: "npm run bench:cluster",
   benchWatch: "npm run bench:watch",
+  benchGrpc: "npm run bench:grpc",
   sim: "npm run sim",
   buildUi: "npm run build:ui",
   install: "npm install",
@@ -378,6 +379,15 @@ test("readme > npm run bench:watch, briefly, fans out to watchers and holds idle
   assert.equal(watchers, "4");
   assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
   assert.match(output, /20 idle SSE watchers on one member: 20 held, 0 errors/);
+});
+
+test("readme > npm run bench:grpc, briefly, builds etcd's Go client as the load and compares put over gRPC", async () => {
+  const output = await runToEnd(RUN.benchGrpc, ["--", "--seconds", "0.3", "--clients", "1", "--workloads", "put", "--members", "1"], INSTALLING_MS);
+  const rows = tableRows(output);
+  assert.equal(rows.length, 1, output);
+  const [members, workload, clients, etcd, concord] = rows[0];
+  assert.deepEqual([members, workload, clients], ["1", "put", "1"]);
+  assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
 });
 
 test("readme > npm run sim -- --seeds N runs that many seeds", async () => {
