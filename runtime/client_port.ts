@@ -71,7 +71,7 @@ async function listenSink(path: string, sink: ConnectionSink): Promise<{ close()
     server.once("error", reject);
     server.listen(path, () => resolve());
   });
-  // A connection that could not be accepted (descriptors ran out): the acceptor tries it again.
+  // An accept that fails (descriptors ran out) loses that connection alone: it must not throw.
   server.on("error", () => {});
   return {
     close() {
@@ -91,11 +91,13 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   const worker = new Worker(new URL("./client_port_worker.ts", import.meta.url).href, { type: "module" });
   const send = (message: ToWorker) => worker.postMessage(message);
   let closing = false;
+  let dead = false;
   let answered: ((message: FromWorker) => void) | undefined;
   const answer = () => new Promise<FromWorker>((resolve) => (answered = resolve));
   worker.onmessage = (e: MessageEvent<FromWorker>) => answered?.(e.data);
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault?.();
+    dead = true;
     const error = new Error(`the client port's acceptor on ${hostname}:${port} failed: ${e.message}`);
     if (answered) answered({ failed: error.message });
     else if (!closing) options.onFailure?.(error);
@@ -125,11 +127,14 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
     close: async () => {
       if (closing) return;
       closing = true;
-      // The acceptor closes the clients' sockets first, so every pipe ends before the servers stop.
-      const closed = answer();
-      send({ close: true });
-      await closed;
-      answered = undefined;
+      // The acceptor closes the clients' sockets first, so every pipe ends before the servers stop
+      // (a dead one closed them as it died).
+      if (!dead) {
+        const closed = answer();
+        send({ close: true });
+        await closed;
+        answered = undefined;
+      }
       await closeInner();
     },
   };
