@@ -13,6 +13,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestCluster } from "../testkit/cluster.ts";
+import { GO_CACHE_DIR } from "../testkit/go_programs.ts";
 import { ROOT, type ServerProcess, startConcord, startEtcd, startEtcdCluster } from "../testkit/processes.ts";
 import { flag } from "./workloads.ts";
 
@@ -35,7 +36,10 @@ function cpuSeconds(pid: number): number {
 }
 
 function build(): string {
-  return execFileSync("bash", [join(ROOT, "bench", "grpc-bench", "build.sh"), join(ROOT, ".test-artifacts", "grpc-bench")], { encoding: "utf8" }).trim();
+  return execFileSync("bash", [join(ROOT, "bench", "grpc-bench", "build.sh"), join(ROOT, ".test-artifacts", "grpc-bench")], {
+    encoding: "utf8",
+    env: { ...process.env, GOCACHE: GO_CACHE_DIR },
+  }).trim();
 }
 
 function runLoad(bin: string, endpoint: string, workload: string, clients: number, seconds: number, pids: number[]): Promise<Result> {

@@ -14,7 +14,7 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/go.etcd.io/et
     || { echo "build.sh: apt-get install golang-go golang-etcd-server-dev failed (see $out/apt.log)" >&2; tail -5 "$out/apt.log" >&2; exit 1; }
 fi
 export PATH="$PATH:/usr/lib/go/bin"
-if ! (cd "$out" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off GOCACHE="$out/gocache" \
+if ! (cd "$out" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off GOCACHE="${GOCACHE:-$out/gocache}" \
       go build -o "$bin.tmp" "$here/main.go") >"$out/build.log" 2>&1; then
   echo "build.sh: go build failed (see $out/build.log)" >&2; cat "$out/build.log" >&2; exit 1
 fi
