@@ -14,7 +14,7 @@
  * Owns: the inner servers, the worker, the socket directory, and closing all of them. Never:
  * routes or gRPC — the sink is only something that takes a connection.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +59,34 @@ function connectionsMax(): number {
 /** Client connections open on every client port of the process, counted by their acceptors' threads. */
 const connectionsOpen = new Int32Array(new SharedArrayBuffer(4));
 
+/** The directories of the inner servers' sockets: the prefix, then the process id, then random letters. */
+const SOCKET_DIR_PREFIX = "concord-client-port-";
+
+/**
+ * Removes what processes that were killed before they could close their ports left in the
+ * temporary directory (a test suite kills members with SIGKILL by the hundred): a directory whose
+ * process is gone. Once per process.
+ */
+let swept = false;
+function sweepSocketDirs(): void {
+  if (swept) return;
+  swept = true;
+  for (const name of readdirSync(tmpdir())) {
+    const pid = name.startsWith(SOCKET_DIR_PREFIX) ? Number(name.slice(SOCKET_DIR_PREFIX.length).split("-")[0]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code !== "ESRCH"; // EPERM: someone else's, alive
+  }
+}
+
 /** HTTP/2 connections, as node:net sockets, handed to the sink; closed with the port. */
 async function listenSink(path: string, sink: ConnectionSink): Promise<{ close(): void }> {
   const sockets = new Set<Socket>();
@@ -83,7 +111,8 @@ async function listenSink(path: string, sink: ConnectionSink): Promise<{ close()
 
 /** Serves `fetch` (HTTP/1.1) and `options.h2` (HTTP/2) on one port; throws when it cannot be bound. */
 export async function serveClientPort(hostname: string, port: number, fetch: FetchHandler, options: ClientPortOptions = {}): Promise<Listener> {
-  const dir = mkdtempSync(join(tmpdir(), "concord-client-port-"));
+  sweepSocketDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
   const http1Path = join(dir, "http1.sock");
   const h2Path = options.h2 ? join(dir, "h2.sock") : undefined;
   const http1 = serveUnix(http1Path, fetch);

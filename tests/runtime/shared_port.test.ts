@@ -10,7 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { after, test } from "node:test";
 import { Client, credentials } from "@grpc/grpc-js";
 import { CLIENT_PORT_PEEK_BYTES_MAX } from "../../config/limits.ts";
@@ -407,6 +409,22 @@ test(`shared port > closing the port ends every connection, and nothing is left 
   console.log(`shared port: closed with streams open in ${Date.now() - t0} ms (${RUNTIME})`);
   abort.abort();
   grpc.close();
+});
+
+test(`shared port > a port killed before it could close leaves its sockets' directory, and the next one started removes it (${RUNTIME})`, async () => {
+  const socketDirs = (pid: number) => readdirSync(tmpdir()).filter((name) => name.startsWith(`concord-client-port-${pid}-`));
+  const killed = await startPort(["--sink", "none"]);
+  const pid = killed.child.pid!;
+  assert.equal(socketDirs(pid).length, 1);
+  killed.child.kill("SIGKILL");
+  await killed.exited;
+  assert.equal(socketDirs(pid).length, 1, "SIGKILL leaves it");
+  const next = await startPort(["--sink", "none"]);
+  assert.deepEqual(socketDirs(pid), [], "the next port removed it");
+  assert.equal(socketDirs(next.child.pid!).length, 1, "and kept its own");
+  next.child.kill("SIGTERM");
+  assert.equal(await next.exited, 0);
+  assert.deepEqual(socketDirs(next.child.pid!), [], "a port that closes removes its own");
 });
 
 test(`shared port > a member: HTTP/2 is served or closed, never left hanging, and kill -INT with streams open ends it at once (${RUNTIME})`, async () => {
