@@ -11,11 +11,27 @@
  */
 import { connect, type Socket } from "node:net";
 import { type ServerProcess, startConcord, startEtcd } from "../testkit/processes.ts";
+import { readFileSync } from "node:fs";
+import { CLIENT_PORT_DESCRIPTORS_RESERVED } from "../config/limits.ts";
 import { flag } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));
 const WATCHERS = flag("watchers", "256,1000").split(",").map(Number);
-const IDLE = Number(flag("idle", "10000"));
+/**
+ * A member holds at most (its open-file limit − the reserve) / 3 client connections (each is three
+ * descriptors behind the client port), and the member inherits this process's limit: the default
+ * of 10,000 idle watchers is lowered to what fits, and said so (`npm run bench:watch` raises the
+ * limit first where it may).
+ */
+function idleThatFits(wanted: number): number {
+  const files = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+  if (files === undefined) return wanted;
+  const fits = Math.floor((Number(files) - CLIENT_PORT_DESCRIPTORS_RESERVED) / 3) - 100;
+  if (fits >= wanted) return wanted;
+  console.log(`bench:watch: an open-file limit of ${files} holds ${fits} idle watchers on one member, not ${wanted} (raise it with ulimit -n)`);
+  return fits;
+}
+const IDLE = flag("idle", "") === "" ? idleThatFits(10_000) : Number(flag("idle", ""));
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const PREFIX = "fan/";
