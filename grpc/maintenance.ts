@@ -9,7 +9,6 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ETCD_SERVER_VERSION } from "../config/defaults.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
-import { Errors as ServerErrors } from "../etcd/server_errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import { int, int64 } from "./requests.ts";
 import { fields, header } from "./responses.ts";
@@ -26,7 +25,7 @@ const status: UnaryHandler = (member) => {
     .int("raftIndex", s.raftIndex)
     .int("raftTerm", s.raftTerm)
     .int("raftAppliedIndex", s.raftAppliedIndex)
-    .list("errors", s.leader === 0n ? [ServerErrors.noLeader.message] : [])
+    .list("errors", s.errors)
     .int("dbSizeInUse", s.dbSizeInUseBytes)
     .bool("isLearner", s.isLearner)
     .done();

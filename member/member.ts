@@ -87,6 +87,8 @@ export interface MemberStatus {
   dbSizeBytes: number;
   dbSizeInUseBytes: number;
   isLearner: boolean;
+  /** What etcd's status lists as errors: "etcdserver: no leader" while there is none. */
+  errors: string[];
 }
 
 
@@ -447,6 +449,7 @@ export class Member implements PeerService {
       dbSizeBytes: size.total,
       dbSizeInUseBytes: size.inUse,
       isLearner: this.isLearner,
+      errors: this.#raft.lead === NO_NODE ? [MemberErrors.noLeader.message] : [],
     };
   }
 

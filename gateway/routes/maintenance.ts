@@ -33,7 +33,7 @@ export const memberHandlers: Record<string, GatewayHandler> = {
       .int("raftIndex", s.raftIndex)
       .int("raftTerm", s.raftTerm)
       .int("raftAppliedIndex", s.raftAppliedIndex)
-      .raw("errors", s.leader === 0n ? `[${goString("etcdserver: no leader")}]` : undefined)
+      .raw("errors", s.errors.length > 0 ? `[${s.errors.map(goString).join(",")}]` : undefined)
       .int("dbSizeInUse", s.dbSizeInUseBytes)
       .bool("isLearner", s.isLearner)
       .toString();

@@ -38,7 +38,7 @@ const standIn = {
   leaseIds: () => [],
   status: () => ({
     revision: 3, leader: behaviour.leader, raftIndex: 9, raftTerm: 5, raftAppliedIndex: 9, dbSizeBytes: 4096,
-    dbSizeInUseBytes: 4096, isLearner: behaviour.isLearner,
+    dbSizeInUseBytes: 4096, isLearner: behaviour.isLearner, errors: [],
   }),
   hashKv: () => ({ hash: 1, revision: 3, compactRevision: -1 }),
   hash: () => ({ hash: 1, revision: 3 }),
