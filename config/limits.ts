@@ -91,6 +91,31 @@ export const CLIENT_PORT_CONNECT_TIMEOUT_MS = 10_000;
  */
 export const CLIENT_PORT_DESCRIPTORS_RESERVED = 1_000;
 
+// ---- gRPC's HTTP/2 connections ----
+
+/**
+ * Window a client may send on one call before we acknowledge (SETTINGS_INITIAL_WINDOW_SIZE), bytes:
+ * at least the largest request message, so a unary call never waits for a window update.
+ */
+export const GRPC_STREAM_WINDOW_BYTES = 4 * MiB;
+/** Window a client may send on a whole connection before we acknowledge, bytes. */
+export const GRPC_CONNECTION_WINDOW_BYTES = 64 * MiB;
+/**
+ * Bytes of requests a connection may hold not yet handed to a call — partial messages, and
+ * messages a paused call (a keep-alive stream renewing) has not read; a call whose bytes would go
+ * past it is ended RESOURCE_EXHAUSTED. Bounds a connection's memory whatever its clients send.
+ */
+export const GRPC_CONNECTION_BUFFERED_BYTES_MAX = 64 * MiB;
+/** Calls open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS); a client queues beyond it. */
+export const GRPC_CONCURRENT_STREAMS_MAX = 10_000;
+/** A request's headers (SETTINGS_MAX_HEADER_LIST_SIZE, HPACK's measure: names, values, 32 per field), bytes. */
+export const GRPC_HEADER_LIST_BYTES_MAX = 1 * MiB;
+/**
+ * Bytes of answers a connection may hold unsent (the client reads slower than it asks) before the
+ * connection stops reading requests and calls see no room, until the client has taken them.
+ */
+export const GRPC_CONNECTION_UNSENT_BYTES_MAX = 4 * MiB;
+
 // ---- the member ----
 
 /** etcd's request timeout is this plus two election timeouts (ms): a request that cannot finish by then is answered "request timed out". */
@@ -173,7 +198,7 @@ export const LIMITS = {
   LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
   PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
-  CLIENT_PORT_CONNECT_TIMEOUT_MS,
+  CLIENT_PORT_CONNECT_TIMEOUT_MS, GRPC_STREAM_WINDOW_BYTES, GRPC_CONNECTION_WINDOW_BYTES, GRPC_CONNECTION_BUFFERED_BYTES_MAX,
 };
 export type Limits = typeof LIMITS;
 
@@ -207,6 +232,12 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.CLIENT_PORT_READ_BYTES_MIN <= l.CLIENT_PORT_READ_BYTES_MAX, "a pipe's read buffer grows from CLIENT_PORT_READ_BYTES_MIN up to CLIENT_PORT_READ_BYTES_MAX");
   must(0 < l.CLIENT_PORT_CONNECT_RETRY_MS_MIN && l.CLIENT_PORT_CONNECT_RETRY_MS_MIN <= l.CLIENT_PORT_CONNECT_RETRY_MS_MAX && l.CLIENT_PORT_CONNECT_RETRY_MS_MAX <= l.CLIENT_PORT_CONNECT_TIMEOUT_MS,
     "the client port's connection retries wait from CLIENT_PORT_CONNECT_RETRY_MS_MIN (above 0) up to CLIENT_PORT_CONNECT_RETRY_MS_MAX, within CLIENT_PORT_CONNECT_TIMEOUT_MS");
+  must(l.GRPC_STREAM_WINDOW_BYTES >= l.REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES + 5,
+    "a call's window (GRPC_STREAM_WINDOW_BYTES) must hold the largest request message gRPC receives, so no unary call waits on it");
+  must(l.GRPC_STREAM_WINDOW_BYTES <= l.GRPC_CONNECTION_WINDOW_BYTES && l.GRPC_CONNECTION_WINDOW_BYTES < 2 ** 31,
+    "a call's window fits in its connection's, and a window is below 2^31 bytes (HTTP/2's largest)");
+  must(l.GRPC_CONNECTION_BUFFERED_BYTES_MAX >= l.GRPC_STREAM_WINDOW_BYTES,
+    "a connection must hold at least one call's window of requests not yet read (GRPC_CONNECTION_BUFFERED_BYTES_MAX)");
   if (timing) {
     must(timing.electionMs >= 5 * timing.heartbeatMs, "the election timeout must be at least 5 heartbeats");
     must(timing.heartbeatMs / l.TICKS_PER_HEARTBEAT >= 1,

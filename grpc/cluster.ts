@@ -5,11 +5,11 @@
  * Owns: each call's request and response messages (ids as uint64, `peerURLs`, `clientURLs`,
  * `isLearner`). Never: the rules of changing membership (member/membership.ts has them).
  */
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { isEtcdError } from "../etcd/errors.ts";
 import type { MembershipRequest } from "../etcd/membership.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import type { ApiMember } from "../member/client_api.ts";
+import type { ServiceImplementation } from "./calls.ts";
 import { bool, int64, strings } from "./requests.ts";
 import { fields, header, type ProtoObject } from "./responses.ts";
 import { unary, type UnaryHandler } from "./unary.ts";
@@ -39,7 +39,7 @@ function change(toRequest: (m: Parameters<UnaryHandler>[1]) => MembershipRequest
 const list: UnaryHandler = (api) =>
   fields().message("header", header(api.header, 0)).list("members", api.members().map(member)).done();
 
-export function clusterService(api: ApiMember): UntypedServiceImplementation {
+export function clusterService(api: ApiMember): ServiceImplementation {
   return {
     MemberAdd: unary(api, change((m) => ({ op: "add", peerUrls: strings(m, "peerURLs"), isLearner: bool(m, "isLearner") }), true)),
     MemberRemove: unary(api, change((m) => ({ op: "remove", id: hexId(int64(m, "ID")) }))),

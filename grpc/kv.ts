@@ -2,21 +2,21 @@
  * etcd's KV service over gRPC: Range, Put, DeleteRange, Txn and Compact.
  *
  * Owns: each call's path from a decoded request to its response — etcd's checks in etcd's order
- * (the request's own, then the proposal's size; gRPC's limit on the message is grpc-js's, set in
+ * (the request's own, then the proposal's size; gRPC's limit on the message is calls.ts's, set in
  * server.ts), the member, the response message. Never: semantics of the key space (the store's
  * applier has them) or a rule of its own that the JSON gateway does not share (etcd/ has those).
  */
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { deleteRangeSize, proposalSize, ProposalField, putSize, txnSize } from "../etcd/proto_size.ts";
 import { checkDeleteRange, checkProposalSize, checkPut, checkRange, checkTxn } from "../etcd/request_checks.ts";
 import type { HeaderContext, RangeRequest } from "../etcd/types.ts";
 import type { ApiMember } from "../member/client_api.ts";
+import type { Answer, ServiceImplementation } from "./calls.ts";
 import type { ProtoMessage } from "./protos.ts";
 import { toCompaction, toDeleteRange, toPut, toRange, toTxn } from "./requests.ts";
 import { kvResponse, type ProtoObject } from "./responses.ts";
-import { type Answer, unary, type UnaryHandler } from "./unary.ts";
+import { unary, type UnaryHandler } from "./unary.ts";
 
 /**
  * A write: converted, checked as etcd's gRPC layer and server do (the request's own checks, then
@@ -55,7 +55,7 @@ const range: UnaryHandler = (member, message) => {
   return barrier.then((failed) => failed ?? answerRange(member, request));
 };
 
-export function kvService(member: ApiMember): UntypedServiceImplementation {
+export function kvService(member: ApiMember): ServiceImplementation {
   return {
     Range: unary(member, range, { servesLearner: (m) => m.serializable === true }),
     Put: unary(member, proposal({

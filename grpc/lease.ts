@@ -6,11 +6,11 @@
  * leader's lessor does), changes leases except by proposing, or rules of its own (a grant's bounds
  * and id are every surface's: etcd/lease_grant.ts).
  */
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { isEtcdError } from "../etcd/errors.ts";
 import { leaseGrantCommand } from "../etcd/lease_grant.ts";
 import type { LeaseGrantResponse, LeaseRevokeResponse } from "../etcd/types.ts";
 import type { ApiMember } from "../member/client_api.ts";
+import type { ServiceImplementation } from "./calls.ts";
 import { bool, int64 } from "./requests.ts";
 import { fields, header } from "./responses.ts";
 import { unary, type UnaryHandler } from "./unary.ts";
@@ -46,7 +46,7 @@ const leases: UnaryHandler = (member) =>
   fields().message("header", header(member.header, member.revision))
     .list("leases", member.leaseIds().map((id) => fields().int("ID", id).done())).done();
 
-export function leaseService(member: ApiMember): UntypedServiceImplementation {
+export function leaseService(member: ApiMember): ServiceImplementation {
   return {
     LeaseGrant: unary(member, grant),
     LeaseRevoke: unary(member, revoke),

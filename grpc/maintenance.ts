@@ -6,10 +6,10 @@
  * calls carry a header (Alarm, MoveLeader and Defragment carry none in etcd). Never: how leadership
  * moves (member/) or how the state is hashed, copied or rewritten (store/).
  */
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ETCD_SERVER_VERSION } from "../config/defaults.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
+import type { ServiceImplementation } from "./calls.ts";
 import { int, int64 } from "./requests.ts";
 import { fields, header } from "./responses.ts";
 import { snapshot } from "./snapshot.ts";
@@ -70,7 +70,7 @@ const moveLeader: UnaryHandler = async (member, m) => {
   return err ?? {};
 };
 
-export function maintenanceService(member: ApiMember): UntypedServiceImplementation {
+export function maintenanceService(member: ApiMember): ServiceImplementation {
   return {
     Status: unary(member, status, { servesLearner: () => true }),
     Alarm: unary(member, alarm),

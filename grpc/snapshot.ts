@@ -10,34 +10,19 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
-import type { handleServerStreamingCall, ServerWritableStream } from "@grpc/grpc-js";
 import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { StateCopy } from "../store/snapshots.ts";
-import type { ProtoMessage } from "./protos.ts";
-import { fields, type ProtoObject } from "./responses.ts";
-import { refusedBeforeHandler, statusOf, unexpected } from "./unary.ts";
-
-type Call = ServerWritableStream<ProtoMessage, ProtoObject>;
-
-/** The call was cancelled or ended: grpc-js will not say so again, nor drain. */
-const gone = (call: Call) => call.cancelled || call.destroyed || call.writableEnded;
+import { type Method, type ServerCall, unexpected } from "./calls.ts";
+import { fields } from "./responses.ts";
+import { refusedBeforeHandler } from "./unary.ts";
 
 /** Resolves once the client has room for more (true), or with false once the call is gone. */
-function room(call: Call): Promise<boolean> {
+function room(call: ServerCall): Promise<boolean> {
   return new Promise((resolve) => {
-    if (gone(call)) return resolve(false);
-    const done = (ok: boolean) => {
-      call.off("drain", onDrain);
-      call.off("cancelled", onGone);
-      call.off("close", onGone);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onGone = () => done(false);
-    call.on("drain", onDrain);
-    call.on("cancelled", onGone);
-    call.on("close", onGone);
+    if (call.ended) return resolve(false);
+    call.onDrain = () => resolve(true);
+    call.onGone = () => resolve(false);
   });
 }
 
@@ -46,42 +31,38 @@ function room(call: Call): Promise<boolean> {
  * descriptors: a piece is a page-cache read of 32 KiB, and a descriptor, unlike a FileHandle, is
  * never closed behind our back (Bun throws, killing the process, on a FileHandle collected open).
  */
-async function send(call: Call, copy: StateCopy): Promise<void> {
+async function send(call: ServerCall, copy: StateCopy): Promise<void> {
   const fd = openSync(copy.path, "r");
   try {
     const digest = createHash("sha256");
     const buffer = new Uint8Array(CLIENT_SNAPSHOT_CHUNK_BYTES);
     let sent = 0;
     while (sent < copy.bytes) {
-      if (gone(call)) return;
+      if (call.ended) return;
       const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, copy.bytes - sent), sent);
       if (bytesRead === 0) throw new Error(`snapshot: ${copy.path} ended at ${sent} of ${copy.bytes} bytes`);
       const blob = buffer.slice(0, bytesRead);
       digest.update(blob);
       sent += bytesRead;
-      const more = call.write(fields().int("remaining_bytes", copy.bytes - sent).bytes("blob", blob).done());
+      const more = call.send(fields().int("remaining_bytes", copy.bytes - sent).bytes("blob", blob).done());
       if (!more && !(await room(call))) return;
     }
-    if (gone(call)) return;
-    call.write(fields().bytes("blob", new Uint8Array(digest.digest())).done());
+    if (call.ended) return;
+    call.send(fields().bytes("blob", new Uint8Array(digest.digest())).done());
     call.end();
   } finally {
     closeSync(fd);
   }
 }
 
-export function snapshot(member: ApiMember): handleServerStreamingCall<ProtoMessage, ProtoObject> {
-  return (call: Call) => {
-    const fail = (status: ReturnType<typeof statusOf>) => call.emit("error", status);
-    let copy: StateCopy | undefined;
-    try {
+export function snapshot(member: ApiMember): Method {
+  return {
+    kind: "serverStream",
+    start: (call) => {
       const refused = refusedBeforeHandler(member, call.metadata, false);
-      if (refused) return fail(statusOf(refused));
-      copy = member.snapshot();
-    } catch (e) {
-      return fail(statusOf(unexpected(e)));
-    }
-    const made = copy;
-    send(call, made).catch((e) => fail(statusOf(unexpected(e)))).finally(() => made.release());
+      if (refused) return call.end(refused);
+      const copy = member.snapshot();
+      send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
+    },
   };
 }

@@ -6,10 +6,9 @@
  *
  * Owns: reading requests off the call, the messages going out (events with prev_kv when asked,
  * fragments as etcd's sendFragments cuts them), and the call's flow control — the session sees no
- * room while grpc-js's write buffer is over its mark, and the hub is woken when it drains.
+ * room while the client is owed more than it has taken, and the hub is woken when it has room.
  * Never: buffers events itself (the hub re-reads them from history) or keeps a rule of its own.
  */
-import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { REQUEST_BYTES_MAX } from "../config/limits.ts";
 import { EventType, type KeyValue } from "../etcd/types.ts";
 import { fieldSize } from "../etcd/proto_size.ts";
@@ -19,9 +18,8 @@ import { type WatchCreate, type WatchOutput, type WatchResult, WatchSession } fr
 import type { ProtoMessage } from "./protos.ts";
 import { bool, bytes, int } from "./requests.ts";
 import { fields, header, keyValue, type ProtoObject } from "./responses.ts";
-import { refusedBeforeHandler, statusOf, unexpected } from "./unary.ts";
-
-type WatchCall = ServerDuplexStream<ProtoMessage, ProtoObject>;
+import { unexpected, type Method, type ServerCall } from "./calls.ts";
+import { refusedBeforeHandler } from "./unary.ts";
 
 /** WatchCreateRequest.FilterType: NOPUT = 0, NODELETE = 1. */
 const NOPUT = 0;
@@ -98,25 +96,22 @@ function fragments(events: readonly WatchEvent[], withPrev: boolean): WatchEvent
   return pieces;
 }
 
-/** The session's responses as WatchResponse messages on the call, with grpc-js's flow control. */
-function output(member: ApiMember, call: WatchCall): WatchOutput {
+/** The session's responses as WatchResponse messages on the call, under the call's flow control. */
+function output(member: ApiMember, call: ServerCall): WatchOutput {
   let full = false;
+  call.onDrain = () => {
+    full = false;
+    member.watches.wake();
+  };
   const send = (message: ProtoObject) => {
-    if (call.destroyed || call.writableEnded) return;
-    if (!call.write(message) && !full) {
-      full = true;
-      call.once("drain", () => {
-        full = false;
-        member.watches.wake();
-      });
-    }
+    if (!call.send(message)) full = !call.ended;
   };
   const response = (revision: number, r: WatchResult) =>
     fields().message("header", header(member.header, revision)).int("watch_id", r.watchId).bool("created", r.created ?? false)
       .bool("canceled", r.canceled ?? false).int("compact_revision", r.compactRevision ?? 0).str("cancel_reason", r.cancelReason ?? "");
   return {
     get ready() {
-      return !full && !call.destroyed && !call.writableEnded;
+      return !full && !call.ended;
     },
     control: (revision, result) => send(response(revision, result).done()),
     events: (watcher, events, revision, fragment) => {
@@ -126,31 +121,30 @@ function output(member: ApiMember, call: WatchCall): WatchOutput {
         send(response(revision, { watchId: watcher.id }).bool("fragment", i < pieces.length - 1).list("events", piece.map((e) => event(e, withPrev))).done())
       );
     },
-    close: () => {
-      if (!call.writableEnded) call.end();
-    },
+    close: () => call.end(),
   };
 }
 
-export function watchService(member: ApiMember) {
+export function watchService(member: ApiMember): { Watch: Method } {
   return {
-    Watch: (call: WatchCall) => {
-      const refused = refusedBeforeHandler(member, call.metadata, false);
-      if (refused) return void call.emit("error", statusOf(refused));
-      const session = new WatchSession(member, output(member, call));
-      call.on("data", (request: ProtoMessage) => {
-        try {
-          handle(session, request);
-        } catch (e) {
-          call.emit("error", statusOf(unexpected(e)));
-          session.close();
-        }
-      });
-      // The client closed its side, cancelled, or the connection went: the watchers go.
-      call.on("end", () => session.close());
-      call.on("cancelled", () => session.close());
-      call.on("error", () => session.close());
-      call.on("close", () => session.close());
+    Watch: {
+      kind: "bidiStream",
+      start: (call) => {
+        const refused = refusedBeforeHandler(member, call.metadata, false);
+        if (refused) return call.end(refused);
+        const session = new WatchSession(member, output(member, call));
+        call.onMessage = (request) => {
+          try {
+            handle(session, request);
+          } catch (e) {
+            call.end(unexpected(e));
+            session.close();
+          }
+        };
+        // The client closed its side, cancelled, or the connection went: the watchers go.
+        call.onHalfClose = () => session.close();
+        call.onGone = () => session.close();
+      },
     },
   };
 }

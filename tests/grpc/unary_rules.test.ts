@@ -11,8 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Server, ServerCredentials } from "@grpc/grpc-js";
-import { createGrpcServer } from "../../grpc/server.ts";
+import { createServer, type Server } from "node:net";
+import { type GrpcConnections, grpcConnections } from "../../grpc/server.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { EtcdGrpcClient } from "../../testkit/grpc_client.ts";
 import { freePort } from "../../testkit/processes.ts";
@@ -45,18 +45,21 @@ const standIn = {
 } as unknown as ApiMember;
 
 let server: Server;
+let grpc: GrpcConnections;
 let client: EtcdGrpcClient;
 
 before(async () => {
-  server = createGrpcServer(standIn);
-  const address = `127.0.0.1:${await freePort()}`;
-  await new Promise<void>((resolve, reject) => server.bindAsync(address, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
-  client = new EtcdGrpcClient(address);
+  grpc = grpcConnections(standIn);
+  server = createServer((socket) => grpc.injectConnection(socket));
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  client = new EtcdGrpcClient(`127.0.0.1:${port}`);
 });
 
 after(() => {
   client.close();
-  server.forceShutdown();
+  grpc.close();
+  server.close();
 });
 
 const REFUSED = { code: 14, details: "etcdserver: rpc not supported for learner" };
