@@ -44,6 +44,8 @@ export interface RunOptions {
    * only the server sees (a learner in sync). Only the last run is compared.
    */
   retryForMs?: number;
+  /** Endpoints as URLs (`http://127.0.0.1:2379`), as etcd's documentation writes them, not host:port. */
+  urls?: boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ function printed(side: Side, result: EtcdctlResult, unordered = false): Printed 
   return { stdout: clean(result.stdout), stderr: clean(result.stderr), ended: result.ended };
 }
 
-const endpointsOf = (side: Side, on: number[] | undefined) => (on ?? [1]).map((n) => side.endpoint(n));
+const endpointsOf = (side: Side, options: RunOptions) => (options.on ?? [1]).map((n) => `${options.urls ? "http://" : ""}${side.endpoint(n)}`);
 
 /** `etcdctl <line>`: the command to its end (etcdctl's own timeouts bound it). */
 export function run(line: string, options: RunOptions = {}): Step {
@@ -74,7 +76,7 @@ export function run(line: string, options: RunOptions = {}): Step {
     async play(side) {
       const args = words(line).map((w) => side.names.resolve(w));
       if (options.commandTimeout) args.unshift(`--command-timeout=${options.commandTimeout}`);
-      const once = () => etcdctl(endpointsOf(side, options.on), args, { stdin: options.stdin, cwd: side.cwd });
+      const once = () => etcdctl(endpointsOf(side, options), args, { stdin: options.stdin, cwd: side.cwd });
       let result = await once();
       const deadline = Date.now() + (options.retryForMs ?? 0);
       while (result.ended !== "exit 0" && Date.now() < deadline) {

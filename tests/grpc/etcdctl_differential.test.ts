@@ -205,6 +205,13 @@ const cluster: Step[] = [
   run("endpoint status -w json", { on: [1, 2, 3] }),
   run("endpoint health -w table", { on: [1, 2, 3], unordered: true }),
   run("endpoint hashkv -w table", { on: [1, 2, 3] }),
+  // Endpoints written as URLs reach the servers with `http://` in HTTP/2's :authority, and --cluster
+  // dials the client URLs members list.
+  run("endpoint status -w table", { on: [2, 3], urls: true }),
+  run("endpoint hashkv -w table", { on: [1], urls: true }),
+  run("endpoint status --cluster -w table", { unordered: true }),
+  run("endpoint hashkv --cluster", { unordered: true }),
+  run("get c/a", { on: [3], urls: true }),
   run("move-leader <member2>", { on: [1, 2, 3] }),
   act("members agree member 2 leads", (s) => s.lead(2)),
   run("move-leader <member3>", { on: [1] }),
