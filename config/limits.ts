@@ -115,6 +115,12 @@ export const GRPC_HEADER_LIST_BYTES_MAX = 1 * MiB;
  * connection stops reading requests and calls see no room, until the client has taken them.
  */
 export const GRPC_CONNECTION_UNSENT_BYTES_MAX = 4 * MiB;
+/**
+ * Unary and server-streaming calls a connection has started and not yet answered; past it the
+ * connection reads no more requests until some are answered. So a client that asks and never reads
+ * holds at most this many answers (and what arrived in the read that crossed it).
+ */
+export const GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX = 1_000;
 
 // ---- the member ----
 

@@ -10,12 +10,12 @@
  *
  * Owns: the method shapes (unary, server streaming, bidirectional), a call's life (metadata,
  * reading messages with pause and resume, sending with flow control, ending with a status), and
- * the bound on request bytes a connection holds. Never: what any method does, or a frame (the
+ * a connection's bounds: request bytes it holds, calls it has waiting for answers. Never: what any method does, or a frame (the
  * connection has those).
  */
-import { GRPC_CONNECTION_BUFFERED_BYTES_MAX } from "../config/limits.ts";
+import { GRPC_CONNECTION_BUFFERED_BYTES_MAX, GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
-import type { H2Stream, StreamEvents } from "./h2/connection.ts";
+import type { H2Stream, StreamEvents, StreamHandler } from "./h2/connection.ts";
 import { encodeHeaders, type HeaderList } from "./h2/hpack.ts";
 import type { ProtoMessage } from "./protos.ts";
 import type { ProtoObject } from "./responses.ts";
@@ -63,9 +63,12 @@ export interface ServedMethod {
 /** Looks a path up: the method, or the status for a path that names none. */
 export type Router = (path: string) => ServedMethod | EtcdError;
 
-/** The request bytes a connection holds not yet handed to a call, against its bound. */
-export interface ConnectionBudget {
+/** What a connection's calls hold, against its bounds. */
+interface ConnectionBudget {
+  /** Request bytes not yet handed to a call. */
   bufferedBytes: number;
+  /** Unary and server-streaming calls started and not yet ended. */
+  callsInFlight: number;
 }
 
 const MESSAGE_PREFIX_BYTES = 5;
@@ -92,9 +95,13 @@ export function unexpected(e: unknown): EtcdError {
   return new EtcdError(GrpcCode.UNKNOWN, `concord: internal error: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-/** Opens gRPC calls on a connection's streams; `budget` is that connection's. */
-export function callOpener(route: Router, receiveBytesMax: number, budget: ConnectionBudget) {
-  return (stream: H2Stream, headers: HeaderList): StreamEvents => new Call(stream, headers, route, receiveBytesMax, budget);
+/** gRPC calls on one connection's streams. */
+export function callHandler(route: Router, receiveBytesMax: number): StreamHandler {
+  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0 };
+  return {
+    open: (stream, headers) => new Call(stream, headers, route, receiveBytesMax, budget),
+    busy: () => budget.callsInFlight >= GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX,
+  };
 }
 
 class Call implements ServerCall, StreamEvents {
@@ -109,6 +116,7 @@ class Call implements ServerCall, StreamEvents {
   #paused = false;
   #halfClosed = false;
   #messages = 0;
+  #inFlight = false;
   /** Request bytes not yet read as messages: pieces, and their total. */
   #pieces: Buffer[] = [];
   #buffered = 0;
@@ -262,6 +270,8 @@ class Call implements ServerCall, StreamEvents {
     if (method.kind === "bidiStream") return this.#hook(this.onMessage, request);
     // A unary or server-streaming call reads one message; anything after it is not looked at.
     if (this.#messages > 1) return;
+    this.#inFlight = true;
+    this.budget.callsInFlight++;
     if (method.kind === "serverStream") return this.#start(() => method.start(this, request));
     this.#start(() => {
       const answer = method.handle(request, this.metadata);
@@ -317,5 +327,8 @@ class Call implements ServerCall, StreamEvents {
     this.budget.bufferedBytes -= this.#buffered;
     this.#pieces = [];
     this.#buffered = 0;
+    if (!this.#inFlight) return;
+    this.#inFlight = false;
+    if (this.budget.callsInFlight-- === GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX) this.stream.connection.readingAllowed();
   }
 }

@@ -14,7 +14,7 @@ import type { Duplex } from "node:stream";
 import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
-import { callOpener, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
+import { callHandler, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
 import { clusterService } from "./cluster.ts";
 import { H2Connection } from "./h2/connection.ts";
 import { kvService } from "./kv.ts";
@@ -81,7 +81,7 @@ export function grpcConnections(member: ApiMember): GrpcConnections {
   const open = new Set<H2Connection>();
   return {
     injectConnection: (socket) => {
-      const connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX, { bufferedBytes: 0 }));
+      const connection = new H2Connection(socket, callHandler(route, GRPC_RECEIVE_BYTES_MAX));
       open.add(connection);
       socket.once("close", () => open.delete(connection));
     },

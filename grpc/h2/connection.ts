@@ -7,8 +7,9 @@
  * Flow control: a client's data is acknowledged to the connection as it arrives, and to its stream
  * as the opener reports it consumed (a paused call holds its stream's window). Answers wait for the
  * client's windows; frames written in one turn of the event loop go out in one write. A client that
- * does not read its answers stops being read once GRPC_CONNECTION_UNSENT_BYTES_MAX wait unsent, and
- * its calls see no room until it has taken them.
+ * does not read its answers stops being read once GRPC_CONNECTION_UNSENT_BYTES_MAX wait unsent (in
+ * the socket, or for its windows), and its calls see no room until it has taken them; so does one
+ * whose opener says it is busy (too many calls waiting for their answers), until it is not.
  *
  * Owns: frames, stream states, windows, the socket. Never: gRPC's framing or any call's meaning,
  * and never throws at the socket: a client's protocol error ends its connection with GOAWAY.
@@ -37,6 +38,13 @@ export interface StreamEvents {
 }
 
 export type StreamOpener = (stream: H2Stream, headers: HeaderList) => StreamEvents;
+
+/** What the connection's streams are for: opening them, and whether their owner can take more now. */
+export interface StreamHandler {
+  open: StreamOpener;
+  /** True while no more requests should be read; say so with readingAllowed() when it turns false. */
+  busy(): boolean;
+}
 
 /** The settings a client is told at once: a window for the largest request, our limits. */
 function ourSettings(): Buffer {
@@ -111,7 +119,7 @@ export class H2Stream {
 
 export class H2Connection {
   readonly #socket: Duplex;
-  readonly #open: StreamOpener;
+  readonly #handler: StreamHandler;
   readonly #decoder = new HpackDecoder(4096, GRPC_HEADER_LIST_BYTES_MAX);
   readonly #streams = new Map<number, H2Stream>();
   /** Streams with DATA waiting for window, and streams waiting to hear there is room. */
@@ -128,13 +136,15 @@ export class H2Connection {
   #connectionUnacknowledged = 0;
   #out: Uint8Array[] = [];
   #outBytes = 0;
+  /** Bytes of DATA in streams' queues, waiting for the client's windows. */
+  #queuedBytes = 0;
   #flushScheduled = false;
   #closed = false;
   #readingPaused = false;
 
-  constructor(socket: Duplex, open: StreamOpener) {
+  constructor(socket: Duplex, handler: StreamHandler) {
     this.#socket = socket;
-    this.#open = open;
+    this.#handler = handler;
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
     socket.on("drain", () => this.#drained());
     socket.on("error", () => this.#gone());
@@ -152,9 +162,14 @@ export class H2Connection {
     this.#gone();
   }
 
-  /** Bytes written but not yet taken by the socket's peer, and frames not yet written. */
+  /** Bytes of answers the client has not taken: in the socket, not yet written, waiting for windows. */
   unsentBytes(): number {
-    return this.#socket.writableLength + this.#outBytes;
+    return this.#socket.writableLength + this.#outBytes + this.#queuedBytes;
+  }
+
+  /** The handler is no longer busy: reading goes on if nothing else holds it. */
+  readingAllowed(): void {
+    this.#drained();
   }
 
   // ---- sending (H2Stream calls these) ----
@@ -176,13 +191,11 @@ export class H2Connection {
   }
 
   data(stream: H2Stream, bytes: Uint8Array): boolean {
-    if (stream.queued.length > 0) stream.queued.push(bytes);
-    else {
-      const sent = this.#sendWithinWindows(stream, bytes);
-      if (sent < bytes.length) {
-        stream.queued.push(bytes.subarray(sent));
-        this.#blocked.add(stream);
-      }
+    const sent = stream.queued.length > 0 ? 0 : this.#sendWithinWindows(stream, bytes);
+    if (sent < bytes.length) {
+      stream.queued.push(sent === 0 ? bytes : bytes.subarray(sent));
+      this.#queuedBytes += bytes.length - sent;
+      this.#blocked.add(stream);
     }
     if (stream.writable) return true;
     this.#waitingForRoom.add(stream);
@@ -223,6 +236,7 @@ export class H2Connection {
       while (stream.queued.length > 0) {
         const next = stream.queued[0];
         const sent = this.#sendWithinWindows(stream, next);
+        this.#queuedBytes -= sent;
         if (sent < next.length) {
           stream.queued[0] = next.subarray(sent);
           break;
@@ -241,9 +255,9 @@ export class H2Connection {
     this.#drained();
   }
 
-  /** Tells streams waiting for room that there is some. */
+  /** Tells streams waiting for room that there is some, and reads again if nothing holds it. */
   #drained(): void {
-    if (this.#readingPaused && this.#socket.writableLength < GRPC_CONNECTION_UNSENT_BYTES_MAX) {
+    if (this.#readingPaused && !this.#holdReading()) {
       this.#readingPaused = false;
       this.#socket.resume();
     }
@@ -267,6 +281,7 @@ export class H2Connection {
   #forget(stream: H2Stream): void {
     stream.localClosed = true;
     stream.remoteClosed = true;
+    for (const bytes of stream.queued) this.#queuedBytes -= bytes.length;
     stream.queued.length = 0;
     stream.queuedTrailers = undefined;
     this.#streams.delete(stream.id);
@@ -299,10 +314,18 @@ export class H2Connection {
     this.#out = [];
     this.#outBytes = 0;
     this.#socket.write(out);
-    if (!this.#readingPaused && this.#socket.writableLength >= GRPC_CONNECTION_UNSENT_BYTES_MAX) {
-      this.#readingPaused = true;
-      this.#socket.pause();
-    }
+    this.#pauseIfHeld();
+  }
+
+  /** Whether requests should wait unread: answers pile up unsent, or the handler is busy. */
+  #holdReading(): boolean {
+    return this.unsentBytes() >= GRPC_CONNECTION_UNSENT_BYTES_MAX || this.#handler.busy();
+  }
+
+  #pauseIfHeld(): void {
+    if (this.#readingPaused || this.#closed || !this.#holdReading()) return;
+    this.#readingPaused = true;
+    this.#socket.pause();
   }
 
   // ---- receiving ----
@@ -330,6 +353,7 @@ export class H2Connection {
       if (this.#closed) return;
     }
     this.#input = at < input.length ? Buffer.from(input.subarray(at)) : undefined;
+    this.#pauseIfHeld();
   }
 
   #frame(type: number, flags: number, streamId: number, payload: Buffer): void {
@@ -449,7 +473,7 @@ export class H2Connection {
     if (this.#streams.size >= GRPC_CONCURRENT_STREAMS_MAX) return void this.#write(frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM));
     const stream = new H2Stream(streamId, this, this.#peerStreamWindow);
     this.#streams.set(streamId, stream);
-    stream.events = this.#open(stream, headers);
+    stream.events = this.#handler.open(stream, headers);
     if (endStream && this.#streams.has(streamId)) this.#remoteEnded(stream);
   }
 
@@ -504,6 +528,7 @@ export class H2Connection {
     this.#closed = true;
     this.#out = [];
     this.#outBytes = 0;
+    this.#queuedBytes = 0;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#blocked.clear();
