@@ -116,11 +116,12 @@ export const GRPC_HEADER_LIST_BYTES_MAX = 1 * MiB;
  */
 export const GRPC_CONNECTION_UNSENT_BYTES_MAX = 4 * MiB;
 /**
- * Unary and server-streaming calls a connection has started and not yet answered; past it the
- * connection reads no more requests until some are answered. So a client that asks and never reads
- * holds at most this many answers (and what arrived in the read that crossed it).
+ * Unary and server-streaming calls one connection runs at once, until each answer is written (not
+ * merely made); more wait, in order, their requests counted in GRPC_CONNECTION_BUFFERED_BYTES_MAX.
+ * So a client that asks and never reads holds at most this many answers. etcd's load generators
+ * run a few dozen calls per connection; clientv3 multiplexes a program's calls on one.
  */
-export const GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX = 1_000;
+export const GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX = 256;
 
 // ---- the member ----
 

@@ -10,12 +10,13 @@
  *
  * Owns: the method shapes (unary, server streaming, bidirectional), a call's life (metadata,
  * reading messages with pause and resume, sending with flow control, ending with a status), and
- * a connection's bounds: request bytes it holds, calls it has waiting for answers. Never: what any method does, or a frame (the
+ * a connection's bounds: request bytes it holds, calls it runs at once (past GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX
+ * a call waits, in order, until one ends — its answer written, not merely made). Never: what any method does, or a frame (the
  * connection has those).
  */
 import { GRPC_CONNECTION_BUFFERED_BYTES_MAX, GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
-import type { H2Stream, StreamEvents, StreamHandler } from "./h2/connection.ts";
+import type { H2Stream, StreamEvents, StreamOpener } from "./h2/connection.ts";
 import { encodeHeaders, type HeaderList } from "./h2/hpack.ts";
 import type { ProtoMessage } from "./protos.ts";
 import type { ProtoObject } from "./responses.ts";
@@ -67,11 +68,14 @@ export type Router = (path: string) => ServedMethod | EtcdError;
 interface ConnectionBudget {
   /** Request bytes not yet handed to a call. */
   bufferedBytes: number;
-  /** Unary and server-streaming calls started and not yet ended. */
+  /** Unary and server-streaming calls started and not yet over (their last frame written) … */
   callsInFlight: number;
+  /** … and those read whole, waiting for one of them to end before they start, oldest first. */
+  waiting: Call[];
 }
 
 const MESSAGE_PREFIX_BYTES = 5;
+const TOO_MUCH_BUFFERED = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "grpc: connection holds too many request bytes not yet served");
 const EMPTY = Buffer.alloc(0);
 const RESPONSE_HEADERS = encodeHeaders([[":status", "200"], ["content-type", "application/grpc"]]);
 const OK_TRAILERS = encodeHeaders([["grpc-status", "0"]]);
@@ -96,12 +100,9 @@ export function unexpected(e: unknown): EtcdError {
 }
 
 /** gRPC calls on one connection's streams. */
-export function callHandler(route: Router, receiveBytesMax: number): StreamHandler {
-  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0 };
-  return {
-    open: (stream, headers) => new Call(stream, headers, route, receiveBytesMax, budget),
-    busy: () => budget.callsInFlight >= GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX,
-  };
+export function callOpener(route: Router, receiveBytesMax: number): StreamOpener {
+  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0, waiting: [] };
+  return (stream, headers) => new Call(stream, headers, route, receiveBytesMax, budget);
 }
 
 class Call implements ServerCall, StreamEvents {
@@ -117,6 +118,9 @@ class Call implements ServerCall, StreamEvents {
   #halfClosed = false;
   #messages = 0;
   #inFlight = false;
+  /** A unary or server-streaming call's request, read and not yet started. */
+  #request: ProtoMessage | undefined;
+  #waitingBytes = 0;
   /** Request bytes not yet read as messages: pieces, and their total. */
   #pieces: Buffer[] = [];
   #buffered = 0;
@@ -164,7 +168,7 @@ class Call implements ServerCall, StreamEvents {
   data(bytes: Buffer): void {
     if (this.#ended) return this.stream.consumed(bytes.length);
     if (this.budget.bufferedBytes + bytes.length > GRPC_CONNECTION_BUFFERED_BYTES_MAX) {
-      return this.end(new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "grpc: connection holds too many unread request bytes"));
+      return this.end(TOO_MUCH_BUFFERED);
     }
     // A copy: what a message keeps (its keys and values) must not hold the connection's whole read.
     this.#pieces.push(Buffer.from(bytes));
@@ -270,14 +274,42 @@ class Call implements ServerCall, StreamEvents {
     if (method.kind === "bidiStream") return this.#hook(this.onMessage, request);
     // A unary or server-streaming call reads one message; anything after it is not looked at.
     if (this.#messages > 1) return;
+    this.#request = request;
+    if (this.budget.callsInFlight < GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX) return this.#run();
+    // Waiting, its request counts as bytes the connection holds.
+    if (this.budget.bufferedBytes + body.length > GRPC_CONNECTION_BUFFERED_BYTES_MAX) return this.end(TOO_MUCH_BUFFERED);
+    this.#waitingBytes = body.length;
+    this.budget.bufferedBytes += body.length;
+    this.budget.waiting.push(this);
+  }
+
+  /** Starts the method on the request read. */
+  #run(): void {
+    const method = this.#served!.method;
+    const request = this.#request!;
+    this.#request = undefined;
+    this.budget.bufferedBytes -= this.#waitingBytes;
+    this.#waitingBytes = 0;
     this.#inFlight = true;
     this.budget.callsInFlight++;
     if (method.kind === "serverStream") return this.#start(() => method.start(this, request));
+    if (method.kind !== "unary") return;
     this.#start(() => {
       const answer = method.handle(request, this.metadata);
       if (answer instanceof Promise) answer.then((a) => this.#answer(a), (e) => this.#answer(unexpected(e)));
       else this.#answer(answer);
     });
+  }
+
+  closed(): void {
+    if (!this.#inFlight) return;
+    this.#inFlight = false;
+    this.budget.callsInFlight--;
+    const { waiting } = this.budget;
+    while (waiting.length > 0 && this.budget.callsInFlight < GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX && !this.stream.connection.isClosed) {
+      const next = waiting.shift()!;
+      if (!next.#ended) next.#run();
+    }
   }
 
   #answer(answer: Answer): void {
@@ -327,8 +359,8 @@ class Call implements ServerCall, StreamEvents {
     this.budget.bufferedBytes -= this.#buffered;
     this.#pieces = [];
     this.#buffered = 0;
-    if (!this.#inFlight) return;
-    this.#inFlight = false;
-    if (this.budget.callsInFlight-- === GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX) this.stream.connection.readingAllowed();
+    this.#request = undefined;
+    this.budget.bufferedBytes -= this.#waitingBytes;
+    this.#waitingBytes = 0;
   }
 }

@@ -10,11 +10,11 @@
  * Owns: which services are served, their routes, the receive limit, and closing every connection.
  * Never: listens by itself, or serves anything but gRPC.
  */
-import type { Duplex } from "node:stream";
 import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
-import { callHandler, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
+import type { ByteStream } from "../runtime/byte_stream.ts";
+import { callOpener, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
 import { clusterService } from "./cluster.ts";
 import { H2Connection } from "./h2/connection.ts";
 import { kvService } from "./kv.ts";
@@ -71,7 +71,7 @@ export function routes(member: ApiMember): Router {
 /** The member's gRPC services as a sink for accepted connections, and their end. */
 export interface GrpcConnections {
   /** Takes over a connection that speaks HTTP/2 (cleartext, as etcd's --listen-client-urls http://), its preface unread. */
-  injectConnection(socket: Duplex): void;
+  injectConnection(socket: ByteStream): void;
   /** Ends every call and connection at once: watch and keep-alive streams never end by themselves. */
   close(): void;
 }
@@ -81,9 +81,8 @@ export function grpcConnections(member: ApiMember): GrpcConnections {
   const open = new Set<H2Connection>();
   return {
     injectConnection: (socket) => {
-      const connection = new H2Connection(socket, callHandler(route, GRPC_RECEIVE_BYTES_MAX));
+      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX), () => open.delete(connection));
       open.add(connection);
-      socket.once("close", () => open.delete(connection));
     },
     close: () => {
       for (const connection of open) connection.close();

@@ -5,8 +5,8 @@
  *
  * How: a worker thread accepts the port (client_port_worker.ts, port_splitter.ts) and pipes each
  * connection to one of two unix sockets in a directory only this user can enter: HTTP/1.1 to the
- * runtime's own server (serve.ts) running the fetch handler, HTTP/2 to a node:net server whose
- * sockets go to the sink (grpc-js's connection injector). The main thread's work per request is
+ * runtime's own server (serve.ts) running the fetch handler, HTTP/2 to a unix listener whose
+ * connections go to the sink (byte_stream.ts: the runtime's own sockets where it has them). The main thread's work per request is
  * what it was with Bun.serve or Deno.serve on the port itself; the pipe's is on the worker. Each
  * client connection holds three descriptors (its own, the pipe's, the inner server's): the ports
  * of a process together take no more connections than its open-file limit leaves room for.
@@ -15,17 +15,16 @@
  * routes or gRPC — the sink is only something that takes a connection.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
 import { CLIENT_PORT_DESCRIPTORS_RESERVED, CLIENT_PORT_PEEK_TIMEOUT_MS } from "../config/limits.ts";
+import { type ByteStream, listenUnix } from "./byte_stream.ts";
 import type { FromWorker, ToWorker } from "./client_port_worker.ts";
 import { type FetchHandler, type Listener, serveUnix } from "./serve.ts";
 
-/** Takes over a connection that speaks HTTP/2, its first bytes (the preface) unread — grpc-js's `server.createConnectionInjector(credentials)` is one. */
+/** Takes over a connection that speaks HTTP/2, its first bytes (the preface) unread — grpc/server.ts's grpcConnections is one. */
 export interface ConnectionSink {
-  injectConnection(socket: Duplex): void;
+  injectConnection(socket: ByteStream): void;
 }
 
 export interface ClientPortOptions {
@@ -87,28 +86,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** HTTP/2 connections, as node:net sockets, handed to the sink; closed with the port. */
-async function listenSink(path: string, sink: ConnectionSink): Promise<{ close(): void }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    sink.injectConnection(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => resolve());
-  });
-  // An accept that fails (descriptors ran out) loses that connection alone: it must not throw.
-  server.on("error", () => {});
-  return {
-    close() {
-      server.close();
-      for (const socket of sockets) socket.destroy();
-    },
-  };
-}
-
 /** Serves `fetch` (HTTP/1.1) and `options.h2` (HTTP/2) on one port; throws when it cannot be bound. */
 export async function serveClientPort(hostname: string, port: number, fetch: FetchHandler, options: ClientPortOptions = {}): Promise<Listener> {
   sweepSocketDirs();
@@ -116,7 +93,8 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   const http1Path = join(dir, "http1.sock");
   const h2Path = options.h2 ? join(dir, "h2.sock") : undefined;
   const http1 = serveUnix(http1Path, fetch);
-  const h2 = h2Path && options.h2 ? await listenSink(h2Path, options.h2) : undefined;
+  const sink = options.h2;
+  const h2 = h2Path && sink ? await listenUnix(h2Path, (stream) => sink.injectConnection(stream)) : undefined;
   const worker = new Worker(new URL("./client_port_worker.ts", import.meta.url).href, { type: "module" });
   const send = (message: ToWorker) => worker.postMessage(message);
   let closing = false;

@@ -7,14 +7,14 @@
  * Flow control: a client's data is acknowledged to the connection as it arrives, and to its stream
  * as the opener reports it consumed (a paused call holds its stream's window). Answers wait for the
  * client's windows; frames written in one turn of the event loop go out in one write. A client that
- * does not read its answers stops being read once GRPC_CONNECTION_UNSENT_BYTES_MAX wait unsent (in
- * the socket, or for its windows), and its calls see no room until it has taken them; so does one
- * whose opener says it is busy (too many calls waiting for their answers), until it is not.
+ * does not read its socket stops being read once GRPC_CONNECTION_UNSENT_BYTES_MAX wait in it (the
+ * rest of what it sent waits unparsed), and its streams see no room while that much, or that much
+ * waiting for its windows, is unsent. Frames are otherwise always read: a WINDOW_UPDATE must never
+ * wait behind answers that wait for it.
  *
  * Owns: frames, stream states, windows, the socket. Never: gRPC's framing or any call's meaning,
  * and never throws at the socket: a client's protocol error ends its connection with GOAWAY.
  */
-import type { Duplex } from "node:stream";
 import {
   GRPC_CONCURRENT_STREAMS_MAX, GRPC_CONNECTION_UNSENT_BYTES_MAX, GRPC_CONNECTION_WINDOW_BYTES, GRPC_HEADER_LIST_BYTES_MAX,
   GRPC_STREAM_WINDOW_BYTES,
@@ -23,6 +23,7 @@ import {
   CLIENT_PREFACE, ErrorCode, Flag, frame, frame32, FRAME_BYTES_DEFAULT, FRAME_BYTES_LARGEST, FRAME_HEADER_BYTES, FrameType,
   Setting, WINDOW_BYTES_DEFAULT, WINDOW_BYTES_LARGEST, writeFrameHeader,
 } from "./frames.ts";
+import type { ByteStream } from "../../runtime/byte_stream.ts";
 import { type HeaderList, HpackDecoder } from "./hpack.ts";
 
 /** What a stream's opener hears from it; nothing after the stream has closed. */
@@ -35,16 +36,11 @@ export interface StreamEvents {
   reset(): void;
   /** There is room to send again after send() answered false. */
   drain(): void;
+  /** The stream is over: its last frame is written, or it was reset. Said once, last. */
+  closed(): void;
 }
 
 export type StreamOpener = (stream: H2Stream, headers: HeaderList) => StreamEvents;
-
-/** What the connection's streams are for: opening them, and whether their owner can take more now. */
-export interface StreamHandler {
-  open: StreamOpener;
-  /** True while no more requests should be read; say so with readingAllowed() when it turns false. */
-  busy(): boolean;
-}
 
 /** The settings a client is told at once: a window for the largest request, our limits. */
 function ourSettings(): Buffer {
@@ -75,6 +71,8 @@ export class H2Stream {
   queuedTrailers: Uint8Array | undefined;
   remoteClosed = false;
   localClosed = false;
+  /** Forgotten by its connection: its last frame written, or reset. */
+  over = false;
   /** Received bytes consumed but not yet given back to the client as window. */
   unacknowledged = 0;
   events: StreamEvents | undefined;
@@ -118,8 +116,8 @@ export class H2Stream {
 }
 
 export class H2Connection {
-  readonly #socket: Duplex;
-  readonly #handler: StreamHandler;
+  readonly #socket: ByteStream;
+  readonly #open: StreamOpener;
   readonly #decoder = new HpackDecoder(4096, GRPC_HEADER_LIST_BYTES_MAX);
   readonly #streams = new Map<number, H2Stream>();
   /** Streams with DATA waiting for window, and streams waiting to hear there is room. */
@@ -141,15 +139,16 @@ export class H2Connection {
   #flushScheduled = false;
   #closed = false;
   #readingPaused = false;
+  /** Inside #read: frames are being handled (a handler's answer must not start another read). */
+  #parsing = false;
 
-  constructor(socket: Duplex, handler: StreamHandler) {
+  /** `onClosed` hears once that the connection is over. */
+  constructor(socket: ByteStream, open: StreamOpener, readonly onClosed?: () => void) {
     this.#socket = socket;
-    this.#handler = handler;
-    socket.on("data", (chunk: Buffer) => this.#read(chunk));
-    socket.on("drain", () => this.#drained());
-    socket.on("error", () => this.#gone());
-    socket.on("close", () => this.#gone());
-    socket.on("end", () => this.#gone());
+    this.#open = open;
+    socket.onData = (chunk) => this.#read(chunk);
+    socket.onDrain = () => this.#drained();
+    socket.onClose = () => this.#gone();
     this.#write(ourSettings());
   }
 
@@ -162,15 +161,15 @@ export class H2Connection {
     this.#gone();
   }
 
-  /** Bytes of answers the client has not taken: in the socket, not yet written, waiting for windows. */
-  unsentBytes(): number {
-    return this.#socket.writableLength + this.#outBytes + this.#queuedBytes;
+  get isClosed(): boolean {
+    return this.#closed;
   }
 
-  /** The handler is no longer busy: reading goes on if nothing else holds it. */
-  readingAllowed(): void {
-    this.#drained();
+  /** Bytes of answers the client has not taken: in the socket, not yet written, waiting for windows. */
+  unsentBytes(): number {
+    return this.#socket.unsentBytes + this.#outBytes + this.#queuedBytes;
   }
+
 
   // ---- sending (H2Stream calls these) ----
 
@@ -257,9 +256,10 @@ export class H2Connection {
 
   /** Tells streams waiting for room that there is some, and reads again if nothing holds it. */
   #drained(): void {
-    if (this.#readingPaused && !this.#holdReading()) {
+    if (this.#readingPaused && !this.#parsing && !this.#holdReading()) {
       this.#readingPaused = false;
-      this.#socket.resume();
+      this.#read();
+      if (!this.#readingPaused) this.#socket.resume();
     }
     for (const stream of this.#waitingForRoom) {
       if (!stream.writable) {
@@ -278,7 +278,10 @@ export class H2Connection {
     this.#forget(stream);
   }
 
+  /** The stream is over: nothing more is sent or heard on it. */
   #forget(stream: H2Stream): void {
+    if (stream.over) return;
+    stream.over = true;
     stream.localClosed = true;
     stream.remoteClosed = true;
     for (const bytes of stream.queued) this.#queuedBytes -= bytes.length;
@@ -287,6 +290,7 @@ export class H2Connection {
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
     this.#waitingForRoom.delete(stream);
+    stream.events?.closed();
   }
 
   #writeFrame(type: FrameType, flags: number, streamId: number, payload: Uint8Array): void {
@@ -317,43 +321,61 @@ export class H2Connection {
     this.#pauseIfHeld();
   }
 
-  /** Whether requests should wait unread: answers pile up unsent, or the handler is busy. */
+  /** Whether requests should wait unread: the client is not taking what its socket holds. */
   #holdReading(): boolean {
-    return this.unsentBytes() >= GRPC_CONNECTION_UNSENT_BYTES_MAX || this.#handler.busy();
+    return this.#socket.unsentBytes + this.#outBytes >= GRPC_CONNECTION_UNSENT_BYTES_MAX;
   }
 
-  #pauseIfHeld(): void {
-    if (this.#readingPaused || this.#closed || !this.#holdReading()) return;
+  /** Pauses reading if it should be held; whether it is paused. */
+  #pauseIfHeld(): boolean {
+    if (this.#readingPaused) return true;
+    if (this.#closed || !this.#holdReading()) return false;
     this.#readingPaused = true;
     this.#socket.pause();
+    return true;
   }
 
   // ---- receiving ----
 
-  #read(chunk: Buffer): void {
-    if (this.#closed) return;
-    const input = this.#input ? Buffer.concat([this.#input, chunk]) : chunk;
+  /**
+   * Frames off what arrived (and what waited), one at a time, while reading is not held: once it
+   * is (answers pile up, or the handler is busy), the rest waits unparsed and the socket is paused.
+   */
+  #read(chunk?: Buffer): void {
+    if (this.#closed || this.#parsing) return void (chunk && this.#keep(chunk));
+    const input = chunk === undefined ? this.#input : this.#input ? Buffer.concat([this.#input, chunk]) : chunk;
+    this.#input = undefined;
+    if (input === undefined) return;
     let at = 0;
     if (!this.#prefaceRead) {
-      if (input.length < CLIENT_PREFACE.length) return void (this.#input = input);
+      if (input.length < CLIENT_PREFACE.length) return void (this.#input = Buffer.from(input));
       if (!input.subarray(0, CLIENT_PREFACE.length).equals(CLIENT_PREFACE)) return this.#fail(ErrorCode.PROTOCOL_ERROR, "bad client preface");
       this.#prefaceRead = true;
       at = CLIENT_PREFACE.length;
     }
-    while (input.length - at >= FRAME_HEADER_BYTES) {
-      const length = (input[at] << 16) | (input[at + 1] << 8) | input[at + 2];
-      if (length > FRAME_BYTES_DEFAULT) return this.#fail(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes`);
-      if (input.length - at - FRAME_HEADER_BYTES < length) break;
-      const type = input[at + 3];
-      const flags = input[at + 4];
-      const streamId = input.readUInt32BE(at + 5) & 0x7fffffff;
-      const payload = input.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
-      at += FRAME_HEADER_BYTES + length;
-      this.#frame(type, flags, streamId, payload);
-      if (this.#closed) return;
+    this.#parsing = true;
+    try {
+      while (input.length - at >= FRAME_HEADER_BYTES && !this.#pauseIfHeld()) {
+        const length = (input[at] << 16) | (input[at + 1] << 8) | input[at + 2];
+        if (length > FRAME_BYTES_DEFAULT) return this.#fail(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes`);
+        if (input.length - at - FRAME_HEADER_BYTES < length) break;
+        const type = input[at + 3];
+        const flags = input[at + 4];
+        const streamId = input.readUInt32BE(at + 5) & 0x7fffffff;
+        const payload = input.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+        at += FRAME_HEADER_BYTES + length;
+        this.#frame(type, flags, streamId, payload);
+        if (this.#closed) return;
+      }
+    } finally {
+      this.#parsing = false;
     }
-    this.#input = at < input.length ? Buffer.from(input.subarray(at)) : undefined;
-    this.#pauseIfHeld();
+    if (at < input.length) this.#keep(input.subarray(at));
+  }
+
+  /** Keeps bytes not parsed yet (a copy: the runtime may reuse what it read into). */
+  #keep(bytes: Buffer): void {
+    this.#input = this.#input ? Buffer.concat([this.#input, bytes]) : Buffer.from(bytes);
   }
 
   #frame(type: number, flags: number, streamId: number, payload: Buffer): void {
@@ -369,8 +391,8 @@ export class H2Connection {
         if (streamId === 0 || payload.length !== 4) return this.#fail(ErrorCode.PROTOCOL_ERROR, "bad RST_STREAM");
         const stream = this.#streams.get(streamId);
         if (!stream) return;
-        this.#forget(stream);
-        return stream.events?.reset();
+        stream.events?.reset();
+        return this.#forget(stream);
       }
       case FrameType.SETTINGS:
         return this.#settingsFrame(flags, streamId, payload);
@@ -457,8 +479,8 @@ export class H2Connection {
       this.#lastStreamId = Math.max(this.#lastStreamId, streamId);
       const stream = this.#streams.get(streamId);
       if (stream) {
-        this.#forget(stream);
         stream.events?.reset();
+        this.#forget(stream);
       }
       return void this.#write(frame32(FrameType.RST_STREAM, streamId, ErrorCode.ENHANCE_YOUR_CALM));
     }
@@ -473,7 +495,7 @@ export class H2Connection {
     if (this.#streams.size >= GRPC_CONCURRENT_STREAMS_MAX) return void this.#write(frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM));
     const stream = new H2Stream(streamId, this, this.#peerStreamWindow);
     this.#streams.set(streamId, stream);
-    stream.events = this.#handler.open(stream, headers);
+    stream.events = this.#open(stream, headers);
     if (endStream && this.#streams.has(streamId)) this.#remoteEnded(stream);
   }
 
@@ -529,15 +551,13 @@ export class H2Connection {
     this.#out = [];
     this.#outBytes = 0;
     this.#queuedBytes = 0;
-    const streams = [...this.#streams.values()];
-    this.#streams.clear();
-    this.#blocked.clear();
-    this.#waitingForRoom.clear();
-    for (const stream of streams) {
+    for (const stream of [...this.#streams.values()]) {
       stream.localClosed = stream.remoteClosed = true;
       stream.events?.reset();
+      this.#forget(stream);
     }
-    if (!this.#socket.writableEnded) this.#socket.end();
+    this.#socket.end();
+    this.onClosed?.();
   }
 }
 

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createServer, type Server } from "node:net";
 import { type GrpcConnections, grpcConnections } from "../../grpc/server.ts";
+import { fromNodeSocket } from "../../runtime/byte_stream.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { EtcdGrpcClient } from "../../testkit/grpc_client.ts";
 import { freePort } from "../../testkit/processes.ts";
@@ -50,7 +51,7 @@ let client: EtcdGrpcClient;
 
 before(async () => {
   grpc = grpcConnections(standIn);
-  server = createServer((socket) => grpc.injectConnection(socket));
+  server = createServer((socket) => grpc.injectConnection(fromNodeSocket(socket)));
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   client = new EtcdGrpcClient(`127.0.0.1:${port}`);

@@ -6,14 +6,18 @@
  * /sse?every_ms=N (an event at once, then every N ms, 20 by default, until the client goes), GET
  * /stats (SSE streams open and ended, HTTP/2 connections handed to the sink), GET /block?ms=N (the
  * main thread busy for N ms). HTTP/2 (with
- * `--sink grpc`): a grpc-js Server, through its connection injector, with a unary
+ * `--sink grpc`): the member's own gRPC server (grpc/h2, grpc/calls.ts) with a unary
  * `/test.Echo/Echo` and a server-streaming `/test.Echo/Count`, on raw bytes (no proto needed).
  *
  * Flags: --port N, --sink grpc|none, --peek-timeout-ms N. Prints "listening on N" once it serves.
  * On SIGTERM it closes the port and the gRPC server and does nothing else: the process must then
  * end by itself, which is what the test checks. Never: calls process.exit.
  */
-import { type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import { EtcdError, GrpcCode } from "../../etcd/errors.ts";
+import { callOpener, type ServedMethod } from "../../grpc/calls.ts";
+import { H2Connection } from "../../grpc/h2/connection.ts";
+import type { ProtoObject } from "../../grpc/responses.ts";
+import type { ByteStream } from "../../runtime/byte_stream.ts";
 import { serveClientPort } from "../../runtime/client_port.ts";
 
 const flag = (name: string) => {
@@ -76,32 +80,35 @@ async function handle(request: Request): Promise<Response> {
   return new Response("not found", { status: 404 });
 }
 
-const raw = (b: Buffer) => b;
-const echo = {
-  Echo: { path: "/test.Echo/Echo", requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-  Count: { path: "/test.Echo/Count", requestStream: false, responseStream: true, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-};
-
-let grpc: Server | undefined;
-if (flag("sink") === "grpc") {
-  grpc = new Server();
-  grpc.addService(echo, {
-    Echo: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => done(null, call.request),
-    Count: (call: ServerWritableStream<Buffer, Buffer>) => {
-      const count = call.request.readUInt8(0);
-      for (let i = 0; i < count; i++) call.write(Buffer.from([i]));
-      call.end();
-    },
-  });
-}
-const injector = grpc?.createConnectionInjector(ServerCredentials.createInsecure());
-const port = await serveClientPort("127.0.0.1", Number(flag("port")), handle, {
-  h2: injector && {
-    injectConnection(socket) {
-      stats.injected++;
-      injector.injectConnection(socket);
+/** The two test methods on raw bytes: a message is `{ bytes }`. */
+const raw = { decode: (bytes: Buffer) => ({ bytes }), encode: (m: ProtoObject) => m.bytes as Buffer };
+const methods: Record<string, ServedMethod> = {
+  "/test.Echo/Echo": { ...raw, method: { kind: "unary", handle: (request) => ({ bytes: request.bytes }) } },
+  "/test.Echo/Count": {
+    ...raw,
+    method: {
+      kind: "serverStream",
+      start: (call, request) => {
+        const count = (request.bytes as Buffer).readUInt8(0);
+        for (let i = 0; i < count; i++) call.send({ bytes: Buffer.from([i]) });
+        call.end();
+      },
     },
   },
+};
+const route = (path: string) => methods[path] ?? new EtcdError(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`);
+const connections = new Set<H2Connection>();
+const sink = flag("sink") === "grpc"
+  ? {
+    injectConnection(stream: ByteStream) {
+      stats.injected++;
+      const connection: H2Connection = new H2Connection(stream, callOpener(route, 1 << 20), () => connections.delete(connection));
+      connections.add(connection);
+    },
+  }
+  : undefined;
+const port = await serveClientPort("127.0.0.1", Number(flag("port")), handle, {
+  h2: sink,
   peekTimeoutMs: flag("peek-timeout-ms") ? Number(flag("peek-timeout-ms")) : undefined,
   onFailure: (e) => console.error(e.message),
 });
@@ -109,6 +116,6 @@ console.log(`listening on ${port.port}`);
 
 process.once("SIGTERM", async () => {
   await port.close();
-  grpc?.forceShutdown();
+  for (const connection of connections) connection.close();
   console.log("closed");
 });

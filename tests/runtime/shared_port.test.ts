@@ -1,7 +1,7 @@
 /**
  * The client port serves HTTP/1.1 and HTTP/2 on one port (runtime/client_port.ts), on the runtime
  * CONCORD_TEST_RUNTIME names (Bun unless it says deno): a process of its own
- * (client_port_server.ts) runs the port with small HTTP/1.1 services and a grpc-js service as its
+ * (client_port_server.ts) runs the port with small HTTP/1.1 services and the member's own gRPC server as its
  * HTTP/2 sink, and this test talks to it as clients do — keep-alive connections, an SSE stream
  * the client walks away from, gRPC calls, all at once; first packets cut into single bytes; a
  * connection that stalls inside the preface; garbage; no sink; closing with everything open. Then
@@ -221,7 +221,7 @@ test(`shared port > keep-alive HTTP/1.1, an SSE stream and gRPC calls at once on
       const s = await stats(p.port);
       return s.sseEnded === 1 && s.sseOpen === 0 ? true : undefined;
     });
-    assert.equal((await stats(p.port)).injected, 1, "grpc-js's one connection went to the sink");
+    assert.equal((await stats(p.port)).injected, 1, "the grpc-js client's one connection went to the sink");
   } finally {
     grpc.close();
   }
@@ -317,7 +317,7 @@ test(`shared port > a first packet cut into single bytes is still told apart (${
   assert.deepEqual(await http1.response(), { status: 200, body: "x" });
   http1.socket.end();
 
-  // The sink must get the preface whole: grpc-js answers a valid one with its SETTINGS frame.
+  // The sink must get the preface whole: the gRPC server answers a valid one with its SETTINGS frame.
   const h2 = new Raw(p.port);
   await h2.trickle(H2_PREFACE, 10);
   h2.socket.write(SETTINGS_FRAME);
