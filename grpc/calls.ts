@@ -21,8 +21,21 @@ import { encodeHeaders, type HeaderList } from "./h2/hpack.ts";
 import type { ProtoMessage } from "./protos.ts";
 import type { ProtoObject } from "./responses.ts";
 
-/** A call's metadata: its headers but HTTP/2's own, names lower-case. */
-export type Metadata = ReadonlyMap<string, string>;
+/** A call's metadata: its headers but HTTP/2's own (":path"…), names lower-case. */
+export interface Metadata {
+  get(name: string): string | undefined;
+}
+
+/** Metadata read off the request's header list when asked (most calls ask once, for `hasleader`). */
+class HeaderMetadata implements Metadata {
+  constructor(readonly headers: HeaderList) {}
+  get(name: string): string | undefined {
+    if (name[0] === ":") return undefined;
+    let found: string | undefined;
+    for (const [n, v] of this.headers) if (n === name) found = v;
+    return found;
+  }
+}
 
 export type Answer = ProtoObject | EtcdError;
 
@@ -106,7 +119,7 @@ export function callOpener(route: Router, receiveBytesMax: number): StreamOpener
 }
 
 class Call implements ServerCall, StreamEvents {
-  readonly metadata: Map<string, string>;
+  readonly metadata: Metadata;
   onMessage?: (message: ProtoMessage) => void;
   onHalfClose?: () => void;
   onGone?: () => void;
@@ -132,17 +145,14 @@ class Call implements ServerCall, StreamEvents {
     readonly receiveBytesMax: number,
     readonly budget: ConnectionBudget,
   ) {
-    this.metadata = new Map();
+    this.metadata = new HeaderMetadata(headers);
     let path = "";
     let method = "";
     let contentType = "";
     for (const [name, value] of headers) {
       if (name === ":path") path = value;
       else if (name === ":method") method = value;
-      else if (name[0] !== ":") {
-        if (name === "content-type") contentType = value;
-        this.metadata.set(name, value);
-      }
+      else if (name === "content-type") contentType = value;
     }
     if (method !== "POST" || !contentType.startsWith("application/grpc")) {
       this.#ended = true;

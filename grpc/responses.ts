@@ -1,6 +1,6 @@
 /**
- * etcd's response messages as grpc-js serializes them, from what the member answered: etcd's
- * field names, 64-bit integers as decimal strings, and every zero, false or empty scalar left unset
+ * etcd's response messages as protobufjs serializes them, from what the member answered: etcd's
+ * field names, 64-bit integers as numbers (or 32-bit halves past 2^53), and every zero, false or empty scalar left unset
  * (as Go's encoder leaves it off the wire), so what a client decodes is what etcd would have sent.
  *
  * Owns: the shapes going out, the response header (cluster and member id, revision, raft term)
@@ -12,11 +12,32 @@ import type {
 
 export type ProtoObject = Record<string, unknown>;
 
+/** A 64-bit integer as protobufjs takes it without parsing text: its two 32-bit halves. */
+type LongBits = { low: number; high: number; unsigned: boolean };
+
+/** The halves of the few large ids a member answers with again and again (its own, its cluster's, leases'). */
+const halvesOf = new Map<bigint, LongBits>();
+const HALVES_KEPT_MAX = 1_024;
+
+/** An integer field's value: a number when it is one exactly, else its halves (no decimal text to parse). */
+function int64(n: number | bigint): number | LongBits {
+  if (typeof n === "number") return n;
+  if (n >= -0x1fffffffffffffn && n <= 0x1fffffffffffffn) return Number(n);
+  let halves = halvesOf.get(n);
+  if (halves === undefined) {
+    const bits = BigInt.asUintN(64, n);
+    halves = { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0, unsigned: n > 0n };
+    if (halvesOf.size >= HALVES_KEPT_MAX) halvesOf.clear();
+    halvesOf.set(n, halves);
+  }
+  return halves;
+}
+
 /** Builds a message field by field, leaving out zero scalars; nested messages are always kept. */
 class Fields {
   readonly #o: ProtoObject = {};
   int(name: string, n: number | bigint): this {
-    if (n !== 0 && n !== 0n) this.#o[name] = String(n);
+    if (n !== 0 && n !== 0n) this.#o[name] = int64(n);
     return this;
   }
   bytes(name: string, b: Uint8Array): this {
