@@ -1,13 +1,13 @@
 /**
  * `npm run bench:grpc`: Concord vs Debian's etcd 3.4.23 over gRPC, one load generator for both —
  * bench/grpc-bench (etcd's own Go client, clientv3, built with Debian's Go) — on one member and on
- * three (clients at the leader), alternating in the same run on the same machine (etcd, Concord,
+ * three (clients at the leader, and spread over the members: clientv3 given every endpoint), alternating in the same run on the same machine (etcd, Concord,
  * Concord, etcd; averaged). Beside throughput and latency it reports the members' CPU time per
  * operation (all member processes together, from /proc/PID/stat), the figure that shows where a
  * change helped on two shared cores. Nothing else should run on the machine meanwhile.
  *
  * Flags: --seconds N (per measurement, default 5), --clients 1,16,64,256, --workloads
- * put,txn,range,lease-grant, --members 1,3.
+ * put,txn,range,lease-grant, --members 1,3, --shapes leader,spread (spread: on three members only).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -21,6 +21,8 @@ const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = flag("clients", "1,16,64,256").split(",").map(Number);
 const WORKLOADS = flag("workloads", "put,txn,range,lease-grant").split(",");
 const MEMBERS = flag("members", "1,3").split(",").map(Number);
+const SHAPES = flag("shapes", "leader,spread").split(",") as Shape[];
+type Shape = "leader" | "spread";
 /** gRPC connections the generator's clients share (clientv3 multiplexes calls on a connection). */
 const CONNECTIONS = 8;
 
@@ -77,7 +79,9 @@ const mean = (a: Result, b: Result): Result => ({
 });
 
 interface Side {
+  /** The leader's endpoint, and every member's (the leader's first). */
   endpoint: string;
+  spread: string;
   pids: number[];
   stop(): Promise<void>;
 }
@@ -85,7 +89,8 @@ interface Side {
 async function etcdSide(members: number): Promise<Side> {
   if (members === 1) {
     const e = await startEtcd("bench-grpc-etcd");
-    return { endpoint: e.url.replace("http://", ""), pids: [e.child.pid!], stop: () => e.stop() };
+    const endpoint = e.url.replace("http://", "");
+    return { endpoint, spread: endpoint, pids: [e.child.pid!], stop: () => e.stop() };
   }
   const servers: ServerProcess[] = await startEtcdCluster(members);
   // The leader is the member whose status names itself.
@@ -94,18 +99,22 @@ async function etcdSide(members: number): Promise<Side> {
     const status = await (await fetch(`${s.url}/v3/maintenance/status`, { method: "POST", body: "{}" })).json();
     if (status.leader === status.header.member_id) leader = s;
   }
-  return { endpoint: leader.url.replace("http://", ""), pids: servers.map((s) => s.child.pid!), stop: () => Promise.all(servers.map((s) => s.stop())).then(() => {}) };
+  const all = [leader, ...servers.filter((s) => s !== leader)].map((s) => s.url.replace("http://", "")).join(",");
+  return { endpoint: leader.url.replace("http://", ""), spread: all, pids: servers.map((s) => s.child.pid!), stop: () => Promise.all(servers.map((s) => s.stop())).then(() => {}) };
 }
 
 async function concordSide(members: number): Promise<Side> {
   if (members === 1) {
     const c = await startConcord({ name: "bench-grpc" });
-    return { endpoint: c.url.replace("http://", ""), pids: [c.child.pid!], stop: () => c.stop() };
+    const endpoint = c.url.replace("http://", "");
+    return { endpoint, spread: endpoint, pids: [c.child.pid!], stop: () => c.stop() };
   }
   const cluster = await TestCluster.start(members);
   const leader = await cluster.leader();
+  const all = [leader, ...cluster.members.filter((m) => m !== leader)].map((m) => m.clientUrl.replace("http://", "")).join(",");
   return {
     endpoint: leader.clientUrl.replace("http://", ""),
+    spread: all,
     pids: cluster.members.map((m) => m.process!.child.pid!),
     stop: () => cluster.close(),
   };
@@ -119,23 +128,25 @@ for (const members of MEMBERS) {
   const concord = await concordSide(members);
   const rows: string[] = [];
   try {
-    for (const workload of WORKLOADS) {
-      for (const clients of CLIENTS) {
-        const measure = async (side: Side) => {
-          await new Promise((r) => setTimeout(r, 1_000)); // the last run's disk writes drain
-          return runLoad(bin, side.endpoint, workload, clients, SECONDS, side.pids);
-        };
-        const e1 = await measure(etcd);
-        const c1 = await measure(concord);
-        const c2 = await measure(concord);
-        const e2 = await measure(etcd);
-        const [e, c] = [mean(e1, e2), mean(c1, c2)];
-        const ratio = c.ops_per_s / e.ops_per_s;
-        console.log(`bench:grpc ${members} member(s) ${workload} × ${clients}: etcd ${fmt(e.ops_per_s)}/s p99 ${fmt(e.p99_ms, 1)} ms ` +
-          `(${e.errors} errors, ${fmt(e.cpuUsPerOp)} µs CPU/op), concord ${fmt(c.ops_per_s)}/s p99 ${fmt(c.p99_ms, 1)} ms ` +
-          `(${c.errors} errors, ${fmt(c.cpuUsPerOp)} µs CPU/op) → ${fmt(ratio, 2)}x`);
-        rows.push(`| ${members} | ${workload} | ${clients} | ${fmt(e.ops_per_s)} | ${fmt(c.ops_per_s)} | **${fmt(ratio, 2)}x** | ` +
-          `${fmt(e.p99_ms, 1)} | ${fmt(c.p99_ms, 1)} | ${fmt(e.cpuUsPerOp)} | ${fmt(c.cpuUsPerOp)} |`);
+    for (const shape of SHAPES.filter((s) => s === "leader" || members > 1)) {
+      for (const workload of WORKLOADS) {
+        for (const clients of CLIENTS) {
+          const measure = async (side: Side) => {
+            await new Promise((r) => setTimeout(r, 1_000)); // the last run's disk writes drain
+            return runLoad(bin, shape === "leader" ? side.endpoint : side.spread, workload, clients, SECONDS, side.pids);
+          };
+          const e1 = await measure(etcd);
+          const c1 = await measure(concord);
+          const c2 = await measure(concord);
+          const e2 = await measure(etcd);
+          const [e, c] = [mean(e1, e2), mean(c1, c2)];
+          const ratio = c.ops_per_s / e.ops_per_s;
+          console.log(`bench:grpc ${members} member(s), clients at ${shape}, ${workload} × ${clients}: etcd ${fmt(e.ops_per_s)}/s p99 ${fmt(e.p99_ms, 1)} ms ` +
+            `(${e.errors} errors, ${fmt(e.cpuUsPerOp)} µs CPU/op), concord ${fmt(c.ops_per_s)}/s p99 ${fmt(c.p99_ms, 1)} ms ` +
+            `(${c.errors} errors, ${fmt(c.cpuUsPerOp)} µs CPU/op) → ${fmt(ratio, 2)}x`);
+          rows.push(`| ${members} | ${shape} | ${workload} | ${clients} | ${fmt(e.ops_per_s)} | ${fmt(c.ops_per_s)} | **${fmt(ratio, 2)}x** | ` +
+            `${fmt(e.p99_ms, 1)} | ${fmt(c.p99_ms, 1)} | ${fmt(e.cpuUsPerOp)} | ${fmt(c.cpuUsPerOp)} |`);
+        }
       }
     }
   } finally {
@@ -143,6 +154,6 @@ for (const members of MEMBERS) {
   }
   tables.push(...rows);
 }
-console.log("\n| members | workload | clients | etcd ops/s | Concord ops/s | ratio | etcd p99 ms | Concord p99 ms | etcd CPU µs/op | Concord CPU µs/op |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log("\n| members | clients at | workload | clients | etcd ops/s | Concord ops/s | ratio | etcd p99 ms | Concord p99 ms | etcd CPU µs/op | Concord CPU µs/op |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of tables) console.log(r);
