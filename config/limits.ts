@@ -152,8 +152,15 @@ export const STATE_BATCH_INTERVAL_MS = 100;
 export const STATE_BATCH_ENTRIES_MAX = 10_000;
 /** How often the leader looks for expired leases, ms; a lease is revoked at most this late. */
 export const LEASE_EXPIRY_SCAN_MS = 100;
-/** How often remaining TTLs are checkpointed, ms. */
+/** How often remaining TTLs are looked at for checkpoints, ms. */
 export const LEASE_CHECKPOINT_INTERVAL_MS = 1_000;
+/**
+ * A lease left alone is checkpointed each time it has lost this share of its TTL since its last
+ * checkpoint (and at least one interval's worth): a lease costs about this many checkpoints over
+ * its life, not one per second of it; after a failover it can have at most that share (plus an
+ * election timeout) more than it had.
+ */
+export const LEASE_CHECKPOINT_TTL_SHARE = 0.1;
 /** Revokes proposed per second at most (etcd's leaseRevokeRate). */
 export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
 /** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */

@@ -6,8 +6,9 @@
  * (a follower's leases never expire on their own, as in etcd). On becoming leader every lease
  * gets its remaining TTL — the checkpointed one, or its whole TTL — plus one election timeout,
  * so no lease expires early because leadership moved. Remaining TTLs are checkpointed through the
- * log every second for leases that are not being kept alive and lost time since their last
- * checkpoint, so repeated failovers cannot keep a lease alive forever. A renewal of a lease with a
+ * log for leases that are not being kept alive, each time one has lost a tenth of its TTL (at
+ * least a second) since its last checkpoint — about ten checkpoints over a lease's life, whatever
+ * its TTL — so repeated failovers cannot keep a lease alive forever. A renewal of a lease with a
  * checkpoint (applied or on its way) clears it through the log before it is answered, so no
  * failover after the answer can go back to the old remaining TTL (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
  * checkpoints every second rather than every five minutes: etcd's interval leaves every lease
@@ -15,7 +16,9 @@
  * Never: changes leases itself — grants, revokes and checkpoints are proposed and applied like
  * any write — or reads a clock of its own (the member hands it `now`).
  */
-import { LEASE_CHECKPOINTS_PER_ENTRY_MAX, LEASE_CHECKPOINT_INTERVAL_MS, LEASE_EXPIRY_SCAN_MS, LEASE_REVOKES_PER_SECOND_MAX } from "../config/limits.ts";
+import {
+  LEASE_CHECKPOINT_INTERVAL_MS, LEASE_CHECKPOINT_TTL_SHARE, LEASE_CHECKPOINTS_PER_ENTRY_MAX, LEASE_EXPIRY_SCAN_MS, LEASE_REVOKES_PER_SECOND_MAX,
+} from "../config/limits.ts";
 import type { LeaseCommand } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import type { LeaseId, LeaseTime } from "../etcd/types.ts";
@@ -169,7 +172,8 @@ export class Lessor {
       if (now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500) continue;
       const left = Math.ceil((expiry - now) / 1000);
       const recorded = lease.remaining > 0 ? lease.remaining : lease.ttl;
-      if (left > 0 && left < recorded) checkpoints.push({ id, remaining: left });
+      const step = Math.max(LEASE_CHECKPOINT_INTERVAL_MS / 1000, Math.ceil(lease.ttl * LEASE_CHECKPOINT_TTL_SHARE));
+      if (left > 0 && recorded - left >= step) checkpoints.push({ id, remaining: left });
     }
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;

@@ -190,8 +190,26 @@ test("lessor > thousands of leases left alone are all checkpointed, 1,000 to an 
   const { leases, lessor, proposed, run } = await setup();
   for (let i = 1; i <= 2_500; i++) leases.grant(BigInt(i), 30);
   lessor.promote(0);
-  await run(0, 3_000);
+  // A tenth of a 30 s TTL: each is checkpointed once it has lost 3 s.
+  await run(0, 4_000);
   const entries = proposed.filter((c) => c.op === "leaseCheckpoint");
   assert.ok(entries.every((c) => c.op === "leaseCheckpoint" && c.checkpoints.length <= 1_000));
   assert.ok(leases.list().every((l) => l.remaining > 0), "a lease was never checkpointed");
+});
+
+test("lessor > a lease left alone is checkpointed about ten times over its life, not once a second; a short one every second", async () => {
+  const { leases, lessor, proposed, run } = await setup();
+  leases.grant(1n, 60);
+  leases.grant(2n, 5);
+  lessor.promote(0);
+  // The new leader's extension (an election timeout) comes first, then the whole TTL.
+  await run(0, 62_000);
+  const checkpointsOf = (id: bigint) =>
+    proposed.flatMap((c) => (c.op === "leaseCheckpoint" ? c.checkpoints : [])).filter((c) => c.id === id && c.remaining > 0).map((c) => c.remaining);
+  const long = checkpointsOf(1n);
+  assert.ok(long.length >= 9 && long.length <= 10, `a 60 s lease: ${long.length} checkpoints (${long.join(", ")})`);
+  assert.ok(long.every((r, i) => i === 0 ? 60 - r >= 6 : long[i - 1] - r >= 6), `each after losing 6 s: ${long.join(", ")}`);
+  // A short lease loses a second between checkpoints, as before: failovers every few seconds still let it expire.
+  assert.deepEqual(checkpointsOf(2n), [4, 3, 2, 1]);
+  assert.equal(proposed.filter((c) => c.op === "leaseRevoke").length, 2, "both expired");
 });
