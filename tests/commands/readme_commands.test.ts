@@ -385,8 +385,8 @@ test("readme > npm run bench:grpc, briefly, builds etcd's Go client as the load 
   const output = await runToEnd(RUN.benchGrpc, ["--", "--seconds", "0.3", "--clients", "1", "--workloads", "put", "--members", "1"], INSTALLING_MS);
   const rows = tableRows(output);
   assert.equal(rows.length, 1, output);
-  const [members, workload, clients, etcd, concord] = rows[0];
-  assert.deepEqual([members, workload, clients], ["1", "put", "1"]);
+  const [members, shape, workload, clients, etcd, concord] = rows[0];
+  assert.deepEqual([members, shape, workload, clients], ["1", "leader", "put", "1"]);
   assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
 });
 
