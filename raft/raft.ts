@@ -444,7 +444,10 @@ export class Raft {
         this.lead = m.from;
         return this.#handleSnapshot(m);
       case "timeoutNow":
-        // The leader hands over: campaign now, for real (no pre-vote), past the voters' leases.
+        // The leader hands over: campaign now, for real (no pre-vote), past the voters' leases —
+        // unless this node is no longer a voter (its removal was applied while the message was on
+        // its way): as etcd, a node that is not promotable ignores it.
+        if (!this.#promotable) return;
         return this.#campaign(false, TRANSFER_CONTEXT);
     }
   }

@@ -189,6 +189,34 @@ test("raft scenario > a leader transfer that cannot finish is given up after an 
   assert.ok(c.propose("s1", "resumed"), "proposals are taken again once the transfer is given up");
 });
 
+test("raft scenario > a node that applied its own removal ignores a late timeoutNow (found by the simulator, seed 40330)", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  // s2's removal is proposed, then leadership is handed to s2 before the removal is applied.
+  assert.ok(c.node("s1").proposeConfChange({ kind: "removeNode", node: "s2" }));
+  assert.ok(c.node("s1").transferLeadership("s2"));
+  // The leader's timeoutNow to s2 is held back until s2 has applied its own removal.
+  let late: Message | undefined;
+  const holdTimeoutNow = (m: Message) => {
+    if (m.type !== "timeoutNow") return true;
+    late ??= m;
+    return false;
+  };
+  c.deliver(holdTimeoutNow);
+  for (let i = 0; i < 3; i++) {
+    for (const id of c.ids) c.node(id).tick();
+    c.deliver(holdTimeoutNow);
+  }
+  assert.ok(late, "the leader told s2 to campaign");
+  assert.ok(!c.node("s2").conf.voters.includes("s2"), "s2 applied its removal");
+  const term = c.node("s2").term;
+  c.node("s2").step(late);
+  c.deliver();
+  assert.equal(c.node("s2").role, "follower", "a node outside the voters does not campaign (etcd: not promotable)");
+  assert.equal(c.node("s2").term, term);
+  assert.equal(c.leader(), "s1");
+});
+
 test("raft scenario > a follower far behind is caught up by a snapshot", () => {
   const c = new Cluster(3);
   c.campaign("s1");
