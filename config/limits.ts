@@ -18,6 +18,8 @@ export const REQUEST_BYTES_MAX = 1.5 * MiB;
 export const TXN_OPS_MAX = 128;
 /** etcd's gRPC server accepts this much above max-request-bytes before the request reaches etcd. */
 export const GRPC_OVERHEAD_BYTES = 512 * KiB;
+/** The largest request message gRPC takes (etcd: max-request-bytes plus gRPC's overhead); larger is RESOURCE_EXHAUSTED. */
+export const GRPC_RECEIVE_BYTES_MAX = REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES;
 /** A JSON body as the gateway reads it: base64 and escapes make it up to 4x the request's bytes. */
 export const GATEWAY_BODY_BYTES_MAX = 4 * (REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES);
 /** Nesting depth of a JSON body, as Go's encoding/json refuses deeper. */

@@ -147,14 +147,14 @@ class Call implements ServerCall, StreamEvents {
   ) {
     this.metadata = new HeaderMetadata(headers);
     let path = "";
-    let method = "";
+    let httpMethod = "";
     let contentType = "";
     for (const [name, value] of headers) {
       if (name === ":path") path = value;
-      else if (name === ":method") method = value;
+      else if (name === ":method") httpMethod = value;
       else if (name === "content-type") contentType = value;
     }
-    if (method !== "POST" || !contentType.startsWith("application/grpc")) {
+    if (httpMethod !== "POST" || !contentType.startsWith("application/grpc")) {
       this.#ended = true;
       stream.trailers(encodeHeaders([[":status", "415"], ["content-type", "text/plain"], ["grpc-status", String(GrpcCode.INTERNAL)],
         ["grpc-message", percentEncoded(`invalid gRPC request content-type "${contentType}"`)]]));
@@ -166,7 +166,8 @@ class Call implements ServerCall, StreamEvents {
       return;
     }
     this.#served = served;
-    if (served.method.kind === "bidiStream") this.#start(() => (served.method as { start: (c: ServerCall) => void }).start(this));
+    const method = served.method;
+    if (method.kind === "bidiStream") this.#start(() => method.start(this));
   }
 
   get ended(): boolean {

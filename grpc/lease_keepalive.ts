@@ -11,33 +11,28 @@ import type { ApiMember } from "../member/client_api.ts";
 import { type Method, unexpected } from "./calls.ts";
 import { int64 } from "./requests.ts";
 import { fields, header } from "./responses.ts";
-import { refusedBeforeHandler } from "./unary.ts";
+import { bidiStream } from "./unary.ts";
 
 export function keepAliveCall(member: ApiMember): Method {
-  return {
-    kind: "bidiStream",
-    start: (call) => {
-      const refused = refusedBeforeHandler(member, call.metadata, false);
-      if (refused) return call.end(refused);
-      // Requests are answered in order, one renewal at a time: the call is paused while a renewal
-      // runs and while the client has no room for answers, so one that sends and never reads is
-      // read no further than its window.
-      let renewing = false;
-      call.onDrain = () => {
-        if (!renewing) call.resume();
-      };
-      call.onMessage = (request) => {
-        call.pause();
-        renewing = true;
-        const id = int64(request, "ID");
-        member.leases.renew(id).then((ttl) => {
-          renewing = false;
-          if (call.ended) return;
-          if (isEtcdError(ttl)) return call.end(ttl);
-          if (call.send(fields().message("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).done())) call.resume();
-        }, (e) => call.end(unexpected(e)));
-      };
-      call.onHalfClose = () => call.end();
-    },
-  };
+  return bidiStream(member, (call) => {
+    // Requests are answered in order, one renewal at a time: the call is paused while a renewal
+    // runs and while the client has no room for answers, so one that sends and never reads is
+    // read no further than its window.
+    let renewing = false;
+    call.onDrain = () => {
+      if (!renewing) call.resume();
+    };
+    call.onMessage = (request) => {
+      call.pause();
+      renewing = true;
+      const id = int64(request, "ID");
+      member.leases.renew(id).then((ttl) => {
+        renewing = false;
+        if (call.ended) return;
+        if (isEtcdError(ttl)) return call.end(ttl);
+        if (call.send(fields().message("header", header(member.header, member.revision)).int("ID", id).int("TTL", ttl).done())) call.resume();
+      }, (e) => call.end(unexpected(e)));
+    };
+    call.onHalfClose = () => call.end();
+  });
 }

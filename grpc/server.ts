@@ -10,7 +10,7 @@
  * Owns: which services are served, their routes, the receive limit, and closing every connection.
  * Never: listens by itself, or serves anything but gRPC.
  */
-import { GRPC_OVERHEAD_BYTES, REQUEST_BYTES_MAX } from "../config/limits.ts";
+import { GRPC_RECEIVE_BYTES_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { ByteStream } from "../runtime/byte_stream.ts";
@@ -23,9 +23,6 @@ import { keepAliveCall } from "./lease_keepalive.ts";
 import { maintenanceService } from "./maintenance.ts";
 import { services } from "./protos.ts";
 import { watchService } from "./watch.ts";
-
-/** etcd's server receives a request of max-request-bytes plus gRPC's overhead (and sends anything). */
-export const GRPC_RECEIVE_BYTES_MAX = REQUEST_BYTES_MAX + GRPC_OVERHEAD_BYTES;
 
 const PACKAGE = "etcdserverpb";
 

@@ -15,7 +15,7 @@ import type { ApiMember } from "../member/client_api.ts";
 import type { StateCopy } from "../store/snapshots.ts";
 import { type Method, type ServerCall, unexpected } from "./calls.ts";
 import { fields } from "./responses.ts";
-import { refusedBeforeHandler } from "./unary.ts";
+import { serverStream } from "./unary.ts";
 
 /** Resolves once the client has room for more (true), or with false once the call is gone. */
 function room(call: ServerCall): Promise<boolean> {
@@ -56,13 +56,8 @@ async function send(call: ServerCall, copy: StateCopy): Promise<void> {
 }
 
 export function snapshot(member: ApiMember): Method {
-  return {
-    kind: "serverStream",
-    start: (call) => {
-      const refused = refusedBeforeHandler(member, call.metadata, false);
-      if (refused) return call.end(refused);
-      const copy = member.snapshot();
-      send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
-    },
-  };
+  return serverStream(member, (call) => {
+    const copy = member.snapshot();
+    send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
+  });
 }

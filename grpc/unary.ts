@@ -1,16 +1,17 @@
 /**
  * What every gRPC call passes before its handler — the rules etcd's interceptors apply (a learner
  * serves only status and serializable reads; a client that requires a leader is refused without
- * one) — and the unary method's shape: a handler from a decoded request to a response message or
- * an EtcdError, which calls.ts sends as etcd does (the error's code as the status, etcd's message
- * as its details, so etcd's clients recognise their own errors).
+ * one) — and the methods built on them: a unary handler from a decoded request to a response
+ * message or an EtcdError, which calls.ts sends as etcd does (the error's code as the status,
+ * etcd's message as its details, so etcd's clients recognise their own errors), and streams that
+ * start only once those rules let them.
  *
- * Owns: the handler shape and those two rules. Never: a call's own checks or etcd semantics.
+ * Owns: the method shapes and those two rules. Never: a call's own checks or etcd semantics.
  */
 import type { EtcdError } from "../etcd/errors.ts";
 import { Errors as ServerErrors } from "../etcd/server_errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
-import type { Answer, Metadata, Method } from "./calls.ts";
+import type { Answer, Metadata, Method, ServerCall } from "./calls.ts";
 import type { ProtoMessage } from "./protos.ts";
 
 export type UnaryHandler = (member: ApiMember, request: ProtoMessage) => Answer | Promise<Answer>;
@@ -25,7 +26,7 @@ export interface UnaryRules {
  * serve (streams never), then a call that requires a leader when there is none — clientv3's
  * WithRequireLeader sends metadata `hasleader: true`.
  */
-export function refusedBeforeHandler(member: ApiMember, metadata: Metadata, learnerServes: boolean): EtcdError | undefined {
+function refusedBeforeHandler(member: ApiMember, metadata: Metadata, learnerServes: boolean): EtcdError | undefined {
   if (member.isLearner && !learnerServes) return ServerErrors.notForLearner;
   if (metadata.get("hasleader") === "true" && member.status().leader === 0n) return ServerErrors.noLeader;
   return undefined;
@@ -36,5 +37,29 @@ export function unary(member: ApiMember, handler: UnaryHandler, rules: UnaryRule
     kind: "unary",
     handle: (request, metadata) =>
       refusedBeforeHandler(member, metadata, rules.servesLearner?.(request) === true) ?? handler(member, request),
+  };
+}
+
+/** A bidirectional stream, refused before it starts as etcd refuses it (a learner serves none). */
+export function bidiStream(member: ApiMember, start: (call: ServerCall) => void): Method {
+  return {
+    kind: "bidiStream",
+    start: (call) => {
+      const refused = refusedBeforeHandler(member, call.metadata, false);
+      if (refused) return call.end(refused);
+      start(call);
+    },
+  };
+}
+
+/** A server-streaming call, refused before it starts as etcd refuses it (a learner serves none). */
+export function serverStream(member: ApiMember, start: (call: ServerCall, request: ProtoMessage) => void): Method {
+  return {
+    kind: "serverStream",
+    start: (call, request) => {
+      const refused = refusedBeforeHandler(member, call.metadata, false);
+      if (refused) return call.end(refused);
+      start(call, request);
+    },
   };
 }

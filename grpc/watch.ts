@@ -19,7 +19,7 @@ import type { ProtoMessage } from "./protos.ts";
 import { bool, bytes, int } from "./requests.ts";
 import { fields, header, keyValue, type ProtoObject } from "./responses.ts";
 import { unexpected, type Method, type ServerCall } from "./calls.ts";
-import { refusedBeforeHandler } from "./unary.ts";
+import { bidiStream } from "./unary.ts";
 
 /** WatchCreateRequest.FilterType: NOPUT = 0, NODELETE = 1. */
 const NOPUT = 0;
@@ -127,24 +127,19 @@ function output(member: ApiMember, call: ServerCall): WatchOutput {
 
 export function watchService(member: ApiMember): { Watch: Method } {
   return {
-    Watch: {
-      kind: "bidiStream",
-      start: (call) => {
-        const refused = refusedBeforeHandler(member, call.metadata, false);
-        if (refused) return call.end(refused);
-        const session = new WatchSession(member, output(member, call));
-        call.onMessage = (request) => {
-          try {
-            handle(session, request);
-          } catch (e) {
-            call.end(unexpected(e));
-            session.close();
-          }
-        };
-        // The client closed its side, cancelled, or the connection went: the watchers go.
-        call.onHalfClose = () => session.close();
-        call.onGone = () => session.close();
-      },
-    },
+    Watch: bidiStream(member, (call) => {
+      const session = new WatchSession(member, output(member, call));
+      call.onMessage = (request) => {
+        try {
+          handle(session, request);
+        } catch (e) {
+          call.end(unexpected(e));
+          session.close();
+        }
+      };
+      // The client closed its side, cancelled, or the connection went: the watchers go.
+      call.onHalfClose = () => session.close();
+      call.onGone = () => session.close();
+    }),
   };
 }

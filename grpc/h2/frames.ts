@@ -32,8 +32,6 @@ export enum Flag {
 }
 
 export enum Setting {
-  HEADER_TABLE_SIZE = 0x1,
-  ENABLE_PUSH = 0x2,
   MAX_CONCURRENT_STREAMS = 0x3,
   INITIAL_WINDOW_SIZE = 0x4,
   MAX_FRAME_SIZE = 0x5,
@@ -43,12 +41,9 @@ export enum Setting {
 export enum ErrorCode {
   NO_ERROR = 0x0,
   PROTOCOL_ERROR = 0x1,
-  INTERNAL_ERROR = 0x2,
   FLOW_CONTROL_ERROR = 0x3,
-  STREAM_CLOSED = 0x5,
   FRAME_SIZE_ERROR = 0x6,
   REFUSED_STREAM = 0x7,
-  CANCEL = 0x8,
   COMPRESSION_ERROR = 0x9,
   ENHANCE_YOUR_CALM = 0xb,
 }
