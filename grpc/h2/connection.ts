@@ -104,11 +104,6 @@ export class H2Stream {
     this.connection.consumed(this, bytes);
   }
 
-  /** Ends the stream at once (RST_STREAM). */
-  reset(code: ErrorCode): void {
-    if (!this.localClosed) this.connection.resetStream(this, code);
-  }
-
   /** Whether a send now would find room. */
   get writable(): boolean {
     return !this.localClosed && this.queued.length === 0 && this.connection.unsentBytes() < GRPC_CONNECTION_UNSENT_BYTES_MAX;
@@ -208,11 +203,6 @@ export class H2Connection {
       this.#write(frame32(FrameType.WINDOW_UPDATE, stream.id, stream.unacknowledged));
       stream.unacknowledged = 0;
     }
-  }
-
-  resetStream(stream: H2Stream, code: ErrorCode): void {
-    this.#write(frame32(FrameType.RST_STREAM, stream.id, code));
-    this.#forget(stream);
   }
 
   /** Sends as much of `bytes` as the windows allow, in frames the client accepts; how much. */
@@ -342,7 +332,8 @@ export class H2Connection {
    * is (answers pile up, or the handler is busy), the rest waits unparsed and the socket is paused.
    */
   #read(chunk?: Buffer): void {
-    if (this.#closed || this.#parsing) return void (chunk && this.#keep(chunk));
+    if (this.#closed) return;
+    if (this.#parsing) return void (chunk && this.#keep(chunk));
     const input = chunk === undefined ? this.#input : this.#input ? Buffer.concat([this.#input, chunk]) : chunk;
     this.#input = undefined;
     if (input === undefined) return;
