@@ -2,15 +2,13 @@
  * The member runtime: drives the Raft core (raft/) with a clock, the store and the peer transport,
  * and is the only thing the surfaces talk to (client_api.ts for clients, peer/service.ts for peers).
  *
- * Owns: the Ready loop — install a snapshot if one arrived; persist a Ready's entries and hard
- * state (on the log's thread), apply its committed entries here meanwhile (they are durable
- * already); send its messages (a leader at once, in parallel with its own fsync; anyone else only
- * once durable, since votes and acks promise what is on disk); then advance. Proposals made while
- * a Ready is being persisted go into the next one (group commit). Each proposer gets the result of
- * applying its own entry: on the leader by index (proposals.ts), on a follower — which hands its
- * writes to the leader — by a request id carried in the entry (forwarded_writes.ts). Membership
- * (membership.ts), leases (lease_service.ts), reads (read_barrier.ts) and state commits and log
- * trimming (state_commits.ts) are parts it wires through hooks.
+ * Owns: wiring the core to the store, the peers and the clock: the Ready loop's ports
+ * (ready_loop.ts has the order of persist, send and apply, and group commit), ticks, and applying
+ * committed entries. Each proposer gets the result of applying its own entry: on the leader by
+ * index (proposals.ts), on a follower — which hands its writes to the leader — by a request id
+ * carried in the entry (forwarded_writes.ts). Membership (membership.ts), leases
+ * (lease_service.ts), reads (read_barrier.ts) and state commits and log trimming
+ * (state_commits.ts) are parts it wires through hooks.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
@@ -24,7 +22,7 @@ import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
-import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Ready, type Snapshot } from "../raft/types.ts";
+import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
 import { range } from "../store/applier.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
@@ -45,6 +43,7 @@ import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
 import { Proposals } from "./proposals.ts";
 import { ReadBarrier } from "./read_barrier.ts";
+import { ReadyLoop } from "./ready_loop.ts";
 import { StateCommits } from "./state_commits.ts";
 import { WatchHub } from "../watch/hub.ts";
 
@@ -119,18 +118,13 @@ export class Member implements PeerService {
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
-  /** A Ready is being worked on; the next one gathers in the core meanwhile. */
-  #busy = false;
-  /** A snapshot is replacing the state: nothing may touch the store meanwhile. */
-  #installing = false;
-  #pumpScheduled = false;
+  /** The write path: persist, send and apply each Ready in the right order (ready_loop.ts). */
+  readonly #loop: ReadyLoop;
   #failure: Error | undefined;
   #removed = false;
   #published = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #header: { clusterId: Id; memberId: Id; raftTerm: number } | undefined;
-  /** Resolves whenever a Ready finishes; start-up waits on it. */
-  #idle: (() => void)[] = [];
 
   private constructor(config: MemberConfig, store: Store, id: Id, clusterId: Id) {
     this.#config = config;
@@ -163,6 +157,22 @@ export class Member implements PeerService {
       snapshotFile: (s) => store.snapshots.outgoing(s.index),
       log: (line) => this.#log(line),
     });
+    this.#loop = new ReadyLoop(this.#raft, {
+      persist: (entries, hardState, done) => {
+        this.#store.log.persist(entries, hardState).then(() => done(), (e) => done(e ?? new Error("the log write failed")));
+      },
+      savedHardState: () => this.#store.log.hardState,
+      send: (messages) => this.#sender.send(messages),
+      apply: (entries) => this.#apply(entries),
+      installSnapshot: (snapshot, done) => {
+        this.#installSnapshot(snapshot).then(() => done(), (e) => done(e ?? new Error("installing the snapshot failed")));
+      },
+      readsConfirmed: (readStates) => this.#reads.confirmed(readStates),
+      defer: (fn) => setImmediate(fn),
+      alone: () => this.#peerUrls.size <= 1,
+      stopped: () => this.#failure !== undefined,
+      failStop: (e) => this.#failStop(e),
+    });
     this.#forwarded = new ForwardedWrites({
       self: this.#self,
       clusterToken: config.clusterToken,
@@ -177,13 +187,13 @@ export class Member implements PeerService {
     this.#reads = new ReadBarrier(this.#self, {
       ask: (context) => {
         this.#raft.readIndex(context);
-        this.#schedulePump();
+        this.#loop.schedule();
       },
       applied: () => this.#store.stateMachine.appliedIndex,
       now: () => performance.now(),
     }, config.electionMs, this.#requestTimeoutMs);
     const current = () => this.#store;
-    const readable = () => !this.#installing && this.#failure === undefined;
+    const readable = () => !this.#loop.installing && this.#failure === undefined;
     this.watches = new WatchHub({
       get revision() {
         return current().mvcc.revision;
@@ -208,7 +218,7 @@ export class Member implements PeerService {
       term: () => this.#raft.term,
       caughtUpAsLeader: () => {
         const log = this.#raft.log;
-        return this.#raft.role === "leader" && !this.#installing && log.applied >= log.committed &&
+        return this.#raft.role === "leader" && !this.#loop.installing && log.applied >= log.committed &&
           log.term(log.committed) === this.#raft.term;
       },
       stopped: () => this.#failure !== undefined,
@@ -225,7 +235,7 @@ export class Member implements PeerService {
         applied: this.#raft.log.applied,
         compact: (index) => this.#raft.compact(index),
       }),
-      installing: () => this.#installing,
+      installing: () => this.#loop.installing,
       failStop: (e) => this.#failStop(e),
     });
     this.#membership = new Membership({
@@ -241,7 +251,7 @@ export class Member implements PeerService {
       propose: (command) => this.propose(command),
       transferLeadership: (to) => {
         const started = this.#raft.transferLeadership(to);
-        if (started) this.#schedulePump();
+        if (started) this.#loop.schedule();
         return started;
       },
       until: (check, timeoutMs) => this.until(check, timeoutMs),
@@ -390,7 +400,7 @@ export class Member implements PeerService {
    * to send and then release. Blocks while the copy is made, as a snapshot for a peer does.
    */
   snapshot(): StateCopy {
-    if (this.#installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
+    if (this.#loop.installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
     return this.#store.copyState();
   }
 
@@ -399,7 +409,7 @@ export class Member implements PeerService {
    * while it runs (etcd's blocks reads and writes too); the file shrinks once checkpointed.
    */
   defragment(): void {
-    if (this.#installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
+    if (this.#loop.installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
     this.#store.defragment();
   }
 
@@ -486,7 +496,7 @@ export class Member implements PeerService {
       }
       this.#raft.step(m);
     }
-    this.#schedulePump();
+    this.#loop.schedule();
   }
 
   receiveSnapshotChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
@@ -504,7 +514,7 @@ export class Member implements PeerService {
       this.#proposals.accepted(this.#raft.log.lastIndex);
       return { rid, index: this.#raft.log.lastIndex, term: this.#raft.term };
     });
-    this.#schedulePump();
+    this.#loop.schedule();
     return placements;
   }
 
@@ -547,8 +557,7 @@ export class Member implements PeerService {
     this.#raft.campaign();
     while (this.#raft.role !== "leader" || this.#raft.log.applied < this.#raft.log.committed || this.#raft.hasReady()) {
       await new Promise<void>((resolve) => {
-        this.#idle.push(resolve);
-        this.#pump();
+        this.#loop.whenIdle(resolve);
       });
       if (this.#failure) throw this.#failure;
     }
@@ -564,12 +573,12 @@ export class Member implements PeerService {
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
     this.#publish();
-    this.#pump();
+    this.#loop.pump();
   }
 
   #awaitIndex(index: number, command?: Command): Promise<CommandResult> {
     const applied = this.#proposals.await(index, this.#raft.term, command);
-    this.#schedulePump();
+    this.#loop.schedule();
     return applied;
   }
 
@@ -589,80 +598,11 @@ export class Member implements PeerService {
     }, () => {});
   }
 
-  #schedulePump(): void {
-    // A lone member has nothing to do while a Ready is synced: nothing commits before its own fsync.
-    if (this.#pumpScheduled || (this.#busy && this.#peerUrls.size <= 1)) return;
-    // Wait for the rest of this turn of the event loop: what it proposes joins the Ready.
-    this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      if (this.#busy) this.#whileBusy();
-      else this.#pump();
-    });
-  }
-
-  /**
-   * While a Ready is being persisted: a leader sends appends of what was proposed since (its own
-   * copy is synced with the next Ready), and entries committed since are applied now — their
-   * writers need not wait for an fsync that has nothing to do with them.
-   */
-  #whileBusy(): void {
-    if (this.#installing || this.#failure) return;
-    try {
-      if (this.#raft.role === "leader") this.#sender.send(this.#raft.leaderMessages());
-      this.#apply(this.#raft.takeCommitted());
-    } catch (e) {
-      this.#failStop(e);
-    }
-  }
-
-  /** Runs one Ready, if the core has one and none is being worked on. */
-  #pump(): void {
-    if (this.#busy || this.#failure) return;
-    if (!this.#raft.hasReady()) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-      return;
-    }
-    this.#busy = true;
-    this.#runReady(this.#raft.ready()).then(
-      () => {
-        this.#busy = false;
-        this.#pump();
-      },
-      (e) => this.#failStop(e),
-    );
-  }
-
-  async #runReady(rd: Ready): Promise<void> {
-    // A leader's appends go out while it syncs its own copy; whatever else a member says (votes,
-    // acks) promises what it has on disk, so it waits until it is.
-    const leading = this.#raft.role === "leader";
-    if (leading) this.#sender.send(rd.messages);
-    if (rd.snapshot) await this.#installSnapshot(rd.snapshot);
-    // Only new entries, a new term or a new vote must be synced before going on (etcd's
-    // MustSync); a moved commit index alone rides along with the next write.
-    const saved = this.#store.log.hardState;
-    const mustSync = rd.entries.length > 0 ||
-      (rd.hardState !== undefined && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote));
-    const durable = mustSync ? this.#store.log.persist(rd.entries, rd.hardState) : undefined;
-    // Committed entries are durable already: apply them while this Ready's entries are synced.
-    this.#apply(rd.committed);
-    if (durable) await durable;
-    if (!leading) this.#sender.send(rd.messages);
-    this.#raft.advance(rd);
-    this.#reads.confirmed(rd.readStates);
-  }
-
   async #installSnapshot(snapshot: Snapshot): Promise<void> {
     this.#log(`installing snapshot at index ${snapshot.index} (term ${snapshot.term})`);
     this.#commits.cancel();
-    this.#installing = true;
     const revisionBefore = this.revision;
-    try {
-      await this.#store.installSnapshot(snapshot.index, snapshot.term);
-    } finally {
-      this.#installing = false;
-    }
+    await this.#store.installSnapshot(snapshot.index, snapshot.term);
     this.#syncPeers();
     // The leases are the snapshot's now: a leader counts their time afresh.
     this.#leases.reset();
@@ -743,7 +683,7 @@ export class Member implements PeerService {
     console.error(this.#failure.message, (e as Error)?.stack ?? "");
     this.#proposals.failAll(this.#failure);
     this.#forwarded.failAll(this.#failure);
-    for (const resolve of this.#idle.splice(0)) resolve();
+    this.#loop.releaseIdle();
   }
 }
 
