@@ -9,7 +9,30 @@
  * core except to tell it how far its log may go (through the hooks).
  */
 import { LOG_RETAINED_ENTRIES, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
+import type { PlantedBug } from "../raft/planted_bugs.ts";
 import type { Store } from "../store/open.ts";
+
+/** Where the log is, and what the state has applied and made durable. */
+export interface TrimInputs {
+  /** The last index whose effect the state has on disk. */
+  stateDurable: number;
+  stateApplied: number;
+  logFirst: number;
+  /** Applied entries between trims (--snapshot-count). */
+  snapshotCount: number;
+}
+
+/**
+ * The first index the log must keep, when it is time to trim: it keeps what the state has not made
+ * durable, and min(LOG_RETAINED_ENTRIES, snapshotCount) entries more for members that fall behind;
+ * undefined until a --snapshot-count of entries can go. The simulator trims its logs by the same rule.
+ */
+export function logKeptFrom(t: TrimInputs, plantedBug?: PlantedBug): number | undefined {
+  const retained = Math.min(LOG_RETAINED_ENTRIES, t.snapshotCount);
+  const durable = plantedBug === "trimBeyondDurableState" ? t.stateApplied : t.stateDurable;
+  const keepFrom = Math.min(durable, t.stateApplied - retained) + 1;
+  return keepFrom - t.logFirst >= t.snapshotCount ? keepFrom : undefined;
+}
 
 export interface StateCommitHooks {
   store(): Store;
@@ -39,10 +62,11 @@ export class StateCommits {
       stateMachine.commit();
       checkpointer.request(stateMachine.committedIndex);
     }
-    const { snapshotCount } = this.#hooks;
-    const retained = Math.min(LOG_RETAINED_ENTRIES, snapshotCount);
-    const keepFrom = Math.min(checkpointer.durableIndex, stateMachine.appliedIndex - retained) + 1;
-    if (keepFrom - log.firstIndex >= snapshotCount) {
+    const keepFrom = logKeptFrom({
+      stateDurable: checkpointer.durableIndex, stateApplied: stateMachine.appliedIndex, logFirst: log.firstIndex,
+      snapshotCount: this.#hooks.snapshotCount,
+    });
+    if (keepFrom !== undefined) {
       const core = this.#hooks.core();
       core.compact(Math.min(keepFrom - 1, core.stable, core.applied));
       log.compactBefore(keepFrom).catch((e) => this.#hooks.failStop(e));

@@ -7,6 +7,7 @@
  * Never: I/O; the runtime persists what `unstable()` hands out and reports back through
  * `stableTo`.
  */
+import type { PlantedBug } from "./planted_bugs.ts";
 import type { Entry } from "./types.ts";
 
 /** The entry just before the first one a log holds: (0, 0) for a log that was never compacted. */
@@ -28,8 +29,10 @@ export class RaftLog {
   handedOut = 0;
   /** The last index the runtime has made durable. */
   stable: number;
+  readonly #plantedBug: PlantedBug | undefined;
 
-  constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }) {
+  constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }, plantedBug?: PlantedBug) {
+    this.#plantedBug = plantedBug;
     this.#entries = [...persisted];
     this.#start = { ...start };
     this.#entries.forEach((e, i) => {
@@ -113,7 +116,12 @@ export class RaftLog {
       }
       this.#entries.push(e);
     }
-    return prevIndex + entries.length;
+    const last = prevIndex + entries.length;
+    if (this.#plantedBug === "truncateOnMatchingAppend" && entries.length > 0 && this.lastIndex > last && last >= this.committed) {
+      this.#entries.length = last - this.#start.index;
+      this.stable = Math.min(this.stable, last);
+    }
+    return last;
   }
 
   /** The largest index ≤ `index` whose term is ≤ `term`: where a leader should look for a match. */
@@ -124,6 +132,7 @@ export class RaftLog {
   }
 
   commitTo(index: number): void {
+    if (this.#plantedBug === "commitMovesBack" && index >= this.applied && index >= this.handedOut) this.committed = index;
     if (index > this.committed) {
       if (index > this.lastIndex) throw new Error(`raft log: commit ${index} beyond last index ${this.lastIndex}`);
       this.committed = index;
@@ -136,7 +145,8 @@ export class RaftLog {
 
   /** Committed entries that are durable here and not yet handed out for applying. */
   toApply(): Entry[] {
-    return this.slice(Math.max(this.applied, this.handedOut) + 1, Math.min(this.committed, this.stable) + 1);
+    const durable = this.#plantedBug === "applyUndurable" ? this.lastIndex : this.stable;
+    return this.slice(Math.max(this.applied, this.handedOut) + 1, Math.min(this.committed, durable) + 1);
   }
 
   /** toApply(), counted as handed out: the same entries are never handed out twice. */
@@ -162,16 +172,18 @@ export class RaftLog {
 
   /** Replaces the whole log with a snapshot's position: everything up to it is its state now. */
   restore(index: number, term: number): void {
-    this.#entries = [];
+    const kept = this.#plantedBug === "snapshotKeepsConflictingSuffix" ? this.#entries.filter((e) => e.index > index) : [];
+    this.#entries = kept;
     this.#start = { index, term };
     this.committed = index;
     this.applied = index;
     this.handedOut = index;
-    this.stable = index;
+    this.stable = index + kept.length;
   }
 
   stableTo(index: number, term: number): void {
     // Entries persisted may have been replaced since; only count them if they are still ours.
-    if (this.matchTerm(index, term) && index > this.stable) this.stable = index;
+    const ours = this.#plantedBug === "stableWithoutTermCheck" ? index <= this.lastIndex : this.matchTerm(index, term);
+    if (ours && index > this.stable) this.stable = index;
   }
 }

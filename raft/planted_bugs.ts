@@ -4,6 +4,12 @@
  * is a single rule broken in raft/ or in the member's write path (member/ready_loop.ts,
  * member/state_commits.ts); the code checks for it where the rule lives.
  *
+ * Not here, because here they cannot break anything a user would see: a follower acknowledging
+ * its last index instead of the last entry an append brought, or committing up to the leader's
+ * commit index past that entry. A new leader's first append carries an entry of its own term and
+ * truncates any stale tail at the first conflict, and fast back-off lands on the first conflict, so
+ * whatever a follower holds past an append's last entry is the current leader's.
+ *
  * Owns: the names and what each one breaks. Never: changes behaviour by itself — nothing plants a
  * bug outside tests and `npm run sim -- --plant NAME`.
  */
@@ -14,17 +20,16 @@ export const PLANTED_BUGS = {
   voteNotPersisted: "the vote is not part of the hard state, so a restart forgets it",
   learnerVotesCounted: "learners are asked for votes and their votes count towards the quorum",
   preVoteBumpsTerm: "a pre-vote campaign moves the node's term, as a real campaign does",
-  timeoutNowNotPromotable: "a node no longer a voter still campaigns when told to by a leader transfer",
+  timeoutNowNotPromotable:
+    "a leader hands leadership to a node whose removal is under way, and a node no longer a voter still campaigns when told to",
   // ---- replication and commit ----
   commitEarlierTermsByCount: "a leader commits an entry of an earlier term by counting replicas (Raft paper, Figure 8)",
   quorumFixedAtElection: "the commit quorum is the one of the membership when the leader was elected",
-  removedVoterCounted: "a removed voter's acknowledgements still count towards the commit quorum",
-  ackLastIndex: "a follower acknowledges its last index instead of the last entry the append brought",
-  followerCommitUnchecked: "a follower commits up to the leader's commit index even past what the append matched",
+  removedVoterCounted: "a removed voter is still replicated to and its acknowledgements still count towards the commit quorum",
   heartbeatCommitUnchecked: "heartbeats carry the leader's commit index, not bounded by what the follower matched",
   truncateOnMatchingAppend: "a follower drops its entries after an append even when they matched it",
   commitMovesBack: "a follower takes a lower commit index from a leader",
-  staleTermAcksCounted: "a leader counts acknowledgements sent in an earlier term",
+  votesCarriedOver: "a candidate's tally keeps the grants of its pre-vote, so it wins without a real vote",
   stableWithoutTermCheck: "entries persisted and then replaced count as durable",
   inflightNeverFreed: "a full window of appends is never freed by heartbeats, so lost appends stall a follower",
   // ---- durability ordering (the member's write path) ----
@@ -39,7 +44,7 @@ export const PLANTED_BUGS = {
   // ---- linearizable reads (ReadIndex) ----
   readWithoutQuorum: "a leader answers a read at once, without a heartbeat quorum confirming it still leads",
   readAckConfirmsLater: "a quorum answering one read's heartbeat also confirms reads asked after it",
-  readAnyAckConfirmsNewest: "an answer to any heartbeat counts towards the newest read",
+  readAnyAckConfirmsNewest: "an answer to any heartbeat, whatever read it was for, counts towards the newest read",
   readBeforeOwnTermCommit: "a new leader serves reads before an entry of its own term commits",
   followerReadsLocally: "a follower answers a read with its own commit index instead of asking the leader",
 } as const;

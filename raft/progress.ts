@@ -61,9 +61,9 @@ export class Progress {
    * appends (which may all have been lost) frees one slot, so the next append finds out where the
    * follower really is.
    */
-  heartbeatAnswered(): void {
+  heartbeatAnswered(freeSlot = true): void {
     this.probeSent = false;
-    if (this.state === "replicate" && this.inflight.length >= this.maxInflight) this.inflight.shift();
+    if (freeSlot && this.state === "replicate" && this.inflight.length >= this.maxInflight) this.inflight.shift();
   }
 
   /** An append up to `last` went out. */

@@ -9,7 +9,8 @@
  * at a time).
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
  */
-import { encodeConfChange } from "./confchange.ts";
+import { decodeConfChange, encodeConfChange } from "./confchange.ts";
+import type { PlantedBug } from "./planted_bugs.ts";
 import { type LogStart, RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
 import { type PendingRead, ReadOnlyQueue } from "./read_only.ts";
@@ -49,7 +50,7 @@ export interface RaftConfig {
    * leader, only when such a follower shows up.
    */
   snapshot?: () => Snapshot | undefined;
-  /** Test only: planted bugs that prove the simulator can find a broken rule. */
+  /** Test only: one rule broken on purpose, to prove the simulator finds it (planted_bugs.ts). */
   plantedBug?: PlantedBug;
 }
 
@@ -65,13 +66,7 @@ export interface RaftStorage {
   conf?: ConfState;
 }
 
-/**
- * Rules a test may break on purpose: committing entries of earlier terms by counting replicas
- * (the Raft paper's Figure 8), and granting votes without checking the candidate's log is up to
- * date.
- */
-export type PlantedBug = "commitEarlierTermsByCount" | "voteWithoutLogCheck";
-
+export type { PlantedBug };
 
 const RESPONSE: Partial<Record<MessageType, MessageType>> = { vote: "voteResp", preVote: "preVoteResp" };
 
@@ -91,6 +86,10 @@ export class Raft {
   #heartbeatElapsed = 0;
   #electionTimeout = 0;
   #votes = new Map<NodeId, boolean>();
+  /** While campaigning: the voter sets this election must win a majority of (see #voterSets). */
+  #electionSets: NodeId[][] = [];
+  /** As leader: #voterSets() as of (applied, pendingConfIndex), computed once for each. */
+  #commitSets: { key: string; sets: NodeId[][] } = { key: "", sets: [] };
   #progress = new Map<NodeId, Progress>();
   #messages: Message[] = [];
   #readStates: ReadState[] = [];
@@ -100,6 +99,8 @@ export class Raft {
   #snapshotToInstall: Snapshot | undefined;
   /** During a leader transfer: the member taking over (the leader takes no proposals meanwhile). */
   #transferee: NodeId = NO_NODE;
+  /** The voters when this node was elected (only the planted bug quorumFixedAtElection uses them). */
+  #votersAtElection: NodeId[] = [];
 
   constructor(cfg: RaftConfig, storage: RaftStorage) {
     this.id = cfg.id;
@@ -110,7 +111,7 @@ export class Raft {
     this.vote = storage.hardState.vote;
     // Whatever the runtime applied was committed, even if the hard state saying so was not synced
     // (a moved commit index alone is not worth an fsync).
-    this.log = new RaftLog(storage.entries, Math.max(storage.hardState.commit, storage.applied), storage.start);
+    this.log = new RaftLog(storage.entries, Math.max(storage.hardState.commit, storage.applied), storage.start, cfg.plantedBug);
     this.log.applied = Math.max(this.log.applied, Math.min(storage.applied, this.log.committed));
     this.#savedHardState = { ...storage.hardState };
     this.#resetTimers();
@@ -120,8 +121,13 @@ export class Raft {
     return Math.floor(this.#voters.length / 2) + 1;
   }
 
+  #planted(bug: PlantedBug): boolean {
+    return this.#cfg.plantedBug === bug;
+  }
+
   /** Everyone the leader replicates to: voters and learners but itself. */
   get #peers(): NodeId[] {
+    if (this.#planted("removedVoterCounted") && this.role === "leader") return [...this.#progress.keys()].filter((v) => v !== this.id);
     return [...this.#voters, ...this.#learners].filter((v) => v !== this.id);
   }
 
@@ -159,7 +165,7 @@ export class Raft {
     const index = this.log.lastIndex + 1;
     this.log.appendOwn([{ index, term: this.term, data: encodeConfChange(change), type: "confChange" }]);
     this.#pendingConfIndex = index;
-    if (this.#voters.length === 1) this.#maybeCommit();
+    this.#ownAppended();
     return true;
   }
 
@@ -174,7 +180,7 @@ export class Raft {
     if (kind === "addVoter") this.#voters.push(node);
     if (kind === "addLearner") this.#learners.push(node);
     if (this.role === "leader") {
-      if (kind === "removeNode") this.#progress.delete(node);
+      if (kind === "removeNode" && !this.#planted("removedVoterCounted")) this.#progress.delete(node);
       else if (!this.#progress.has(node)) this.#progress.set(node, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
       if (!this.#promotable) this.#becomeFollower(this.term, NO_NODE);
       else this.#maybeCommit();
@@ -188,11 +194,25 @@ export class Raft {
    */
   transferLeadership(to: NodeId): boolean {
     if (this.role !== "leader" || to === this.id || !this.#voters.includes(to)) return false;
+    if (this.#removalPending(to) && !this.#planted("timeoutNowNotPromotable")) return false;
     this.#transferee = to;
     this.#electionElapsed = 0;
     if (this.#progress.get(to)!.match === this.log.lastIndex) this.#send({ type: "timeoutNow", to });
     else this.#sendAppend(to);
     return true;
+  }
+
+  /**
+   * A membership change in the log, not yet applied, takes `node` out of the voters: handing it
+   * leadership would make a leader of a node about to leave.
+   */
+  #removalPending(node: NodeId): boolean {
+    if (this.log.applied >= this.log.lastIndex) return false;
+    return this.log.slice(Math.max(this.log.applied, this.log.firstIndex - 1) + 1, this.log.lastIndex + 1).some((e) => {
+      if (e.type !== "confChange") return false;
+      const change = decodeConfChange(e);
+      return change.node === node && change.kind !== "addVoter";
+    });
   }
 
   /** As leader: the highest index `node` is known to hold (undefined if not replicated to). */
@@ -209,8 +229,14 @@ export class Raft {
   propose(data: Uint8Array): boolean {
     if (this.role !== "leader" || this.#transferee !== NO_NODE) return false;
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data }]);
-    if (this.#voters.length === 1) this.#maybeCommit();
+    this.#ownAppended();
     return true;
+  }
+
+  /** A lone voter commits what it appends as soon as it is durable; see advance(). */
+  #ownAppended(): void {
+    if (this.#planted("leaderCountsOwnUndurable")) this.#progress.get(this.id)!.acked(this.log.lastIndex);
+    if (this.#voters.length === 1 || this.#planted("leaderCountsOwnUndurable")) this.#maybeCommit();
   }
 
   /** Forgets log entries up to `index`, applied and durable (the state holds their effect). */
@@ -345,11 +371,13 @@ export class Raft {
     for (const v of [...this.#voters, ...this.#learners]) this.#progress.set(v, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
     // Whatever membership change the log may hold unapplied, wait for it before taking another.
     this.#pendingConfIndex = this.log.lastIndex;
+    this.#votersAtElection = [...this.#voters];
     const self = this.#progress.get(this.id)!;
     self.acked(this.log.stable);
     self.becomeReplicate();
     // A new term starts with an entry of its own: committing it commits everything before it.
     this.log.appendOwn([{ index: this.log.lastIndex + 1, term: this.term, data: new Uint8Array() }]);
+    if (this.#planted("leaderCountsOwnUndurable")) self.acked(this.log.lastIndex);
   }
 
   #campaign(pre: boolean, context = ""): void {
@@ -357,15 +385,23 @@ export class Raft {
       this.#votes.clear();
       this.role = "preCandidate";
       this.lead = NO_NODE;
+      if (this.#planted("preVoteBumpsTerm")) {
+        this.term++;
+        this.vote = NO_NODE;
+      }
     } else {
+      const preVotes = new Map(this.#votes);
       this.#reset(this.term + 1);
+      if (this.#planted("votesCarriedOver")) this.#votes = preVotes;
       this.role = "candidate";
       this.vote = this.id;
     }
     const type: MessageType = pre ? "preVote" : "vote";
+    this.#electionSets = this.#voterSets(this.log.lastIndex);
     this.#votes.set(this.id, true);
     if (this.#tally() === "won") return this.#won(pre);
-    for (const p of this.#voters.filter((v) => v !== this.id)) {
+    const asked = this.#planted("learnerVotesCounted") ? this.#peers : [...new Set(this.#electionSets.flat())].filter((v) => v !== this.id);
+    for (const p of asked) {
       this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm, context });
     }
   }
@@ -375,13 +411,46 @@ export class Raft {
     else this.#becomeLeader();
   }
 
+  /** Won once every voter set granted by a majority; lost once some set cannot. */
   #tally(): "won" | "lost" | "pending" {
-    let granted = 0;
-    let rejected = 0;
-    for (const v of this.#votes.values()) v ? granted++ : rejected++;
-    if (granted >= this.#quorum) return "won";
-    if (rejected >= this.#quorum) return "lost";
-    return "pending";
+    if (this.#planted("learnerVotesCounted")) {
+      let granted = 0;
+      let rejected = 0;
+      for (const v of this.#votes.values()) v ? granted++ : rejected++;
+      return granted >= this.#quorum ? "won" : rejected >= this.#quorum ? "lost" : "pending";
+    }
+    let won = true;
+    for (const set of this.#electionSets) {
+      const majority = Math.floor(set.length / 2) + 1;
+      const granted = set.filter((v) => this.#votes.get(v) === true).length;
+      const rejected = set.filter((v) => this.#votes.get(v) === false).length;
+      if (set.length - rejected < majority) return "lost";
+      if (granted < majority) won = false;
+    }
+    return won ? "won" : "pending";
+  }
+
+  /**
+   * The voter sets a decision needs a majority of: the membership as applied, then the one each
+   * membership change in the log up to `upTo` and not yet applied makes in turn. A node that
+   * restarted from an older state (its commit index and state are durable only now and then) may
+   * hold changes it does not know are committed — say an added voter and its own removal — and must
+   * not win an election or commit an entry with a majority of the old voters alone (found by the
+   * simulator: two voters acting on a membership two changes old elected a leader).
+   */
+  #voterSets(upTo: number): NodeId[][] {
+    const sets = [this.#voters];
+    const from = Math.max(this.log.applied, this.log.firstIndex - 1) + 1;
+    if (from > upTo) return sets;
+    let voters = this.#voters;
+    for (const e of this.log.slice(from, upTo + 1)) {
+      if (e.type !== "confChange") continue;
+      const { kind, node } = decodeConfChange(e);
+      voters = voters.filter((v) => v !== node);
+      if (kind === "addVoter") voters.push(node);
+      sets.push(voters);
+    }
+    return sets;
   }
 
   #inLease(): boolean {
@@ -392,9 +461,9 @@ export class Raft {
 
   #handleVoteRequest(m: Message): void {
     const canVote = this.vote === m.from || (this.vote === NO_NODE && this.lead === NO_NODE) ||
-      (m.type === "preVote" && m.term > this.term);
+      (m.type === "preVote" && m.term > this.term) || (this.#planted("voteTwiceInTerm") && this.lead === NO_NODE);
     const type = RESPONSE[m.type]!;
-    const upToDate = this.#cfg.plantedBug === "voteWithoutLogCheck" || this.log.isUpToDate(m.index, m.logTerm);
+    const upToDate = this.#planted("voteWithoutLogCheck") || this.log.isUpToDate(m.index, m.logTerm);
     if (canVote && upToDate) {
       this.#send({ type, to: m.from, term: m.term });
       if (m.type === "vote") {
@@ -434,7 +503,7 @@ export class Raft {
       case "heartbeat":
         this.#electionElapsed = 0;
         this.lead = m.from;
-        this.log.commitTo(m.commit);
+        this.log.commitTo(this.#planted("heartbeatCommitUnchecked") ? Math.min(m.commit, this.log.lastIndex) : m.commit);
         return this.#send({ type: "heartbeatResp", to: m.from, context: m.context });
       case "readIndexResp":
         this.#readStates.push({ index: m.index, context: m.context });
@@ -447,7 +516,7 @@ export class Raft {
         // The leader hands over: campaign now, for real (no pre-vote), past the voters' leases —
         // unless this node is no longer a voter (its removal was applied while the message was on
         // its way): as etcd, a node that is not promotable ignores it.
-        if (!this.#promotable) return;
+        if (!this.#promotable && !this.#planted("timeoutNowNotPromotable")) return;
         return this.#campaign(false, TRANSFER_CONTEXT);
     }
   }
@@ -477,8 +546,10 @@ export class Raft {
       return this.#send({ type: "appResp", to: m.from, index: snap.index });
     }
     this.log.restore(snap.index, snap.term);
-    this.#voters = [...snap.conf.voters];
-    this.#learners = [...snap.conf.learners];
+    if (!this.#planted("snapshotIgnoresMembership")) {
+      this.#voters = [...snap.conf.voters];
+      this.#learners = [...snap.conf.learners];
+    }
     this.#snapshotToInstall = snap;
     this.#send({ type: "appResp", to: m.from, index: snap.index });
   }
@@ -505,11 +576,12 @@ export class Raft {
       case "heartbeatResp": {
         if (!pr) return;
         pr.recentActive = true;
-        pr.heartbeatAnswered();
+        pr.heartbeatAnswered(!this.#planted("inflightNeverFreed"));
         // A follower still short of the log may have lost appends: send one, even empty, so it
         // either acks or says where it stands.
         if (pr.match < this.log.lastIndex && !pr.paused) this.#sendAppend(m.from);
-        if (m.context) this.#ackRead(m.context, m.from);
+        if (this.#planted("readAnyAckConfirmsNewest") && this.#reads.lastContext) this.#ackRead(this.#reads.lastContext, m.from);
+        else if (m.context) this.#ackRead(m.context, m.from);
         return;
       }
       case "readIndex":
@@ -572,17 +644,33 @@ export class Raft {
 
   #broadcastHeartbeat(context: string): void {
     for (const p of this.#peers) {
-      const commit = Math.min(this.#progress.get(p)!.match, this.log.committed);
+      const match = this.#planted("heartbeatCommitUnchecked") ? Infinity : this.#progress.get(p)!.match;
+      const commit = Math.min(match, this.log.committed);
       this.#send({ type: "heartbeat", to: p, commit, context });
     }
   }
 
   /** Commits the highest index a quorum holds, if it is of this term; answers whether it moved. */
   #maybeCommit(): boolean {
-    const matches = this.#voters.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
-    const index = matches[this.#quorum - 1];
+    const counted = this.#planted("quorumFixedAtElection")
+      ? this.#votersAtElection
+      : this.#planted("removedVoterCounted")
+      ? [...this.#progress.keys()].filter((v) => !this.#learners.includes(v))
+      : this.#voters;
+    const quorum = this.#planted("quorumFixedAtElection") ? Math.floor(counted.length / 2) + 1 : this.#quorum;
+    const matches = counted.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
+    let index = matches[quorum - 1];
     if (index <= this.log.committed) return false;
-    if (this.log.term(index) !== this.term && this.#cfg.plantedBug !== "commitEarlierTermsByCount") return false;
+    if (this.#pendingConfIndex > this.log.applied) {
+      const key = `${this.log.applied}:${this.#pendingConfIndex}`;
+      if (this.#commitSets.key !== key) this.#commitSets = { key, sets: this.#voterSets(this.#pendingConfIndex).slice(1) };
+      for (const set of this.#commitSets.sets) {
+        const m = set.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
+        index = Math.min(index, m[Math.floor(set.length / 2)]);
+      }
+      if (index <= this.log.committed) return false;
+    }
+    if (this.log.term(index) !== this.term && !this.#planted("commitEarlierTermsByCount")) return false;
     const hadOwnTermCommitted = this.log.term(this.log.committed) === this.term;
     this.log.commitTo(index);
     if (!hadOwnTermCommitted) this.#releaseReadsAwaitingCommit();
@@ -598,13 +686,17 @@ export class Raft {
 
   #handleReadIndex(context: string, from: NodeId): void {
     if (this.role !== "leader") {
-      if (from === this.id && this.lead !== NO_NODE) this.#send({ type: "readIndex", to: this.lead, context });
+      if (from === this.id && this.lead !== NO_NODE && this.#planted("followerReadsLocally")) {
+        this.#readStates.push({ index: this.log.committed, context });
+      } else if (from === this.id && this.lead !== NO_NODE) this.#send({ type: "readIndex", to: this.lead, context });
       return;
     }
     // Until an entry of its own term commits, a new leader does not know the commit index.
-    if (this.log.term(this.log.committed) !== this.term) return this.#reads.awaitCommit({ context, from });
+    if (this.log.term(this.log.committed) !== this.term && !this.#planted("readBeforeOwnTermCommit")) {
+      return this.#reads.awaitCommit({ context, from });
+    }
     const read: PendingRead = { context, index: this.log.committed, from, acks: new Set([this.id]) };
-    if (read.acks.size >= this.#quorum) return this.#deliverRead(read);
+    if (read.acks.size >= this.#quorum || this.#planted("readWithoutQuorum")) return this.#deliverRead(read);
     this.#reads.add(read);
     this.#broadcastHeartbeat(context);
   }
@@ -615,7 +707,7 @@ export class Raft {
 
   #ackRead(context: string, from: NodeId): void {
     if (!this.#voters.includes(from)) return;
-    for (const r of this.#reads.ack(context, from, this.#quorum)) this.#deliverRead(r);
+    for (const r of this.#reads.ack(context, from, this.#quorum, this.#cfg.plantedBug)) this.#deliverRead(r);
   }
 
   #deliverRead(read: PendingRead): void {
@@ -626,7 +718,7 @@ export class Raft {
   // ---- plumbing ----
 
   #hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.term, vote: this.#planted("voteNotPersisted") ? NO_NODE : this.vote, commit: this.log.committed };
   }
 
   #send(m: Partial<Message> & { type: MessageType; to: NodeId }): void {

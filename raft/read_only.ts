@@ -5,6 +5,7 @@
  * Owns: the queues and their order — a quorum's answer to one read's heartbeat confirms every
  * read queued before it too. Never: sends or decides quorum size (the core does).
  */
+import type { PlantedBug } from "./planted_bugs.ts";
 import type { NodeId } from "./types.ts";
 
 export type ReadRequest = { context: string; from: NodeId };
@@ -43,11 +44,11 @@ export class ReadOnlyQueue {
    * A voter answered the heartbeat of read `context`; returns the reads now confirmed (that one
    * and every one before it) once `quorum` voters have.
    */
-  ack(context: string, voter: NodeId, quorum: number): PendingRead[] {
+  ack(context: string, voter: NodeId, quorum: number, plantedBug?: PlantedBug): PendingRead[] {
     const at = this.#pending.findIndex((r) => r.context === context);
     if (at < 0) return [];
     this.#pending[at].acks.add(voter);
     if (this.#pending[at].acks.size < quorum) return [];
-    return this.#pending.splice(0, at + 1);
+    return this.#pending.splice(0, plantedBug === "readAckConfirmsLater" ? this.#pending.length : at + 1);
   }
 }

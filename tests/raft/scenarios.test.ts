@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PlantedBug } from "../../raft/raft.ts";
-import type { Message } from "../../raft/types.ts";
+import { encodeConfChange } from "../../raft/confchange.ts";
+import { Raft } from "../../raft/raft.ts";
+import type { ConfChange, Entry, Message } from "../../raft/types.ts";
 import { Cluster, ELECTION_TICKS } from "../../testkit/raft_cluster.ts";
 
 /** Lets a follower's election timer lapse without its campaign reaching anyone (out of lease). */
@@ -189,13 +191,19 @@ test("raft scenario > a leader transfer that cannot finish is given up after an 
   assert.ok(c.propose("s1", "resumed"), "proposals are taken again once the transfer is given up");
 });
 
-test("raft scenario > a node that applied its own removal ignores a late timeoutNow (found by the simulator, seed 40330)", () => {
+test("raft scenario > a leader does not hand leadership to a member whose removal is under way (found by the simulator, seed 40330)", () => {
   const c = new Cluster(3);
   c.campaign("s1");
-  // s2's removal is proposed, then leadership is handed to s2 before the removal is applied.
   assert.ok(c.node("s1").proposeConfChange({ kind: "removeNode", node: "s2" }));
+  assert.equal(c.node("s1").transferLeadership("s2"), false, "s2 is about to leave: no transfer to it");
+  assert.ok(c.node("s1").transferLeadership("s3"), "a transfer to a member that stays is still taken");
+});
+
+test("raft scenario > a node that applied its own removal ignores a late timeoutNow", () => {
+  const c = new Cluster(3);
+  c.campaign("s1");
+  // Leadership is handed to s2; the leader's timeoutNow is held back.
   assert.ok(c.node("s1").transferLeadership("s2"));
-  // The leader's timeoutNow to s2 is held back until s2 has applied its own removal.
   let late: Message | undefined;
   const holdTimeoutNow = (m: Message) => {
     if (m.type !== "timeoutNow") return true;
@@ -203,11 +211,15 @@ test("raft scenario > a node that applied its own removal ignores a late timeout
     return false;
   };
   c.deliver(holdTimeoutNow);
+  assert.ok(late, "the leader told s2 to campaign");
+  // The transfer is given up after an election timeout; then s2 is removed, and applies it.
+  c.tick("s1", ELECTION_TICKS);
+  c.deliver(holdTimeoutNow);
+  assert.ok(c.node("s1").proposeConfChange({ kind: "removeNode", node: "s2" }));
   for (let i = 0; i < 3; i++) {
-    for (const id of c.ids) c.node(id).tick();
+    c.tick("s1");
     c.deliver(holdTimeoutNow);
   }
-  assert.ok(late, "the leader told s2 to campaign");
   assert.ok(!c.node("s2").conf.voters.includes("s2"), "s2 applied its removal");
   const term = c.node("s2").term;
   c.node("s2").step(late);
@@ -323,4 +335,27 @@ test("raft scenario > a leader that removes itself steps down and the rest elect
   assert.ok(c.propose("s2", "two of two"));
   c.tickAll(2);
   assert.ok(c.applied("s3").includes("two of two"));
+});
+
+test("raft scenario > a node that restarts with membership changes it does not know are committed needs a majority of every membership they make (found by the simulator)", () => {
+  // s1 holds, unapplied, s4's promotion and then its own removal; its state and commit index, made
+  // durable only now and then, are from before both. s2 lags behind and knows neither.
+  const conf = (change: ConfChange, index: number): Entry => ({ index, term: 1, data: encodeConfChange(change), type: "confChange" });
+  const entries = [
+    { index: 1, term: 1, data: new Uint8Array() },
+    conf({ kind: "addVoter", node: "s4" }, 2),
+    conf({ kind: "removeNode", node: "s1" }, 3),
+  ];
+  const s1 = new Raft({
+    id: "s1", voters: ["s1", "s2", "s3"], electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false,
+    maxInflight: 8, maxEntriesPerAppend: 8,
+  }, { hardState: { term: 1, vote: "", commit: 1 }, entries, applied: 1 });
+  s1.campaign();
+  const asked = s1.ready().messages.filter((m) => m.type === "vote").map((m) => m.to).sort();
+  assert.deepEqual(asked, ["s2", "s3", "s4"], "every voter of every membership in its log is asked");
+  // s2 grants: a majority of {s1, s2, s3}, but s3 and s4 — a majority of {s2, s3, s4} — have not.
+  s1.step({ type: "voteResp", from: "s2", to: "s1", term: s1.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: "" });
+  assert.equal(s1.role, "candidate", "not elected by the old voters alone");
+  s1.step({ type: "voteResp", from: "s4", to: "s1", term: s1.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: "" });
+  assert.equal(s1.role, "leader", "elected once a majority of each membership granted");
 });
