@@ -1,31 +1,69 @@
 /**
- * A deterministic simulation of a Raft cluster: 3 or 5 nodes of raft/ driven over a seeded network
- * that delays, drops, duplicates and reorders messages, partitions nodes (both ways and one way),
- * crashes nodes (losing all they had not persisted) and restarts them from what they had, while
- * clients propose commands, ask for linearizable reads, now and then move leadership and change
- * the membership (one spare node starts outside the cluster; learners are added, promoted,
- * voters removed).
+ * A deterministic simulation of a Concord cluster's consensus: 3 or 5 voters and 1–3 spare nodes,
+ * each a Raft core (raft/) driven by the member's own write path (member/ready_loop.ts: a leader
+ * sends before its fsync, entries committed meanwhile are applied during a sync, proposals made
+ * meanwhile go into the next Ready) and trimmed by the member's own rule (member/state_commits.ts),
+ * over a simulated clock, network and disk. The network delays, drops, duplicates and reorders
+ * messages and partitions nodes (both ways and one way); nodes crash — a new leader before its
+ * first entry reaches a majority, a leader right after it commits — losing what was not durable,
+ * and their disk keeps, loses or tears the write in flight (sim_disk.ts); the state is durable only
+ * as of its last batch commit. Clients propose writes, read linearizably (also at deposed
+ * leaders), move leadership and change the membership. Settings differ per seed (sim_settings.ts).
  *
- * After every step it checks Raft's safety properties; at the end it heals every fault and checks
- * that a leader is elected and a proposal commits everywhere within a bounded time. The same seed
- * gives the same run, event for event.
+ * Checked as it runs (sim_history.ts): election safety; log matching on every entry any log holds,
+ * persists or sends, crashed nodes' disks included; state machine safety on every commit, apply and
+ * snapshot; leader completeness against every entry seen committed; commit indexes never going
+ * back; each node's membership being the one its applied log made; reads returning a value at
+ * least as new as every write applied before they were asked; terms moving, with pre-vote on, only by a real
+ * campaign or by hearing of them.
+ * At the end it heals every fault and checks that a leader is elected within a bound, that a write
+ * commits on every member, and that no write acknowledged to a client was lost. The same seed gives
+ * the same run, event for event.
  *
- * Owns: the harness and the checkers. Never: knowledge of raft/ internals beyond its public face.
+ * Owns: the harness. Never: knowledge of raft/ internals beyond its public face.
  */
 import { decodeConfChange } from "../raft/confchange.ts";
-import { type PlantedBug, Raft, type RaftConfig } from "../raft/raft.ts";
-import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot } from "../raft/types.ts";
+import type { PlantedBug } from "../raft/planted_bugs.ts";
+import { Raft } from "../raft/raft.ts";
+import { type ConfChange, type ConfState, type Entry, type HardState, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
+import { ReadyLoop, type ReadyPorts } from "../member/ready_loop.ts";
+import { logKeptFrom } from "../member/state_commits.ts";
 import { prng } from "./prng.ts";
+import { SimDisk } from "./sim_disk.ts";
+import { entryKey, History, keyOf, sameConf, valueOf, type Violation } from "./sim_history.ts";
+import { drawSettings, type SimSettings } from "./sim_settings.ts";
+
+/** Time units of faults and load in a run, unless asked otherwise: long enough for many leaders. */
+export const SIM_STEPS = 3_000;
 
 export interface SimulationOptions {
   seed: number;
-  nodes: 3 | 5;
-  /** Simulated time units of faults and load (a node ticks every 1–5 units, drawn per seed). */
+  /** Simulated time units of faults and load, before healing. */
   steps: number;
-  /** Breaks one rule in every node, to show the checkers catch it. */
+  /** Voters the cluster starts with; drawn from the seed when absent. */
+  nodes?: 3 | 5;
+  /** Breaks one rule in every node, to show the checkers catch it (raft/planted_bugs.ts). */
   plantedBug?: PlantedBug;
   /** Keep a readable trace of every event (for replaying one seed). */
   trace?: boolean;
+}
+
+export interface SimulationStats {
+  /** Simulated time units, healing included. */
+  time: number;
+  leaders: number;
+  committed: number;
+  acked: number;
+  reads: number;
+  crashes: number;
+  partitions: number;
+  snapshots: number;
+  compactions: number;
+  transfers: number;
+  membershipChanges: number;
+  /** Log writes in flight at a crash that were lost or torn. */
+  lostWrites: number;
+  tornWrites: number;
 }
 
 export interface SimulationReport {
@@ -34,107 +72,95 @@ export interface SimulationReport {
   /** Why the run failed: the property that broke, where. */
   failure?: string;
   trace: string[];
-  stats: { leaders: number; committed: number; reads: number; crashes: number; partitions: number; snapshots: number };
+  stats: SimulationStats;
+  settings: SimSettings;
 }
 
-const HEAL_BOUND_UNITS = 2_000;
+/** Client keys: few, so reads by value see each other's writes. */
+const KEYS = ["a", "b", "c"];
+/** Entries a leader may hold uncommitted before clients are refused (the member's proposal limit, scaled down). */
+const UNCOMMITTED_MAX = 64;
 
 class SafetyViolation extends Error {}
 
-/** What survives a crash: the hard state, the latest snapshot and the log entries after it. */
-type Disk = { hardState: HardState; snapshot: Snapshot | undefined; entries: Entry[] };
 type SimNode = {
   id: NodeId;
+  /** Bumped at every start: callbacks of an earlier life are ignored. */
+  life: number;
   raft: Raft | undefined;
-  disk: Disk;
-  /** Indexes applied in this incarnation, in order (a snapshot counts as applying up to it). */
-  appliedUpTo: number;
-  /** The node's state machine: the key of every entry applied, index - 1 → key. */
+  loop: ReadyLoop | undefined;
+  disk: SimDisk;
+  /** The state: the key of every entry applied, index - 1 → key (append-only within a life). */
   state: string[];
-  /** The commit index this incarnation has shown; it may never go down. */
+  appliedUpTo: number;
+  appliedConf: ConfState;
+  savedHardState: HardState;
+  /** The commit index this life has shown (it may never go down), and how far it was checked. */
   commitSeen: number;
+  commitChecked: number;
+  /** The event loop's queue: what the Ready loop deferred. */
+  tasks: (() => void)[];
+  installing: { at: number; snapshot: Snapshot; done: (error?: unknown) => void } | undefined;
+  /** Writes proposed here as leader: index → the term and key they were proposed with. */
+  proposals: Map<number, { term: number; key: string }>;
+  /**
+   * The highest term this life may have reached (pre-vote on): where it started, terms of messages
+   * that were not pre-votes, and terms it campaigned or led in.
+   */
+  termAllowed: number;
+  /** Reads confirmed by ReadIndex, served once applied up to their index. */
+  confirmedReads: { context: string; index: number }[];
   tickOffset: number;
 };
-type InFlight = { at: number; seq: number; message: Message };
-
-/** How hostile a run is; drawn per seed so the seeds together cover gentle and brutal runs. */
-type FaultProfile = {
-  crash: number;
-  restart: number;
-  partition: number;
-  heal: number;
-  drop: number;
-  duplicate: number;
-  maxDelayUnits: number;
-  /** Share of crashes aimed at the current leader. */
-  leaderCrashBias: number;
-  /** Chance a leader crashes right after its first Ready, and right after its commit index moves. */
-  crashNewLeader: number;
-  crashAfterCommit: number;
-  maxEntriesPerAppend: number;
-  /** Time units between ticks: few make message delays long next to election timeouts. */
-  tickUnits: number;
-  /** Chance per unit that a node snapshots and compacts its log. */
-  compact: number;
-};
-type PendingRead = { node: NodeId; context: string; mustSee: number };
+/** A message on its way; a slow one is past the point a partition cuts (in a buffer beyond it). */
+type InFlight = { at: number; seq: number; message: Message; slow: boolean };
+type ClientRead = { node: NodeId; life: number; key: string; context: string; mustSee: number };
 
 const decoder = new TextDecoder();
-const entryKey = (e: Entry) => `${e.term}:${decoder.decode(e.data)}`;
+const encoder = new TextEncoder();
 
 export class Simulation {
   readonly #opts: SimulationOptions;
   readonly #random: () => number;
-  /** Every node, the spare one included. */
+  readonly #s: SimSettings;
+  /** Every node, the spare ones included. */
   readonly #ids: NodeId[];
-  /** The voters the cluster starts with; one more node starts outside it, to be added later. */
-  readonly #initialVoters: NodeId[];
+  readonly #initialConf: ConfState;
   readonly #nodes = new Map<NodeId, SimNode>();
+  readonly #history: History;
   #network: InFlight[] = [];
   #seq = 0;
   #now = 0;
   /** Blocked directions "from>to". */
   #blocked = new Set<string>();
-  /** What was applied at each index, anywhere: the one true history. */
-  readonly #applied = new Map<number, string>();
-  #appliedMax = 0;
   readonly #leaders = new Map<number, NodeId>();
-  /** The term of the leader that committed each index (the first one seen to). */
-  readonly #commitTerms = new Map<number, number>();
-  readonly #reads = new Map<string, PendingRead>();
-  #proposals = 0;
-  #readCount = 0;
+  /** The highest index applied anywhere: a read asked after it must see it. */
+  #appliedMax = 0;
+  readonly #reads = new Map<string, ClientRead>();
+  /** States handed out in snapshots, by the id their data carries (shared, append-only arrays). */
+  readonly #snapshotStates = new Map<number, string[]>();
+  #counter = 0;
   readonly #trace: string[] = [];
-  readonly #stats = { leaders: 0, committed: 0, reads: 0, crashes: 0, partitions: 0, snapshots: 0 };
+  readonly #stats: SimulationStats = {
+    time: 0, leaders: 0, committed: 0, acked: 0, reads: 0, crashes: 0, partitions: 0, snapshots: 0, compactions: 0, transfers: 0,
+    membershipChanges: 0, lostWrites: 0, tornWrites: 0,
+  };
   #faults = true;
-  readonly #profile: FaultProfile;
 
   constructor(opts: SimulationOptions) {
     this.#opts = opts;
     this.#random = prng(opts.seed);
-    const r = this.#random;
-    this.#profile = {
-      crash: 0.001 + r() * r() * 0.06,
-      restart: 0.01 + r() * 0.15,
-      partition: r() * 0.01,
-      heal: 0.002 + r() * 0.01,
-      drop: r() * 0.15,
-      duplicate: r() * 0.05,
-      maxDelayUnits: 2 + Math.floor(r() * 20),
-      leaderCrashBias: r(),
-      crashNewLeader: r() < 0.5 ? 0 : r() * 0.3,
-      crashAfterCommit: r() < 0.5 ? 0 : r() * 0.3,
-      maxEntriesPerAppend: 1 + Math.floor(r() * 4),
-      tickUnits: 1 + Math.floor(r() * 5),
-      compact: r() < 0.3 ? 0 : r() * 0.05,
-    };
-    this.#ids = Array.from({ length: opts.nodes + 1 }, (_, i) => `n${i + 1}`);
-    this.#initialVoters = this.#ids.slice(0, opts.nodes);
+    this.#s = drawSettings(this.#random, opts.nodes);
+    this.#ids = Array.from({ length: this.#s.voters + this.#s.spares }, (_, i) => `n${i + 1}`);
+    this.#initialConf = { voters: this.#ids.slice(0, this.#s.voters), learners: [] };
+    this.#history = new History(this.#initialConf);
+    this.#log(`settings ${JSON.stringify(this.#s)}`);
     for (const id of this.#ids) {
       const node: SimNode = {
-        id, raft: undefined, disk: { hardState: { term: 0, vote: "", commit: 0 }, snapshot: undefined, entries: [] },
-        appliedUpTo: 0, state: [],
-        commitSeen: 0, tickOffset: Math.floor(this.#random() * this.#profile.tickUnits),
+        id, life: 0, raft: undefined, loop: undefined, disk: new SimDisk(this.#initialConf), state: [], appliedUpTo: 0,
+        appliedConf: this.#initialConf, savedHardState: { term: 0, vote: "", commit: 0 }, commitSeen: 0, commitChecked: 0,
+        tasks: [], installing: undefined, proposals: new Map(), confirmedReads: [], termAllowed: 0,
+        tickOffset: Math.floor(this.#random() * this.#s.tickUnits),
       };
       this.#nodes.set(id, node);
       this.#start(node);
@@ -148,12 +174,13 @@ export class Simulation {
       return this.#report(undefined);
     } catch (e) {
       if (e instanceof SafetyViolation) return this.#report(e.message);
-      return this.#report(`exception: ${(e as Error).stack ?? e}`);
+      return this.#report(`exception at t=${this.#now}: ${(e as Error).stack ?? e}`);
     }
   }
 
   #report(failure: string | undefined): SimulationReport {
-    return { seed: this.#opts.seed, ok: failure === undefined, failure, trace: this.#trace, stats: this.#stats };
+    this.#stats.time = this.#now;
+    return { seed: this.#opts.seed, ok: failure === undefined, failure, trace: this.#trace, stats: this.#stats, settings: this.#s };
   }
 
   #log(line: string): void {
@@ -164,32 +191,99 @@ export class Simulation {
     throw new SafetyViolation(`${property} violated at t=${this.#now}: ${detail}`);
   }
 
-  // ---- nodes ----
-
-  #config(node: SimNode): RaftConfig {
-    return {
-      id: node.id, snapshot: () => node.disk.snapshot, voters: this.#initialVoters, electionTicks: 10, heartbeatTicks: 1, random: prng(Math.floor(this.#random() * 2 ** 32)),
-      preVote: true, checkQuorum: true, maxInflight: 8, maxEntriesPerAppend: this.#profile.maxEntriesPerAppend,
-      plantedBug: this.#opts.plantedBug,
-    };
+  #check(v: Violation | undefined): void {
+    if (v) this.#fail(v.property, v.detail);
   }
 
+  #draw<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.#random() * xs.length)];
+  }
+
+  // ---- nodes ----
+
   #start(node: SimNode): void {
-    const snap = node.disk.snapshot;
-    node.raft = new Raft(this.#config(node), {
-      hardState: node.disk.hardState, entries: node.disk.entries, applied: snap?.index ?? 0,
-      start: snap && { index: snap.index, term: snap.term }, conf: snap?.conf,
-    });
-    node.state = snap ? JSON.parse(decoder.decode(snap.data)) : [];
-    node.appliedUpTo = snap?.index ?? 0;
-    node.commitSeen = node.disk.hardState.commit;
-    this.#log(`${node.id} starts at term ${node.disk.hardState.term} with ${node.disk.entries.length} entries`);
+    const d = node.disk;
+    if (d.state.index < d.start.index) {
+      // The store refuses to open such a data dir (store/open.ts): entries were lost.
+      this.#fail("durability", `${node.id}'s state is durable to ${d.state.index} but its log starts after ${d.start.index}`);
+    }
+    node.life++;
+    node.state = d.state.keys.slice(0, d.state.index);
+    node.appliedUpTo = d.state.index;
+    node.appliedConf = d.state.conf;
+    node.savedHardState = { ...d.hardState };
+    node.tasks = [];
+    node.installing = undefined;
+    node.proposals = new Map();
+    node.confirmedReads = [];
+    node.termAllowed = d.hardState.term;
+    const s = this.#s;
+    const raft = new Raft({
+      id: node.id, voters: this.#initialConf.voters, electionTicks: s.electionTicks, heartbeatTicks: s.heartbeatTicks,
+      random: prng(Math.floor(this.#random() * 2 ** 32)), preVote: s.preVote, checkQuorum: s.checkQuorum, maxInflight: s.maxInflight,
+      maxEntriesPerAppend: s.maxEntriesPerAppend, maxAppendBytes: s.maxAppendBytes, snapshot: () => this.#snapshotOf(node),
+      plantedBug: this.#opts.plantedBug,
+    }, { hardState: d.hardState, entries: [...d.entries], start: d.start, applied: d.state.index, conf: d.state.conf });
+    node.raft = raft;
+    node.commitSeen = raft.log.committed;
+    node.commitChecked = raft.log.firstIndex - 1;
+    node.loop = new ReadyLoop(raft, this.#ports(node), this.#opts.plantedBug);
+    this.#log(`${node.id} starts at term ${d.hardState.term}, log ${d.start.index + 1}..${d.lastIndex}, state ${d.state.index}`);
   }
 
   #crash(node: SimNode): void {
     node.raft = undefined;
+    node.loop = undefined;
+    node.tasks = [];
+    node.installing = undefined;
+    const { outcome, entries } = node.disk.crash(this.#random);
+    if (outcome === "lost") this.#stats.lostWrites++;
+    if (outcome === "torn") this.#stats.tornWrites++;
+    if (outcome === "kept" || outcome === "torn") this.#witnessDisk(node, entries);
     this.#stats.crashes++;
-    this.#log(`${node.id} crashes`);
+    this.#log(`${node.id} crashes (write in flight: ${outcome})`);
+  }
+
+  /** The member's side of the Ready loop, simulated. */
+  #ports(node: SimNode): ReadyPorts {
+    const life = node.life;
+    const alive = () => node.life === life && node.raft !== undefined;
+    return {
+      persist: (entries, hardState, done) => {
+        if (hardState) node.savedHardState = hardState;
+        let units = 1 + Math.floor(this.#random() * this.#s.fsyncUnitsMax);
+        if (this.#faults && this.#random() < this.#s.fsyncStall) units += 20 + Math.floor(this.#random() * 60);
+        node.disk.write(entries, hardState, this.#now + units, done);
+      },
+      savedHardState: () => node.savedHardState,
+      send: (messages) => this.#send(node, messages),
+      apply: (entries) => this.#apply(node, entries),
+      installSnapshot: (snapshot, done) => {
+        node.installing = { at: this.#now + 1 + Math.floor(this.#random() * 3), snapshot, done };
+      },
+      readsConfirmed: (readStates) => {
+        for (const rs of readStates) this.#readConfirmed(node, rs.context, rs.index);
+      },
+      defer: (fn) => {
+        if (alive()) node.tasks.push(fn);
+      },
+      alone: () => false,
+      stopped: () => !alive(),
+      failStop: (e) => {
+        if (e instanceof SafetyViolation) throw e;
+        this.#fail("exception", `${node.id}: ${(e as Error)?.stack ?? e}`);
+      },
+    };
+  }
+
+  /** The leader's snapshot for a follower behind its log: its state as applied now. */
+  #snapshotOf(node: SimNode): Snapshot | undefined {
+    const raft = node.raft!;
+    const term = raft.log.term(node.appliedUpTo);
+    if (term <= 0) return undefined;
+    const id = ++this.#counter;
+    this.#snapshotStates.set(id, node.state);
+    return { index: node.appliedUpTo, term, conf: node.appliedConf, data: encoder.encode(String(id)) };
   }
 
   // ---- one unit of time ----
@@ -198,40 +292,54 @@ export class Simulation {
     this.#now++;
     if (this.#faults) this.#injectFaults();
     for (const node of this.#nodes.values()) {
-      if (node.raft && (this.#now + node.tickOffset) % this.#profile.tickUnits === 0) node.raft.tick();
+      if (node.raft && (this.#now + node.tickOffset) % this.#s.tickUnits === 0) {
+        node.raft.tick();
+        node.loop!.pump();
+      }
     }
     this.#deliverDue();
     this.#clientLoad();
-    this.#drainReadies();
-    for (const node of this.#nodes.values()) this.#maybeCompact(node);
-    this.#checkLeaders();
-    if (this.#now % 50 === 0) this.#checkLogMatching();
+    this.#runTasks();
+    this.#completeDisks();
+    this.#runTasks();
+    for (const node of this.#nodes.values()) this.#maybeCommitState(node);
+    this.#serveReads();
+    this.#checkEveryStep();
+    if (this.#now % 20 === 0) this.#checkAllLogs();
   }
 
   #injectFaults(): void {
-    const p = this.#profile;
-    const pick = () => this.#nodes.get(this.#ids[Math.floor(this.#random() * this.#ids.length)])!;
-    if (this.#random() < p.crash) {
+    const s = this.#s;
+    const pick = () => this.#nodes.get(this.#draw(this.#ids))!;
+    if (this.#random() < s.crash) {
       const leader = [...this.#nodes.values()].find((n) => n.raft?.role === "leader");
-      const node = leader && this.#random() < p.leaderCrashBias ? leader : pick();
+      const node = leader && this.#random() < s.leaderCrashBias ? leader : pick();
       if (node.raft) this.#crash(node);
     }
-    if (this.#random() < p.restart) {
+    if (this.#random() < s.restart) {
       const node = pick();
       if (!node.raft) this.#start(node);
     }
-    if (this.#random() < p.partition) this.#partition();
-    if (this.#blocked.size > 0 && this.#random() < p.heal) {
+    if (this.#random() < s.partition) this.#partition();
+    if (this.#blocked.size > 0 && this.#random() < s.heal) {
       this.#blocked.clear();
       this.#log("network heals");
     }
   }
 
-  #partition(): void {
+  #partition(isolate?: SimNode): void {
     this.#stats.partitions++;
     this.#blocked.clear();
     const shuffled = [...this.#ids].sort(() => this.#random() - 0.5);
-    const cut = 1 + Math.floor(this.#random() * (this.#ids.length - 1));
+    let cut = 1 + Math.floor(this.#random() * (this.#ids.length - 1));
+    const leader = isolate ?? this.#live().find((n) => n.raft!.role === "leader");
+    if (leader && (isolate || this.#random() < this.#s.isolateLeader)) {
+      // The leader goes on leading a minority (with a follower or two that take its entries) for a
+      // while: deposed leaders, stale tails and stale reads come from here.
+      shuffled.splice(shuffled.indexOf(leader.id), 1);
+      shuffled.unshift(leader.id);
+      cut = 1 + Math.floor(this.#random() * Math.floor((leader.raft!.conf.voters.length - 1) / 2 + 1));
+    }
     const side = new Set(shuffled.slice(0, cut));
     const oneWay = this.#random() < 0.3;
     for (const a of this.#ids) {
@@ -240,181 +348,331 @@ export class Simulation {
         if (!oneWay && !side.has(a) && side.has(b)) this.#blocked.add(`${a}>${b}`);
       }
     }
+    // Some messages already past the cut sit in a buffer beyond it, and arrive late.
+    for (const f of this.#network) {
+      if (!f.slow && this.#blocked.has(`${f.message.from}>${f.message.to}`) && this.#random() < 0.3) {
+        f.slow = true;
+        f.at += 30 + Math.floor(this.#random() * 120);
+      }
+    }
     this.#log(`partition ${oneWay ? "one-way " : ""}{${[...side].join(",")}} | rest`);
   }
 
+  #live(): SimNode[] {
+    return [...this.#nodes.values()].filter((n) => n.raft);
+  }
+
   #clientLoad(): void {
-    const node = this.#nodes.get(this.#ids[Math.floor(this.#random() * this.#ids.length)])!;
-    if (!node.raft) return;
-    const r = this.#random();
-    if (r < 0.15) {
-      const data = new TextEncoder().encode(`p${++this.#proposals}`);
-      if (node.raft.propose(data)) this.#log(`${node.id} proposes p${this.#proposals}`);
-    } else if (r < 0.2) {
-      const context = `r${++this.#readCount}`;
-      this.#reads.set(context, { node: node.id, context, mustSee: this.#appliedMax });
-      node.raft.readIndex(context);
-      this.#log(`${node.id} read ${context} must see ${this.#appliedMax}`);
-    } else if (r < 0.203 && node.raft.role === "leader") {
-      const to = this.#ids[Math.floor(this.#random() * this.#ids.length)];
-      if (node.raft.transferLeadership(to)) this.#log(`${node.id} transfers leadership to ${to}`);
-    } else if (r < 0.24 && node.raft.role === "leader") {
-      this.#changeMembership(node.raft);
+    const s = this.#s;
+    const live = this.#live();
+    if (live.length === 0) return;
+    const leaders = live.filter((n) => n.raft!.role === "leader");
+    if (this.#random() < s.propose && leaders.length > 0) {
+      const leader = this.#draw(leaders);
+      const burst = 1 + Math.floor(this.#random() * s.burstMax);
+      for (let i = 0; i < burst; i++) this.#propose(leader);
+    }
+    if (this.#random() < s.read) {
+      // Reads aimed at the leader with the oldest term find a deposed one, when there is one.
+      const oldest = leaders.sort((a, b) => a.raft!.term - b.raft!.term)[0];
+      const node = oldest && this.#random() < s.readAtOldLeader ? oldest : this.#draw(live);
+      this.#read(node);
+    }
+    if (this.#random() < s.transfer && leaders.length > 0) {
+      const leader = this.#draw(leaders);
+      const to = this.#draw(leader.raft!.conf.voters);
+      if (leader.raft!.transferLeadership(to)) {
+        this.#stats.transfers++;
+        this.#log(`${leader.id} transfers leadership to ${to}`);
+        leader.loop!.schedule();
+      }
+    }
+    if (this.#random() < s.confChange && leaders.length > 0) this.#changeMembership(this.#draw(leaders));
+  }
+
+  #propose(leader: SimNode): void {
+    const raft = leader.raft!;
+    if (raft.log.lastIndex - raft.log.committed >= UNCOMMITTED_MAX) return;
+    const data = `${this.#draw(KEYS)}=p${++this.#counter}`;
+    if (!raft.propose(encoder.encode(data))) return;
+    leader.proposals.set(raft.log.lastIndex, { term: raft.term, key: `${raft.term}:${data}` });
+    this.#log(`${leader.id} proposes ${data} at ${raft.log.lastIndex}`);
+    leader.loop!.schedule();
+  }
+
+  #read(node: SimNode): void {
+    const raft = node.raft!;
+    if (raft.role !== "leader" && raft.lead === NO_NODE) return;
+    const context = `r${++this.#counter}`;
+    const key = this.#draw(KEYS);
+    this.#reads.set(context, { node: node.id, life: node.life, key, context, mustSee: this.#appliedMax });
+    raft.readIndex(context);
+    node.loop!.schedule();
+    this.#log(`${node.id} reads ${key} (${context}), must see ${this.#appliedMax}`);
+  }
+
+  /** One membership change at random: add a learner, promote one, demote or remove a voter. */
+  #changeMembership(leader: SimNode): void {
+    const { voters, learners } = leader.raft!.conf;
+    const outside = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+    // Grow towards five voters, shrink towards three, and move members in and out as learners.
+    const grow: (ConfChange | undefined)[] = [
+      outside.length ? { kind: "addLearner", node: this.#draw(outside) } : undefined,
+      learners.length ? { kind: "addVoter", node: this.#draw(learners) } : undefined,
+    ];
+    const shrink: (ConfChange | undefined)[] = [
+      learners.length ? { kind: "removeNode", node: this.#draw(learners) } : undefined,
+      // Keep three voters at least, so the cluster can lose one and go on.
+      voters.length > 3 ? { kind: "removeNode", node: this.#draw(voters) } : undefined,
+      voters.length > 3 ? { kind: "addLearner", node: this.#draw(voters) } : undefined,
+    ];
+    const growing = voters.length < 5 ? this.#random() < 0.7 : this.#random() < 0.3;
+    const change = this.#draw((growing ? grow : shrink).filter((c) => c !== undefined)) ??
+      this.#draw([...grow, ...shrink].filter((c) => c !== undefined));
+    if (change && leader.raft!.proposeConfChange(change)) {
+      this.#log(`${leader.id} proposes ${JSON.stringify(change)} at ${leader.raft!.log.lastIndex}`);
+      // An operator who also moves leadership to the member being taken out (refused, as it must be).
+      if (change.kind !== "addVoter" && this.#random() < 0.5 && leader.raft!.transferLeadership(change.node)) {
+        this.#stats.transfers++;
+        this.#log(`${leader.id} transfers leadership to ${change.node}, which is being taken out`);
+      }
+      leader.loop!.schedule();
     }
   }
 
-  /** One membership change at random: add a learner, promote one, or remove a voter. */
-  #changeMembership(leader: Raft): void {
-    const { voters, learners } = leader.conf;
-    const outside = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
-    const pick = <T>(xs: T[]) => xs[Math.floor(this.#random() * xs.length)];
-    const options: (() => ConfChange | undefined)[] = [
-      () => (outside.length ? { kind: "addLearner", node: pick(outside) } : undefined),
-      () => (learners.length ? { kind: "addVoter", node: pick(learners) } : undefined),
-      // Keep three voters at least, so the cluster can lose one and go on.
-      () => (voters.length > 3 ? { kind: "removeNode", node: pick(voters) } : undefined),
-    ];
-    const change = pick(options)();
-    if (change && leader.proposeConfChange(change)) this.#log(`${leader.id} proposes ${JSON.stringify(change)}`);
-  }
-
-  #send(messages: Message[]): void {
+  #send(from: SimNode, messages: Message[]): void {
     for (const m of messages) {
-      const copies = this.#faults && this.#random() < this.#profile.duplicate ? 2 : 1;
+      let slow = false;
+      const reader = this.#nodes.get(m.to)!;
+      if (this.#faults && m.type === "heartbeatResp" && m.context && reader.raft && this.#random() < this.#s.cutOnReadAck) {
+        this.#log(`${m.to} is cut off as ${from.id} answers read ${m.context}, the answer held up`);
+        this.#partition(reader);
+        slow = true;
+      }
+      if (!slow && this.#blocked.has(`${m.from}>${m.to}`)) continue;
+      if (m.type === "app" && m.entries.length > 0) this.#check(this.#history.witnessRun(m.entries, m.logTerm, `${from.id}'s append to ${m.to}`));
+      const copies = this.#faults && this.#random() < this.#s.duplicate ? 2 : 1;
       for (let c = 0; c < copies; c++) {
-        if (this.#faults && this.#random() < this.#profile.drop) continue;
-        const delay = 1 + Math.floor(this.#random() * (this.#faults ? this.#profile.maxDelayUnits : 3));
-        this.#network.push({ at: this.#now + delay, seq: this.#seq++, message: m });
+        if (this.#faults && this.#random() < this.#s.drop) continue;
+        let delay = 1 + Math.floor(this.#random() * (this.#faults ? this.#s.maxDelayUnits : 2));
+        const late = slow || (this.#faults && this.#random() < this.#s.slow);
+        if (late) delay += 30 + Math.floor(this.#random() * 120);
+        this.#network.push({ at: this.#now + delay, seq: this.#seq++, message: m, slow: late });
       }
     }
   }
 
   #deliverDue(): void {
+    if (!this.#network.some((f) => f.at <= this.#now)) return;
     const due = this.#network.filter((f) => f.at <= this.#now).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    if (due.length === 0) return;
     this.#network = this.#network.filter((f) => f.at > this.#now);
-    for (const { message: m } of due) {
-      if (this.#blocked.has(`${m.from}>${m.to}`)) continue;
+    for (const { message: m, slow } of due) {
+      if (!slow && this.#blocked.has(`${m.from}>${m.to}`)) continue;
       const node = this.#nodes.get(m.to)!;
       if (!node.raft) continue;
+      // Pre-vote requests and grants carry a term no one is in yet; every other message a real one.
+      if (m.type !== "preVote" && !(m.type === "preVoteResp" && !m.reject)) node.termAllowed = Math.max(node.termAllowed, m.term);
+      const [wasLeader, committed] = [node.raft.role === "leader", node.raft.log.committed];
       node.raft.step(m);
-    }
-  }
-
-  /** Runs every node's ready/advance cycle until none has anything left (bounded). */
-  #drainReadies(): void {
-    for (let round = 0; round < 10; round++) {
-      let any = false;
-      for (const node of this.#nodes.values()) {
-        if (!node.raft?.hasReady()) continue;
-        any = true;
-        this.#handleReady(node, node.raft.ready());
-      }
-      if (!any) return;
-    }
-  }
-
-  #handleReady(node: SimNode, rd: Ready): void {
-    const raft = node.raft!;
-    const commitBefore = node.commitSeen;
-    // 1. install a snapshot, then persist
-    if (rd.snapshot) this.#install(node, rd.snapshot);
-    if (rd.entries.length > 0) {
-      const base = node.disk.snapshot?.index ?? 0;
-      const first = rd.entries[0].index;
-      node.disk.entries.length = Math.min(node.disk.entries.length, first - 1 - base);
-      node.disk.entries.push(...rd.entries);
-    }
-    if (rd.hardState) {
-      if (rd.hardState.commit < node.disk.hardState.commit) {
-        this.#fail("commit monotonicity", `${node.id} persisted commit ${rd.hardState.commit} after ${node.disk.hardState.commit}`);
-      }
-      node.disk.hardState = { ...rd.hardState };
-    }
-    if (raft.log.committed < node.commitSeen) {
-      this.#fail("commit monotonicity", `${node.id} commit went from ${node.commitSeen} to ${raft.log.committed}`);
-    }
-    if (raft.role === "leader") {
-      for (let i = commitBefore + 1; i <= raft.log.committed; i++) if (!this.#commitTerms.has(i)) this.#commitTerms.set(i, raft.term);
-    }
-    node.commitSeen = raft.log.committed;
-    // 2. send
-    this.#send(rd.messages);
-    // 3. apply, checking state machine safety
-    for (const e of rd.committed) {
-      if (e.index !== node.appliedUpTo + 1) this.#fail("apply order", `${node.id} applied ${e.index} after ${node.appliedUpTo}`);
-      node.appliedUpTo = e.index;
-      const key = entryKey(e);
-      node.state.push(key);
-      if (e.type === "confChange") {
-        const conf = raft.applyConfChange(decodeConfChange(e));
-        this.#log(`${node.id} applies ${decoder.decode(e.data)} → voters ${conf.voters.join(",")} learners ${conf.learners.join(",")}`);
-      }
-      const known = this.#applied.get(e.index);
-      if (known === undefined) {
-        this.#applied.set(e.index, key);
-        this.#appliedMax = Math.max(this.#appliedMax, e.index);
-        this.#stats.committed++;
-      } else if (known !== key) {
-        this.#fail("state machine safety", `${node.id} applied ${key} at ${e.index} where ${known} was applied`);
-      }
-    }
-    // 4. reads
-    for (const rs of rd.readStates) {
-      const read = this.#reads.get(rs.context);
-      // A duplicated request or answer can serve a read twice; the first one counted.
-      if (!read) continue;
-      if (read.node !== node.id) this.#fail("read routing", `${node.id} got read state ${rs.context} asked at ${read.node}`);
-      if (rs.index < read.mustSee) {
-        this.#fail("read freshness", `${rs.context} at ${node.id} read index ${rs.index} but ${read.mustSee} was applied before it was asked`);
-      }
-      this.#reads.delete(rs.context);
-      this.#stats.reads++;
-    }
-    raft.advance(rd);
-    // Crashes at the moments that matter most: a leader just elected, a leader that just committed.
-    if (this.#faults && raft.role === "leader") {
-      const fresh = !this.#leaders.has(raft.term);
-      const committed = raft.log.committed > commitBefore;
-      if ((fresh && this.#random() < this.#profile.crashNewLeader) || (committed && this.#random() < this.#profile.crashAfterCommit)) {
+      node.loop!.schedule();
+      if (!this.#faults || node.raft.role !== "leader") continue;
+      // Crashes at the moments that matter most: elected, nothing sent yet; committed, no one told.
+      const elected = !wasLeader && this.#random() < this.#s.crashNewLeader;
+      const advanced = wasLeader && node.raft.log.committed > committed && this.#random() < this.#s.crashAfterCommit;
+      if (elected || advanced) {
+        this.#log(`${node.id} crashes the moment it ${elected ? "is elected" : "commits"}`);
         this.#crash(node);
       }
     }
   }
 
-  /** A snapshot replaces the node's state and log; it must agree with what was applied anywhere. */
-  #install(node: SimNode, snap: Snapshot): void {
-    const keys = JSON.parse(decoder.decode(snap.data)) as string[];
-    if (keys.length !== snap.index) this.#fail("snapshot", `${node.id} got a snapshot of ${keys.length} entries at ${snap.index}`);
-    keys.forEach((key, i) => {
-      const known = this.#applied.get(i + 1);
-      if (known !== undefined && known !== key) {
-        this.#fail("state machine safety", `${node.id} installed ${key} at ${i + 1} where ${known} was applied`);
+  /** The nodes' event loops: what their Ready loops deferred, until nothing is left (bounded). */
+  #runTasks(): void {
+    for (let round = 0; round < 1_000; round++) {
+      let any = false;
+      for (const node of this.#nodes.values()) {
+        const tasks = node.tasks;
+        node.tasks = [];
+        for (const fn of tasks) {
+          any = true;
+          fn();
+        }
       }
-    });
+      if (!any) return;
+    }
+    this.#fail("progress", "the nodes' event loops never ran dry within one time unit");
+  }
+
+  #completeDisks(): void {
+    for (const node of this.#nodes.values()) {
+      if (!node.raft) continue;
+      const written = node.disk.complete(this.#now);
+      if (written) {
+        this.#witnessDisk(node, written.entries);
+        written.done();
+      }
+      const install = node.installing;
+      if (install && install.at <= this.#now) {
+        node.installing = undefined;
+        this.#install(node, install.snapshot);
+        install.done();
+      }
+    }
+  }
+
+  /** Entries that reached a node's disk (a crashed node's included) keep log matching. */
+  #witnessDisk(node: SimNode, entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const prev = node.disk.termAt(entries[0].index - 1) ?? -1;
+    this.#check(this.#history.witnessRun(entries, prev, `${node.id}'s disk`));
+  }
+
+  /** A snapshot replaces the node's state; it must agree with what was committed anywhere. */
+  #install(node: SimNode, snap: Snapshot): void {
+    const source = this.#snapshotStates.get(Number(decoder.decode(snap.data)))!;
+    if (source.length < snap.index) this.#fail("snapshot", `${node.id} got a snapshot of ${source.length} entries at ${snap.index}`);
+    const keys = source.slice(0, snap.index);
+    for (let i = Math.max(0, keys.length - 200); i < keys.length; i++) {
+      const known = this.#history.committed.get(i + 1);
+      if (known !== undefined && known !== keys[i]) {
+        this.#fail("state machine safety", `${node.id} installed ${keys[i]} at ${i + 1} where ${known} was committed`);
+      }
+    }
     node.state = keys;
     node.appliedUpTo = snap.index;
-    node.disk.snapshot = snap;
-    node.disk.entries = [];
+    node.appliedConf = snap.conf;
+    node.disk.installSnapshot(snap.index, snap.term, { index: snap.index, keys, conf: snap.conf });
+    for (const [index] of node.proposals) if (index <= snap.index) node.proposals.delete(index);
     this.#stats.snapshots++;
     this.#log(`${node.id} installs a snapshot at ${snap.index}`);
   }
 
-  /** Now and then a node snapshots its state and forgets the log behind it (as a runtime does). */
-  #maybeCompact(node: SimNode): void {
-    const raft = node.raft;
-    if (!raft || this.#random() >= this.#profile.compact) return;
-    const index = Math.min(node.appliedUpTo, raft.log.stable) - 2;
-    if (index < raft.log.firstIndex + 3) return;
-    const snap: Snapshot = { index, term: raft.log.term(index), conf: raft.conf, data: new TextEncoder().encode(JSON.stringify(node.state.slice(0, index))) };
-    raft.compact(index);
-    const base = node.disk.snapshot?.index ?? 0;
-    node.disk.entries = node.disk.entries.slice(index - base);
-    node.disk.snapshot = snap;
-    this.#log(`${node.id} compacts its log to ${index}`);
+  /** The member's apply: in order, answering the proposer, then trimming the log as the member does. */
+  #apply(node: SimNode, entries: Entry[]): void {
+    const raft = node.raft!;
+    for (const e of entries) {
+      if (e.index !== node.appliedUpTo + 1) this.#fail("apply order", `${node.id} applied ${e.index} after ${node.appliedUpTo}`);
+      const key = entryKey(e);
+      this.#check(this.#history.commit(e.index, key, raft.term, `${node.id} (applying)`));
+      node.state.push(key);
+      node.appliedUpTo = e.index;
+      if (e.index > this.#appliedMax) {
+        this.#appliedMax = e.index;
+        this.#stats.committed++;
+      }
+      if (e.type === "confChange") {
+        node.appliedConf = raft.applyConfChange(decodeConfChange(e));
+        this.#noteConf(e.index, node.appliedConf);
+        this.#log(`${node.id} applies ${decoder.decode(e.data)} → voters ${node.appliedConf.voters.join(",")} learners ${node.appliedConf.learners.join(",")}`);
+      }
+      const own = node.proposals.get(e.index);
+      if (own) {
+        node.proposals.delete(e.index);
+        if (own.key === key) {
+          this.#history.acked.set(e.index, key);
+          this.#stats.acked++;
+        }
+      }
+    }
+    const d = node.disk;
+    const keepFrom = logKeptFrom({
+      stateDurable: d.state.index, stateApplied: node.appliedUpTo, logFirst: d.start.index + 1, snapshotCount: this.#s.snapshotCount,
+    }, this.#opts.plantedBug);
+    if (keepFrom !== undefined) {
+      raft.compact(Math.min(keepFrom - 1, raft.log.stable, raft.log.applied));
+      d.compactBefore(keepFrom);
+      this.#stats.compactions++;
+    }
+  }
+
+  #noteConf(index: number, conf: ConfState): void {
+    const before = this.#history.confAt(index);
+    this.#check(this.#history.confChanged(index, conf));
+    if (this.#history.confAt(index) !== before) this.#stats.membershipChanges++;
+  }
+
+  /** Now and then the state's open batch commits: what it applied is durable from then on. */
+  #maybeCommitState(node: SimNode): void {
+    if (!node.raft || this.#random() >= this.#s.stateCommit) return;
+    node.disk.state = { index: node.appliedUpTo, keys: node.state, conf: node.appliedConf };
+  }
+
+  // ---- reads ----
+
+  #readConfirmed(node: SimNode, context: string, index: number): void {
+    const read = this.#reads.get(context);
+    // A duplicated request or answer can confirm a read twice; the first one counted.
+    if (!read) return;
+    if (read.node !== node.id) this.#fail("read routing", `${node.id} got read state ${context} asked at ${read.node}`);
+    if (index < read.mustSee) {
+      this.#fail("read freshness", `${context} at ${node.id} got read index ${index} but ${read.mustSee} was applied before it was asked`);
+    }
+    node.confirmedReads.push({ context, index });
+  }
+
+  /** Confirmed reads are served once applied up to their index: the value must be fresh enough. */
+  #serveReads(): void {
+    for (const node of this.#nodes.values()) {
+      if (!node.raft || node.confirmedReads.length === 0) continue;
+      const ready = node.confirmedReads.filter((r) => r.index <= node.appliedUpTo);
+      if (ready.length === 0) continue;
+      node.confirmedReads = node.confirmedReads.filter((r) => r.index > node.appliedUpTo);
+      for (const { context } of ready) {
+        const read = this.#reads.get(context);
+        if (!read || read.life !== node.life) continue;
+        this.#reads.delete(context);
+        let value: string | undefined;
+        for (let i = node.appliedUpTo; i > 0 && value === undefined; i--) {
+          const k = node.state[i - 1];
+          if (k !== undefined && keyOf(k) === read.key) value = valueOf(k);
+        }
+        const writtenAt = value === undefined ? 0 : this.#history.indexOfValue(value) ?? 0;
+        const newest = this.#history.lastWriteTo(read.key, read.mustSee);
+        if (writtenAt < newest) {
+          this.#fail("linearizable read", `${context} of ${read.key} at ${node.id} returned ${value ?? "nothing"} (written at ${writtenAt}) but ${this.#history.committed.get(newest)} was written at ${newest} before it was asked`);
+        }
+        this.#stats.reads++;
+        this.#log(`${node.id} serves ${context}: ${read.key}=${value ?? ""}`);
+      }
+    }
   }
 
   // ---- checkers ----
+
+  #checkEveryStep(): void {
+    for (const node of this.#nodes.values()) {
+      const raft = node.raft;
+      if (!raft) continue;
+      const log = raft.log;
+      if (log.committed < node.commitSeen) this.#fail("commit monotonicity", `${node.id} commit went from ${node.commitSeen} to ${log.committed}`);
+      node.commitSeen = log.committed;
+      // Every index newly committed here joins the history (compacted ones were checked when applied).
+      const from = Math.max(node.commitChecked + 1, log.firstIndex);
+      if (log.committed >= from) {
+        const entries = log.slice(from, log.committed + 1);
+        for (const e of entries) this.#check(this.#history.commit(e.index, entryKey(e), raft.term, node.id));
+      }
+      node.commitChecked = Math.max(node.commitChecked, log.committed);
+      // What the core counts as durable is on the disk (unless a snapshot received is still to be installed).
+      const d = node.disk;
+      if (log.firstIndex - 1 <= d.start.index && log.stable > d.start.index && d.termAt(log.stable) !== log.term(log.stable)) {
+        this.#fail("durability", `${node.id} counts ${log.stable} (term ${log.term(log.stable)}) as durable, its disk holds term ${d.termAt(log.stable)} there`);
+      }
+      // The membership a node acts on is the one its applied log made.
+      // (A snapshot received counts as applied from then on, though installing it takes a while.)
+      const at = Math.max(node.appliedUpTo, raft.log.applied);
+      const expected = this.#history.confAt(at);
+      if (!sameConf(raft.conf, expected)) {
+        this.#fail("membership", `${node.id} applied to ${at} acts on voters ${raft.conf.voters.join(",")} learners ${raft.conf.learners.join(",")}, its log made voters ${expected.voters.join(",")} learners ${expected.learners.join(",")}`);
+      }
+      // With pre-vote, a term moves only by a real campaign (after winning a pre-vote) or by hearing it.
+      if (raft.role === "candidate" || raft.role === "leader") node.termAllowed = Math.max(node.termAllowed, raft.term);
+      if (this.#s.preVote && raft.term > node.termAllowed) {
+        this.#fail("term inflation", `${node.id} is ${raft.role} at term ${raft.term} with pre-vote on, but never campaigned or heard of a term above ${node.termAllowed}`);
+      }
+    }
+    this.#checkLeaders();
+  }
 
   #checkLeaders(): void {
     for (const node of this.#nodes.values()) {
@@ -425,86 +683,97 @@ export class Simulation {
         this.#leaders.set(raft.term, node.id);
         this.#stats.leaders++;
         this.#log(`${node.id} leads term ${raft.term}`);
-        // Leader completeness: every entry committed in an earlier term is in the new leader's log.
-        // (A leader of an older term can still appear late, when old votes arrive after newer
-        // terms committed; it holds no promise about them.)
-        for (const [index, key] of this.#applied) {
-          if ((this.#commitTerms.get(index) ?? Infinity) >= raft.term) continue;
-          // Compacted entries live in the node's state, which the snapshot check covers.
-          if (index < raft.log.firstIndex) continue;
-          const e = raft.log.slice(index, index + 1)[0];
-          if (!e || entryKey(e) !== key) {
-            this.#fail("leader completeness", `${node.id} leads term ${raft.term} without ${key} at ${index}`);
-          }
-        }
+        this.#checkLeaderCompleteness(node);
       } else if (known !== node.id) {
         this.#fail("election safety", `${known} and ${node.id} both lead term ${raft.term}`);
       }
     }
   }
 
-  #checkLogMatching(): void {
-    // Each node's log as index → entry, from its first kept index on.
-    const logs = [...this.#nodes.values()].filter((n) => n.raft).map((n) => {
-      const log = n.raft!.log;
-      const byIndex = new Map<number, Entry>();
-      for (const e of log.slice(log.firstIndex, log.lastIndex + 1)) byIndex.set(e.index, e);
-      return { id: n.id, byIndex, first: log.firstIndex, last: log.lastIndex };
-    });
-    for (let i = 0; i < logs.length; i++) {
-      for (let j = i + 1; j < logs.length; j++) {
-        const [a, b] = [logs[i], logs[j]];
-        const lo = Math.max(a.first, b.first);
-        let agreeAt = -1;
-        for (let k = Math.min(a.last, b.last); k >= lo; k--) {
-          if (a.byIndex.get(k)!.term === b.byIndex.get(k)!.term) {
-            agreeAt = k;
-            break;
-          }
-        }
-        for (let k = lo; k <= agreeAt; k++) {
-          if (entryKey(a.byIndex.get(k)!) !== entryKey(b.byIndex.get(k)!)) {
-            this.#fail("log matching", `${a.id} and ${b.id} agree at ${agreeAt} but differ at ${k}`);
-          }
-        }
+  /** Every entry seen committed in an earlier term is in a new leader's log (or its state, if compacted). */
+  #checkLeaderCompleteness(node: SimNode): void {
+    const raft = node.raft!;
+    for (const [index, key] of this.#history.committed) {
+      if (this.#history.commitTerm.get(index)! >= raft.term) continue;
+      const held = index < raft.log.firstIndex ? node.state[index - 1] : raft.log.slice(index, index + 1)[0];
+      const heldKey = typeof held === "string" || held === undefined ? held : entryKey(held);
+      if (heldKey !== key && !(index < raft.log.firstIndex && index > node.appliedUpTo)) {
+        this.#fail("leader completeness", `${node.id} leads term ${raft.term} without ${key} at ${index} (committed in term ${this.#history.commitTerm.get(index)})`);
       }
     }
   }
 
-  // ---- liveness ----
+  /** Every node's log in memory and on disk, whole, against every entry seen anywhere. */
+  #checkAllLogs(): void {
+    for (const node of this.#nodes.values()) {
+      const d = node.disk;
+      this.#check(this.#history.witnessRun(d.entries, d.start.term, `${node.id}'s disk`));
+      const log = node.raft?.log;
+      if (log) this.#check(this.#history.witnessRun(log.slice(log.firstIndex, log.lastIndex + 1), log.term(log.firstIndex - 1), node.id));
+    }
+  }
+
+  // ---- liveness and durability ----
 
   #healAndCheckProgress(): void {
     this.#faults = false;
     this.#blocked.clear();
     for (const node of this.#nodes.values()) if (!node.raft) this.#start(node);
     this.#log("all faults healed");
-    const deadline = this.#now + HEAL_BOUND_UNITS;
-    // A client proposes through whoever leads, and proposes again if its entry was lost with a
-    // leader that stepped down before committing it.
+    const healedAt = this.#now;
+    // A leader within ten election timeouts (ticks are tickUnits apart, messages a few units).
+    const leaderBound = 10 * this.#s.electionTicks * this.#s.tickUnits + 100;
+    const progressBound = leaderBound + 1_000;
+    // A client proposes through whoever leads, and again if its write was lost with a leader that
+    // stepped down before committing it.
     const RETRY_UNITS = 100;
     const markers = new Set<string>();
     let lastTry = -RETRY_UNITS;
-    while (this.#now < deadline) {
+    let leaderSeen = false;
+    while (this.#now < healedAt + progressBound) {
       this.#step();
-      const leader = [...this.#nodes.values()].find((n) => n.raft?.role === "leader");
+      const leader = this.#live().find((n) => n.raft!.role === "leader");
+      if (leader) leaderSeen = true;
+      else if (!leaderSeen && this.#now > healedAt + leaderBound) {
+        this.#fail("liveness", `no leader within ${leaderBound} units after healing (${this.#describeNodes()})`);
+      }
       if (leader && this.#now - lastTry >= RETRY_UNITS) {
-        const marker = `p${++this.#proposals}`;
-        if (leader.raft!.propose(new TextEncoder().encode(marker))) {
+        const marker = `m=p${++this.#counter}`;
+        if (leader.raft!.propose(encoder.encode(marker))) {
           markers.add(marker);
           lastTry = this.#now;
+          leader.loop!.schedule();
+          this.#runTasks();
         }
       }
-      const members = leader ? [...leader.raft!.conf.voters, ...leader.raft!.conf.learners] : [];
-      for (const [index, key] of this.#applied) {
+      if (!leader) continue;
+      const conf = leader.raft!.conf;
+      const members = [...conf.voters, ...conf.learners];
+      for (const [index, key] of this.#history.committed) {
         if (!markers.has(key.slice(key.indexOf(":") + 1))) continue;
-        if (members.length > 0 && members.every((id) => this.#nodes.get(id)!.appliedUpTo >= index)) return;
+        if (members.every((id) => this.#nodes.get(id)!.appliedUpTo >= index)) return this.#checkAcked(members);
       }
     }
-    const marker = [...markers].join(",");
-    const nodes = [...this.#nodes.values()].map((n) =>
+    this.#fail("liveness", `no write committed on every member within ${progressBound} units after healing (${this.#describeNodes()})`);
+  }
+
+  /** No write acknowledged to a client is missing from any member's state. */
+  #checkAcked(members: NodeId[]): void {
+    for (const id of members) {
+      const node = this.#nodes.get(id)!;
+      for (const [index, key] of this.#history.acked) {
+        if (index > node.appliedUpTo) continue;
+        if (node.state[index - 1] !== key) {
+          this.#fail("durability", `${id} holds ${node.state[index - 1]} at ${index} where the acknowledged write ${key} was`);
+        }
+      }
+    }
+  }
+
+  #describeNodes(): string {
+    return [...this.#nodes.values()].map((n) =>
       `${n.id}: ${n.raft?.role} term ${n.raft?.term} lead ${n.raft?.lead} last ${n.raft?.log.lastIndex} commit ${n.raft?.log.committed} applied ${n.appliedUpTo}`
-    );
-    this.#fail("liveness", `no proposal committed on every node within ${HEAL_BOUND_UNITS} units after healing (marker ${marker}; ${nodes.join("; ")})`);
+    ).join("; ");
   }
 }
 
@@ -513,6 +782,6 @@ export function simulate(opts: SimulationOptions): SimulationReport {
 }
 
 export function replayCommand(opts: SimulationOptions): string {
-  return `npm run sim -- --seed ${opts.seed} --nodes ${opts.nodes} --steps ${opts.steps}` +
+  return `npm run sim -- --seed ${opts.seed} --steps ${opts.steps}${opts.nodes ? ` --nodes ${opts.nodes}` : ""}` +
     `${opts.plantedBug ? ` --plant ${opts.plantedBug}` : ""} --trace`;
 }
