@@ -1,5 +1,5 @@
 /**
- * A deterministic simulation of a Concord cluster's consensus: 3 or 5 voters and 1–3 spare nodes,
+ * A deterministic simulation of a Concord cluster's consensus: 3 or 5 voters and 2–3 spare nodes,
  * each a Raft core (raft/) driven by the member's own write path (member/ready_loop.ts: a leader
  * sends before its fsync, entries committed meanwhile are applied during a sync, proposals made
  * meanwhile go into the next Ready) and trimmed by the member's own rule (member/state_commits.ts),

@@ -9,7 +9,7 @@
 
 export interface SimSettings {
   voters: 3 | 5;
-  /** Nodes outside the cluster at first, to be added (and removed again) by membership changes. */
+  /** Nodes (2 or 3) outside the cluster at first, to be added (and removed again) by membership changes. */
   spares: number;
   preVote: boolean;
   checkQuorum: boolean;
@@ -67,7 +67,7 @@ export function drawSettings(r: () => number, voters?: 3 | 5): SimSettings {
   const heartbeatTicks = pick([1, 1, 2, 3]);
   const s: SimSettings = {
     voters: voters ?? (r() < 0.5 ? 3 : 5),
-    spares: pick([1, 2, 3]),
+    spares: pick([2, 3]),
     preVote: r() < 0.75,
     checkQuorum: r() < 0.5,
     heartbeatTicks,

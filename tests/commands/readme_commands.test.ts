@@ -390,9 +390,12 @@ test("readme > npm run bench:grpc, briefly, builds etcd's Go client as the load 
   assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
 });
 
-test("readme > npm run sim -- --seeds N runs that many seeds", async () => {
+test("readme > npm run sim -- --seeds N runs that many seeds and ends with their figures; --plant NAME finds that bug", async () => {
   const output = await runToEnd(RUN.sim, ["--", "--seeds", "2"], INSTALLING_MS);
-  assert.match(output, /^sim: 2\/2 seeds, 0 failing/m);
+  assert.match(output, /^sim: 2 runs in [\d.]+ s, 0 failing; simulated time \d+ units .*per run: [\d.]+ leaders, .* snapshots installed, .* transfers, .* membership changes, [\d.]+ crashes/m);
+  const planted = await runToEnd(RUN.sim, ["--", "--plant", "commitMovesBack", "--seeds", "50"], INSTALLING_MS);
+  assert.match(planted, /^seed \d+: commit monotonicity violated/m);
+  assert.match(planted, /^sim: the planted bug commitMovesBack was found$/m);
 });
 
 test("readme > after npm install, npx deno task start builds the console and serves on Deno", async () => {
