@@ -4,7 +4,8 @@
  *
  * Owns: elections (randomised timeouts from a handed-in source, pre-vote, check-quorum), log
  * replication (pipelined appends with an in-flight limit, each bounded in entries and in bytes,
- * fast back-off on conflicts), the commit rule (a quorum has it and it is of the leader's term),
+ * fast back-off on conflicts), the commit rule (a quorum of the latest membership in the log has it, and it
+ * is of the leader's term),
  * ReadIndex, leader transfer, snapshots and membership changes (voters and learners, one change
  * at a time).
  * Never: I/O, clocks, ambient randomness — the runtime drives it.
@@ -86,10 +87,10 @@ export class Raft {
   #heartbeatElapsed = 0;
   #electionTimeout = 0;
   #votes = new Map<NodeId, boolean>();
-  /** While campaigning: the voter sets this election must win a majority of (see #voterSets). */
-  #electionSets: NodeId[][] = [];
-  /** As leader: #voterSets() as of (applied, pendingConfIndex), computed once for each. */
-  #commitSets: { key: string; sets: NodeId[][] } = { key: "", sets: [] };
+  /** While campaigning: the voters this election needs a majority of (#logVoters() when it began). */
+  #electionVoters: NodeId[] = [];
+  /** As leader: #logVoters() as of (applied, pendingConfIndex), computed once for each. */
+  #leaderVoters: { applied: number; upTo: number; voters: NodeId[] } | undefined;
   #progress = new Map<NodeId, Progress>();
   #messages: Message[] = [];
   #readStates: ReadState[] = [];
@@ -117,22 +118,36 @@ export class Raft {
     this.#resetTimers();
   }
 
+  /** A majority of the voters the latest membership in the log makes. */
   get #quorum(): number {
-    return Math.floor(this.#voters.length / 2) + 1;
+    return Math.floor(this.#logVoters().length / 2) + 1;
   }
 
   #planted(bug: PlantedBug): boolean {
     return this.#cfg.plantedBug === bug;
   }
 
-  /** Everyone the leader replicates to: voters and learners but itself. */
+  /**
+   * Everyone the leader replicates to but itself: voters, learners and members a change in its log
+   * adds (it tracks each of them); as anyone else, the voters and learners it knows.
+   */
   get #peers(): NodeId[] {
-    if (this.#planted("removedVoterCounted") && this.role === "leader") return [...this.#progress.keys()].filter((v) => v !== this.id);
+    if (this.role === "leader") return [...this.#progress.keys()].filter((v) => v !== this.id);
     return [...this.#voters, ...this.#learners].filter((v) => v !== this.id);
   }
 
+  /** As leader: starts tracking `node` (a new one's log is probed from the leader's end back). */
+  #track(node: NodeId): void {
+    if (!this.#progress.has(node)) this.#progress.set(node, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+  }
+
+  /**
+   * A voter as applied or in the latest membership in its log: a learner whose promotion is in its
+   * log may have to lead for that promotion to commit, and so may a leader that demoted itself and
+   * restarted before the rest knew (only the newest membership's votes count, not its own).
+   */
   get #promotable(): boolean {
-    return this.#voters.includes(this.id);
+    return this.#voters.includes(this.id) || this.#logVoters().includes(this.id);
   }
 
   /** The membership as this node knows it (as of the changes it has applied). */
@@ -161,10 +176,15 @@ export class Raft {
    * way and the previous change has been applied: changes never overlap.
    */
   proposeConfChange(change: ConfChange): boolean {
+    // Not before an entry of its own term has committed either (the fix to single-server changes
+    // Ongaro gave in 2015): until then a change of an earlier leader may yet be overwritten.
     if (this.role !== "leader" || this.#transferee !== NO_NODE || this.#pendingConfIndex > this.log.applied) return false;
+    if (this.log.term(this.log.committed) !== this.term) return false;
     const index = this.log.lastIndex + 1;
     this.log.appendOwn([{ index, term: this.term, data: encodeConfChange(change), type: "confChange" }]);
     this.#pendingConfIndex = index;
+    // A member being added must get the log now: committing its addition may need its vote.
+    if (change.kind !== "removeNode") this.#track(change.node);
     this.#ownAppended();
     return true;
   }
@@ -181,7 +201,7 @@ export class Raft {
     if (kind === "addLearner") this.#learners.push(node);
     if (this.role === "leader") {
       if (kind === "removeNode" && !this.#planted("removedVoterCounted")) this.#progress.delete(node);
-      else if (!this.#progress.has(node)) this.#progress.set(node, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
+      else this.#track(node);
       if (!this.#promotable) this.#becomeFollower(this.term, NO_NODE);
       else this.#maybeCommit();
     }
@@ -264,8 +284,11 @@ export class Raft {
       if (m.type === "app" || m.type === "heartbeat") {
         // Tell a deposed leader about the newer term so it steps down.
         this.#send({ type: "appResp", to: m.from });
-      } else if (m.type === "preVote") {
-        this.#send({ type: "preVoteResp", to: m.from, reject: true });
+      } else if (m.type === "preVote" || m.type === "vote") {
+        // Refused with the newer term, which the candidate takes (the Raft paper's rule): a voter
+        // far behind that campaigns term after term must not keep a candidate that could win a
+        // term short of the one it needs for ever.
+        this.#send({ type: RESPONSE[m.type]!, to: m.from, reject: true });
       }
       return;
     }
@@ -368,9 +391,11 @@ export class Raft {
     this.#reset(this.term);
     this.role = "leader";
     this.lead = this.id;
-    for (const v of [...this.#voters, ...this.#learners]) this.#progress.set(v, new Progress(this.log.lastIndex + 1, this.#cfg.maxInflight));
-    // Whatever membership change the log may hold unapplied, wait for it before taking another.
+    // Whatever membership change the log may hold unapplied, wait for it before taking another, and
+    // replicate to every member it adds.
     this.#pendingConfIndex = this.log.lastIndex;
+    this.#leaderVoters = undefined;
+    for (const v of [...this.#voters, ...this.#learners, ...this.#logVoters()]) this.#track(v);
     this.#votersAtElection = [...this.#voters];
     const self = this.#progress.get(this.id)!;
     self.acked(this.log.stable);
@@ -397,10 +422,10 @@ export class Raft {
       this.vote = this.id;
     }
     const type: MessageType = pre ? "preVote" : "vote";
-    this.#electionSets = this.#voterSets(this.log.lastIndex);
+    this.#electionVoters = this.#logVoters();
     this.#votes.set(this.id, true);
     if (this.#tally() === "won") return this.#won(pre);
-    const asked = this.#planted("learnerVotesCounted") ? this.#peers : [...new Set(this.#electionSets.flat())].filter((v) => v !== this.id);
+    const asked = this.#planted("learnerVotesCounted") ? this.#peers : this.#electionVoters.filter((v) => v !== this.id);
     for (const p of asked) {
       this.#send({ type, to: p, term: this.term + (pre ? 1 : 0), index: this.log.lastIndex, logTerm: this.log.lastTerm, context });
     }
@@ -411,46 +436,45 @@ export class Raft {
     else this.#becomeLeader();
   }
 
-  /** Won once every voter set granted by a majority; lost once some set cannot. */
+  /** Won once a majority of the election's voters granted, lost once a majority refused. */
   #tally(): "won" | "lost" | "pending" {
-    if (this.#planted("learnerVotesCounted")) {
-      let granted = 0;
-      let rejected = 0;
-      for (const v of this.#votes.values()) v ? granted++ : rejected++;
-      return granted >= this.#quorum ? "won" : rejected >= this.#quorum ? "lost" : "pending";
+    const counts = this.#planted("learnerVotesCounted") ? undefined : new Set(this.#electionVoters);
+    let granted = 0;
+    let rejected = 0;
+    for (const [v, grant] of this.#votes) {
+      if (counts && !counts.has(v)) continue;
+      grant ? granted++ : rejected++;
     }
-    let won = true;
-    for (const set of this.#electionSets) {
-      const majority = Math.floor(set.length / 2) + 1;
-      const granted = set.filter((v) => this.#votes.get(v) === true).length;
-      const rejected = set.filter((v) => this.#votes.get(v) === false).length;
-      if (set.length - rejected < majority) return "lost";
-      if (granted < majority) won = false;
-    }
-    return won ? "won" : "pending";
+    const quorum = Math.floor(this.#electionVoters.length / 2) + 1;
+    return granted >= quorum ? "won" : rejected >= quorum ? "lost" : "pending";
   }
 
   /**
-   * The voter sets a decision needs a majority of: the membership as applied, then the one each
-   * membership change in the log up to `upTo` and not yet applied makes in turn. A node that
-   * restarted from an older state (its commit index and state are durable only now and then) may
-   * hold changes it does not know are committed — say an added voter and its own removal — and must
-   * not win an election or commit an entry with a majority of the old voters alone (found by the
-   * simulator: two voters acting on a membership two changes old elected a leader).
+   * The voters of the latest membership in the log, applied or not — the Raft thesis' rule for
+   * single-server changes: elections, commits, check-quorum and ReadIndex count a majority of them.
+   * The member applies a change (its member list, its peers) only once committed, but a node's state
+   * and commit index are durable only now and then: one that restarted holding, unapplied, an added
+   * voter and its own removal, counting the voters as applied, made a majority with a lagging voter
+   * of a membership two changes old and led a term in which committed entries were lost (found by
+   * the simulator); a lone voter whose demotion of the other one it had not applied waited for that
+   * one's vote for ever.
    */
-  #voterSets(upTo: number): NodeId[][] {
-    const sets = [this.#voters];
+  #logVoters(): NodeId[] {
     const from = Math.max(this.log.applied, this.log.firstIndex - 1) + 1;
-    if (from > upTo) return sets;
+    const upTo = this.role === "leader" ? this.#pendingConfIndex : this.log.lastIndex;
+    if (from > upTo) return this.#voters;
+    // A leader's log up to its pending change does not change while it leads: compute it once.
+    const cached = this.#leaderVoters;
+    if (this.role === "leader" && cached?.applied === from && cached.upTo === upTo) return cached.voters;
     let voters = this.#voters;
     for (const e of this.log.slice(from, upTo + 1)) {
       if (e.type !== "confChange") continue;
       const { kind, node } = decodeConfChange(e);
       voters = voters.filter((v) => v !== node);
       if (kind === "addVoter") voters.push(node);
-      sets.push(voters);
     }
-    return sets;
+    if (this.role === "leader") this.#leaderVoters = { applied: from, upTo, voters };
+    return voters;
   }
 
   #inLease(): boolean {
@@ -597,7 +621,7 @@ export class Raft {
       // A transfer that did not finish within an election timeout is given up.
       this.#transferee = NO_NODE;
       if (this.#cfg.checkQuorum) {
-        const active = this.#voters.filter((v) => v === this.id || this.#progress.get(v)?.recentActive).length;
+        const active = this.#logVoters().filter((v) => v === this.id || this.#progress.get(v)?.recentActive).length;
         for (const p of this.#progress.values()) p.recentActive = false;
         if (active < this.#quorum) return this.#becomeFollower(this.term, NO_NODE);
       }
@@ -656,20 +680,11 @@ export class Raft {
       ? this.#votersAtElection
       : this.#planted("removedVoterCounted")
       ? [...this.#progress.keys()].filter((v) => !this.#learners.includes(v))
-      : this.#voters;
-    const quorum = this.#planted("quorumFixedAtElection") ? Math.floor(counted.length / 2) + 1 : this.#quorum;
+      : this.#logVoters();
+    const quorum = this.#planted("removedVoterCounted") ? this.#quorum : Math.floor(counted.length / 2) + 1;
     const matches = counted.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
-    let index = matches[quorum - 1];
+    const index = matches[quorum - 1];
     if (index <= this.log.committed) return false;
-    if (this.#pendingConfIndex > this.log.applied) {
-      const key = `${this.log.applied}:${this.#pendingConfIndex}`;
-      if (this.#commitSets.key !== key) this.#commitSets = { key, sets: this.#voterSets(this.#pendingConfIndex).slice(1) };
-      for (const set of this.#commitSets.sets) {
-        const m = set.map((v) => this.#progress.get(v)?.match ?? 0).sort((a, b) => b - a);
-        index = Math.min(index, m[Math.floor(set.length / 2)]);
-      }
-      if (index <= this.log.committed) return false;
-    }
     if (this.log.term(index) !== this.term && !this.#planted("commitEarlierTermsByCount")) return false;
     const hadOwnTermCommitted = this.log.term(this.log.committed) === this.term;
     this.log.commitTo(index);
@@ -706,7 +721,7 @@ export class Raft {
   }
 
   #ackRead(context: string, from: NodeId): void {
-    if (!this.#voters.includes(from)) return;
+    if (!this.#logVoters().includes(from)) return;
     for (const r of this.#reads.ack(context, from, this.#quorum, this.#cfg.plantedBug)) this.#deliverRead(r);
   }
 

@@ -415,18 +415,19 @@ export class Simulation {
   #changeMembership(leader: SimNode): void {
     const { voters, learners } = leader.raft!.conf;
     const outside = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
-    // Grow towards five voters, shrink towards three, and move members in and out as learners.
+    // Grow towards five voters (through learners, or adding a voter at once as `member add` does),
+    // shrink (down to one voter), and move members in and out as learners.
     const grow: (ConfChange | undefined)[] = [
       outside.length ? { kind: "addLearner", node: this.#draw(outside) } : undefined,
       learners.length ? { kind: "addVoter", node: this.#draw(learners) } : undefined,
+      outside.length ? { kind: "addVoter", node: this.#draw(outside) } : undefined,
     ];
     const shrink: (ConfChange | undefined)[] = [
       learners.length ? { kind: "removeNode", node: this.#draw(learners) } : undefined,
-      // Keep three voters at least, so the cluster can lose one and go on.
-      voters.length > 3 ? { kind: "removeNode", node: this.#draw(voters) } : undefined,
-      voters.length > 3 ? { kind: "addLearner", node: this.#draw(voters) } : undefined,
+      voters.length > 1 ? { kind: "removeNode", node: this.#draw(voters) } : undefined,
+      voters.length > 1 ? { kind: "addLearner", node: this.#draw(voters) } : undefined,
     ];
-    const growing = voters.length < 5 ? this.#random() < 0.7 : this.#random() < 0.3;
+    const growing = this.#random() < (voters.length < 3 ? 0.9 : voters.length < 5 ? 0.7 : 0.3);
     const change = this.#draw((growing ? grow : shrink).filter((c) => c !== undefined)) ??
       this.#draw([...grow, ...shrink].filter((c) => c !== undefined));
     if (change && leader.raft!.proposeConfChange(change)) {
@@ -665,11 +666,12 @@ export class Simulation {
       if (!sameConf(raft.conf, expected)) {
         this.#fail("membership", `${node.id} applied to ${at} acts on voters ${raft.conf.voters.join(",")} learners ${raft.conf.learners.join(",")}, its log made voters ${expected.voters.join(",")} learners ${expected.learners.join(",")}`);
       }
-      // With pre-vote, a term moves only by a real campaign (after winning a pre-vote) or by hearing it.
-      if (raft.role === "candidate" || raft.role === "leader") node.termAllowed = Math.max(node.termAllowed, raft.term);
-      if (this.#s.preVote && raft.term > node.termAllowed) {
+      // With pre-vote, a term moves only by a real campaign (one term up) or by hearing of it.
+      const campaigned = raft.role === "candidate" || raft.role === "leader";
+      if (this.#s.preVote && raft.term > node.termAllowed + (campaigned ? 1 : 0)) {
         this.#fail("term inflation", `${node.id} is ${raft.role} at term ${raft.term} with pre-vote on, but never campaigned or heard of a term above ${node.termAllowed}`);
       }
+      if (campaigned) node.termAllowed = Math.max(node.termAllowed, raft.term);
     }
     this.#checkLeaders();
   }

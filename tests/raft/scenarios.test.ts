@@ -337,25 +337,55 @@ test("raft scenario > a leader that removes itself steps down and the rest elect
   assert.ok(c.applied("s3").includes("two of two"));
 });
 
-test("raft scenario > a node that restarts with membership changes it does not know are committed needs a majority of every membership they make (found by the simulator)", () => {
-  // s1 holds, unapplied, s4's promotion and then its own removal; its state and commit index, made
-  // durable only now and then, are from before both. s2 lags behind and knows neither.
+test("raft scenario > a node acts on the latest membership in its log, applied or not (found by the simulator)", () => {
+  // Both hold, unapplied, s4's addition and then s1's removal; their state and commit index, made
+  // durable only now and then, are from before both.
   const conf = (change: ConfChange, index: number): Entry => ({ index, term: 1, data: encodeConfChange(change), type: "confChange" });
   const entries = [
     { index: 1, term: 1, data: new Uint8Array() },
     conf({ kind: "addVoter", node: "s4" }, 2),
     conf({ kind: "removeNode", node: "s1" }, 3),
   ];
-  const s1 = new Raft({
-    id: "s1", voters: ["s1", "s2", "s3"], electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false,
-    maxInflight: 8, maxEntriesPerAppend: 8,
-  }, { hardState: { term: 1, vote: "", commit: 1 }, entries, applied: 1 });
+  const restarted = (id: string) =>
+    new Raft({
+      id, voters: ["s1", "s2", "s3"], electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false,
+      maxInflight: 8, maxEntriesPerAppend: 8,
+    }, { hardState: { term: 1, vote: "", commit: 1 }, entries, applied: 1 });
+  const grant = (to: Raft, from: string): Message => ({
+    type: "voteResp", from, to: to.id, term: to.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: "",
+  });
+  // s1 is out of the newest membership: s2's vote, which with its own made a majority of the applied
+  // one, elects it no more; only a majority of {s2, s3, s4} does (s1's own vote does not count).
+  const s1 = restarted("s1");
   s1.campaign();
-  const asked = s1.ready().messages.filter((m) => m.type === "vote").map((m) => m.to).sort();
-  assert.deepEqual(asked, ["s2", "s3", "s4"], "every voter of every membership in its log is asked");
-  // s2 grants: a majority of {s1, s2, s3}, but s3 and s4 — a majority of {s2, s3, s4} — have not.
-  s1.step({ type: "voteResp", from: "s2", to: "s1", term: s1.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: "" });
-  assert.equal(s1.role, "candidate", "not elected by the old voters alone");
-  s1.step({ type: "voteResp", from: "s4", to: "s1", term: s1.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: "" });
-  assert.equal(s1.role, "leader", "elected once a majority of each membership granted");
+  assert.deepEqual(s1.ready().messages.filter((m) => m.type === "vote").map((m) => m.to).sort(), ["s2", "s3", "s4"]);
+  s1.step(grant(s1, "s2"));
+  assert.equal(s1.role, "candidate", "not elected by a majority of the membership two changes old");
+  s1.step(grant(s1, "s3"));
+  assert.equal(s1.role, "leader");
+  // s2 asks the newest membership's voters, and a majority of them elects it.
+  const s2 = restarted("s2");
+  s2.campaign();
+  assert.deepEqual(s2.ready().messages.filter((m) => m.type === "vote").map((m) => m.to).sort(), ["s3", "s4"]);
+  s2.step(grant(s2, "s1"));
+  assert.equal(s2.role, "candidate", "s1's vote does not count: it is no longer a voter");
+  s2.step(grant(s2, "s4"));
+  assert.equal(s2.role, "leader");
+});
+
+test("raft scenario > a voter added directly (not as a learner first) gets the log at once, so its addition commits", () => {
+  const c = new Cluster(1);
+  c.campaign("s1");
+  assert.ok(c.propose("s1", "before"));
+  c.deliver();
+  c.addNode("s2");
+  assert.ok(c.node("s1").proposeConfChange({ kind: "addVoter", node: "s2" }));
+  c.deliver();
+  c.tickAll(2);
+  assert.deepEqual(c.node("s1").conf.voters.sort(), ["s1", "s2"], "the addition committed and was applied");
+  assert.deepEqual(c.node("s2").conf.voters.sort(), ["s1", "s2"]);
+  assert.ok(c.propose("s1", "after"));
+  c.deliver();
+  assert.deepEqual(c.applied("s2"), c.applied("s1"), "the new voter holds the same state");
+  assert.ok(c.applied("s2").includes("after"));
 });
