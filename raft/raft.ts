@@ -89,8 +89,8 @@ export class Raft {
   #votes = new Map<NodeId, boolean>();
   /** While campaigning: the voters this election needs a majority of (#logVoters() when it began). */
   #electionVoters: NodeId[] = [];
-  /** As leader: #logVoters() as of (applied, pendingConfIndex), computed once for each. */
-  #leaderVoters: { applied: number; upTo: number; voters: NodeId[] } | undefined;
+  /** As leader: the membership changes its log held unapplied when it was elected (see #logVoters). */
+  #inherited: { index: number; change: ConfChange }[] = [];
   #progress = new Map<NodeId, Progress>();
   #messages: Message[] = [];
   #readStates: ReadState[] = [];
@@ -391,10 +391,10 @@ export class Raft {
     this.#reset(this.term);
     this.role = "leader";
     this.lead = this.id;
-    // Whatever membership change the log may hold unapplied, wait for it before taking another, and
-    // replicate to every member it adds.
-    this.#pendingConfIndex = this.log.lastIndex;
-    this.#leaderVoters = undefined;
+    // Whatever membership changes the log holds unapplied: count them (#logVoters), replicate to
+    // every member they add, and take no other change before they are applied.
+    this.#inherited = this.#unappliedChanges();
+    this.#pendingConfIndex = this.#inherited.at(-1)?.index ?? 0;
     for (const v of [...this.#voters, ...this.#learners, ...this.#logVoters()]) this.#track(v);
     this.#votersAtElection = [...this.#voters];
     const self = this.#progress.get(this.id)!;
@@ -450,31 +450,36 @@ export class Raft {
   }
 
   /**
-   * The voters of the latest membership in the log, applied or not — the Raft thesis' rule for
-   * single-server changes: elections, commits, check-quorum and ReadIndex count a majority of them.
-   * The member applies a change (its member list, its peers) only once committed, but a node's state
-   * and commit index are durable only now and then: one that restarted holding, unapplied, an added
-   * voter and its own removal, counting the voters as applied, made a majority with a lagging voter
-   * of a membership two changes old and led a term in which committed entries were lost (found by
-   * the simulator); a lone voter whose demotion of the other one it had not applied waited for that
-   * one's vote for ever.
+   * The voters a decision counts: those of the latest membership in the log, applied or not (the
+   * Raft thesis' rule for single-server changes) — except a leader's own change, which counts once
+   * applied as etcd's do, so a lone voter adding another commits the addition alone. Elections,
+   * commits, check-quorum and ReadIndex count a majority of them.
+   *
+   * The member applies a change (its member list, its peers) only once committed, and a node's
+   * state and commit index are durable only now and then: one that restarted holding, unapplied,
+   * an added voter and its own removal, counting the voters as applied, made a majority with a
+   * lagging voter of a membership two changes old and led a term in which committed entries were
+   * lost (found by the simulator); a lone voter whose demotion of the other it had not applied
+   * waited for that one's vote for ever. A leader counts what it inherited at its election until
+   * applied; a change of its own term it made itself after an entry of its term committed, one at a
+   * time, so the old and the new membership's majorities overlap.
    */
   #logVoters(): NodeId[] {
-    const from = Math.max(this.log.applied, this.log.firstIndex - 1) + 1;
-    const upTo = this.role === "leader" ? this.#pendingConfIndex : this.log.lastIndex;
-    if (from > upTo) return this.#voters;
-    // A leader's log up to its pending change does not change while it leads: compute it once.
-    const cached = this.#leaderVoters;
-    if (this.role === "leader" && cached?.applied === from && cached.upTo === upTo) return cached.voters;
-    let voters = this.#voters;
-    for (const e of this.log.slice(from, upTo + 1)) {
-      if (e.type !== "confChange") continue;
-      const { kind, node } = decodeConfChange(e);
-      voters = voters.filter((v) => v !== node);
-      if (kind === "addVoter") voters.push(node);
+    if (this.role === "leader") {
+      let voters = this.#voters;
+      for (const { index, change } of this.#inherited) if (index > this.log.applied) voters = withChange(voters, change);
+      return voters;
     }
-    if (this.role === "leader") this.#leaderVoters = { applied: from, upTo, voters };
+    let voters = this.#voters;
+    for (const { change } of this.#unappliedChanges()) voters = withChange(voters, change);
     return voters;
+  }
+
+  /** The membership changes in the log after the applied index. */
+  #unappliedChanges(): { index: number; change: ConfChange }[] {
+    const from = Math.max(this.log.applied, this.log.firstIndex - 1) + 1;
+    if (from > this.log.lastIndex) return [];
+    return this.log.slice(from, this.log.lastIndex + 1).filter((e) => e.type === "confChange").map((e) => ({ index: e.index, change: decodeConfChange(e) }));
   }
 
   #inLease(): boolean {
@@ -710,7 +715,8 @@ export class Raft {
     if (this.log.term(this.log.committed) !== this.term && !this.#planted("readBeforeOwnTermCommit")) {
       return this.#reads.awaitCommit({ context, from });
     }
-    const read: PendingRead = { context, index: this.log.committed, from, acks: new Set([this.id]) };
+    // The leader's own acknowledgement counts only if it is one of the voters counted.
+    const read: PendingRead = { context, index: this.log.committed, from, acks: new Set(this.#logVoters().includes(this.id) ? [this.id] : []) };
     if (read.acks.size >= this.#quorum || this.#planted("readWithoutQuorum")) return this.#deliverRead(read);
     this.#reads.add(read);
     this.#broadcastHeartbeat(context);
@@ -742,6 +748,13 @@ export class Raft {
       context: "", ...m,
     });
   }
+}
+
+/** The voters after one membership change. */
+function withChange(voters: readonly NodeId[], { kind, node }: ConfChange): NodeId[] {
+  const next = voters.filter((v) => v !== node);
+  if (kind === "addVoter") next.push(node);
+  return next;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

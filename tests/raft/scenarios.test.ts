@@ -373,19 +373,58 @@ test("raft scenario > a node acts on the latest membership in its log, applied o
   assert.equal(s2.role, "leader");
 });
 
-test("raft scenario > a voter added directly (not as a learner first) gets the log at once, so its addition commits", () => {
+test("raft scenario > a lone voter adds a second voter directly and commits it alone, as etcd does; the new voter then gets the log", () => {
   const c = new Cluster(1);
   c.campaign("s1");
   assert.ok(c.propose("s1", "before"));
   c.deliver();
   c.addNode("s2");
   assert.ok(c.node("s1").proposeConfChange({ kind: "addVoter", node: "s2" }));
-  c.deliver();
+  // The member sends only to members it has applied: s2 hears nothing until the addition is applied.
+  c.deliver((m) => m.to !== "s2");
+  assert.deepEqual(c.node("s1").conf.voters.sort(), ["s1", "s2"], "the addition committed and was applied without s2");
   c.tickAll(2);
-  assert.deepEqual(c.node("s1").conf.voters.sort(), ["s1", "s2"], "the addition committed and was applied");
+  c.deliver();
   assert.deepEqual(c.node("s2").conf.voters.sort(), ["s1", "s2"]);
   assert.ok(c.propose("s1", "after"));
   c.deliver();
   assert.deepEqual(c.applied("s2"), c.applied("s1"), "the new voter holds the same state");
   assert.ok(c.applied("s2").includes("after"));
+});
+
+test("raft scenario > a leader removing itself serves no read the rest have moved past, though its removal elected them", () => {
+  const c = new Cluster(4);
+  c.campaign("s1");
+  assert.ok(c.node("s1").proposeConfChange({ kind: "removeNode", node: "s1" }));
+  // s3 and s4 get the removal; s2's copy and their acknowledgements are lost.
+  c.deliver((m) => !(m.type === "app" && m.to === "s2") && !(m.type === "appResp" && m.to === "s1"));
+  // {s1, s2} | {s3, s4}: s3 and s4 count the newest membership, {s2, s3, s4}, elect s3 and commit.
+  const side = (id: string) => (id === "s1" || id === "s2" ? "A" : "B");
+  const sameSide = (m: Message) => side(m.from) === side(m.to);
+  c.outbox = c.outbox.filter(sameSide);
+  for (const id of ["s3", "s4"]) c.tick(id, ELECTION_TICKS);
+  c.deliver(sameSide);
+  c.tick("s3", ELECTION_TICKS);
+  c.deliver(sameSide);
+  assert.equal(c.node("s3").role, "leader");
+  assert.ok(c.node("s3").propose(new TextEncoder().encode("new")));
+  c.deliver(sameSide);
+  assert.ok(c.applied("s3").includes("new"));
+  // s1 still leads its term and is asked for a read: s2's answer and its own are not a majority of
+  // the four voters it counts until its removal is applied, so no read is served.
+  assert.equal(c.node("s1").role, "leader");
+  const s1 = c.node("s1");
+  const served: string[] = [];
+  const ready = s1.ready.bind(s1);
+  s1.ready = () => {
+    const rd = ready();
+    served.push(...rd.readStates.map((r) => r.context));
+    return rd;
+  };
+  s1.readIndex("r1");
+  for (let i = 0; i < 3; i++) {
+    c.tick("s1");
+    c.deliver(sameSide);
+  }
+  assert.deepEqual(served, []);
 });
