@@ -16,7 +16,8 @@ import {
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
-import { type Command, type CommandResult, decodeCommand, encodeCommand } from "../etcd/commands.ts";
+import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
+import { readCommand } from "../etcd/command_check.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse } from "../etcd/types.ts";
@@ -636,7 +637,14 @@ export class Member implements PeerService {
       const own = this.#proposals.takeCommand(e.index, e.term);
       if (own) return { index: e.index, command: own, rid: undefined };
       if (e.data.length === 0) return { index: e.index, command: undefined, rid: undefined };
-      const { rid, ...command } = decodeCommand(e.data);
+      // Whatever an entry holds, applying it never throws: one this member cannot apply changes
+      // nothing (the peer port refuses such writes; this guards entries from anywhere else).
+      const read = readCommand(e.data);
+      if ("error" in read) {
+        this.#log(`entry ${e.index} holds no command this member can apply (${read.error}); it changes nothing`);
+        return { index: e.index, command: undefined, rid: undefined };
+      }
+      const { rid, ...command } = read;
       if (command.op === "publish" || command.op === "updatePeers") membership = true;
       return { index: e.index, command: command as Command, rid };
     });

@@ -8,13 +8,15 @@
  * (it knows only PeerService).
  */
 import { Hono } from "hono";
+import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
 import type { SocketHandler } from "../runtime/serve.ts";
 import { addClusterRoute } from "./cluster.ts";
 import { decodeFrame, decodeMessages } from "./codec.ts";
 import { addConfChangeRoute } from "./confchange.ts";
 import { addLeaseRoute } from "./lease.ts";
 import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./paths.ts";
-import { addProposeRoute } from "./propose.ts";
+import { addProposeRoute, malformedProposal } from "./propose.ts";
+import { carriesToken } from "./token.ts";
 import { badRequest, refusal, text } from "./replies.ts";
 import type { PeerService } from "./service.ts";
 
@@ -23,7 +25,7 @@ export function peerStream(service: PeerService): SocketHandler {
   return {
     path: STREAM_PATH,
     accept: (request) =>
-      request.headers.get(TOKEN_HEADER) === service.clusterToken
+      carriesToken(request.headers.get(TOKEN_HEADER), service.clusterToken)
         ? { peer: request.headers.get(FROM_HEADER) ?? "" }
         : { refused: refusal() },
     onMessage: (data, peer) => {
@@ -32,6 +34,8 @@ export function peerStream(service: PeerService): SocketHandler {
       switch (frame.kind) {
         case "raft": return service.step(frame.messages);
         case "propose":
+          // A batch with a write that is not a command never reaches the log (the sender's writes time out).
+          if (frame.proposals.length > PEER_PROPOSALS_PER_BATCH_MAX || malformedProposal(frame.proposals)) return;
           service.sendFrame(peer, { kind: "placed", placements: service.acceptForwarded(frame.proposals) });
           return;
         case "placed": return service.placed(frame.placements);
@@ -43,7 +47,7 @@ export function peerStream(service: PeerService): SocketHandler {
 export function createPeerApp(service: PeerService): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
-    if (c.req.header(TOKEN_HEADER) !== service.clusterToken) return refusal();
+    if (!carriesToken(c.req.header(TOKEN_HEADER), service.clusterToken)) return refusal();
     await next();
   });
 

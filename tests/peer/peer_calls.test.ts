@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { Errors as ServerErrors } from "../../etcd/server_errors.ts";
 import type { MembershipRequest } from "../../etcd/membership.ts";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../../config/limits.ts";
+import { type Command, encodeCommand } from "../../etcd/commands.ts";
 import { decodeFrame, encodeFrame } from "../../peer/codec.ts";
 import { CLUSTER_PATH, CONF_CHANGE_PATH, LEASE_PATH, PROPOSE_PATH, TOKEN_HEADER } from "../../peer/paths.ts";
 import { createPeerApp } from "../../peer/server.ts";
@@ -85,14 +86,43 @@ test("peer calls > a forwarded batch over the bound is refused whole", async () 
   assert.equal(calls.forwarded.length, 0);
 });
 
+const putOf = (key: string): Command => ({
+  op: "put", put: { key: new TextEncoder().encode(key), value: new Uint8Array([1]), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false },
+});
+
 test("peer calls > forwarded writes are answered with where each was placed, in the stream's own form", async () => {
   const { app, calls } = fakeMember();
-  const proposals = [{ rid: "a", data: new Uint8Array([1]) }, { rid: "b", data: new Uint8Array([2, 3]) }];
+  const proposals = [{ rid: "a", data: encodeCommand(putOf("k1"), "a") }, { rid: "b", data: encodeCommand(putOf("k2"), "b") }];
   const answer = await post(app, PROPOSE_PATH, encodeFrame({ kind: "propose", proposals }) as Uint8Array<ArrayBuffer>);
   assert.equal(answer.status, 200);
   const frame = decodeFrame(new Uint8Array(await answer.arrayBuffer()));
   assert.deepEqual(frame, { kind: "placed", placements: [{ rid: "a", index: 10, term: 3 }, { rid: "b", index: 11, term: 3 }] });
   assert.deepEqual(calls.forwarded, [proposals]);
+});
+
+test("peer calls > a forwarded write that is not a command the members can apply is refused whole with 400, and never reaches the log", async () => {
+  const { app, calls } = fakeMember();
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const nested = (depth: number): unknown =>
+    depth === 0 ? { kind: "range", range: {} } : { kind: "txn", txn: { compare: [], success: [nested(depth - 1)], failure: [] } };
+  const poisons: [string, Uint8Array][] = [
+    ["bytes that are not JSON", new Uint8Array([1, 2, 3])],
+    ["JSON that is not an object", json([1, 2])],
+    ["an unknown operation", json({ op: "explode" })],
+    ["a put whose key is a number", json({ op: "put", put: { key: 5, value: { $b: "" }, lease: { $i: "0" }, prevKv: false, ignoreValue: false, ignoreLease: false } })],
+    ["a put with an empty key", encodeCommand({ ...putOf(""), rid: "x" } as Command)],
+    ["a membership change in a plain entry", json({ op: "conf", kind: "addVoter", id: "abc", peerUrls: ["http://127.0.0.1:1"] })],
+    ["a txn with an op of no kind", json({ op: "txn", txn: { compare: [], success: [{ kind: "empty" }], failure: [] } })],
+    ["txns nested without end", json({ op: "txn", txn: { compare: [], success: [nested(200)], failure: [] } })],
+    ["a lease grant without a TTL", json({ op: "leaseGrant", id: { $i: "7" } })],
+  ];
+  for (const [what, data] of poisons) {
+    const proposals = [{ rid: "good", data: encodeCommand(putOf("k")) }, { rid: "bad", data }];
+    const answer = await post(app, PROPOSE_PATH, encodeFrame({ kind: "propose", proposals }) as Uint8Array<ArrayBuffer>);
+    assert.equal(answer.status, 400, what);
+    assert.match(await answer.text(), /^concord: bad proposal batch: proposal bad: /, what);
+  }
+  assert.equal(calls.forwarded.length, 0, "none of them, nor the good write beside them, was proposed");
 });
 
 test("peer calls > a membership change reaches only a leader; a well-formed one is answered", async () => {
