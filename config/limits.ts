@@ -199,6 +199,8 @@ export const PEER_REQUEST_TIMEOUT_MS = 5_000;
 export const PEER_SOCKET_BUFFERED_BYTES_MAX = 16 * MiB;
 /** Bytes per snapshot chunk: big enough to stream fast, small enough to hold in memory twice. */
 export const SNAPSHOT_CHUNK_BYTES = 1 * MiB;
+/** The largest snapshot a member accepts, announced before its first chunk (etcd's largest advised quota). */
+export const SNAPSHOT_BYTES_MAX = 8 * 1024 * MiB;
 
 /**
  * What a Raft message or a forwarded write costs on the wire beyond its data (ids, numbers,
@@ -210,7 +212,7 @@ const WIRE_OVERHEAD_BYTES = 4 * KiB;
 /** The numbers checkLimits relates; tests hand it other sets to see a broken one refused. */
 export const LIMITS = {
   REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
-  PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES,
+  PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_BYTES_MAX,
   LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
   PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
@@ -239,6 +241,7 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.PEER_BATCH_BYTES_MAX <= l.PEER_SOCKET_BUFFERED_BYTES_MAX,
     "a socket must be allowed to buffer one whole batch (PEER_SOCKET_BUFFERED_BYTES_MAX >= PEER_BATCH_BYTES_MAX)");
   must(l.SNAPSHOT_CHUNK_BYTES <= l.PEER_FRAME_BYTES_MAX, "a snapshot chunk must fit in what a peer accepts");
+  must(l.SNAPSHOT_CHUNK_BYTES <= l.SNAPSHOT_BYTES_MAX, "a snapshot chunk must fit in the largest snapshot");
   must(l.RAFT_APPEND_ENTRIES_MAX <= l.PEER_BATCH_ENTRIES_MAX, "one append's entries must fit in one peer batch");
   must(l.PEER_BATCH_MESSAGES_MAX <= l.PEER_QUEUE_MESSAGES_MAX, "a batch is taken from the queue: it cannot be longer");
   must(l.PEER_PROPOSALS_PER_BATCH_MAX <= l.PENDING_PROPOSALS_MAX, "a batch of forwarded writes must be acceptable under the proposal limit");

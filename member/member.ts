@@ -37,7 +37,7 @@ import { confChangeCommand, Membership } from "./membership.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
 import type { PeerService } from "../peer/service.ts";
 import {
-  type ChunkOutcome, type ClusterInfo, type ForwardedProposal, type LeaseAnswer, type LeaseQuestion, type Placement, REFUSED_BUSY,
+  type ChunkOutcome, type ClusterInfo, type SnapshotChunk, type ForwardedProposal, type LeaseAnswer, type LeaseQuestion, type Placement, REFUSED_BUSY,
   REFUSED_NOT_LEADER, type StreamFrame,
 } from "../peer/types.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
@@ -500,8 +500,8 @@ export class Member implements PeerService {
     this.#loop.schedule();
   }
 
-  receiveSnapshotChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
-    return this.#store.snapshots.receiveChunk(index, offset, total, bytes);
+  receiveSnapshotChunk(chunk: SnapshotChunk, bytes: Uint8Array): ChunkOutcome {
+    return this.#store.snapshots.receiveChunk(chunk, bytes);
   }
 
   /**

@@ -35,7 +35,7 @@ export interface PeerSenderOptions {
   self: NodeId;
   clusterToken: string;
   /** The file holding a snapshot's state, to stream to a peer; undefined if it is gone. */
-  snapshotFile(snapshot: Snapshot): { path: string; bytes: number } | undefined;
+  snapshotFile(snapshot: Snapshot): { path: string; bytes: number; sha256: string } | undefined;
   log(line: string): void;
 }
 
@@ -264,7 +264,7 @@ export class PeerSender {
         for (let offset = 0; offset < file.bytes || offset === 0; offset += SNAPSHOT_CHUNK_BYTES) {
           const chunk = new Uint8Array(Math.min(SNAPSHOT_CHUNK_BYTES, file.bytes - offset));
           await handle.read(chunk, 0, chunk.length, offset);
-          const query = `?index=${m.snapshot!.index}&offset=${offset}&total=${file.bytes}`;
+          const query = `?index=${m.snapshot!.index}&offset=${offset}&total=${file.bytes}&sha256=${file.sha256}`;
           if (!await this.#post(id, q, SNAPSHOT_PATH + query, chunk)) return;
           if (file.bytes === 0) break;
           const sent = offset + chunk.length;

@@ -8,7 +8,7 @@
  * (it knows only PeerService).
  */
 import { Hono } from "hono";
-import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
+import { PEER_PROPOSALS_PER_BATCH_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
 import type { SocketHandler } from "../runtime/serve.ts";
 import { addClusterRoute } from "./cluster.ts";
 import { decodeFrame, decodeMessages } from "./codec.ts";
@@ -61,7 +61,9 @@ export function createPeerApp(service: PeerService): Hono {
   app.post(SNAPSHOT_PATH, async (c) => {
     const [index, offset, total] = ["index", "offset", "total"].map((k) => Number(c.req.query(k)));
     if (![index, offset, total].every((n) => Number.isSafeInteger(n) && n >= 0)) return badRequest("bad snapshot chunk position");
-    const outcome = service.receiveSnapshotChunk(index, offset, total, new Uint8Array(await c.req.arrayBuffer()));
+    if (Number(c.req.header("content-length") ?? 0) > SNAPSHOT_CHUNK_BYTES) return badRequest(`a snapshot chunk over ${SNAPSHOT_CHUNK_BYTES} bytes`);
+    const sha256 = c.req.query("sha256") ?? "";
+    const outcome = service.receiveSnapshotChunk({ index, offset, total, sha256 }, new Uint8Array(await c.req.arrayBuffer()));
     if (typeof outcome === "object") return text(`concord: ${outcome.error}\n`, 409);
     return new Response(null, { status: 204 });
   });

@@ -8,7 +8,7 @@
 import type { EtcdError } from "../etcd/errors.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
 import type { Message, NodeId } from "../raft/types.ts";
-import type { ChunkOutcome, ClusterInfo, ForwardedProposal, LeaseAnswer, LeaseQuestion, Placement, StreamFrame } from "./types.ts";
+import type { ChunkOutcome, ClusterInfo, ForwardedProposal, LeaseAnswer, LeaseQuestion, Placement, SnapshotChunk, StreamFrame } from "./types.ts";
 
 export interface PeerService {
   readonly clusterToken: string;
@@ -21,7 +21,8 @@ export interface PeerService {
   sendFrame(to: NodeId, frame: StreamFrame): boolean;
   /** Where the leader placed writes this member handed it on the stream. */
   placed(placements: readonly Placement[]): void;
-  receiveSnapshotChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome;
+  /** A chunk of a snapshot arriving from the leader (store/snapshots.ts checks its bounds and digest). */
+  receiveSnapshotChunk(chunk: SnapshotChunk, bytes: Uint8Array): ChunkOutcome;
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** The leader's answers about lease time. */
   answerLease(question: LeaseQuestion): Promise<LeaseAnswer | EtcdError>;

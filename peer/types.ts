@@ -33,6 +33,14 @@ export interface ClusterInfo {
 /** Whether a snapshot chunk was taken, or why not. */
 export type ChunkOutcome = "more" | "complete" | { error: string };
 
+/** Where a snapshot chunk belongs: the snapshot's index, size and SHA-256 (hex) as announced, the chunk's offset. */
+export interface SnapshotChunk {
+  index: number;
+  offset: number;
+  total: number;
+  sha256: string;
+}
+
 /** A question for the leader: renew a lease, or tell its TTL. */
 export type LeaseQuestion = { op: "renew"; id: LeaseId } | { op: "timeToLive"; id: LeaseId };
 /** The leader's answer: the renewed TTL (0: no such lease), or the TTL left (undefined: no such lease). */

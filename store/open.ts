@@ -95,7 +95,8 @@ export async function openStore(dataDir: string): Promise<Store> {
   const statePath = join(dir, "state.db");
   const log = await RaftLog.open(dir);
   const snapshots = new SnapshotFiles(dir);
-  const waiting = snapshots.received(log.start.index);
+  // Only a file that still has the SHA-256 it was checked against on arriving (else it is removed).
+  const waiting = snapshots.verifiedReceived(log.start.index);
   if (waiting) swapIn(waiting, statePath);
   let state = await openState(statePath);
   if (state.stateMachine.appliedIndex < log.start.index) {
@@ -166,8 +167,8 @@ export async function openStore(dataDir: string): Promise<Store> {
       state.checkpointer.request(state.stateMachine.committedIndex);
     },
     async installSnapshot(index, term) {
-      const file = snapshots.received(index);
-      if (!file) throw new Error(`store: no received snapshot at index ${index} to install`);
+      const file = snapshots.verifiedReceived(index);
+      if (!file) throw new Error(`store: no received snapshot at index ${index} (whole, with the SHA-256 it arrived with) to install`);
       await closeState();
       await log.restore(index, term);
       swapIn(file, statePath);

@@ -3,19 +3,29 @@
  * needs entries the log no longer has, and received by that member in chunks; and copies made for
  * clients (etcd's Snapshot call), removed once sent.
  *
- * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here), `in-<index>.part` (arriving),
- * `in-<index>.db` (complete, synced, waiting to be installed) and `client-<n>.db` (being sent to a
- * client; any left by a crash are removed on opening). Never: installs a file (the store swaps it
- * in) or decides when one is needed.
+ * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here, its SHA-256 beside it as
+ * `out-<index>.sha256`), `in-<index>.part` (arriving),
+ * `in-<index>.db` (complete, synced, its SHA-256 checked against the one announced with its
+ * chunks and kept beside it as `in-<index>.sha256`, waiting to be installed) and `client-<n>.db`
+ * (being sent to a client; any left by a crash are removed on opening). An arriving snapshot is
+ * bounded by SNAPSHOT_BYTES_MAX, announced up front; a received file is handed out for installing
+ * only if it still matches its checked digest. Never: installs a file (the store swaps it in) or
+ * decides when one is needed.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
+} from "node:fs";
 import { join } from "node:path";
+import { SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
 import type { Database } from "./sqlite.ts";
 
 export interface SnapshotFile {
   index: number;
   path: string;
   bytes: number;
+  /** Its SHA-256 in hex, announced with every chunk and checked by the receiver. */
+  sha256: string;
 }
 
 /** A copy of the state for a client: a SQLite file of `bytes`, to be released once sent. */
@@ -27,6 +37,27 @@ export interface StateCopy {
 }
 
 export type ChunkOutcome = "more" | "complete" | { error: string };
+
+/** Where a chunk belongs: the snapshot's index, its size and SHA-256 (hex) as announced, the chunk's offset. */
+export interface SnapshotChunk {
+  index: number;
+  offset: number;
+  total: number;
+  sha256: string;
+}
+
+/** The SHA-256 of a file, in hex, read a chunk at a time. */
+export function fileSha256(path: string): string {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(SNAPSHOT_CHUNK_BYTES);
+  const fd = openSync(path, "r");
+  try {
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
 
 /** Makes a rename in `dir` durable (a rename lives in the directory, not in the file). */
 export function syncDirectory(dir: string): void {
@@ -40,6 +71,8 @@ export function syncDirectory(dir: string): void {
 
 export class SnapshotFiles {
   readonly #dir: string;
+  /** The snapshot whose chunks are arriving, as its first chunk announced it. */
+  #arriving: { index: number; total: number; sha256: string } | undefined;
 
   constructor(memberDir: string) {
     this.#dir = join(memberDir, "snap");
@@ -54,8 +87,12 @@ export class SnapshotFiles {
     if (existing) return existing;
     this.#removeMatching(/^out-/);
     const path = join(this.#dir, `out-${index}.db`);
-    db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
-    return { index, path, bytes: statSync(path).size };
+    const part = `${path}.part`;
+    db.exec(`VACUUM INTO '${part.replaceAll("'", "''")}'`);
+    const sha256 = fileSha256(part);
+    writeFileSync(join(this.#dir, `out-${index}.sha256`), sha256);
+    renameSync(part, path);
+    return { index, path, bytes: statSync(path).size, sha256 };
   }
 
   /** Copies the database (its committed state) for a client; several may be out at once. */
@@ -67,18 +104,31 @@ export class SnapshotFiles {
 
   outgoing(index: number): SnapshotFile | undefined {
     const path = join(this.#dir, `out-${index}.db`);
-    return existsSync(path) ? { index, path, bytes: statSync(path).size } : undefined;
+    const digestPath = join(this.#dir, `out-${index}.sha256`);
+    if (!existsSync(path) || !existsSync(digestPath)) return undefined;
+    return { index, path, bytes: statSync(path).size, sha256: readFileSync(digestPath, "utf8") };
   }
 
   /**
-   * Writes one chunk of an arriving snapshot; the last one makes it complete and durable. A new
-   * arrival drops what is left of earlier partial ones, never a complete one: that may be being
-   * installed right now.
+   * Writes one chunk of an arriving snapshot; the last one makes it complete and durable, if its
+   * bytes have the SHA-256 announced. A new arrival drops what is left of earlier partial ones,
+   * never a complete one: that may be being installed right now.
    */
-  receiveChunk(index: number, offset: number, total: number, bytes: Uint8Array): ChunkOutcome {
+  receiveChunk(chunk: SnapshotChunk, bytes: Uint8Array): ChunkOutcome {
+    const { index, offset, total, sha256 } = chunk;
+    if (total > SNAPSHOT_BYTES_MAX) return { error: `a snapshot of ${total} bytes is over the limit of ${SNAPSHOT_BYTES_MAX}` };
+    if (bytes.length > SNAPSHOT_CHUNK_BYTES) return { error: `a snapshot chunk of ${bytes.length} bytes is over the limit of ${SNAPSHOT_CHUNK_BYTES}` };
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return { error: "a snapshot chunk without the snapshot's SHA-256" };
     const part = join(this.#dir, `in-${index}.part`);
-    if (offset === 0) this.#removeMatching(/^in-\d+\.part$/);
-    else if (!existsSync(part) || statSync(part).size !== offset) return { error: `snapshot chunk at ${offset} does not follow what arrived` };
+    if (offset === 0) {
+      this.#removeMatching(/^in-\d+\.part$/);
+      this.#arriving = { index, total, sha256 };
+    } else if (
+      !existsSync(part) || statSync(part).size !== offset || this.#arriving?.index !== index || this.#arriving.total !== total ||
+      this.#arriving.sha256 !== sha256
+    ) {
+      return { error: `snapshot chunk at ${offset} does not follow what arrived` };
+    }
     if (offset + bytes.length > total) return { error: "snapshot chunk beyond the snapshot's size" };
     const fd = openSync(part, offset === 0 ? "w" : "r+");
     try {
@@ -88,6 +138,19 @@ export class SnapshotFiles {
     } finally {
       closeSync(fd);
     }
+    this.#arriving = undefined;
+    if (fileSha256(part) !== sha256) {
+      rmSync(part, { force: true });
+      return { error: `the snapshot at index ${index} does not have the SHA-256 announced with it; dropped` };
+    }
+    const digestPath = join(this.#dir, `in-${index}.sha256`);
+    writeFileSync(digestPath, sha256);
+    const dfd = openSync(digestPath, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
     renameSync(part, join(this.#dir, `in-${index}.db`));
     syncDirectory(this.#dir);
     return "complete";
@@ -96,15 +159,30 @@ export class SnapshotFiles {
   /** Drops received snapshots older than `index` (one at `index` was just installed). */
   dropReceivedBefore(index: number): void {
     for (const name of readdirSync(this.#dir)) {
-      const m = /^in-(\d+)\.db$/.exec(name);
+      const m = /^in-(\d+)\.(db|sha256)$/.exec(name);
       if (m && Number(m[1]) < index) rmSync(join(this.#dir, name), { force: true });
     }
   }
 
-  /** The complete snapshot received for `index`, if there is one. */
+  /** Whether a complete snapshot for `index` has arrived (not yet checked again). */
   received(index: number): string | undefined {
     const path = join(this.#dir, `in-${index}.db`);
     return existsSync(path) ? path : undefined;
+  }
+
+  /**
+   * The complete snapshot received for `index`, if there is one and it still has the SHA-256 it was
+   * checked against on arriving; a file that does not (or has no digest beside it) is removed.
+   */
+  verifiedReceived(index: number): string | undefined {
+    const path = join(this.#dir, `in-${index}.db`);
+    const digestPath = join(this.#dir, `in-${index}.sha256`);
+    if (!existsSync(path)) return undefined;
+    const expected = existsSync(digestPath) ? readFileSync(digestPath, "utf8") : "";
+    if (expected !== "" && fileSha256(path) === expected) return path;
+    rmSync(path, { force: true });
+    rmSync(digestPath, { force: true });
+    return undefined;
   }
 
   #removeMatching(pattern: RegExp): void {
