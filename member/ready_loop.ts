@@ -1,10 +1,11 @@
 /**
  * The member's write path: drives the Raft core's Ready cycle through ports, one Ready at a time.
- * For each Ready: a leader sends its messages at once, in parallel with its own fsync; a snapshot
- * that arrived is installed; new entries and a new term or vote are made durable (etcd's MustSync
- * — a moved commit index alone rides along with the next write); committed entries, durable
- * already, are applied meanwhile; anyone but a leader sends only once durable, since votes and
- * acknowledgements promise what is on disk; then the core advances. While a Ready is being synced,
+ * For each Ready: a leader whose term is on disk sends its messages at once, in parallel with its
+ * own fsync; a snapshot that arrived is installed; new entries and a new term or vote are made
+ * durable (etcd's MustSync — a moved commit index alone rides along with the next write, unless it
+ * commits a membership change); committed entries, durable already, are applied meanwhile (those
+ * with a membership change once the commit is durable); anyone else sends only once durable,
+ * since votes and acknowledgements promise what is on disk; then the core advances. While a Ready is being synced,
  * a leader sends appends of what was proposed since and entries committed since are applied
  * (leaderMessages, takeCommitted); whatever is proposed meanwhile goes into the next Ready (group
  * commit).
@@ -52,11 +53,25 @@ export class ReadyLoop {
   #pumping = false;
   /** Called once the core has nothing left to hand out. */
   #idle: (() => void)[] = [];
+  /** The Ready being synced holds a membership change to apply once synced: nothing is applied before it. */
+  #applyAfterSync = false;
+  /** The term on disk: a leader sends before its own fsync only once its term is durable. */
+  #durableTerm: number;
 
   constructor(raft: Raft, ports: ReadyPorts, plantedBug?: PlantedBug) {
     this.#raft = raft;
     this.#ports = ports;
     this.#plantedBug = plantedBug;
+    this.#durableTerm = ports.savedHardState().term;
+  }
+
+  /**
+   * A leader may send before its fsync only in a term already on disk: one elected alone at once (a
+   * lone voter) would otherwise send entries of a term it forgets in a crash, and then lead that
+   * term again with other entries at the same indexes (found by the simulator).
+   */
+  get #leadsDurably(): boolean {
+    return this.#raft.role === "leader" && this.#raft.term === this.#durableTerm;
   }
 
   get installing(): boolean {
@@ -104,8 +119,8 @@ export class ReadyLoop {
   #whileBusy(): void {
     if (this.#installing || this.#ports.stopped()) return;
     try {
-      if (this.#raft.role === "leader") this.#ports.send(this.#raft.leaderMessages());
-      this.#ports.apply(this.#raft.takeCommitted());
+      if (this.#leadsDurably) this.#ports.send(this.#raft.leaderMessages());
+      if (!this.#applyAfterSync) this.#ports.apply(this.#raft.takeCommitted());
     } catch (e) {
       this.#ports.failStop(e);
     }
@@ -113,8 +128,7 @@ export class ReadyLoop {
 
   #run(rd: Ready): void {
     try {
-      const leading = this.#raft.role === "leader";
-      const sendFirst = leading || this.#plantedBug === "followerSendsBeforeFsync";
+      const sendFirst = this.#leadsDurably || this.#plantedBug === "followerSendsBeforeFsync";
       if (sendFirst) this.#ports.send(rd.messages);
       const persistAndApply = () => this.#persistAndApply(rd, () => this.#finish(rd, sendFirst));
       if (!rd.snapshot) return persistAndApply();
@@ -132,7 +146,12 @@ export class ReadyLoop {
   #persistAndApply(rd: Ready, then: () => void): void {
     const saved = this.#ports.savedHardState();
     const newTermOrVote = rd.hardState !== undefined && (rd.hardState.term !== saved.term || rd.hardState.vote !== saved.vote);
-    const mustSync = rd.entries.length > 0 || (newTermOrVote && this.#plantedBug !== "syncOnlyEntries");
+    // A membership change is applied only once its commit is on disk: a member that applied one and
+    // restarted not knowing it was committed would count a membership the others have left (a lone
+    // voter that added a second one waited for it for ever, and the new one could not join).
+    const change = rd.committed.findLast((e) => e.type === "confChange")?.index;
+    const hardState = change === undefined ? rd.hardState : { ...(rd.hardState ?? saved), commit: Math.max((rd.hardState ?? saved).commit, change) };
+    const mustSync = rd.entries.length > 0 || change !== undefined || (newTermOrVote && this.#plantedBug !== "syncOnlyEntries");
     if (!mustSync) {
       this.#ports.apply(rd.committed);
       return then();
@@ -143,9 +162,20 @@ export class ReadyLoop {
       if (error !== undefined) return this.#ports.failStop(error);
       if (--pending === 0) this.#guard(then);
     };
-    this.#ports.persist(rd.entries, rd.hardState, oneDone);
+    const term = hardState?.term;
+    this.#applyAfterSync = change !== undefined;
+    this.#ports.persist(rd.entries, hardState, (error) => {
+      if (error === undefined && term !== undefined) this.#durableTerm = term;
+      if (error === undefined && change !== undefined) {
+        this.#applyAfterSync = false;
+        // A snapshot that arrived meanwhile covers what the log no longer holds: it is installed next.
+        const first = this.#raft.log.firstIndex;
+        this.#guard(() => this.#ports.apply(rd.committed.filter((e) => e.index >= first)));
+      }
+      oneDone(error);
+    });
     // Committed entries are durable already: apply them while this Ready's entries are synced.
-    this.#ports.apply(rd.committed);
+    if (change === undefined) this.#ports.apply(rd.committed);
     oneDone();
   }
 

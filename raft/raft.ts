@@ -150,6 +150,16 @@ export class Raft {
     return this.#voters.includes(this.id) || this.#logVoters().includes(this.id);
   }
 
+  /**
+   * Whether a campaign starts with a pre-vote: when configured, and always for a node outside the
+   * latest membership in its log — it may have to lead to get that change committed, but must not
+   * raise everyone's term while it cannot win (a removed voter with a stale state did, term after
+   * term, with pre-vote off: found by the simulator).
+   */
+  get #preVoteFirst(): boolean {
+    return this.#cfg.preVote || !this.#logVoters().includes(this.id);
+  }
+
   /** The membership as this node knows it (as of the changes it has applied). */
   get conf(): ConfState {
     return { voters: [...this.#voters], learners: [...this.#learners] };
@@ -162,13 +172,13 @@ export class Raft {
     this.#electionElapsed++;
     if (this.#electionElapsed >= this.#electionTimeout && this.#promotable) {
       this.#electionElapsed = 0;
-      this.#campaign(this.#cfg.preVote);
+      this.#campaign(this.#preVoteFirst);
     }
   }
 
   /** Starts an election now instead of waiting for the timer (a lone voter leads at once). */
   campaign(): void {
-    if (this.role !== "leader" && this.#promotable) this.#campaign(this.#cfg.preVote);
+    if (this.role !== "leader" && this.#promotable) this.#campaign(this.#preVoteFirst);
   }
 
   /**
@@ -278,7 +288,13 @@ export class Raft {
       if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
         // Pre-votes never move terms: a granted one answers our own future term.
       } else {
+        const [elapsed, timeout] = [this.#electionElapsed, this.#electionTimeout];
         this.#becomeFollower(m.term, m.type === "app" || m.type === "heartbeat" ? m.from : NO_NODE);
+        // A newer term heard from a candidate does not restart this node's election timer unless it
+        // grants its vote (the Raft paper's rule): a candidate with a stale log campaigning term after
+        // term would otherwise keep the ones that could win from ever campaigning (found by the
+        // simulator, with pre-vote off).
+        if (m.type === "vote") [this.#electionElapsed, this.#electionTimeout] = [elapsed, timeout];
       }
     } else if (m.term < this.term) {
       if (m.type === "app" || m.type === "heartbeat") {
@@ -330,9 +346,12 @@ export class Raft {
    * waiting for the Ready it is persisting.
    */
   takeCommitted(): Entry[] {
-    const entries = this.log.takeToApply();
+    const ready = this.log.toApply();
+    // A membership change waits for a Ready: the runtime makes its commit durable before applying it.
+    const change = ready.findIndex((e) => e.type === "confChange");
+    const entries = change < 0 ? ready : ready.slice(0, change);
     const last = entries.at(-1);
-    if (last) this.log.applied = last.index;
+    if (last) this.log.applied = this.log.handedOut = last.index;
     return entries;
   }
 

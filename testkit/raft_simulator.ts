@@ -564,7 +564,7 @@ export class Simulation {
       if (e.type === "confChange") {
         node.appliedConf = raft.applyConfChange(decodeConfChange(e));
         this.#noteConf(e.index, node.appliedConf);
-        this.#log(`${node.id} applies ${decoder.decode(e.data)} → voters ${node.appliedConf.voters.join(",")} learners ${node.appliedConf.learners.join(",")}`);
+        this.#log(`${node.id} applies ${decoder.decode(e.data)} at ${e.index} → voters ${node.appliedConf.voters.join(",")} learners ${node.appliedConf.learners.join(",")}`);
       }
       const own = node.proposals.get(e.index);
       if (own) {
@@ -680,6 +680,10 @@ export class Simulation {
     for (const node of this.#nodes.values()) {
       const raft = node.raft;
       if (raft?.role !== "leader") continue;
+      // A leader counts once its term is on disk: a lone voter leads the moment it campaigns, and if
+      // it crashes before its term is durable it may vote in that term again — harmless, since it
+      // sends nothing and commits nothing until then (the other checkers would see it if it did).
+      if (node.disk.hardState.term < raft.term) continue;
       const known = this.#leaders.get(raft.term);
       if (known === undefined) {
         this.#leaders.set(raft.term, node.id);
