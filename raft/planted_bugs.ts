@@ -21,7 +21,7 @@ export const PLANTED_BUGS = {
   learnerVotesCounted: "learners are asked for votes and their votes count towards the quorum",
   preVoteBumpsTerm: "a pre-vote campaign moves the node's term, as a real campaign does",
   timeoutNowNotPromotable:
-    "a leader hands leadership to a node whose removal is under way, and a node no longer a voter still campaigns when told to",
+    "a leader hands leadership to a node whose removal is under way, and a node no longer a voter campaigns when told to, and leads",
   // ---- replication and commit ----
   commitEarlierTermsByCount: "a leader commits an entry of an earlier term by counting replicas (Raft paper, Figure 8)",
   quorumFixedAtElection: "the commit quorum is the one of the membership when the leader was elected",

@@ -451,6 +451,9 @@ export class Raft {
   }
 
   #won(pre: boolean): void {
+    // A membership change applied while it campaigned may have left it out of every membership it
+    // knows: it does not lead (found by the simulator).
+    if (!this.#promotable && !this.#planted("timeoutNowNotPromotable")) return this.#becomeFollower(this.term, NO_NODE);
     if (pre) this.#campaign(false);
     else this.#becomeLeader();
   }
