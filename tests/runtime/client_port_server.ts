@@ -112,10 +112,12 @@ const port = await serveClientPort("127.0.0.1", Number(flag("port")), handle, {
   peekTimeoutMs: flag("peek-timeout-ms") ? Number(flag("peek-timeout-ms")) : undefined,
   onFailure: (e) => console.error(e.message),
 });
-console.log(`listening on ${port.port}`);
-
+// The handler is in place before the test hears "listening" and may send SIGTERM at once (on Deno,
+// under load, a signal right after the line otherwise found none and killed the process).
 process.once("SIGTERM", async () => {
   await port.close();
   for (const connection of connections) connection.close();
   console.log("closed");
 });
+await new Promise((resolve) => setTimeout(resolve, 0));
+console.log(`listening on ${port.port}`);
