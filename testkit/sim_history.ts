@@ -17,7 +17,7 @@ export type Violation = { property: string; detail: string };
 
 export class History {
   /** "index:term" → the entry's key and the term of the entry before it (-1: not known where seen). */
-  readonly #entries = new Map<string, { key: string; prevTerm: number }>();
+  readonly #entries = new Map<string, { key: string; prevTerm: number; where: string }>();
   /** index → key, for every index seen committed anywhere. */
   readonly committed = new Map<number, string>();
   /** index → the lowest term of a node that saw it committed: a leader of a later term must hold it. */
@@ -44,10 +44,10 @@ export class History {
     const key = entryKey(e);
     const known = this.#entries.get(id);
     if (!known) {
-      this.#entries.set(id, { key, prevTerm });
+      this.#entries.set(id, { key, prevTerm, where });
       return;
     }
-    if (known.key !== key) return { property: "log matching", detail: `${where} holds ${key} at ${e.index} where another log holds ${known.key}` };
+    if (known.key !== key) return { property: "log matching", detail: `${where} holds ${key} at ${e.index} where ${known.where} held ${known.key}` };
     if (prevTerm >= 0 && known.prevTerm >= 0 && known.prevTerm !== prevTerm) {
       return { property: "log matching", detail: `${where} holds ${key} at ${e.index} after an entry of term ${prevTerm}, another log after term ${known.prevTerm}` };
     }
