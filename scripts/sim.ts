@@ -1,10 +1,10 @@
-// `npm run sim -- [--seeds N | --minutes M] [--seed S] [--nodes 3|5] [--steps N] [--plant BUG] [--trace]`:
+// `npm run sim -- [--seeds N | --minutes M] [--from S] [--seed S] [--nodes 3|5] [--steps N] [--plant BUG] [--trace]`:
 // runs the Raft simulation (testkit/raft_simulator.ts) for as many seeds as asked (or for as long),
-// printing progress; a failing seed prints the one command that replays it. With --seed, runs that
-// seed alone (with --trace, prints every event). With --plant, breaks one rule on purpose
-// (raft/planted_bugs.ts; `--plant list` names them) and stops at the first seed that finds it. Ends
-// with the run's figures: runs, simulated time, and leaders, snapshots, transfers, membership
-// changes and crashes per run.
+// from seed 1 or --from S, printing progress; a failing seed prints the one command that replays
+// it. With --seed, runs that seed alone (with --trace, prints every event). With --plant, breaks
+// one rule on purpose (raft/planted_bugs.ts; `--plant list` names them) and stops at the first seed
+// that finds it. Ends with the run's figures: runs, simulated time, and leaders, snapshots,
+// transfers, membership changes and crashes per run.
 import { replayCommand, SIM_STEPS, type SimulationOptions, type SimulationStats, simulate } from "../testkit/raft_simulator.ts";
 import { PLANTED_BUG_NAMES, PLANTED_BUGS, type PlantedBug } from "../raft/planted_bugs.ts";
 
