@@ -237,12 +237,7 @@ export class Raft {
    * leadership would make a leader of a node about to leave.
    */
   #removalPending(node: NodeId): boolean {
-    if (this.log.applied >= this.log.lastIndex) return false;
-    return this.log.slice(Math.max(this.log.applied, this.log.firstIndex - 1) + 1, this.log.lastIndex + 1).some((e) => {
-      if (e.type !== "confChange") return false;
-      const change = decodeConfChange(e);
-      return change.node === node && change.kind !== "addVoter";
-    });
+    return this.#unappliedChanges().some(({ change }) => change.node === node && change.kind !== "addVoter");
   }
 
   /** As leader: the highest index `node` is known to hold (undefined if not replicated to). */

@@ -121,18 +121,15 @@ export class History {
   }
 }
 
-/** Client writes are "key=value" with a unique value; the key of an entry's key "term:key=value". */
-export function keyOf(entryKey: string): string | undefined {
+/** Client writes are "key=value" with a unique value: the two halves of an entry's key "term:key=value". */
+function write(entryKey: string): [string, string] | undefined {
   const data = entryKey.slice(entryKey.indexOf(":") + 1);
   const eq = data.indexOf("=");
-  return eq > 0 && !data.startsWith("{") ? data.slice(0, eq) : undefined;
+  return eq > 0 && !data.startsWith("{") ? [data.slice(0, eq), data.slice(eq + 1)] : undefined;
 }
 
-export function valueOf(entryKey: string): string | undefined {
-  const data = entryKey.slice(entryKey.indexOf(":") + 1);
-  const eq = data.indexOf("=");
-  return eq > 0 && !data.startsWith("{") ? data.slice(eq + 1) : undefined;
-}
+export const keyOf = (entryKey: string): string | undefined => write(entryKey)?.[0];
+export const valueOf = (entryKey: string): string | undefined => write(entryKey)?.[1];
 
 const show = (c: ConfState) => `voters ${c.voters.join(",")} learners ${c.learners.join(",")}`;
 
