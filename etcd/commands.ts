@@ -22,8 +22,8 @@ export type Command =
 /**
  * Leases: a grant names its id (the proposer picks one when the client did not) and its TTL
  * (already raised to the minimum); a revoke deletes the lease and its keys; a checkpoint records
- * the remaining TTLs the leader counted (0: the whole TTL again), so a new leader does not start
- * every lease afresh.
+ * the remaining TTLs the leader counted (0: the whole TTL again; -1: none left but a new leader's
+ * extension), so a new leader does not start every lease afresh.
  */
 export type LeaseCommand =
   | { op: "leaseGrant"; id: LeaseId; ttl: number }

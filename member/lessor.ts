@@ -8,7 +8,11 @@
  * so no lease expires early because leadership moved. Remaining TTLs are checkpointed through the
  * log for leases that are not being kept alive, each time one has lost a tenth of its TTL (at
  * least a second) since its last checkpoint — about ten checkpoints over a lease's life, whatever
- * its TTL — so repeated failovers cannot keep a lease alive forever. A renewal of a lease with a
+ * its TTL — so repeated failovers cannot keep a lease alive forever. What is checkpointed is the
+ * time the lease has left without the new leader's extension (a grace for keep-alives lost in the
+ * failover, granted again by every leader, never recorded): a leadership that moves every couple of
+ * seconds would otherwise record no progress at all, and a lease that has run out its own time is
+ * recorded as lapsed: the next leader gives it its extension alone. A renewal of a lease with a
  * checkpoint (applied or on its way) clears it through the log before it is answered, so no
  * failover after the answer can go back to the old remaining TTL (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
  * checkpoints every second rather than every five minutes: etcd's interval leaves every lease
@@ -22,7 +26,7 @@ import {
 import type { LeaseCommand } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import type { LeaseId, LeaseTime } from "../etcd/types.ts";
-import type { LeaseTable } from "../store/leases.ts";
+import { LEASE_LAPSED, type LeaseRecord, type LeaseTable } from "../store/leases.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 
 export interface LessorHooks {
@@ -49,6 +53,8 @@ export class Lessor {
   readonly #checkpointed = new Map<LeaseId, number>();
   /** Numbers this member's lease proposals, to tell which of two came later. */
   #proposals = 0;
+  /** Leases whose expiry still carries this leader's extension: not renewed or granted since it promoted. */
+  readonly #extended = new Set<LeaseId>();
   /** When each lease was last renewed while this member led. */
   readonly #renewedAt = new Map<LeaseId, number>();
   /** Revokes proposed and not yet settled. */
@@ -69,8 +75,9 @@ export class Lessor {
   promote(now: number): void {
     this.#expiries = new Map();
     for (const lease of this.#hooks.leases().list()) {
-      const left = lease.remaining > 0 ? lease.remaining : lease.ttl;
+      const left = ownSecondsLeft(lease);
       this.#expiries.set(lease.id, now + this.#hooks.electionMs + left * 1000);
+      this.#extended.add(lease.id);
     }
     this.#renewedAt.clear();
     // Whatever this member proposed in an earlier term has been applied by now, or never will be.
@@ -81,6 +88,7 @@ export class Lessor {
 
   demote(): void {
     this.#expiries = undefined;
+    this.#extended.clear();
     this.#renewedAt.clear();
     this.#revoking.clear();
     this.#checkpointed.clear();
@@ -89,11 +97,13 @@ export class Lessor {
   /** A grant was applied. */
   granted(id: LeaseId, ttl: number, now: number): void {
     this.#expiries?.set(id, now + ttl * 1000);
+    this.#extended.delete(id);
   }
 
   /** A revoke was applied. */
   revoked(id: LeaseId): void {
     this.#expiries?.delete(id);
+    this.#extended.delete(id);
     this.#checkpointed.delete(id);
     this.#renewedAt.delete(id);
     this.#revoking.delete(id);
@@ -111,8 +121,9 @@ export class Lessor {
     const asked = now();
     if (!lease || expiry === undefined || expiry <= asked) return 0;
     this.#expiries!.set(id, asked + lease.ttl * 1000);
+    this.#extended.delete(id);
     this.#renewedAt.set(id, asked);
-    if (lease.remaining > 0 || this.#checkpointed.has(id)) {
+    if (lease.remaining !== 0 || this.#checkpointed.has(id)) {
       const proposal = ++this.#proposals;
       const cleared = await this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: [{ id, remaining: 0 }] })
         .then((result) => (isEtcdError(result) ? result : undefined), () => MemberErrors.stopped);
@@ -170,10 +181,12 @@ export class Lessor {
       if (!lease || this.#revoking.has(id)) continue;
       // A lease renewed within half its TTL is being kept alive: nothing worth recording.
       if (now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500) continue;
-      const left = Math.ceil((expiry - now) / 1000);
-      const recorded = lease.remaining > 0 ? lease.remaining : lease.ttl;
+      if (expiry <= now) continue;
+      const own = expiry - (this.#extended.has(id) ? this.#hooks.electionMs : 0);
+      const left = Math.max(0, Math.ceil((own - now) / 1000));
+      const recorded = ownSecondsLeft(lease);
       const step = Math.max(LEASE_CHECKPOINT_INTERVAL_MS / 1000, Math.ceil(lease.ttl * LEASE_CHECKPOINT_TTL_SHARE));
-      if (left > 0 && recorded - left >= step) checkpoints.push({ id, remaining: left });
+      if (recorded > 0 && (left === 0 || recorded - left >= step)) checkpoints.push({ id, remaining: left === 0 ? LEASE_LAPSED : left });
     }
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
@@ -190,4 +203,10 @@ export class Lessor {
     }
     Promise.allSettled(entries).then(() => (this.#checkpointing = false));
   }
+}
+
+/** The seconds of its own a lease has left as last checkpointed: its TTL when none was, 0 once it lapsed. */
+function ownSecondsLeft(lease: LeaseRecord): number {
+  if (lease.remaining === LEASE_LAPSED) return 0;
+  return lease.remaining > 0 ? lease.remaining : lease.ttl;
 }

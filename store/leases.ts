@@ -14,9 +14,15 @@ export interface LeaseRecord {
   id: LeaseId;
   /** The TTL granted, in seconds. */
   ttl: number;
-  /** The remaining TTL in seconds as last checkpointed; 0 when none was (the lease has its whole TTL). */
+  /**
+   * The remaining TTL in seconds as last checkpointed; 0 when none was (the lease has its whole
+   * TTL); LEASE_LAPSED when the lease had run out its own time and lived on a new leader's extension.
+   */
   remaining: number;
 }
+
+/** A checkpointed remaining TTL: the lease's own time is used up; a new leader gives it only its extension. */
+export const LEASE_LAPSED = -1;
 
 type Row = { id: string; ttl: number; remaining: number };
 

@@ -213,3 +213,18 @@ test("lessor > a lease left alone is checkpointed about ten times over its life,
   assert.deepEqual(checkpointsOf(2n), [4, 3, 2, 1]);
   assert.equal(proposed.filter((c) => c.op === "leaseRevoke").length, 2, "both expired");
 });
+
+test("lessor > a lease left alone expires though each leader leads it for under two seconds", async () => {
+  const { leases, lessor, proposed, run } = await setup();
+  leases.grant(6n, 5);
+  // Each leader gives it an election timeout on top of what is left: only its own time, never the
+  // extension, may be recorded, or leadership moving this often would keep it forever.
+  let tenures = 0;
+  for (let t = 0; tenures < 30 && !proposed.some((c) => c.op === "leaseRevoke"); t += 2_000, tenures++) {
+    lessor.promote(t);
+    await run(t, t + 1_900);
+    lessor.demote();
+  }
+  assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 6n }]);
+  assert.ok(tenures <= 7, `it took ${tenures} leaders`);
+});
