@@ -8,6 +8,7 @@
 import { parseConfig, usage } from "./config/flags.ts";
 import { checkLimits } from "./config/limits.ts";
 import { addConsole } from "./console/routes.ts";
+import { accessGuard, clusterOrigins } from "./gateway/access.ts";
 import { createGateway } from "./gateway/app.ts";
 import { type GrpcConnections, grpcConnections } from "./grpc/server.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
@@ -68,8 +69,15 @@ const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs })
 addConsole(gateway, opened);
 // HTTP/2 connections to the client URLs are etcd's gRPC services (grpc/), as on etcd's port.
 const grpc: GrpcConnections = grpcConnections(opened);
+const clientHttp = accessGuard({
+  corsOrigins: config.corsOrigins,
+  hostWhitelist: config.hostWhitelist,
+  clusterOrigins: () => clusterOrigins(opened),
+  ownHosts: [...config.listenClientUrls, ...config.advertiseClientUrls.map((u) => new URL(u))].map(host),
+  scheme: "http:",
+}, (r) => gateway.app.fetch(r));
 const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
-  serveClientPort(host(url), Number(url.port), (r) => gateway.app.fetch(r), {
+  serveClientPort(host(url), Number(url.port), clientHttp, {
     h2: grpc,
     onFailure: (e) => {
       console.error(`concord: ${e.message}`);

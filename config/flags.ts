@@ -38,6 +38,10 @@ export interface Config {
   watchProgressNotifyMs: number;
   /** How often SSE watch streams get a heartbeat comment, ms (Concord's own). */
   sseHeartbeatMs: number;
+  /** --cors: origins whose pages may call the client API, `*` for any; empty: same-origin only. */
+  corsOrigins: string[];
+  /** --host-whitelist: host names client requests may name, `*` for any; undefined: IPs, localhost and the client URLs' names. */
+  hostWhitelist: string[] | undefined;
 }
 
 type FlagSpec = { flag: string; env: string; help: string };
@@ -62,6 +66,14 @@ const FLAGS = {
   sseHeartbeatInterval: {
     flag: "sse-heartbeat-interval", env: "CONCORD_SSE_HEARTBEAT_INTERVAL",
     help: "how often SSE watch streams get a heartbeat comment, a duration (default 15s; Concord's own)",
+  },
+  cors: {
+    flag: "cors", env: "ETCD_CORS",
+    help: "comma-separated origins whose pages may call the client API, or '*' (default: none — same-origin only; etcd's is '*')",
+  },
+  hostWhitelist: {
+    flag: "host-whitelist", env: "ETCD_HOST_WHITELIST",
+    help: "comma-separated host names client requests may name, or '*' (default: IP addresses, localhost and the client URLs' names; etcd's is '*')",
   },
 } satisfies Record<string, FlagSpec>;
 
@@ -114,6 +126,30 @@ function raftTiming(lookup: (f: FlagSpec) => Given | undefined): RaftTiming | st
   return { heartbeatIntervalMs: heartbeat, electionTimeoutMs: election, snapshotCount: snapshots || DEFAULT_SNAPSHOT_COUNT };
 }
 
+/**
+ * --cors: `*`, or origins as etcd takes them (http:// or https://, no path), each written as a
+ * browser sends it (`http://a.example:80` is `http://a.example`; etcd would match only the former,
+ * which no browser sends). A port may be left out, which etcd refuses.
+ */
+function corsOrigins(given: Given | undefined): string[] | string {
+  if (!given || given.value === "*") return given ? ["*"] : [];
+  const out: string[] = [];
+  for (const part of given.value.split(",").map((s) => s.trim())) {
+    let url: URL | undefined;
+    try {
+      url = new URL(part);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return `invalid value ${JSON.stringify(given.value)} for ${given.from}: URL scheme must be http or https: ${part}`;
+    }
+    if (url.pathname !== "/" || url.search || url.hash) return `invalid value ${JSON.stringify(given.value)} for ${given.from}: URL must not contain a path: ${part}`;
+    out.push(url.origin);
+  }
+  return out;
+}
+
 function clusterState(given: Given | undefined): ClusterState | string {
   if (!given) return "new";
   if (given.value === "new" || given.value === "existing") return given.value;
@@ -158,6 +194,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const sseHeartbeat = duration(lookup(FLAGS.sseHeartbeatInterval), DEFAULT_SSE_HEARTBEAT_MS);
   if (typeof sseHeartbeat === "string") return { ok: false, error: sseHeartbeat };
   if (sseHeartbeat === 0) return { ok: false, error: "--sse-heartbeat-interval must be >0" };
+  const cors = corsOrigins(lookup(FLAGS.cors));
+  if (typeof cors === "string") return { ok: false, error: cors };
+  const hosts = value(FLAGS.hostWhitelist);
+  const hostWhitelist = hosts === undefined ? undefined : hosts.split(",").filter(Boolean);
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -176,6 +216,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       ...timing,
       watchProgressNotifyMs: progressNotify,
       sseHeartbeatMs: sseHeartbeat,
+      corsOrigins: cors,
+      hostWhitelist,
     },
   };
 }

@@ -3,7 +3,12 @@
  * page, GET /ui/console.js the bundle scripts/build-ui.ts made. Everything the console shows it
  * asks of the public API, like any other client.
  *
- * Owns: the page shell and finding the bundle. Never: data — the console fetches its own.
+ * Both are served with a Content-Security-Policy that lets the page run only this member's bundle,
+ * talk only to the cluster's members (as they are when the page is served: it asks each for its
+ * status), and be framed by no one (no clickjacking of its remove buttons).
+ *
+ * Owns: the page shell, its security headers and finding the bundle. Never: data — the console
+ * fetches its own.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -38,12 +43,25 @@ function bundle(): string | undefined {
   }
 }
 
-export function addConsolePage(app: Hono): void {
+/** Sent with the page and the bundle; `origins` are the members' client origins the page may call. */
+function securityHeaders(origins: Iterable<string>): Record<string, string> {
+  const connect = ["'self'", ...origins].join(" ");
+  return {
+    "Content-Security-Policy":
+      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${connect}; img-src 'self' data:; ` +
+      "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+  };
+}
+
+export function addConsolePage(app: Hono, clusterOrigins: () => Iterable<string>): void {
   // Read once it exists; until then every request looks again, so building it and reloading works.
   let built = bundle();
   const js = () => (built ??= bundle()) ?? MISSING;
-  const page = () => new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+  const page = () => new Response(PAGE, { headers: { ...securityHeaders(clusterOrigins()), "Content-Type": "text/html; charset=utf-8" } });
   app.get("/", page);
   app.get("/ui", page);
-  app.get("/ui/console.js", () => new Response(js(), { headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" } }));
+  app.get("/ui/console.js", () => new Response(js(), { headers: { ...securityHeaders([]), "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" } }));
 }

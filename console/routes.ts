@@ -4,6 +4,7 @@
  *
  * Owns: which console routes exist. Never: etcd's API (the gateway serves it) or data of its own.
  */
+import { clusterOrigins } from "../gateway/access.ts";
 import type { Gateway } from "../gateway/app.ts";
 import { gatewayRoute } from "../gateway/app.ts";
 import type { ApiMember } from "../member/client_api.ts";
@@ -18,5 +19,5 @@ export function addConsole(gateway: Gateway, member: ApiMember): void {
     app.all(path, (c) => route(c.req.raw));
   }
   app.get("/metrics", () => new Response(metricsText(member, gateway.sseStreams()), { headers: { "Content-Type": "text/plain; version=0.0.4" } }));
-  addConsolePage(app);
+  addConsolePage(app, () => clusterOrigins(member));
 }

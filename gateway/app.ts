@@ -17,10 +17,9 @@ import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
 import { gatewayWatch, SseStreams } from "./routes/watch.ts";
 
-/** A POST call in the gateway's manner: JSON in, JSON or an etcd error out, OPTIONS answered. */
+/** A POST call in the gateway's manner: JSON in, JSON or an etcd error out (OPTIONS never gets here: access.ts answers it). */
 export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
   return async (request: Request): Promise<Response> => {
-    if (request.method === "OPTIONS") return textResponse("", 200);
     if (request.method !== "POST") return methodNotAllowed();
     const body = await readJsonBody(request);
     if (isEtcdError(body)) return errorResponse(body);
@@ -54,13 +53,11 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
   }
   // Keep-alive has no /v3/kv/lease/ twin in etcd's gateway, unlike the other lease calls.
   app.all("/v3/lease/keepalive", (c) => {
-    if (c.req.method === "OPTIONS") return textResponse("", 200);
     return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
   });
   const sse = new SseStreams(options.sseHeartbeatMs);
   app.all("/v3/watch", (c) => {
     const request = c.req.raw;
-    if (request.method === "OPTIONS") return textResponse("", 200);
     if (request.method !== "POST" && request.method !== "GET") return methodNotAllowed();
     if (member.isLearner) return errorResponse(notForLearner);
     return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
@@ -68,6 +65,6 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
   app.get("/version", () => jsonResponse(versionBody));
   // etcd answers /health as text, though the text is JSON.
   app.get("/health", () => textResponse(`{"health":"true"}`, 200));
-  app.notFound(() => notFound());
+  app.notFound((c) => notFound(c.req.path, c.req.method));
   return { app, sseStreams: () => sse.size };
 }

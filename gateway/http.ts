@@ -1,6 +1,6 @@
 /**
- * HTTP as etcd's gateway speaks it: gRPC codes to HTTP statuses, the error body, the CORS headers
- * every answer carries, and reading a request body into a JSON value with Go's errors.
+ * HTTP as etcd's gateway speaks it: gRPC codes to HTTP statuses, the error body, and reading a
+ * request body into a JSON value with Go's errors (CORS headers are access.ts's, for allowed origins).
  *
  * Owns: the edge between web-standard Request/Response and etcd's JSON. Never: request meaning.
  */
@@ -26,15 +26,9 @@ const STATUS_TEXT: Record<number, string> = {
   501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
 
-export const CORS_HEADERS = {
-  "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Methods": "POST, GET, OPTIONS, PUT, DELETE",
-  "Access-Control-Allow-Headers": "accept, content-type, authorization",
-};
-
 // Built once: a Response copies a Headers object faster than it converts a plain one (measured).
-const JSON_HEADERS = new Headers({ ...CORS_HEADERS, "Content-Type": "application/json" });
-const TEXT_HEADERS = new Headers({ ...CORS_HEADERS, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" });
+const JSON_HEADERS = new Headers({ "Content-Type": "application/json" });
+const TEXT_HEADERS = new Headers({ "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" });
 
 
 export function jsonResponse(body: string, status = 200): Response {
@@ -65,7 +59,18 @@ export function textResponse(body: string, status: number): Response {
   return new Response(body, { status, headers: TEXT_HEADERS });
 }
 
-export const notFound = () => textResponse("Not Found\n", 404);
+/**
+ * Not found as etcd's muxes say it: grpc-gateway's words under /v3/, Go's ServeMux's elsewhere —
+ * and /v3 itself moved to /v3/, as ServeMux redirects a subtree's bare name.
+ */
+export function notFound(path: string, method: string): Response {
+  if (path === "/v3") {
+    // Go's http.Redirect writes its note for GET and HEAD only.
+    const note = method === "GET" || method === "HEAD" ? `<a href="/v3/">Moved Permanently</a>.\n\n` : null;
+    return new Response(note, { status: 301, headers: { ...(note ? { "Content-Type": "text/html; charset=utf-8" } : {}), Location: "/v3/" } });
+  }
+  return textResponse(path.startsWith("/v3/") ? "Not Found\n" : "404 page not found\n", 404);
+}
 export const methodNotAllowed = () => textResponse("Method Not Allowed\n", 405);
 
 const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);

@@ -131,7 +131,7 @@ export class ForwardedWrites {
       const batch = this.#queue.splice(0, batchLength());
       const to = this.#hooks.leader();
       const placed = to
-        ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, timeoutMs: this.#hooks.timeoutMs })
+        ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, to: to.id, timeoutMs: this.#hooks.timeoutMs })
         : undefined;
       const at = new Map(placed?.map((p) => [p.rid, p.index]));
       for (const { rid } of batch) this.#placed(rid, at.get(rid), to !== undefined);

@@ -13,6 +13,7 @@ import type { LeaseId, LeaseTime } from "../etcd/types.ts";
 import type { LeaseTable } from "../store/leases.ts";
 import { askLeader } from "../peer/lease.ts";
 import type { LeaseAnswer, LeaseQuestion } from "../peer/types.ts";
+import type { NodeId } from "../raft/types.ts";
 import { Lessor } from "./lessor.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 
@@ -28,7 +29,7 @@ export interface LeaseServiceHooks {
   caughtUpAsLeader(): boolean;
   stopped(): boolean;
   /** The leader's peer URLs, undefined while there is no leader (or it is this member). */
-  leaderUrls(): string[] | undefined;
+  leaderUrls(): { id: NodeId; urls: string[] } | undefined;
   hasLeader(): boolean;
   /** Resolves when `check` holds, or false after `timeoutMs`. */
   until(check: () => boolean, timeoutMs: number): Promise<boolean>;
@@ -114,8 +115,8 @@ export class LeaseService {
     const hooks = this.#hooks;
     if (hooks.stopped()) return Promise.resolve(MemberErrors.stopped);
     if (hooks.leads()) return this.answer(q);
-    const urls = hooks.leaderUrls();
-    if (!urls) return Promise.resolve(MemberErrors.noLeader);
-    return askLeader(urls[0], q, { token: hooks.peer.token, from: hooks.peer.self, timeoutMs: hooks.requestTimeoutMs });
+    const leader = hooks.leaderUrls();
+    if (!leader) return Promise.resolve(MemberErrors.noLeader);
+    return askLeader(leader.urls[0], q, { token: hooks.peer.token, from: hooks.peer.self, to: leader.id, timeoutMs: hooks.requestTimeoutMs });
   }
 }

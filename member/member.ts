@@ -223,7 +223,10 @@ export class Member implements PeerService {
           log.term(log.committed) === this.#raft.term;
       },
       stopped: () => this.#failure !== undefined,
-      leaderUrls: () => (this.#raft.role === "leader" ? undefined : this.#peerUrls.get(this.#raft.lead)),
+      leaderUrls: () => {
+        const urls = this.#raft.role === "leader" ? undefined : this.#peerUrls.get(this.#raft.lead);
+        return urls && { id: this.#raft.lead, urls };
+      },
       hasLeader: () => this.#raft.lead !== NO_NODE,
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       peer: { token: config.clusterToken, self: this.#self },
@@ -294,6 +297,10 @@ export class Member implements PeerService {
 
   get revision(): number {
     return this.#store.mvcc.revision;
+  }
+
+  get self(): NodeId {
+    return this.#self;
   }
 
   get clusterToken(): string {

@@ -198,7 +198,7 @@ async function forward(member: MembershipHooks, request: MembershipRequest): Pro
   if (leaderId === NO_NODE) return MemberErrors.noLeader;
   const leader = member.members().find((m) => m.id === leaderId);
   if (!leader) return MemberErrors.noLeader;
-  const result = await changeAtLeader(leader.peerUrls[0], request, { token: member.peer.token, from: member.peer.self, timeoutMs: member.requestTimeoutMs });
+  const result = await changeAtLeader(leader.peerUrls[0], request, { token: member.peer.token, from: member.peer.self, to: leader.id, timeoutMs: member.requestTimeoutMs });
   if (isEtcdError(result)) return result;
   // The leader answered once it applied the change; wait until this member has too.
   await member.until(() => member.members().length === result.members.length, member.requestTimeoutMs);

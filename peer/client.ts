@@ -1,11 +1,13 @@
 /**
- * One request from this member to another's peer port, with the cluster token: for forwarding
+ * One request from this member to another's peer port, with proof of the cluster's token: for forwarding
  * writes and membership changes to the leader, and for finding a cluster to join.
  *
  * Owns: the request's headers, time limit and turning network failures into values.
  * Never: retries or interprets answers beyond their status.
  */
-import { FROM_HEADER, TOKEN_HEADER } from "./paths.ts";
+import type { NodeId } from "../raft/types.ts";
+import { FROM_HEADER, PROOF_HEADER } from "./paths.ts";
+import { type ANY_MEMBER, peerProof } from "./proof.ts";
 
 export interface PeerAnswer {
   status: number;
@@ -15,12 +17,12 @@ export interface PeerAnswer {
 export async function peerRequest(
   baseUrl: string,
   path: string,
-  opts: { token: string; from: string; body?: Uint8Array | string; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId | typeof ANY_MEMBER; body?: Uint8Array | string; timeoutMs: number },
 ): Promise<PeerAnswer | { error: string }> {
   try {
     const response = await fetch(baseUrl + path, {
       method: opts.body === undefined ? "GET" : "POST",
-      headers: { [TOKEN_HEADER]: opts.token, [FROM_HEADER]: opts.from },
+      headers: { [PROOF_HEADER]: peerProof(opts.token, opts.from, opts.to), [FROM_HEADER]: opts.from },
       body: opts.body as BodyInit | undefined,
       signal: AbortSignal.timeout(opts.timeoutMs),
     });

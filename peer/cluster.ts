@@ -8,6 +8,7 @@
 import type { Hono } from "hono";
 import type { MemberRecord } from "../etcd/types.ts";
 import { peerRequest } from "./client.ts";
+import { ANY_MEMBER } from "./proof.ts";
 import { CLUSTER_PATH } from "./paths.ts";
 import { json } from "./replies.ts";
 import type { PeerService } from "./service.ts";
@@ -24,7 +25,7 @@ function isMember(v: unknown): v is MemberRecord {
 
 /** The cluster as the member at `url` knows it, or why it could not be had. */
 export async function fetchCluster(url: string, opts: { token: string; timeoutMs: number }): Promise<ClusterInfo | { error: string }> {
-  const answer = await peerRequest(url, CLUSTER_PATH, { token: opts.token, from: "", timeoutMs: opts.timeoutMs });
+  const answer = await peerRequest(url, CLUSTER_PATH, { token: opts.token, from: "", to: ANY_MEMBER, timeoutMs: opts.timeoutMs });
   if ("error" in answer) return { error: `${url}: ${answer.error}` };
   const text = new TextDecoder().decode(answer.body);
   if (answer.status !== 200) return { error: `${url} answered ${answer.status}: ${text}` };

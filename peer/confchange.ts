@@ -5,6 +5,7 @@
  * Owns: both ends — the JSON on the wire, checked on arrival, and turning failures into etcd's
  * errors. Never: the rules of a change (member/membership.ts).
  */
+import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
 import { EtcdError, type GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
@@ -38,7 +39,7 @@ export function decodeMembershipRequest(body: unknown): MembershipRequest | unde
 export async function changeAtLeader(
   url: string,
   request: MembershipRequest,
-  opts: { token: string; from: string; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
 ): Promise<MembershipResult | EtcdError> {
   const answer = await peerRequest(url, CONF_CHANGE_PATH, { ...opts, body: JSON.stringify(request) });
   if ("error" in answer || answer.status !== 200) return ServerErrors.leaderChanged;

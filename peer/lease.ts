@@ -5,6 +5,7 @@
  * Owns: both ends — the wire form of those two questions and their answers, and turning failures
  * into etcd's errors. Never: keeps time (member/lessor.ts) or decides who leads.
  */
+import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { LeaseTime } from "../etcd/types.ts";
@@ -39,7 +40,7 @@ export function encodeAnswer(a: LeaseAnswer | EtcdError): string {
 export async function askLeader(
   url: string,
   q: LeaseQuestion,
-  opts: { token: string; from: string; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
 ): Promise<LeaseAnswer | EtcdError> {
   const answer = await peerRequest(url, LEASE_PATH, { ...opts, body: encodeQuestion(q) });
   if ("error" in answer) return MemberErrors.leaderChanged;

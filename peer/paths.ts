@@ -19,8 +19,8 @@ export const LEASE_PATH = "/raft/lease";
 /** The cluster as this member knows it (JSON): how a member started with `existing` finds it. */
 export const CLUSTER_PATH = "/raft/cluster";
 
-/** Every peer request carries the cluster's token; a member refuses requests without its own. */
-export const TOKEN_HEADER = "x-concord-cluster-token";
-/** The sending member's id (hex). */
+/** Every peer request carries proof that its sender holds the cluster's token (proof.ts); a member refuses requests without. */
+export const PROOF_HEADER = "x-concord-peer-proof";
+/** The sending member's id (hex); empty for a member still finding its cluster. */
 export const FROM_HEADER = "x-concord-from";
 

@@ -7,6 +7,7 @@
  * Owns: both ends of the POST, the bounds of one batch and refusing writes that are not commands. Never: waits for writes to be applied
  * (member/forwarded_writes.ts) or proposes them (the member does).
  */
+import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
 import { readCommand } from "../etcd/command_check.ts";
@@ -21,7 +22,7 @@ import type { ForwardedProposal, Placement } from "./types.ts";
 export async function proposeAtLeader(
   url: string,
   proposals: readonly ForwardedProposal[],
-  opts: { token: string; from: string; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
 ): Promise<Placement[] | undefined> {
   const answer = await peerRequest(url, PROPOSE_PATH, { ...opts, body: encodeFrame({ kind: "propose", proposals: [...proposals] }) });
   if ("error" in answer || answer.status !== 200) return undefined;

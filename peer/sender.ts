@@ -17,7 +17,8 @@ import { open } from "node:fs/promises";
 import type { Message, NodeId, Snapshot } from "../raft/types.ts";
 import { encodeFrame, encodeMessages } from "./codec.ts";
 import type { StreamFrame } from "./types.ts";
-import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./paths.ts";
+import { FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, SNAPSHOT_PATH, STREAM_PATH } from "./paths.ts";
+import { peerProof } from "./proof.ts";
 
 
 /** Bun's WebSocket client takes headers; the constructor type of the web platform does not say so. */
@@ -76,6 +77,7 @@ class PeerQueue {
 export class PeerSender {
   readonly #opts: PeerSenderOptions;
   readonly #peers = new Map<NodeId, PeerQueue>();
+  readonly #proofs = new Map<NodeId, string>();
   #closed = false;
 
   constructor(opts: PeerSenderOptions) {
@@ -163,7 +165,7 @@ export class PeerSender {
     if (this.#backingOff(q, () => this.#stream(id, q))) return;
     const url = `${q.urls[0].replace(/^http/, "ws")}${STREAM_PATH}`;
     const Socket = WebSocket as unknown as SocketConstructor;
-    const socket = new Socket(url, { headers: { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self } });
+    const socket = new Socket(url, { headers: { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self } });
     socket.binaryType = "arraybuffer";
     q.socket = socket;
     socket.onopen = () => {
@@ -182,8 +184,15 @@ export class PeerSender {
     socket.onerror = () => socket.close();
   }
 
-  #headers(): Record<string, string> {
-    return { [TOKEN_HEADER]: this.#opts.clusterToken, [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
+  /** Proof of the token addressed to `id`: worthless at any other member. */
+  #proof(id: NodeId): string {
+    let proof = this.#proofs.get(id);
+    if (proof === undefined) this.#proofs.set(id, proof = peerProof(this.#opts.clusterToken, this.#opts.self, id));
+    return proof;
+  }
+
+  #headers(id: NodeId): Record<string, string> {
+    return { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
   }
 
   /** Whether the peer failed lately; if so, `retry` runs once the back-off is over. */
@@ -217,7 +226,7 @@ export class PeerSender {
     const url = q.urls[0] + path;
     try {
       const response = await fetch(url, {
-        method: "POST", headers: this.#headers(), body: body as BodyInit, signal: AbortSignal.timeout(PEER_REQUEST_TIMEOUT_MS),
+        method: "POST", headers: this.#headers(id), body: body as BodyInit, signal: AbortSignal.timeout(PEER_REQUEST_TIMEOUT_MS),
         ...(q.httpClient ? { client: q.httpClient } : {}),
       });
       await response.arrayBuffer();

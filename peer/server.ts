@@ -14,9 +14,9 @@ import { addClusterRoute } from "./cluster.ts";
 import { decodeFrame, decodeMessages } from "./codec.ts";
 import { addConfChangeRoute } from "./confchange.ts";
 import { addLeaseRoute } from "./lease.ts";
-import { FROM_HEADER, MESSAGES_PATH, SNAPSHOT_PATH, STREAM_PATH, TOKEN_HEADER } from "./paths.ts";
+import { CLUSTER_PATH, FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, SNAPSHOT_PATH, STREAM_PATH } from "./paths.ts";
 import { addProposeRoute, malformedProposal } from "./propose.ts";
-import { carriesToken } from "./token.ts";
+import { ANY_MEMBER, provesToken } from "./proof.ts";
 import { badRequest, refusal, text } from "./replies.ts";
 import type { PeerService } from "./service.ts";
 
@@ -25,9 +25,7 @@ export function peerStream(service: PeerService): SocketHandler {
   return {
     path: STREAM_PATH,
     accept: (request) =>
-      carriesToken(request.headers.get(TOKEN_HEADER), service.clusterToken)
-        ? { peer: request.headers.get(FROM_HEADER) ?? "" }
-        : { refused: refusal() },
+      proven(service, request, false) ? { peer: request.headers.get(FROM_HEADER) ?? "" } : { refused: refusal() },
     onMessage: (data, peer) => {
       const frame = decodeFrame(data);
       if ("error" in frame) return;
@@ -44,10 +42,20 @@ export function peerStream(service: PeerService): SocketHandler {
   };
 }
 
+/**
+ * Whether a request proves its sender holds the cluster's token, addressed to this member — or,
+ * for the cluster call only (`anyMember`), to any member: a member finding its cluster knows no id yet.
+ */
+function proven(service: PeerService, request: Request, anyMember: boolean): boolean {
+  const proof = request.headers.get(PROOF_HEADER);
+  const from = request.headers.get(FROM_HEADER) ?? "";
+  return provesToken(proof, service.clusterToken, from, service.self) || (anyMember && provesToken(proof, service.clusterToken, from, ANY_MEMBER));
+}
+
 export function createPeerApp(service: PeerService): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
-    if (!carriesToken(c.req.header(TOKEN_HEADER), service.clusterToken)) return refusal();
+    if (!proven(service, c.req.raw, c.req.path === CLUSTER_PATH)) return refusal();
     await next();
   });
 

@@ -12,6 +12,8 @@ import type { ChunkOutcome, ClusterInfo, ForwardedProposal, LeaseAnswer, LeaseQu
 
 export interface PeerService {
   readonly clusterToken: string;
+  /** This member's id: the proofs it accepts are addressed to it. */
+  readonly self: NodeId;
   readonly isLeader: boolean;
   /** Raft messages from other members. */
   step(messages: readonly Message[]): void;

@@ -199,8 +199,8 @@ export async function spawnConcord(options: {
 
 export const ETCD_BINARY = "/usr/bin/etcd";
 
-/** Starts Debian's etcd (installed by scripts/install-test-deps.sh) as a one-member cluster. */
-export async function startEtcd(name = "etcd"): Promise<ServerProcess> {
+/** Starts Debian's etcd (installed by scripts/install-test-deps.sh) as a one-member cluster, with more `flags` if given. */
+export async function startEtcd(name = "etcd", flags: string[] = []): Promise<ServerProcess> {
   if (!existsSync(ETCD_BINARY)) throw new Error(`${ETCD_BINARY} is missing: run scripts/install-test-deps.sh`);
   const dataDir = tempDir("etcd");
   const [clientPort, peerPort] = [await freePort(), await freePort()];
@@ -210,7 +210,7 @@ export async function startEtcd(name = "etcd"): Promise<ServerProcess> {
     "--name", name, "--data-dir", dataDir,
     "--listen-client-urls", url, "--advertise-client-urls", url,
     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-    "--initial-cluster", `${name}=${peer}`, "--log-level", "error",
+    "--initial-cluster", `${name}=${peer}`, "--log-level", "error", ...flags,
   ], { stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
   const server = track(child, url, dataDir, true);

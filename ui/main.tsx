@@ -53,7 +53,8 @@ function App() {
   );
 }
 
-const style = document.createElement("style");
-style.textContent = STYLES;
-document.head.append(style);
+// A constructed sheet rather than a <style> element: the page's Content-Security-Policy admits no inline styles.
+const sheet = new CSSStyleSheet();
+sheet.replaceSync(STYLES);
+document.adoptedStyleSheets = [sheet];
 render(<App />, document.getElementById("app")!);

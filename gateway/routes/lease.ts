@@ -13,7 +13,7 @@ import type { LeaseGrantResponse, LeaseId } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
 import { header, jsonObject } from "../etcd_json.ts";
-import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
+import { errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
 import { jsonValues } from "../compat/json_stream.ts";
 import { ResponseBody } from "../response_body.ts";
 import type { JsonValue } from "../compat/go_json.ts";
@@ -127,5 +127,5 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
   })().catch(() => {
     // The request body failed: the client went away.
   });
-  return new Response(out.stream, { headers: { ...CORS_HEADERS, "Content-Type": "application/json" } });
+  return new Response(out.stream, { headers: { "Content-Type": "application/json" } });
 }

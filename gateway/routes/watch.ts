@@ -14,7 +14,7 @@ import { prefixEnd } from "../../etcd/keys.ts";
 import { EMPTY_BYTES } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { decodeGoBase64 } from "../compat/go_base64.ts";
-import { CORS_HEADERS, errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
+import { errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts";
 import { jsonValues, type StreamedValue } from "../compat/json_stream.ts";
 import { watchRequestSize } from "../compat/proto_size.ts";
 import { checkMessageSize } from "../../etcd/request_checks.ts";
@@ -42,7 +42,7 @@ function handle(stream: WatchStream, request: WatchRequest): void {
 
 /** The stream's response; a client going away cancels its body, which closes the stream. */
 function streamResponse(stream: WatchStream, headers: Record<string, string>): Response {
-  return new Response(stream.body, { headers: { ...CORS_HEADERS, ...headers } });
+  return new Response(stream.body, { headers });
 }
 
 /**

@@ -2,13 +2,17 @@
  * Membership of a cluster of real processes: a member added with member add and started with
  * `--initial-cluster-state existing` catches up from a snapshot once the log was compacted;
  * removing members shrinks the quorum; a removed member stops; the peer port refuses messages
- * without the cluster's token.
+ * without proof of the cluster's token, and a URL registered with member add never sees the token
+ * or a proof another member would take.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { test } from "node:test";
 import type { Message } from "../../raft/types.ts";
 import { encodeMessages } from "../../peer/codec.ts";
-import { MESSAGES_PATH, STREAM_PATH, TOKEN_HEADER } from "../../peer/paths.ts";
+import { CLUSTER_PATH, FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, STREAM_PATH } from "../../peer/paths.ts";
+import { peerProof } from "../../peer/proof.ts";
+import { freePort } from "../../testkit/processes.ts";
 import { get, post, put, TestCluster } from "../../testkit/cluster.ts";
 import { eventually } from "../../testkit/eventually.ts";
 
@@ -102,7 +106,7 @@ test("cluster > a removed member stops, and the rest go on as a smaller cluster"
   }
 });
 
-test("cluster > the peer port refuses Raft messages without the cluster's token", async () => {
+test("cluster > the peer port refuses Raft messages without proof of the cluster's token", async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
@@ -114,7 +118,9 @@ test("cluster > the peer port refuses Raft messages without the cluster's token"
       entries: [], commit: 0, reject: false, rejectHint: 0, context: "",
     };
     const body = encodeMessages([vote]);
-    for (const headers of [{}, { [TOKEN_HEADER]: "not-the-token" }] as Record<string, string>[]) {
+    const followerId = BigInt(before.memberId).toString(16);
+    const forged = [{}, { [PROOF_HEADER]: peerProof("not-the-token", "1", followerId), [FROM_HEADER]: "1" }, { [PROOF_HEADER]: cluster.token, [FROM_HEADER]: "1" }];
+    for (const headers of forged as Record<string, string>[]) {
       const r = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers, body: body as BodyInit });
       assert.equal(r.status, 403);
       assert.match(await r.text(), /cluster's token/);
@@ -127,13 +133,51 @@ test("cluster > the peer port refuses Raft messages without the cluster's token"
       socket.onclose = () => resolve(false);
     });
     assert.equal(opened, false, "a stream without the token was accepted");
-    const garbage = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers: { [TOKEN_HEADER]: cluster.token }, body: "nonsense" });
+    const proven = { [PROOF_HEADER]: peerProof(cluster.token, "1", followerId), [FROM_HEADER]: "1" };
+    const garbage = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers: proven, body: "nonsense" });
     assert.equal(garbage.status, 400);
     const after = (await cluster.status(follower))!;
     assert.equal(after.raftTerm, before.raftTerm);
     assert.equal(after.leader, before.leader);
     assert.equal((await put(follower.clientUrl, "still", "fine"))?.status, 200);
   } finally {
+    await cluster.close();
+  }
+});
+
+test("cluster > a URL registered with member add is dialled without the token, with proofs no member takes", async () => {
+  const cluster = await TestCluster.start(3);
+  // A listener that stands for whoever registered its URL: it records every request the members send it.
+  const seen: Record<string, string>[] = [];
+  const port = await freePort();
+  const trap = createServer((request, response) => {
+    seen.push(Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)])));
+    response.writeHead(503).end("no");
+  });
+  trap.on("upgrade", (request, socket) => {
+    seen.push(Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)])));
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => trap.listen(port, "127.0.0.1", resolve));
+  try {
+    const leader = await cluster.leader();
+    const added = await retried(leader.clientUrl, "/v3/cluster/member/add", { peerURLs: [`http://127.0.0.1:${port}`], isLearner: true });
+    assert.equal(added.status, 200, added.text);
+    await eventually("the leader dials the new member", 10_000, () => (seen.length > 0 ? true : undefined));
+    for (const headers of seen) {
+      for (const [name, value] of Object.entries(headers)) assert.ok(!value.includes(cluster.token), `the token was sent in ${name}`);
+    }
+    // What it was sent, replayed to every member, is refused: a proof addressed to the new member only.
+    const proof = seen.find((h) => h[PROOF_HEADER])!;
+    assert.ok(proof, "the member was sent no proof at all");
+    for (const m of cluster.members) {
+      const replayed = { [PROOF_HEADER]: proof[PROOF_HEADER], [FROM_HEADER]: proof[FROM_HEADER] };
+      assert.equal((await fetch(m.peerUrl + MESSAGES_PATH, { method: "POST", headers: replayed, body: "x" })).status, 403, m.name);
+      assert.equal((await fetch(m.peerUrl + CLUSTER_PATH, { headers: replayed })).status, 403, m.name);
+    }
+  } finally {
+    trap.closeAllConnections();
+    trap.close();
     await cluster.close();
   }
 });

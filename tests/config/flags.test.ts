@@ -185,3 +185,22 @@ test("config > watch intervals are Go durations, from flags or the environment",
   const bad = parseConfig(["--sse-heartbeat-interval", "10"], {});
   assert.deepEqual(bad, { ok: false, error: 'invalid value "10" for flag -sse-heartbeat-interval: parse error' });
 });
+
+test("config > --cors and --host-whitelist: same-origin and Concord's hosts by default, etcd's forms, origins as browsers write them", () => {
+  const none = parseConfig([], {});
+  assert.ok(none.ok);
+  assert.deepEqual([none.config.corsOrigins, none.config.hostWhitelist], [[], undefined]);
+  const given = parseConfig(["--cors", "http://a.example:80, https://b.example:8443", "--host-whitelist", "example.com,127.0.0.1"], {});
+  assert.ok(given.ok);
+  assert.deepEqual(given.config.corsOrigins, ["http://a.example", "https://b.example:8443"]);
+  assert.deepEqual(given.config.hostWhitelist, ["example.com", "127.0.0.1"]);
+  const fromEnv = parseConfig([], { ETCD_CORS: "*", ETCD_HOST_WHITELIST: "*" });
+  assert.ok(fromEnv.ok);
+  assert.deepEqual([fromEnv.config.corsOrigins, fromEnv.config.hostWhitelist], [["*"], ["*"]]);
+  for (const [value, message] of [["good.example", /URL scheme must be http or https: good.example/], ["http://a.example:80/x", /URL must not contain a path/], ["*,http://a.example", /URL scheme/]] as const) {
+    const r = parseConfig(["--cors", value], {});
+    assert.ok(!r.ok && "error" in r, value);
+    assert.match(r.error, message);
+    assert.match(r.error, /for flag -cors/);
+  }
+});

@@ -34,7 +34,7 @@ const RESULT = '{"result"';
  */
 function rawPost(path: string, contentLength: number) {
   const socket = connect(Number(new URL(member.url).port), "127.0.0.1");
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`);
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: ${new URL(member.url).host}\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`);
   let head = "";
   let results = 0;
   // The end of the previous chunk, in case a result's start is split between two.

@@ -211,7 +211,7 @@ test("watch > watchers that never read slow no one and cost bounded memory", asy
   const body = JSON.stringify({ create_request: { key: b64(prefix), range_end: b64("slow0"), prev_kv: true } });
   const stuck = Array.from({ length: STUCK_WATCHERS }, () => {
     const socket = connect(Number(new URL(member.url).port), "127.0.0.1");
-    socket.write(`POST /v3/watch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    socket.write(`POST /v3/watch HTTP/1.1\r\nHost: ${new URL(member.url).host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     socket.pause();
     return socket;
   });

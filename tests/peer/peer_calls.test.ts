@@ -1,6 +1,6 @@
 /**
- * The peer port's calls at their boundary, in process: each is refused without the cluster's
- * token, a malformed body is answered 400 and reaches nothing, and a forwarded batch travels in
+ * The peer port's calls at their boundary, in process: each is refused without proof of the
+ * cluster's token addressed to this member, a malformed body is answered 400 and reaches nothing, and a forwarded batch travels in
  * one wire form both ways (the POST is answered with the placements the member gave).
  */
 import assert from "node:assert/strict";
@@ -10,7 +10,8 @@ import type { MembershipRequest } from "../../etcd/membership.ts";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../../config/limits.ts";
 import { type Command, encodeCommand } from "../../etcd/commands.ts";
 import { decodeFrame, encodeFrame } from "../../peer/codec.ts";
-import { CLUSTER_PATH, CONF_CHANGE_PATH, LEASE_PATH, PROPOSE_PATH, TOKEN_HEADER } from "../../peer/paths.ts";
+import { CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, LEASE_PATH, PROOF_HEADER, PROPOSE_PATH } from "../../peer/paths.ts";
+import { ANY_MEMBER, peerProof } from "../../peer/proof.ts";
 import { createPeerApp } from "../../peer/server.ts";
 import type { PeerService } from "../../peer/service.ts";
 import type { ForwardedProposal, LeaseQuestion } from "../../peer/types.ts";
@@ -21,6 +22,7 @@ function fakeMember(leader = true) {
   const calls = { forwarded: [] as ForwardedProposal[][], membership: [] as MembershipRequest[], lease: [] as LeaseQuestion[] };
   const service: PeerService = {
     clusterToken: TOKEN,
+    self: "b0b",
     isLeader: leader,
     step: () => {},
     acceptForwarded: (proposals) => {
@@ -43,17 +45,26 @@ function fakeMember(leader = true) {
   return { app: createPeerApp(service), calls };
 }
 
-const post = (app: ReturnType<typeof createPeerApp>, path: string, body: BodyInit, token = TOKEN) =>
-  app.fetch(new Request(`http://peer${path}`, { method: "POST", body, headers: { [TOKEN_HEADER]: token } }));
+/** A request from member a11ce, with proof of `token` addressed to `to` (this member, b0b, unless said). */
+const post = (app: ReturnType<typeof createPeerApp>, path: string, body: BodyInit, token = TOKEN, to = "b0b") =>
+  app.fetch(new Request(`http://peer${path}`, { method: "POST", body, headers: { [PROOF_HEADER]: peerProof(token, "a11ce", to), [FROM_HEADER]: "a11ce" } }));
 
-test("peer calls > every call is refused without the cluster's token", async () => {
+test("peer calls > every call is refused without proof of the cluster's token addressed to this member", async () => {
   const { app, calls } = fakeMember();
   for (const path of [PROPOSE_PATH, CONF_CHANGE_PATH, LEASE_PATH]) {
-    const answer = await post(app, path, "{}", "another-token");
-    assert.equal(answer.status, 403, path);
+    assert.equal((await post(app, path, "{}", "another-token")).status, 403, path);
+    // A proof made for another member (as a URL registered with member add is sent) is worthless here.
+    assert.equal((await post(app, path, "{}", TOKEN, "e71")).status, 403, path);
+    assert.equal((await post(app, path, "{}", TOKEN, ANY_MEMBER)).status, 403, path);
+    // The token itself, as a proof, proves nothing.
+    const bare = await app.fetch(new Request(`http://peer${path}`, { method: "POST", body: "{}", headers: { [PROOF_HEADER]: TOKEN, [FROM_HEADER]: "a11ce" } }));
+    assert.equal(bare.status, 403, path);
   }
   const cluster = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`));
   assert.equal(cluster.status, 403);
+  // The cluster call alone takes a proof addressed to any member: a joining member knows no id yet.
+  const joining = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`, { headers: { [PROOF_HEADER]: peerProof(TOKEN, "", ANY_MEMBER), [FROM_HEADER]: "" } }));
+  assert.equal(joining.status, 200);
   assert.deepEqual(calls, { forwarded: [], membership: [], lease: [] });
 });
 
