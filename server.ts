@@ -14,7 +14,10 @@ import { type GrpcConnections, grpcConnections } from "./grpc/server.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
 import { Member } from "./member/member.ts";
 import { serveClientPort } from "./runtime/client_port.ts";
-import { args, env, type Listener, onShutdown, serve } from "./runtime/serve.ts";
+import { dialRefusal, peerDial } from "./runtime/dial.ts";
+import { servePeerPort } from "./runtime/peer_port.ts";
+import { args, env, type Listener, onShutdown } from "./runtime/serve.ts";
+import { loadTls, type TlsMaterial } from "./tls/files.ts";
 
 const outcome = parseConfig(args(), env());
 if (!outcome.ok) {
@@ -44,12 +47,30 @@ async function shutdown(code: number): Promise<never> {
 }
 
 const host = (url: URL) => url.hostname.replace(/^\[|\]$/g, "");
+/** TLS for one side, read (or made, for auto TLS) before anything listens; a member that cannot have it does not start. */
+function tlsFor(side: "client" | "peer", urls: URL[]): TlsMaterial | undefined {
+  const loaded = loadTls(side, side === "client" ? config.clientTls : config.peerTls, config.dataDir, [...new Set(urls.map(host))]);
+  if (loaded && "error" in loaded) {
+    console.error(`concord: ${side} TLS: ${loaded.error}`);
+    process.exit(1);
+  }
+  return loaded;
+}
+const clientTls = tlsFor("client", config.listenClientUrls);
+const peerTls = tlsFor("peer", config.listenPeerUrls);
+const dialTls = peerTls && { cert: peerTls.cert, key: peerTls.key, ...(peerTls.ca ? { ca: peerTls.ca } : {}), verify: !peerTls.selfSigned };
+const cannotDial = dialRefusal(dialTls);
+if (cannotDial) {
+  console.error(`concord: peer TLS: ${cannotDial}`);
+  process.exit(2);
+}
 const opened = await Member.open({
   name: config.name,
   dataDir: config.dataDir,
   clientUrls: config.advertiseClientUrls,
   peerUrls: config.initialAdvertisePeerUrls,
   clusterToken: config.initialClusterToken,
+  peerDial: peerDial(dialTls),
   initialCluster: config.initialCluster,
   initialClusterState: config.initialClusterState,
   heartbeatMs: config.heartbeatIntervalMs,
@@ -64,21 +85,25 @@ const opened = await Member.open({
 });
 const peerApp = createPeerApp(opened);
 const stream = peerStream(opened);
-for (const url of config.listenPeerUrls) listeners.push(serve(host(url), Number(url.port), (r) => peerApp.fetch(r), stream));
+for (const url of config.listenPeerUrls) {
+  listeners.push(await servePeerPort(host(url), Number(url.port), (r) => peerApp.fetch(r), stream, url.protocol === "https:" ? peerTls : undefined));
+}
 const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 addConsole(gateway, opened);
 // HTTP/2 connections to the client URLs are etcd's gRPC services (grpc/), as on etcd's port.
 const grpc: GrpcConnections = grpcConnections(opened);
-const clientHttp = accessGuard({
+const clientHttp = (scheme: "http:" | "https:") => accessGuard({
   corsOrigins: config.corsOrigins,
   hostWhitelist: config.hostWhitelist,
   clusterOrigins: () => clusterOrigins(opened),
   ownHosts: [...config.listenClientUrls, ...config.advertiseClientUrls.map((u) => new URL(u))].map(host),
-  scheme: "http:",
+  scheme,
 }, (r) => gateway.app.fetch(r));
 const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
-  serveClientPort(host(url), Number(url.port), clientHttp, {
+  serveClientPort(host(url), Number(url.port), clientHttp(url.protocol === "https:" ? "https:" : "http:"), {
     h2: grpc,
+    // etcd serves TLS on an https:// URL only, whatever else is configured.
+    ...(url.protocol === "https:" ? { tls: clientTls } : {}),
     onFailure: (e) => {
       console.error(`concord: ${e.message}`);
       void shutdown(1);
@@ -90,8 +115,8 @@ const clientListeners = await Promise.all(config.listenClientUrls.map((url) =>
 });
 listeners.push(...clientListeners);
 console.log(
-  `concord: member ${config.name} (${opened.id.toString(16)}) serving peers on ${config.listenPeerUrls.map((u) => `http://${u.host}`).join(", ")}; ` +
-    `serving clients on ${config.listenClientUrls.map((u, i) => `http://${u.hostname}:${clientListeners[i].port}`).join(", ")}, ` +
+  `concord: member ${config.name} (${opened.id.toString(16)}) serving peers on ${config.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`).join(", ")}; ` +
+    `serving clients on ${config.listenClientUrls.map((u, i) => `${u.protocol}//${u.hostname}:${clientListeners[i].port}`).join(", ")}, ` +
     `data in ${config.dataDir}`,
 );
 

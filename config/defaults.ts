@@ -32,3 +32,5 @@ export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
 /** Rows a console search, and a console folder listing, answers when the call names no limit. */
 export const CONSOLE_SEARCH_ROWS_DEFAULT = 100;
 export const CONSOLE_FOLDER_ROWS_DEFAULT = 200;
+/** --auto-tls and --peer-auto-tls: how long a self-signed certificate is valid, as etcd 3.4 makes them (a year). */
+export const AUTO_TLS_VALID_DAYS = 365;

@@ -18,6 +18,7 @@ import {
 } from "./defaults.ts";
 import { ELECTION_TIMEOUT_MS_MAX } from "./limits.ts";
 import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
+import { type TlsSettings, tlsRefusal } from "./tls.ts";
 import { urlList, urlString } from "./urls.ts";
 
 export interface Config {
@@ -42,9 +43,13 @@ export interface Config {
   corsOrigins: string[];
   /** --host-whitelist: host names client requests may name, `*` for any; undefined: IPs, localhost and the client URLs' names. */
   hostWhitelist: string[] | undefined;
+  /** TLS for the client URLs (--cert-file …) and for the peer URLs (--peer-cert-file …). */
+  clientTls: TlsSettings;
+  peerTls: TlsSettings;
 }
 
-type FlagSpec = { flag: string; env: string; help: string };
+/** A flag; a `bool` one may be given alone (`--auto-tls`) or with `=true`/`=false`, as Go's flag package takes it. */
+type FlagSpec = { flag: string; env: string; help: string; bool?: true };
 
 const FLAGS = {
   name: { flag: "name", env: "ETCD_NAME", help: `human-readable name of this member (default "${DEFAULT_NAME}")` },
@@ -75,6 +80,16 @@ const FLAGS = {
     flag: "host-whitelist", env: "ETCD_HOST_WHITELIST",
     help: "comma-separated host names client requests may name, or '*' (default: IP addresses, localhost and the client URLs' names; etcd's is '*')",
   },
+  certFile: { flag: "cert-file", env: "ETCD_CERT_FILE", help: "path to the client server TLS cert file" },
+  keyFile: { flag: "key-file", env: "ETCD_KEY_FILE", help: "path to the client server TLS key file" },
+  clientCertAuth: { flag: "client-cert-auth", env: "ETCD_CLIENT_CERT_AUTH", help: "clients must present a certificate signed by --trusted-ca-file", bool: true },
+  trustedCaFile: { flag: "trusted-ca-file", env: "ETCD_TRUSTED_CA_FILE", help: "path to the CA that signs client certificates" },
+  autoTls: { flag: "auto-tls", env: "ETCD_AUTO_TLS", help: "client TLS with a self-signed certificate made in the data directory", bool: true },
+  peerCertFile: { flag: "peer-cert-file", env: "ETCD_PEER_CERT_FILE", help: "path to the peer server TLS cert file" },
+  peerKeyFile: { flag: "peer-key-file", env: "ETCD_PEER_KEY_FILE", help: "path to the peer server TLS key file" },
+  peerClientCertAuth: { flag: "peer-client-cert-auth", env: "ETCD_PEER_CLIENT_CERT_AUTH", help: "peers must present a certificate signed by --peer-trusted-ca-file", bool: true },
+  peerTrustedCaFile: { flag: "peer-trusted-ca-file", env: "ETCD_PEER_TRUSTED_CA_FILE", help: "path to the CA that signs peer certificates" },
+  peerAutoTls: { flag: "peer-auto-tls", env: "ETCD_PEER_AUTO_TLS", help: "peer TLS with a self-signed certificate made in the data directory", bool: true },
 } satisfies Record<string, FlagSpec>;
 
 export function usage(): string {
@@ -150,6 +165,35 @@ function corsOrigins(given: Given | undefined): string[] | string {
   return out;
 }
 
+/** A bool flag's value as Go's strconv.ParseBool reads it. */
+function bool(given: Given | undefined): boolean | string {
+  if (!given) return false;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(given.value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(given.value)) return false;
+  return `invalid boolean value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
+}
+
+function tlsSettings(lookup: (f: FlagSpec) => Given | undefined, clientUrls: URL[], peerUrls: URL[]): Pick<Config, "clientTls" | "peerTls"> | string {
+  const sides = {
+    clientTls: [FLAGS.certFile, FLAGS.keyFile, FLAGS.trustedCaFile, FLAGS.clientCertAuth, FLAGS.autoTls, "client", clientUrls],
+    peerTls: [FLAGS.peerCertFile, FLAGS.peerKeyFile, FLAGS.peerTrustedCaFile, FLAGS.peerClientCertAuth, FLAGS.peerAutoTls, "peer", peerUrls],
+  } as const;
+  const out: Partial<Pick<Config, "clientTls" | "peerTls">> = {};
+  for (const [key, [cert, keyFile, ca, certAuth, auto, side, urls]] of Object.entries(sides) as [keyof typeof sides, (typeof sides)[keyof typeof sides]][]) {
+    const clientCertAuth = bool(lookup(certAuth));
+    if (typeof clientCertAuth === "string") return clientCertAuth;
+    const autoTls = bool(lookup(auto));
+    if (typeof autoTls === "string") return autoTls;
+    const settings: TlsSettings = {
+      certFile: lookup(cert)?.value, keyFile: lookup(keyFile)?.value, trustedCaFile: lookup(ca)?.value, clientCertAuth, autoTls,
+    };
+    const refused = tlsRefusal(side, settings, urls);
+    if (refused) return refused;
+    out[key] = settings;
+  }
+  return out as Pick<Config, "clientTls" | "peerTls">;
+}
+
 function clusterState(given: Given | undefined): ClusterState | string {
   if (!given) return "new";
   if (given.value === "new" || given.value === "existing") return given.value;
@@ -158,13 +202,13 @@ function clusterState(given: Given | undefined): ClusterState | string {
 
 export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ConfigOutcome {
   const given = new Map<string, string>();
-  const byFlag = new Map(Object.values(FLAGS).map((f) => [f.flag, f] as const));
+  const byFlag = new Map<string, FlagSpec>(Object.values(FLAGS).map((f) => [f.flag, f]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") return { ok: false, help: true };
     const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m || !byFlag.has(m[1])) return { ok: false, error: `unknown flag ${JSON.stringify(arg)} (see --help)` };
-    const value = m[2] ?? argv[++i];
+    const value = m[2] ?? (byFlag.get(m[1])!.bool ? "true" : argv[++i]);
     if (value === undefined) return { ok: false, error: `flag --${m[1]} needs a value` };
     given.set(m[1], value);
   }
@@ -198,6 +242,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (typeof cors === "string") return { ok: false, error: cors };
   const hosts = value(FLAGS.hostWhitelist);
   const hostWhitelist = hosts === undefined ? undefined : hosts.split(",").filter(Boolean);
+  const tls = tlsSettings(lookup, listen, listenPeers);
+  if (typeof tls === "string") return { ok: false, error: tls };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -218,6 +264,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       sseHeartbeatMs: sseHeartbeat,
       corsOrigins: cors,
       hostWhitelist,
+      ...tls,
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * URL lists as etcd's flags take them: comma-separated, each http:// with a port.
+ * URL lists as etcd's flags take them: comma-separated, each http:// or https:// with a port.
  *
  * Owns: parsing a list, and the one form a URL is written in (no trailing slash). Never: knows
  * which flag means what, or any default.
@@ -15,7 +15,7 @@ export function urlList(flag: string, value: string): URL[] | string {
     } catch {
       return `--${flag}: "${part}" is not a URL (expected e.g. http://127.0.0.1:2379)`;
     }
-    if (url.protocol !== "http:") return `--${flag}: "${part}": only http:// URLs are served (TLS is not supported yet)`;
+    if (url.protocol !== "http:" && url.protocol !== "https:") return `--${flag}: "${part}": URL scheme must be http or https`;
     if (!url.port) return `--${flag}: "${part}" needs a port`;
     out.push(url);
   }

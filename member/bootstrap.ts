@@ -11,6 +11,7 @@ import { JOIN_ATTEMPTS_MAX, JOIN_REQUEST_TIMEOUT_MS, JOIN_RETRY_MS } from "../co
 import type { MemberRecord } from "../etcd/types.ts";
 import type { Store } from "../store/open.ts";
 import { fetchCluster } from "../peer/cluster.ts";
+import type { PeerDial } from "../runtime/dial.ts";
 import { clusterIdFor, type Id, idToHex, memberIdFor } from "./identity.ts";
 
 export interface BootstrapConfig {
@@ -18,6 +19,8 @@ export interface BootstrapConfig {
   peerUrls: string[];
   clientUrls: string[];
   clusterToken: string;
+  /** How to reach peers (TLS). */
+  peerDial: PeerDial;
   initialCluster: { name: string; peerUrls: string[] }[];
   initialClusterState: "new" | "existing";
 }
@@ -69,7 +72,7 @@ async function join(config: BootstrapConfig): Promise<Settled | { error: string 
   let lastError = "";
   for (let attempt = 0; attempt < JOIN_ATTEMPTS_MAX; attempt++) {
     for (const url of others) {
-      const info = await fetchCluster(url, { token: config.clusterToken, timeoutMs: JOIN_REQUEST_TIMEOUT_MS });
+      const info = await fetchCluster(url, { token: config.clusterToken, timeoutMs: JOIN_REQUEST_TIMEOUT_MS, init: config.peerDial.init });
       if ("error" in info) {
         lastError = info.error;
         continue;

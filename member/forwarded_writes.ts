@@ -27,6 +27,8 @@ type Waiting = { resolve: (r: CommandResult) => void; reject: (e: unknown) => vo
 export interface ForwardingHooks {
   self: NodeId;
   clusterToken: string;
+  /** What a request to the leader adds to its RequestInit (TLS). */
+  peerInit: Record<string, unknown>;
   timeoutMs: number;
   /** The leader now, and its peer URLs (undefined while there is none). */
   leader(): { id: NodeId; urls: string[] } | undefined;
@@ -131,7 +133,7 @@ export class ForwardedWrites {
       const batch = this.#queue.splice(0, batchLength());
       const to = this.#hooks.leader();
       const placed = to
-        ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, to: to.id, timeoutMs: this.#hooks.timeoutMs })
+        ? await proposeAtLeader(to.urls[0], batch, { token: this.#hooks.clusterToken, from: this.#hooks.self, to: to.id, timeoutMs: this.#hooks.timeoutMs, init: this.#hooks.peerInit })
         : undefined;
       const at = new Map(placed?.map((p) => [p.rid, p.index]));
       for (const { rid } of batch) this.#placed(rid, at.get(rid), to !== undefined);

@@ -33,7 +33,7 @@ export interface LeaseServiceHooks {
   hasLeader(): boolean;
   /** Resolves when `check` holds, or false after `timeoutMs`. */
   until(check: () => boolean, timeoutMs: number): Promise<boolean>;
-  peer: { token: string; self: string };
+  peer: { token: string; self: string; init: Record<string, unknown> };
 }
 
 export class LeaseService {
@@ -117,6 +117,6 @@ export class LeaseService {
     if (hooks.leads()) return this.answer(q);
     const leader = hooks.leaderUrls();
     if (!leader) return Promise.resolve(MemberErrors.noLeader);
-    return askLeader(leader.urls[0], q, { token: hooks.peer.token, from: hooks.peer.self, to: leader.id, timeoutMs: hooks.requestTimeoutMs });
+    return askLeader(leader.urls[0], q, { token: hooks.peer.token, from: hooks.peer.self, to: leader.id, timeoutMs: hooks.requestTimeoutMs, init: hooks.peer.init });
   }
 }

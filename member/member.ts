@@ -155,6 +155,7 @@ export class Member implements PeerService {
     this.#sender = new PeerSender({
       self: this.#self,
       clusterToken: config.clusterToken,
+      dial: config.peerDial,
       snapshotFile: (s) => store.snapshots.outgoing(s.index),
       log: (line) => this.#log(line),
     });
@@ -177,6 +178,7 @@ export class Member implements PeerService {
     this.#forwarded = new ForwardedWrites({
       self: this.#self,
       clusterToken: config.clusterToken,
+      peerInit: config.peerDial.init,
       timeoutMs: this.#requestTimeoutMs,
       leader: () => {
         const urls = this.#peerUrls.get(this.#raft.lead);
@@ -229,7 +231,7 @@ export class Member implements PeerService {
       },
       hasLeader: () => this.#raft.lead !== NO_NODE,
       until: (check, timeoutMs) => this.until(check, timeoutMs),
-      peer: { token: config.clusterToken, self: this.#self },
+      peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
     });
     this.#commits = new StateCommits({
       store: () => this.#store,
@@ -260,7 +262,7 @@ export class Member implements PeerService {
       },
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       requestTimeoutMs: this.#requestTimeoutMs,
-      peer: { token: config.clusterToken, self: this.#self },
+      peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
     });
     this.#syncPeers();
   }

@@ -34,7 +34,7 @@ export interface MembershipHooks {
   transferLeadership(to: NodeId): boolean;
   until(check: () => boolean, timeoutMs: number): Promise<boolean>;
   readonly requestTimeoutMs: number;
-  readonly peer: { token: string; self: NodeId };
+  readonly peer: { token: string; self: NodeId; init: Record<string, unknown> };
 }
 
 /** The peer URLs an added member's conf change carries, as written into the entry. */
@@ -198,7 +198,7 @@ async function forward(member: MembershipHooks, request: MembershipRequest): Pro
   if (leaderId === NO_NODE) return MemberErrors.noLeader;
   const leader = member.members().find((m) => m.id === leaderId);
   if (!leader) return MemberErrors.noLeader;
-  const result = await changeAtLeader(leader.peerUrls[0], request, { token: member.peer.token, from: member.peer.self, to: leader.id, timeoutMs: member.requestTimeoutMs });
+  const result = await changeAtLeader(leader.peerUrls[0], request, { token: member.peer.token, from: member.peer.self, to: leader.id, timeoutMs: member.requestTimeoutMs, init: member.peer.init });
   if (isEtcdError(result)) return result;
   // The leader answered once it applied the change; wait until this member has too.
   await member.until(() => member.members().length === result.members.length, member.requestTimeoutMs);

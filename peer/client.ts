@@ -17,7 +17,7 @@ export interface PeerAnswer {
 export async function peerRequest(
   baseUrl: string,
   path: string,
-  opts: { token: string; from: string; to: NodeId | typeof ANY_MEMBER; body?: Uint8Array | string; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId | typeof ANY_MEMBER; body?: Uint8Array | string; timeoutMs: number; init: Record<string, unknown> },
 ): Promise<PeerAnswer | { error: string }> {
   try {
     const response = await fetch(baseUrl + path, {
@@ -25,6 +25,7 @@ export async function peerRequest(
       headers: { [PROOF_HEADER]: peerProof(opts.token, opts.from, opts.to), [FROM_HEADER]: opts.from },
       body: opts.body as BodyInit | undefined,
       signal: AbortSignal.timeout(opts.timeoutMs),
+      ...opts.init,
     });
     return { status: response.status, body: new Uint8Array(await response.arrayBuffer()) };
   } catch (e) {

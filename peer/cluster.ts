@@ -24,8 +24,8 @@ function isMember(v: unknown): v is MemberRecord {
 }
 
 /** The cluster as the member at `url` knows it, or why it could not be had. */
-export async function fetchCluster(url: string, opts: { token: string; timeoutMs: number }): Promise<ClusterInfo | { error: string }> {
-  const answer = await peerRequest(url, CLUSTER_PATH, { token: opts.token, from: "", to: ANY_MEMBER, timeoutMs: opts.timeoutMs });
+export async function fetchCluster(url: string, opts: { token: string; timeoutMs: number; init: Record<string, unknown> }): Promise<ClusterInfo | { error: string }> {
+  const answer = await peerRequest(url, CLUSTER_PATH, { token: opts.token, from: "", to: ANY_MEMBER, timeoutMs: opts.timeoutMs, init: opts.init });
   if ("error" in answer) return { error: `${url}: ${answer.error}` };
   const text = new TextDecoder().decode(answer.body);
   if (answer.status !== 200) return { error: `${url} answered ${answer.status}: ${text}` };

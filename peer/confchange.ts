@@ -39,7 +39,7 @@ export function decodeMembershipRequest(body: unknown): MembershipRequest | unde
 export async function changeAtLeader(
   url: string,
   request: MembershipRequest,
-  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number; init: Record<string, unknown> },
 ): Promise<MembershipResult | EtcdError> {
   const answer = await peerRequest(url, CONF_CHANGE_PATH, { ...opts, body: JSON.stringify(request) });
   if ("error" in answer || answer.status !== 200) return ServerErrors.leaderChanged;

@@ -40,7 +40,7 @@ export function encodeAnswer(a: LeaseAnswer | EtcdError): string {
 export async function askLeader(
   url: string,
   q: LeaseQuestion,
-  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number; init: Record<string, unknown> },
 ): Promise<LeaseAnswer | EtcdError> {
   const answer = await peerRequest(url, LEASE_PATH, { ...opts, body: encodeQuestion(q) });
   if ("error" in answer) return MemberErrors.leaderChanged;

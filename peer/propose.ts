@@ -22,7 +22,7 @@ import type { ForwardedProposal, Placement } from "./types.ts";
 export async function proposeAtLeader(
   url: string,
   proposals: readonly ForwardedProposal[],
-  opts: { token: string; from: string; to: NodeId; timeoutMs: number },
+  opts: { token: string; from: string; to: NodeId; timeoutMs: number; init: Record<string, unknown> },
 ): Promise<Placement[] | undefined> {
   const answer = await peerRequest(url, PROPOSE_PATH, { ...opts, body: encodeFrame({ kind: "propose", proposals: [...proposals] }) });
   if ("error" in answer || answer.status !== 200) return undefined;

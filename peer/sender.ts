@@ -19,22 +19,19 @@ import { encodeFrame, encodeMessages } from "./codec.ts";
 import type { StreamFrame } from "./types.ts";
 import { FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, SNAPSHOT_PATH, STREAM_PATH } from "./paths.ts";
 import { peerProof } from "./proof.ts";
+import type { PeerConnection, PeerDial } from "../runtime/dial.ts";
 
 
-/** Bun's WebSocket client takes headers; the constructor type of the web platform does not say so. */
+/** Bun's WebSocket client takes headers (and TLS options); the constructor type of the web platform does not say so. */
 type SocketConstructor = new (url: string, options: { headers: Record<string, string> }) => WebSocket;
 const useStreams = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
-/**
- * Deno keeps a connection whose request timed out (a paused peer) in its pool and queues later
- * requests behind it; a client of its own per peer, replaced after a failure, avoids that.
- */
-type HttpClient = { close(): void };
-const createHttpClient = (globalThis as { Deno?: { createHttpClient?(options: object): HttpClient } }).Deno?.createHttpClient;
 
 export interface PeerSenderOptions {
   self: NodeId;
   clusterToken: string;
+  /** How to reach peers: TLS, and a connection per peer (runtime/dial.ts). */
+  dial: PeerDial;
   /** The file holding a snapshot's state, to stream to a peer; undefined if it is gone. */
   snapshotFile(snapshot: Snapshot): { path: string; bytes: number; sha256: string } | undefined;
   log(line: string): void;
@@ -65,12 +62,13 @@ class PeerQueue {
   activeSince: number | undefined;
   socket: WebSocket | undefined;
   open = false;
-  httpClient: HttpClient | undefined = createHttpClient?.({});
+  connection: PeerConnection;
   retryAt = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(urls: string[]) {
+  constructor(urls: string[], connection: PeerConnection) {
     this.urls = urls;
+    this.connection = connection;
   }
 }
 
@@ -97,7 +95,7 @@ export class PeerSender {
       if (id === this.#opts.self) continue;
       const q = this.#peers.get(id);
       if (!q) {
-        this.#peers.set(id, new PeerQueue(urls));
+        this.#peers.set(id, new PeerQueue(urls, this.#opts.dial.connection()));
       } else if (q.urls.join(",") !== urls.join(",")) {
         // Moved (member update): reconnect to the new URLs.
         q.urls = urls;
@@ -137,7 +135,7 @@ export class PeerSender {
     for (const q of this.#peers.values()) {
       clearTimeout(q.timer);
       q.socket?.close();
-      q.httpClient?.close();
+      q.connection.close();
     }
   }
 
@@ -165,7 +163,7 @@ export class PeerSender {
     if (this.#backingOff(q, () => this.#stream(id, q))) return;
     const url = `${q.urls[0].replace(/^http/, "ws")}${STREAM_PATH}`;
     const Socket = WebSocket as unknown as SocketConstructor;
-    const socket = new Socket(url, { headers: { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self } });
+    const socket = new Socket(url, { headers: { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self }, ...this.#opts.dial.socketOptions });
     socket.binaryType = "arraybuffer";
     q.socket = socket;
     socket.onopen = () => {
@@ -227,7 +225,7 @@ export class PeerSender {
     try {
       const response = await fetch(url, {
         method: "POST", headers: this.#headers(id), body: body as BodyInit, signal: AbortSignal.timeout(PEER_REQUEST_TIMEOUT_MS),
-        ...(q.httpClient ? { client: q.httpClient } : {}),
+        ...q.connection.init,
       });
       await response.arrayBuffer();
       if (!response.ok) {
@@ -238,10 +236,8 @@ export class PeerSender {
       return true;
     } catch (e) {
       this.#setReachable(id, q, false, (e as Error).message);
-      if (q.httpClient) {
-        q.httpClient.close();
-        q.httpClient = createHttpClient?.({});
-      }
+      q.connection.close();
+      q.connection = this.#opts.dial.connection();
       return false;
     }
   }

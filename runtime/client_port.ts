@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { CLIENT_PORT_DESCRIPTORS_RESERVED, CLIENT_PORT_PEEK_TIMEOUT_MS } from "../config/limits.ts";
 import { type ByteStream, listenUnix } from "./byte_stream.ts";
 import type { FromWorker, ToWorker } from "./client_port_worker.ts";
+import type { SplitterTls } from "./port_splitter.ts";
 import { type FetchHandler, type Listener, serveUnix } from "./serve.ts";
 
 /** Takes over a connection that speaks HTTP/2, its first bytes (the preface) unread — grpc/server.ts's grpcConnections is one. */
@@ -34,6 +35,8 @@ export interface ClientPortOptions {
   onFailure?: (error: Error) => void;
   /** Tests turn it down. */
   peekTimeoutMs?: number;
+  /** Serve TLS (HTTP/1.1 and gRPC alike) with this. */
+  tls?: SplitterTls;
 }
 
 /** Descriptors one client connection holds: the client's socket, the pipe's, the inner server's. */
@@ -120,7 +123,7 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   send({
     start: {
       hostname, port, http1Path, h2Path, peekTimeoutMs: options.peekTimeoutMs ?? CLIENT_PORT_PEEK_TIMEOUT_MS,
-      connectionsOpen, connectionsMax: connectionsMax(),
+      connectionsOpen, connectionsMax: connectionsMax(), ...(options.tls ? { tls: options.tls } : {}),
     },
   });
   const started = await listening;

@@ -8,6 +8,12 @@
  * Why a pipe at all: Bun.serve and Deno.serve parse HTTP/1.1 best but cannot be handed a socket
  * someone else accepted, and neither can send gRPC's trailers, so the port must be accepted here.
  *
+ * With TLS the handshake happens here too (ALPN prefers http/1.1, so a client offering both —
+ * curl, a browser — gets the JSON gateway, while gRPC clients offer only h2; with a CA, a client
+ * without a certificate it signed fails the handshake) and the inner servers see plain bytes: on
+ * Bun Bun.listen's own TLS; on Deno node:tls, whose server can ask for client certificates
+ * (Deno.listenTls cannot).
+ *
  * Owns: accepting, classifying, piping both ways with backpressure (a side that cannot take more
  * stops the other being read), half-closes passed on, an end on either side ending both, and
  * closing every connection when closed. A connection over the process's budget is closed at
@@ -22,7 +28,16 @@ import {
   CLIENT_PORT_READ_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN,
 } from "../config/limits.ts";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { classify, type Protocol } from "./h2_preface.ts";
+
+/** PEM text to serve TLS with; a client must present a certificate `ca` signed when `requireCertificate`. */
+export interface SplitterTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  requireCertificate: boolean;
+}
 
 export interface SplitterOptions {
   hostname: string;
@@ -36,6 +51,8 @@ export interface SplitterOptions {
   connectionsOpen: Int32Array;
   /** … and how many may be; one more is closed at once. */
   connectionsMax: number;
+  /** Serve TLS with this; plain TCP without. */
+  tls?: SplitterTls;
 }
 
 export interface Splitter {
@@ -49,7 +66,7 @@ export function listenSplitter(options: SplitterOptions): Promise<Splitter> {
   const bun = (globalThis as { Bun?: BunSockets }).Bun;
   if (bun) return Promise.resolve(bunSplitter(bun, options));
   const deno = (globalThis as { Deno?: DenoSockets }).Deno;
-  if (deno) return Promise.resolve(denoSplitter(deno, options));
+  if (deno) return denoSplitter(deno, options);
   throw new Error("concord runs on Bun or Deno");
 }
 
@@ -92,8 +109,12 @@ interface BunHandlers<T> {
   close?(socket: BunSocket<T>): void;
   error?(socket: BunSocket<T>, error: Error): void;
 }
+/** ALPN's wire form (each name after its length), which Bun.listen takes; the server's preference first. */
+const ALPN_PROTOCOLS = new TextEncoder().encode("\x08http/1.1\x02h2");
+
+type BunTls = { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean; ALPNProtocols: Uint8Array };
 interface BunSockets {
-  listen<T>(options: { hostname: string; port: number; socket: BunHandlers<T> }): { port: number; stop(closeActive?: boolean): void };
+  listen<T>(options: { hostname: string; port: number; tls?: BunTls; socket: BunHandlers<T> }): { port: number; stop(closeActive?: boolean): void };
   connect<T>(options: { unix: string; data: T; socket: BunHandlers<T> }): Promise<BunSocket<T>>;
 }
 
@@ -180,9 +201,18 @@ function bunSplitter(bun: BunSockets, options: SplitterOptions): Splitter {
       setTimeout(() => connectInner(pipe, path, attempt + 1, waitedMs + waitMs), waitMs);
     });
   };
+  const tls = options.tls;
   const server = bun.listen<BunPipe>({
     hostname: options.hostname,
     port: options.port,
+    ...(tls
+      ? {
+        tls: {
+          cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
+          requestCert: tls.requireCertificate, rejectUnauthorized: tls.requireCertificate, ALPNProtocols: ALPN_PROTOCOLS,
+        },
+      }
+      : {}),
     socket: {
       open(client) {
         const pipe = new BunPipe(client, admit(options));
@@ -297,8 +327,85 @@ function closeQuietly(conn: DenoConn) {
   }
 }
 
-function denoSplitter(deno: DenoSockets, options: SplitterOptions): Splitter {
-  const listener = deno.listen({ hostname: options.hostname, port: options.port });
+/** Accepted connections, handed to `onConn` as they come; plain from Deno.listen, TLS from node:tls. */
+interface DenoAcceptor {
+  port: number;
+  close(): void;
+}
+
+async function denoAcceptor(deno: DenoSockets, options: SplitterOptions, onConn: (conn: DenoConn) => void): Promise<DenoAcceptor> {
+  const tls = options.tls;
+  if (!tls) {
+    const listener = deno.listen({ hostname: options.hostname, port: options.port });
+    (async () => {
+      try {
+        for await (const client of listener) onConn(client);
+      } catch {
+        // the listener was closed
+      }
+    })();
+    return { port: listener.addr.port, close: () => listener.close() };
+  }
+  const server = createTlsServer({
+    cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
+    requestCert: tls.requireCertificate, rejectUnauthorized: tls.requireCertificate,
+    ALPNProtocols: ["http/1.1", "h2"], handshakeTimeout: options.peekTimeoutMs,
+  }, (socket) => onConn(nodeConn(socket)));
+  // A failed handshake ends that connection only.
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => resolve());
+  });
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+/** A node:tls socket in the shape of a Deno connection: reads awaited one chunk at a time (the socket paused in between), writes awaited until taken. */
+function nodeConn(socket: TLSSocket): DenoConn {
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  socket.on("data", (data: Uint8Array) => {
+    chunks.push(data);
+    socket.pause();
+    wake?.();
+  });
+  socket.on("end", () => {
+    ended = true;
+    wake?.();
+  });
+  socket.on("close", () => {
+    ended = true;
+    wake?.();
+  });
+  socket.on("error", (e) => {
+    failed = e;
+    wake?.();
+  });
+  return {
+    async read(buffer) {
+      while (chunks.length === 0) {
+        if (failed) throw failed;
+        if (ended) return null;
+        socket.resume();
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      const chunk = chunks[0];
+      const n = Math.min(chunk.length, buffer.length);
+      buffer.set(chunk.subarray(0, n));
+      if (n === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(n);
+      return n;
+    },
+    write: (data) => new Promise((resolve, reject) => socket.write(data, (e) => (e ? reject(e) : resolve(data.length)))),
+    closeWrite: () => new Promise((resolve) => socket.end(() => resolve())),
+    close: () => void socket.destroy(),
+  };
+}
+
+async function denoSplitter(deno: DenoSockets, options: SplitterOptions): Promise<Splitter> {
   const open = new Set<DenoConn>();
   /** Reads until the bytes classify; undefined when the client ends or the peek time runs out first. */
   const peek = async (client: DenoConn): Promise<{ protocol: Protocol; head: Uint8Array } | undefined> => {
@@ -342,17 +449,11 @@ function denoSplitter(deno: DenoSockets, options: SplitterOptions): Splitter {
       }
     }
   };
-  (async () => {
-    try {
-      for await (const client of listener) void splice(client);
-    } catch {
-      // the listener was closed
-    }
-  })();
+  const acceptor = await denoAcceptor(deno, options, (client) => void splice(client));
   return {
-    port: listener.addr.port,
+    port: acceptor.port,
     close() {
-      listener.close();
+      acceptor.close();
       for (const conn of open) closeQuietly(conn);
       open.clear();
     },

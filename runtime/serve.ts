@@ -23,12 +23,21 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** TLS for Bun.serve: the member's certificate, and the CA a client's must be signed by when one is required. */
+export interface ServeTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  requireCertificate: boolean;
+}
+
 type BunServer = { port: number; stop(closeActive?: boolean): Promise<void> | void; upgrade(request: Request, options: { data: string }): boolean };
 type BunRuntime = {
   serve(options: {
     hostname?: string;
     port?: number;
     unix?: string;
+    tls?: { cert: string; key: string; ca?: string; requestCert: boolean; rejectUnauthorized: boolean };
     fetch: (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
     idleTimeout: number;
     websocket?: { message(ws: { data: string }, data: string | Uint8Array): void; maxPayloadLength: number };
@@ -47,14 +56,18 @@ const isUpgrade = (request: Request, sockets: SocketHandler | undefined) =>
   sockets !== undefined && request.headers.get("upgrade")?.toLowerCase() === "websocket" && new URL(request.url).pathname === sockets.path;
 
 
-export function serve(hostname: string, port: number, fetch: FetchHandler, sockets?: SocketHandler): Listener {
+/** Serves `fetch` (and `sockets`) on a port; with `tls`, on Bun only (peer_port.ts serves TLS on Deno). */
+export function serve(hostname: string, port: number, fetch: FetchHandler, sockets?: SocketHandler, tls?: ServeTls): Listener {
   const bun = (globalThis as { Bun?: BunRuntime }).Bun;
   if (bun) {
+    const secure = tls
+      ? { tls: { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireCertificate, rejectUnauthorized: tls.requireCertificate } }
+      : {};
     // Only a server that takes WebSockets is told about them: the client port answers plain
     // requests with the handler itself, nothing in between.
     const server = sockets
       ? bun.serve({
-        hostname, port, idleTimeout: 0,
+        hostname, port, idleTimeout: 0, ...secure,
         fetch: (request, srv) => {
           if (!isUpgrade(request, sockets)) return fetch(request);
           const accepted = sockets.accept(request);
@@ -68,11 +81,12 @@ export function serve(hostname: string, port: number, fetch: FetchHandler, socke
           },
         },
       })
-      : bun.serve({ hostname, port, idleTimeout: 0, fetch });
+      : bun.serve({ hostname, port, idleTimeout: 0, ...secure, fetch });
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }
   const deno = (globalThis as { Deno?: DenoRuntime }).Deno;
   if (deno) {
+    if (tls) throw new Error("Deno.serve cannot ask for client certificates: serve TLS through runtime/peer_port.ts");
     const server = deno.serve({ hostname, port, onListen: () => {} }, (request) => {
       if (!isUpgrade(request, sockets)) return fetch(request);
       const accepted = sockets!.accept(request);

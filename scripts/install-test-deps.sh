@@ -10,6 +10,7 @@ missing=()
 [ -x /usr/bin/etcd ] || missing+=(etcd-server etcd-client)
 [ -x /usr/bin/etcdctl ] || missing+=(etcd-client)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/openssl ] || missing+=(openssl)
 { command -v go >/dev/null && [ -d /usr/share/gocode/src/go.etcd.io/etcd/clientv3 ]; } || missing+=(golang-go golang-etcd-server-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-test-deps: installing Debian's ${missing[*]} (reference etcd for differential tests, a browser for the console's, Go for clientv3 programs)"

@@ -39,7 +39,12 @@ test("config > malformed input is refused with the reason", () => {
     [["--bogus", "1"], /unknown flag "--bogus"/],
     [["--name"], /--name needs a value/],
     [["--listen-client-urls", "not a url"], /is not a URL/],
-    [["--listen-client-urls", "https://127.0.0.1:2379"], /only http:\/\//],
+    [["--listen-client-urls", "https://127.0.0.1:2379"], /^TLS key\/cert \(--cert-file, --key-file\) must be provided for client url https:\/\/127\.0\.0\.1:2379 with HTTPS scheme$/],
+    [["--listen-peer-urls", "https://127.0.0.1:2380"], /^cannot listen on TLS for 127\.0\.0\.1:2380: KeyFile and CertFile are not presented$/],
+    [["--listen-client-urls", "ftp://127.0.0.1:2379"], /URL scheme must be http or https/],
+    [["--cert-file", "c.pem"], /must be given together/],
+    [["--client-cert-auth", "--cert-file", "c", "--key-file", "k"], /--client-cert-auth needs --trusted-ca-file/],
+    [["--auto-tls=maybe"], /invalid boolean value "maybe" for flag -auto-tls/],
     [["--listen-client-urls", "http://127.0.0.1"], /needs a port/],
   ];
   for (const [argv, message] of cases) {
@@ -154,7 +159,7 @@ test("config > malformed cluster flags are refused in etcd's words", () => {
     [[...a, "--initial-cluster", "a="], {}, "--initial-cluster: no URL given"],
     [[...a, "--initial-cluster", "a=foo"], {}, '--initial-cluster: "foo" is not a URL (expected e.g. http://127.0.0.1:2379)'],
     [[...a, "--initial-cluster", "a=http://127.0.0.1"], {}, '--initial-cluster: "http://127.0.0.1" needs a port'],
-    [["--listen-peer-urls", "https://127.0.0.1:2380"], {}, '--listen-peer-urls: "https://127.0.0.1:2380": only http:// URLs are served (TLS is not supported yet)'],
+    [["--listen-peer-urls", "https://127.0.0.1:2380"], {}, "cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented"],
     [["--listen-peer-urls", ""], {}, "--listen-peer-urls: no URL given"],
   ];
   for (const [argv, env, message] of cases) {
@@ -203,4 +208,17 @@ test("config > --cors and --host-whitelist: same-origin and Concord's hosts by d
     assert.match(r.error, message);
     assert.match(r.error, /for flag -cors/);
   }
+});
+
+test("config > TLS flags: files, bool flags alone or with a value, from the environment too", () => {
+  const r = parseConfig([
+    "--listen-client-urls", "https://127.0.0.1:2379", "--cert-file", "c.pem", "--key-file", "k.pem", "--trusted-ca-file", "ca.pem", "--client-cert-auth",
+    "--listen-peer-urls", "https://127.0.0.1:2380", "--peer-auto-tls=true", "--name", "n",
+  ], {});
+  assert.ok(r.ok, !r.ok && "error" in r ? r.error : "");
+  assert.deepEqual(r.config.clientTls, { certFile: "c.pem", keyFile: "k.pem", trustedCaFile: "ca.pem", clientCertAuth: true, autoTls: false });
+  assert.deepEqual(r.config.peerTls, { certFile: undefined, keyFile: undefined, trustedCaFile: undefined, clientCertAuth: false, autoTls: true });
+  assert.equal(r.config.name, "n", "a bool flag took the next argument as its value");
+  const env = parseConfig(["--listen-client-urls", "https://127.0.0.1:2379"], { ETCD_AUTO_TLS: "true" });
+  assert.ok(env.ok && env.config.clientTls.autoTls);
 });

@@ -29,7 +29,7 @@ test("lease service > leadership lost and regained between ticks is a new term: 
     leaderUrls: () => undefined,
     hasLeader: () => true,
     until: () => Promise.resolve(false),
-    peer: { token: "t", self: "1" },
+    peer: { token: "t", self: "1", init: {} },
   });
   leases.grant(1n, 5);
   service.tick(0);

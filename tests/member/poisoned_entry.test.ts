@@ -4,6 +4,7 @@
  * taking writes, then and after a restart. A real member, in process, alone (so it leads at once);
  * the entry is put in through the leader's own door for forwarded writes, past the peer port.
  */
+import { peerDial } from "../../runtime/dial.ts";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,7 @@ test("poisoned entry > an entry that is not a command changes nothing, and the m
   const peer = "http://127.0.0.1:1";
   const lines: string[] = [];
   const config: MemberConfig = {
-    name: "solo", dataDir: dir, peerUrls: [peer], clientUrls: ["http://127.0.0.1:2"], clusterToken: "t",
+    name: "solo", dataDir: dir, peerUrls: [peer], clientUrls: ["http://127.0.0.1:2"], clusterToken: "t", peerDial: peerDial(undefined),
     initialCluster: [{ name: "solo", peerUrls: [peer] }], initialClusterState: "new",
     heartbeatMs: 100, electionMs: 1000, snapshotCount: 10_000, log: (line) => lines.push(line),
   };

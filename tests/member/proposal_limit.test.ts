@@ -4,6 +4,7 @@
  * falls behind ("etcdserver: too many requests"), and the limit frees as entries are applied. A
  * real member, in process, alone (so it leads at once), with the limit turned down.
  */
+import { peerDial } from "../../runtime/dial.ts";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +24,7 @@ test("proposal limit > forwarded writes count against it, beside the leader's ow
   const dir = mkdtempSync(join(tmpdir(), "concord-limit-"));
   const peer = "http://127.0.0.1:1";
   const member = await Member.open({
-    name: "solo", dataDir: dir, peerUrls: [peer], clientUrls: ["http://127.0.0.1:2"], clusterToken: "t",
+    name: "solo", dataDir: dir, peerUrls: [peer], clientUrls: ["http://127.0.0.1:2"], clusterToken: "t", peerDial: peerDial(undefined),
     initialCluster: [{ name: "solo", peerUrls: [peer] }], initialClusterState: "new",
     heartbeatMs: 100, electionMs: 1000, snapshotCount: 10_000, pendingProposalsMax: 3, log: () => {},
   });
