@@ -6,7 +6,9 @@
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
 import { parseConfig, usage } from "./config/flags.ts";
+import { DEFAULT_CLUSTER_TOKEN } from "./config/defaults.ts";
 import { checkLimits } from "./config/limits.ts";
+import { weakPeerGuard } from "./config/tls.ts";
 import { addConsole } from "./console/routes.ts";
 import { accessGuard, clusterOrigins } from "./gateway/access.ts";
 import { createGateway } from "./gateway/app.ts";
@@ -56,6 +58,8 @@ function tlsFor(side: "client" | "peer", urls: URL[]): TlsMaterial | undefined {
   }
   return loaded;
 }
+const weak = weakPeerGuard(config.initialClusterToken, DEFAULT_CLUSTER_TOKEN, config.peerTls);
+if (weak) console.warn(`concord: warning: ${weak}`);
 const clientTls = tlsFor("client", config.listenClientUrls);
 const peerTls = tlsFor("peer", config.listenPeerUrls);
 const dialTls = peerTls && { cert: peerTls.cert, key: peerTls.key, ...(peerTls.ca ? { ca: peerTls.ca } : {}), verify: !peerTls.selfSigned };
@@ -83,8 +87,10 @@ const opened = await Member.open({
   console.error(`concord: ${e.message}`);
   process.exit(1);
 });
-const peerApp = createPeerApp(opened);
-const stream = peerStream(opened);
+// A peer's proof names the host:port it dialled: one of this member's own, never one a client registered.
+const peerHosts = new Set([...config.listenPeerUrls, ...config.initialAdvertisePeerUrls.map((u) => new URL(u))].map((u) => u.host.toLowerCase()));
+const peerApp = createPeerApp(opened, peerHosts);
+const stream = peerStream(opened, peerHosts);
 for (const url of config.listenPeerUrls) {
   listeners.push(await servePeerPort(host(url), Number(url.port), (r) => peerApp.fetch(r), stream, url.protocol === "https:" ? peerTls : undefined));
 }

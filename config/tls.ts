@@ -20,6 +20,16 @@ export interface TlsSettings {
 
 export type TlsSide = "client" | "peer";
 
+/**
+ * A warning when the peer port's only guard is a token anyone can know: the default one (etcd's,
+ * public) without peer client-certificate auth. Undefined otherwise.
+ */
+export function weakPeerGuard(token: string, defaultToken: string, peer: TlsSettings): string | undefined {
+  if (peer.clientCertAuth || token !== defaultToken) return undefined;
+  return `the peer port trusts whoever knows --initial-cluster-token, and "${defaultToken}" is everyone's default: ` +
+    "give a secret token, or serve peers over TLS with --peer-client-cert-auth";
+}
+
 /** Whether the settings give this side a certificate to serve with. */
 export const hasCertificate = (s: TlsSettings) => (s.certFile !== undefined && s.keyFile !== undefined) || s.autoTls;
 

@@ -14,7 +14,8 @@
  *   as coming from another origin (its Origin header, or Sec-Fetch-Site when a browser sends no
  *   Origin) is refused with etcd's permission-denied error and changes nothing — not merely its
  *   answer hidden from the page, as CORS alone would do. A top-level GET navigation (a link to the
- *   console) is let through: it carries no body and shows the page to no other page.
+ *   console: Sec-Fetch-Dest document) is let through: it carries no body and shows the page to no
+ *   other page.
  * With `--cors '*'` and `--host-whitelist '*'` a member answers as etcd does by default.
  *
  * Owns: the decision per request and the headers it adds. Never: routes, or what a call does.
@@ -115,7 +116,8 @@ function fromAnotherOrigin(request: Request, origin: string | null, scheme: stri
   if (origin !== null) return origin !== `${scheme}//${request.headers.get("host") ?? ""}`;
   const site = request.headers.get("sec-fetch-site");
   if (site === null || site === "same-origin" || site === "none") return false;
-  return !(request.method === "GET" && request.headers.get("sec-fetch-mode") === "navigate");
+  const topLevel = request.headers.get("sec-fetch-mode") === "navigate" && request.headers.get("sec-fetch-dest") === "document";
+  return !(request.method === "GET" && topLevel);
 }
 
 async function withCors(answer: Response | Promise<Response>, origin: string): Promise<Response> {
@@ -123,6 +125,8 @@ async function withCors(answer: Response | Promise<Response>, origin: string): P
   response.headers.set("Access-Control-Allow-Methods", CORS_METHODS);
   response.headers.set("Access-Control-Allow-Origin", origin);
   response.headers.set("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS);
+  // An answer that names one origin is not the answer for another: caches must keep them apart.
+  if (origin !== "*") response.headers.append("Vary", "Origin");
   return response;
 }
 

@@ -644,7 +644,11 @@ export class Member implements PeerService {
       }
       changes.push(undefined);
       const own = this.#proposals.takeCommand(e.index, e.term);
-      if (own) return { index: e.index, command: own, rid: undefined };
+      if (own) {
+        // A member update this member proposed moves where it sends, as one from a peer does.
+        if (own.op === "publish" || own.op === "updatePeers") membership = true;
+        return { index: e.index, command: own, rid: undefined };
+      }
       if (e.data.length === 0) return { index: e.index, command: undefined, rid: undefined };
       // Whatever an entry holds, applying it never throws: one this member cannot apply changes
       // nothing (the peer port refuses such writes; this guards entries from anywhere else).

@@ -22,7 +22,7 @@ export async function peerRequest(
   try {
     const response = await fetch(baseUrl + path, {
       method: opts.body === undefined ? "GET" : "POST",
-      headers: { [PROOF_HEADER]: peerProof(opts.token, opts.from, opts.to), [FROM_HEADER]: opts.from },
+      headers: { [PROOF_HEADER]: peerProof(opts.token, opts.from, opts.to, new URL(baseUrl).host), [FROM_HEADER]: opts.from },
       body: opts.body as BodyInit | undefined,
       signal: AbortSignal.timeout(opts.timeoutMs),
       ...opts.init,

@@ -5,8 +5,8 @@
  * Owns: both ends — the JSON on the wire, checked on arrival, and turning failures into etcd's
  * errors. Never: the rules of a change (member/membership.ts).
  */
-import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
+import type { NodeId } from "../raft/types.ts";
 import { EtcdError, type GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
 import { Errors as ServerErrors } from "../etcd/server_errors.ts";

@@ -5,8 +5,8 @@
  * Owns: both ends — the wire form of those two questions and their answers, and turning failures
  * into etcd's errors. Never: keeps time (member/lessor.ts) or decides who leads.
  */
-import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
+import type { NodeId } from "../raft/types.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { LeaseTime } from "../etcd/types.ts";
 import { peerRequest } from "./client.ts";

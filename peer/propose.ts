@@ -7,8 +7,8 @@
  * Owns: both ends of the POST, the bounds of one batch and refusing writes that are not commands. Never: waits for writes to be applied
  * (member/forwarded_writes.ts) or proposes them (the member does).
  */
-import type { NodeId } from "../raft/types.ts";
 import type { Hono } from "hono";
+import type { NodeId } from "../raft/types.ts";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../config/limits.ts";
 import { readCommand } from "../etcd/command_check.ts";
 import { decodeFrame, encodeFrame } from "./codec.ts";

@@ -21,9 +21,8 @@ import { FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, SNAPSHOT_PATH, STREAM_PATH } 
 import { peerProof } from "./proof.ts";
 import type { PeerConnection, PeerDial } from "../runtime/dial.ts";
 
-
-/** Bun's WebSocket client takes headers (and TLS options); the constructor type of the web platform does not say so. */
-type SocketConstructor = new (url: string, options: { headers: Record<string, string> }) => WebSocket;
+/** Bun's WebSocket client takes headers and TLS options; the constructor type of the web platform does not say so. */
+type SocketConstructor = new (url: string, options: { headers: Record<string, string>; tls?: object }) => WebSocket;
 const useStreams = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 
@@ -84,6 +83,8 @@ export class PeerSender {
 
   /** The peers to send to, with their peer URLs; peers not listed are forgotten. */
   setPeers(peers: ReadonlyMap<NodeId, string[]>): void {
+    // Proofs name a peer and its host: made again for whoever is a peer now, where it is now.
+    this.#proofs.clear();
     for (const [id, q] of this.#peers) {
       if (!peers.has(id)) {
         clearTimeout(q.timer);
@@ -163,7 +164,7 @@ export class PeerSender {
     if (this.#backingOff(q, () => this.#stream(id, q))) return;
     const url = `${q.urls[0].replace(/^http/, "ws")}${STREAM_PATH}`;
     const Socket = WebSocket as unknown as SocketConstructor;
-    const socket = new Socket(url, { headers: { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self }, ...this.#opts.dial.socketOptions });
+    const socket = new Socket(url, { headers: { [PROOF_HEADER]: this.#proof(id, q), [FROM_HEADER]: this.#opts.self }, ...this.#opts.dial.socketOptions });
     socket.binaryType = "arraybuffer";
     q.socket = socket;
     socket.onopen = () => {
@@ -182,15 +183,17 @@ export class PeerSender {
     socket.onerror = () => socket.close();
   }
 
-  /** Proof of the token addressed to `id`: worthless at any other member. */
-  #proof(id: NodeId): string {
-    let proof = this.#proofs.get(id);
-    if (proof === undefined) this.#proofs.set(id, proof = peerProof(this.#opts.clusterToken, this.#opts.self, id));
+  /** Proof of the token addressed to `id` at the host it is dialled at: worthless anywhere else. */
+  #proof(id: NodeId, q: PeerQueue): string {
+    const host = new URL(q.urls[0]).host;
+    const key = `${id}@${host}`;
+    let proof = this.#proofs.get(key);
+    if (proof === undefined) this.#proofs.set(key, proof = peerProof(this.#opts.clusterToken, this.#opts.self, id, host));
     return proof;
   }
 
-  #headers(id: NodeId): Record<string, string> {
-    return { [PROOF_HEADER]: this.#proof(id), [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
+  #headers(id: NodeId, q: PeerQueue): Record<string, string> {
+    return { [PROOF_HEADER]: this.#proof(id, q), [FROM_HEADER]: this.#opts.self, "content-type": "application/octet-stream" };
   }
 
   /** Whether the peer failed lately; if so, `retry` runs once the back-off is over. */
@@ -224,7 +227,7 @@ export class PeerSender {
     const url = q.urls[0] + path;
     try {
       const response = await fetch(url, {
-        method: "POST", headers: this.#headers(id), body: body as BodyInit, signal: AbortSignal.timeout(PEER_REQUEST_TIMEOUT_MS),
+        method: "POST", headers: this.#headers(id, q), body: body as BodyInit, signal: AbortSignal.timeout(PEER_REQUEST_TIMEOUT_MS),
         ...q.connection.init,
       });
       await response.arrayBuffer();

@@ -20,17 +20,22 @@ import { ANY_MEMBER, provesToken } from "./proof.ts";
 import { badRequest, refusal, text } from "./replies.ts";
 import type { PeerService } from "./service.ts";
 
-/** Frames streamed by peers over WebSockets (sender.ts): Raft messages and forwarded writes. */
-export function peerStream(service: PeerService): SocketHandler {
+/**
+ * Frames streamed by peers over WebSockets (sender.ts): Raft messages and forwarded writes.
+ * `hosts` are this member's own peer host:ports (its listen and advertised peer URLs'): a proof
+ * must name one.
+ */
+export function peerStream(service: PeerService, hosts: ReadonlySet<string>): SocketHandler {
   return {
     path: STREAM_PATH,
     accept: (request) =>
-      proven(service, request, false) ? { peer: request.headers.get(FROM_HEADER) ?? "" } : { refused: refusal() },
+      proven(service, hosts, request, false) ? { peer: request.headers.get(FROM_HEADER) ?? "" } : { refused: refusal() },
     onMessage: (data, peer) => {
       const frame = decodeFrame(data);
       if ("error" in frame) return;
       switch (frame.kind) {
-        case "raft": return service.step(frame.messages);
+        // A batch with a message from anyone but the member that proved itself is dropped whole.
+        case "raft": return frame.messages.every((m) => m.from === peer) ? service.step(frame.messages) : undefined;
         case "propose":
           // A batch with a write that is not a command never reaches the log (the sender's writes time out).
           if (frame.proposals.length > PEER_PROPOSALS_PER_BATCH_MAX || malformedProposal(frame.proposals)) return;
@@ -46,22 +51,29 @@ export function peerStream(service: PeerService): SocketHandler {
  * Whether a request proves its sender holds the cluster's token, addressed to this member — or,
  * for the cluster call only (`anyMember`), to any member: a member finding its cluster knows no id yet.
  */
-function proven(service: PeerService, request: Request, anyMember: boolean): boolean {
+function proven(service: PeerService, hosts: ReadonlySet<string>, request: Request, anyMember: boolean): boolean {
   const proof = request.headers.get(PROOF_HEADER);
   const from = request.headers.get(FROM_HEADER) ?? "";
-  return provesToken(proof, service.clusterToken, from, service.self) || (anyMember && provesToken(proof, service.clusterToken, from, ANY_MEMBER));
+  const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
+  if (!hosts.has(host)) return false;
+  return provesToken(proof, service.clusterToken, from, service.self, host) ||
+    (anyMember && provesToken(proof, service.clusterToken, from, ANY_MEMBER, host));
 }
 
-export function createPeerApp(service: PeerService): Hono {
+/** The peer port's app; `hosts` as for peerStream. */
+export function createPeerApp(service: PeerService, hosts: ReadonlySet<string>): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
-    if (!proven(service, c.req.raw, c.req.path === CLUSTER_PATH)) return refusal();
+    if (!proven(service, hosts, c.req.raw, c.req.path === CLUSTER_PATH)) return refusal();
     await next();
   });
 
   app.post(MESSAGES_PATH, async (c) => {
     const messages = decodeMessages(new Uint8Array(await c.req.arrayBuffer()));
     if ("error" in messages) return badRequest(`bad message batch: ${messages.error}`);
+    const from = c.req.header(FROM_HEADER);
+    const stranger = messages.find((m) => m.from !== from);
+    if (stranger) return badRequest(`a message from ${stranger.from} in a request from ${from}`);
     service.step(messages);
     return new Response(null, { status: 204 });
   });

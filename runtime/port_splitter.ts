@@ -12,7 +12,8 @@
  * curl, a browser — gets the JSON gateway, while gRPC clients offer only h2; with a CA, a client
  * without a certificate it signed fails the handshake) and the inner servers see plain bytes: on
  * Bun Bun.listen's own TLS; on Deno node:tls, whose server can ask for client certificates
- * (Deno.listenTls cannot).
+ * (Deno.listenTls cannot). Over TLS on Bun a client's half-close ends the connection (Bun's TLS
+ * sockets close on close_notify), so a client that half-closes before its answer loses it there.
  *
  * Owns: accepting, classifying, piping both ways with backpressure (a side that cannot take more
  * stops the other being read), half-closes passed on, an end on either side ending both, and
@@ -350,6 +351,8 @@ async function denoAcceptor(deno: DenoSockets, options: SplitterOptions, onConn:
     cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
     requestCert: tls.requireCertificate, rejectUnauthorized: tls.requireCertificate,
     ALPNProtocols: ["http/1.1", "h2"], handshakeTimeout: options.peekTimeoutMs,
+    // A client that half-closes (sends its request, then FIN) still gets its answer.
+    allowHalfOpen: true,
   }, (socket) => onConn(nodeConn(socket)));
   // A failed handshake ends that connection only.
   server.on("tlsClientError", () => {});

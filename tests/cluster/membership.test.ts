@@ -119,7 +119,8 @@ test("cluster > the peer port refuses Raft messages without proof of the cluster
     };
     const body = encodeMessages([vote]);
     const followerId = BigInt(before.memberId).toString(16);
-    const forged = [{}, { [PROOF_HEADER]: peerProof("not-the-token", "1", followerId), [FROM_HEADER]: "1" }, { [PROOF_HEADER]: cluster.token, [FROM_HEADER]: "1" }];
+    const host = new URL(follower.peerUrl).host;
+    const forged = [{}, { [PROOF_HEADER]: peerProof("not-the-token", "1", followerId, host), [FROM_HEADER]: "1" }, { [PROOF_HEADER]: cluster.token, [FROM_HEADER]: "1" }];
     for (const headers of forged as Record<string, string>[]) {
       const r = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers, body: body as BodyInit });
       assert.equal(r.status, 403);
@@ -133,7 +134,7 @@ test("cluster > the peer port refuses Raft messages without proof of the cluster
       socket.onclose = () => resolve(false);
     });
     assert.equal(opened, false, "a stream without the token was accepted");
-    const proven = { [PROOF_HEADER]: peerProof(cluster.token, "1", followerId), [FROM_HEADER]: "1" };
+    const proven = { [PROOF_HEADER]: peerProof(cluster.token, "1", followerId, host), [FROM_HEADER]: "1" };
     const garbage = await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers: proven, body: "nonsense" });
     assert.equal(garbage.status, 400);
     const after = (await cluster.status(follower))!;
@@ -174,6 +175,42 @@ test("cluster > a URL registered with member add is dialled without the token, w
       const replayed = { [PROOF_HEADER]: proof[PROOF_HEADER], [FROM_HEADER]: proof[FROM_HEADER] };
       assert.equal((await fetch(m.peerUrl + MESSAGES_PATH, { method: "POST", headers: replayed, body: "x" })).status, 403, m.name);
       assert.equal((await fetch(m.peerUrl + CLUSTER_PATH, { headers: replayed })).status, 403, m.name);
+    }
+  } finally {
+    trap.closeAllConnections();
+    trap.close();
+    await cluster.close();
+  }
+});
+
+test("cluster > a member update moves where the leader sends at once; what the new URL is sent opens no member", async () => {
+  const cluster = await TestCluster.start(3);
+  const seen: Record<string, string>[] = [];
+  const port = await freePort();
+  const record = (headers: Record<string, string | string[] | undefined>) => seen.push(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])));
+  const trap = createServer((request, response) => {
+    record(request.headers);
+    response.writeHead(503).end("no");
+  });
+  trap.on("upgrade", (request, socket) => {
+    record(request.headers);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => trap.listen(port, "127.0.0.1", resolve));
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.members.find((m) => m !== leader)!;
+    const id = (await cluster.status(follower))!.memberId;
+    // Proposed by the leader itself: the leader must move too, not only the members that hear of it.
+    const moved = await retried(leader.clientUrl, "/v3/cluster/member/update", { ID: id, peerURLs: [`http://127.0.0.1:${port}`] });
+    assert.equal(moved.status, 200, moved.text);
+    const leaderHex = BigInt((await cluster.status(leader))!.memberId).toString(16);
+    await eventually("the leader dials the follower's new URL", 10_000, () => (seen.some((h) => h[FROM_HEADER] === leaderHex) ? true : undefined));
+    // Replayed at the follower's real peer port, what the trap was sent is refused: it names the trap's host.
+    for (const headers of seen.filter((h) => h[PROOF_HEADER])) {
+      const replayed = { [PROOF_HEADER]: headers[PROOF_HEADER], [FROM_HEADER]: headers[FROM_HEADER] };
+      assert.equal((await fetch(follower.peerUrl + CLUSTER_PATH, { headers: replayed })).status, 403);
+      assert.equal((await fetch(follower.peerUrl + MESSAGES_PATH, { method: "POST", headers: replayed, body: "x" })).status, 403);
     }
   } finally {
     trap.closeAllConnections();

@@ -98,8 +98,11 @@ test("access > by default another page's origin is refused and changes nothing; 
   const bySite = await rawRequest(concord.url, { method: "GET", path: "/v3/watch?key=YQ", headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors" } });
   assert.equal(bySite.status, 403);
   // A link followed to the console is a navigation, not a call.
-  const navigation = await rawRequest(concord.url, { method: "GET", path: "/", headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate" } });
+  const navigation = await rawRequest(concord.url, { method: "GET", path: "/", headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document" } });
   assert.equal(navigation.status, 200);
+  // Not a frame on another site's page, though it navigates too.
+  const framed = await rawRequest(concord.url, { method: "GET", path: "/v3/watch?key=YQ", headers: { "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe" } });
+  assert.equal(framed.status, 403);
   assert.equal((await put(`http://${own}`, "from-console")).status, 200);
   const range = await rawRequest(concord.url, { method: "POST", path: "/v3/kv/range", body: JSON.stringify({ key: btoa("from"), range_end: btoa("fron") }) });
   assert.deepEqual(JSON.parse(range.body).kvs.map((kv: { key: string }) => atob(kv.key)), ["from-console"]);

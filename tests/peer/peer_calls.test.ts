@@ -10,7 +10,9 @@ import type { MembershipRequest } from "../../etcd/membership.ts";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../../config/limits.ts";
 import { type Command, encodeCommand } from "../../etcd/commands.ts";
 import { decodeFrame, encodeFrame } from "../../peer/codec.ts";
-import { CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, LEASE_PATH, PROOF_HEADER, PROPOSE_PATH } from "../../peer/paths.ts";
+import { CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, LEASE_PATH, MESSAGES_PATH, PROOF_HEADER, PROPOSE_PATH } from "../../peer/paths.ts";
+import { encodeMessages } from "../../peer/codec.ts";
+import type { Message } from "../../raft/types.ts";
 import { ANY_MEMBER, peerProof } from "../../peer/proof.ts";
 import { createPeerApp } from "../../peer/server.ts";
 import type { PeerService } from "../../peer/service.ts";
@@ -19,12 +21,12 @@ import type { ForwardedProposal, LeaseQuestion } from "../../peer/types.ts";
 const TOKEN = "t0ken";
 
 function fakeMember(leader = true) {
-  const calls = { forwarded: [] as ForwardedProposal[][], membership: [] as MembershipRequest[], lease: [] as LeaseQuestion[] };
+  const calls = { forwarded: [] as ForwardedProposal[][], membership: [] as MembershipRequest[], lease: [] as LeaseQuestion[], stepped: [] as Message[] };
   const service: PeerService = {
     clusterToken: TOKEN,
     self: "b0b",
     isLeader: leader,
-    step: () => {},
+    step: (messages) => void calls.stepped.push(...messages),
     acceptForwarded: (proposals) => {
       calls.forwarded.push([...proposals]);
       return proposals.map((p, i) => ({ rid: p.rid, index: 10 + i, term: 3 }));
@@ -42,12 +44,12 @@ function fakeMember(leader = true) {
     },
     clusterInfo: () => ({ clusterId: "abc", members: [] }),
   };
-  return { app: createPeerApp(service), calls };
+  return { app: createPeerApp(service, new Set(["peer"])), calls };
 }
 
-/** A request from member a11ce, with proof of `token` addressed to `to` (this member, b0b, unless said). */
-const post = (app: ReturnType<typeof createPeerApp>, path: string, body: BodyInit, token = TOKEN, to = "b0b") =>
-  app.fetch(new Request(`http://peer${path}`, { method: "POST", body, headers: { [PROOF_HEADER]: peerProof(token, "a11ce", to), [FROM_HEADER]: "a11ce" } }));
+/** A request from member a11ce to this member (b0b at host "peer"), with proof of `token` addressed to `to` at `host`. */
+const post = (app: ReturnType<typeof createPeerApp>, path: string, body: BodyInit, token = TOKEN, to = "b0b", host = "peer") =>
+  app.fetch(new Request(`http://peer${path}`, { method: "POST", body, headers: { [PROOF_HEADER]: peerProof(token, "a11ce", to, host), [FROM_HEADER]: "a11ce" } }));
 
 test("peer calls > every call is refused without proof of the cluster's token addressed to this member", async () => {
   const { app, calls } = fakeMember();
@@ -56,6 +58,8 @@ test("peer calls > every call is refused without proof of the cluster's token ad
     // A proof made for another member (as a URL registered with member add is sent) is worthless here.
     assert.equal((await post(app, path, "{}", TOKEN, "e71")).status, 403, path);
     assert.equal((await post(app, path, "{}", TOKEN, ANY_MEMBER)).status, 403, path);
+    // A proof made for this member at another host (a URL a client gave it with member update) is worthless here.
+    assert.equal((await post(app, path, "{}", TOKEN, "b0b", "trap.example:2380")).status, 403, path);
     // The token itself, as a proof, proves nothing.
     const bare = await app.fetch(new Request(`http://peer${path}`, { method: "POST", body: "{}", headers: { [PROOF_HEADER]: TOKEN, [FROM_HEADER]: "a11ce" } }));
     assert.equal(bare.status, 403, path);
@@ -63,9 +67,9 @@ test("peer calls > every call is refused without proof of the cluster's token ad
   const cluster = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`));
   assert.equal(cluster.status, 403);
   // The cluster call alone takes a proof addressed to any member: a joining member knows no id yet.
-  const joining = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`, { headers: { [PROOF_HEADER]: peerProof(TOKEN, "", ANY_MEMBER), [FROM_HEADER]: "" } }));
+  const joining = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`, { headers: { [PROOF_HEADER]: peerProof(TOKEN, "", ANY_MEMBER, "peer"), [FROM_HEADER]: "" } }));
   assert.equal(joining.status, 200);
-  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [] });
+  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [] });
 });
 
 test("peer calls > malformed bodies are answered 400 and reach nothing", async () => {
@@ -86,7 +90,7 @@ test("peer calls > malformed bodies are answered 400 and reach nothing", async (
     assert.equal(answer.status, 400, `${path} ${String(body)}`);
     assert.match(await answer.text(), /^concord: bad/);
   }
-  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [] });
+  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [] });
 });
 
 test("peer calls > a forwarded batch over the bound is refused whole", async () => {
@@ -153,4 +157,18 @@ test("peer calls > a lease question is decoded and answered", async () => {
   const answer = await post(app, LEASE_PATH, JSON.stringify({ op: "renew", id: "42" }));
   assert.deepEqual(await answer.json(), { ttl: 7 });
   assert.deepEqual(calls.lease, [{ op: "renew", id: 42n }]);
+});
+
+test("peer calls > Raft messages must come from the member that proved itself: a batch speaking for another is refused whole", async () => {
+  const { app, calls } = fakeMember();
+  const message = (from: string): Message => ({
+    type: "vote", from, to: "b0b", term: 77, logTerm: 1, index: 1, entries: [], commit: 0, reject: false, rejectHint: 0, context: "",
+  });
+  const forged = await post(app, MESSAGES_PATH, encodeMessages([message("a11ce"), message("c0de")]) as Uint8Array<ArrayBuffer>);
+  assert.equal(forged.status, 400);
+  assert.match(await forged.text(), /a message from c0de in a request from a11ce/);
+  assert.deepEqual(calls.stepped, []);
+  const own = await post(app, MESSAGES_PATH, encodeMessages([message("a11ce")]) as Uint8Array<ArrayBuffer>);
+  assert.equal(own.status, 204);
+  assert.equal(calls.stepped.length, 1);
 });
