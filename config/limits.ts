@@ -167,6 +167,14 @@ export const LEASE_CHECKPOINT_TTL_SHARE = 0.1;
 export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
 /** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */
 export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1_000;
+/** A simple auth token unused this long is forgotten (etcd's simpleTokenTTL, 5 minutes), ms. */
+export const AUTH_SIMPLE_TOKEN_IDLE_MS = 5 * 60_000;
+/** Simple tokens a member keeps at most; past it the least recently used is forgotten first. */
+export const AUTH_SIMPLE_TOKENS_MAX = 100_000;
+/** scrypt's cost for a password (N = 2^14, r = 8: 16 MiB and ~40 ms here, like etcd's bcrypt cost 10). */
+export const PASSWORD_SCRYPT_COST = 2 ** 14;
+/** The highest cost a stored hash may name and still be checked (a hash is only as trusted as the log). */
+export const PASSWORD_SCRYPT_COST_MAX = 2 ** 20;
 /** etcd's HealthInterval: a peer connected for less than this (ms) may be on its way out. */
 export const HEALTH_INTERVAL_MS = 5_000;
 /** etcd 3.4 allows one learner at a time. */

@@ -8,6 +8,7 @@
  * Owns: trusting nothing in a command's bytes. Never: checks that need the state (a missing lease,
  * a compacted revision — the applier answers those), or encodes (commands.ts does).
  */
+import { PERM_TYPES, type PermType } from "./auth.ts";
 import { decodeCommand, type ProposedCommand } from "./commands.ts";
 import { checkDeleteRange, checkPut, checkTxn } from "./request_checks.ts";
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from "./types.ts";
@@ -84,6 +85,20 @@ function problem(c: Obj): string | undefined {
       return Array.isArray(c.checkpoints) && c.checkpoints.every((p) => isObj(p) && isInt64(p.id) && isInt(p.remaining))
         ? undefined
         : "lease checkpoints of the wrong shape";
+    case "authEnable":
+    case "authDisable":
+      return undefined;
+    case "authenticate": return fields(c, { name: isText, tokenPrefix: isText });
+    case "userAdd": return fields(c, { name: isText, password: isText, noPassword: isBool });
+    case "userDelete": return fields(c, { name: isText });
+    case "userChangePassword": return fields(c, { name: isText, password: isText });
+    case "userGrantRole": return fields(c, { user: isText, role: isText });
+    case "userRevokeRole": return fields(c, { name: isText, role: isText });
+    case "roleAdd": return fields(c, { name: isText });
+    case "roleDelete": return fields(c, { role: isText });
+    case "roleGrantPermission":
+      return isObj(c.perm) ? fields(c.perm, { permType: (v) => PERM_TYPES.includes(v as PermType), key: isBytes, rangeEnd: isBytes }) : "a grant without its permission";
+    case "roleRevokePermission": return fields(c, { role: isText, key: isBytes, rangeEnd: isBytes });
     case "publish": return fields(c, { id: isText, name: isText, clientUrls: isTexts });
     case "updatePeers": return fields(c, { id: isText, peerUrls: isTexts });
     default: return `an operation ${JSON.stringify(c.op)} no plain entry carries`;

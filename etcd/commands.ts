@@ -5,6 +5,7 @@
  * The encoding is JSON with bytes as base64 and int64 lease ids as decimal strings, so a log is
  * readable with sqlite3 and survives any runtime. Never: semantics — the store's applier gives them.
  */
+import type { AuthCommand } from "./auth.ts";
 import type { EtcdError } from "./errors.ts";
 import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, LeaseId,
@@ -17,7 +18,8 @@ export type Command =
   | { op: "txn"; txn: TxnRequest }
   | { op: "compact"; compact: CompactionRequest }
   | LeaseCommand
-  | MembershipCommand;
+  | MembershipCommand
+  | AuthCommand;
 
 /**
  * Leases: a grant names its id (the proposer picks one when the client did not) and its TTL
@@ -51,6 +53,7 @@ export type CommandResult =
   | CompactionResponse
   | LeaseGrantResponse
   | LeaseRevokeResponse
+  | { header: { revision: number }; token?: string }
   | EtcdError
   | undefined;
 

@@ -8,6 +8,7 @@
  * state.db; a file still waiting at the log's start on opening is swapped in then.
  * Never: request semantics.
  */
+import { AuthTable } from "./auth.ts";
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
@@ -61,6 +62,7 @@ interface State {
   checkpointer: Checkpointer;
   members: MemberTable;
   leases: LeaseTable;
+  auth: AuthTable;
   folders: Folders;
   hashes: StateHashes;
   /** Bytes of the database's pages that hold data. */
@@ -74,12 +76,13 @@ async function openState(path: string): Promise<State> {
   const mvcc = new Mvcc(db, meta);
   const members = new MemberTable(db);
   const leases = new LeaseTable(db);
-  const stateMachine = new StateMachine(db, meta, mvcc, leases, members);
+  const auth = new AuthTable(db, meta);
+  const stateMachine = new StateMachine(db, meta, mvcc, leases, members, auth);
   const checkpointer = new Checkpointer(path, stateMachine.committedIndex);
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  return { db, mvcc, stateMachine, checkpointer, members, leases, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse };
+  return { db, mvcc, stateMachine, checkpointer, members, leases, auth, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */

@@ -21,6 +21,8 @@
  *     in-memory key index, in SQLite). Indexed by lease, for the keys a lease revoke deletes.
  *   - leases: every granted lease (decimal id), its TTL and the remaining TTL the leader last
  *     checkpointed (0: none, the whole TTL).
+ *   - auth_users, auth_roles: etcd's users (password hash, roles) and roles (permissions as
+ *     JSON); meta holds auth_enabled and auth_revision.
  * Two files because the log's fsync then runs on its own thread while the state is applied on the
  * main one; the applied index lives with the state it describes, so applying stays atomic.
  */
@@ -72,6 +74,9 @@ export function applyStateSchema(db: Database): void {
     // Leases are replicated state too; a revoke finds its keys by the lease column.
     `CREATE TABLE leases (id TEXT PRIMARY KEY, ttl INTEGER NOT NULL, remaining INTEGER NOT NULL) WITHOUT ROWID, STRICT;
      CREATE INDEX kv_index_by_lease ON kv_index (lease, key) WHERE lease <> '0';`,
+    // Users and roles (etcd's auth store); whether auth is on and its revision live in meta.
+    `CREATE TABLE auth_users (name TEXT PRIMARY KEY, password TEXT NOT NULL, roles TEXT NOT NULL, no_password INTEGER NOT NULL) WITHOUT ROWID, STRICT;
+     CREATE TABLE auth_roles (name TEXT PRIMARY KEY, perms TEXT NOT NULL) WITHOUT ROWID, STRICT;`,
   ]);
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.

@@ -15,10 +15,12 @@
  */
 import { STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
 import type { Command, CommandResult } from "../etcd/commands.ts";
+import { type AuthCommand, AuthErrors } from "../etcd/auth.ts";
 import { Errors } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type LeaseId, type MvccChange } from "../etcd/types.ts";
 import { deleteRange, putRequest, txnRequest } from "./applier.ts";
+import type { AuthTable } from "./auth.ts";
 import type { LeaseTable } from "./leases.ts";
 import type { MemberTable } from "./members.ts";
 import type { Meta } from "./meta.ts";
@@ -44,6 +46,7 @@ export class StateMachine {
   readonly #meta: Meta;
   readonly #mvcc: Mvcc;
   readonly #leases: LeaseTable;
+  readonly #auth: AuthTable;
   readonly #members: MemberTable;
   listener: ChangeListener | undefined;
   #appliedIndex: number;
@@ -51,7 +54,8 @@ export class StateMachine {
   #batchStartedMs = 0;
   #batchEntries = 0;
 
-  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable) {
+  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable, auth: AuthTable) {
+    this.#auth = auth;
     this.#db = db;
     this.#members = members;
     this.#meta = meta;
@@ -81,7 +85,7 @@ export class StateMachine {
     }
     this.openBatch();
     try {
-      const results = entries.map((e) => (e.command === undefined ? undefined : this.#applyCommand(e.command)));
+      const results = entries.map((e) => (e.command === undefined ? undefined : this.#applyCommand(e.command, e.index)));
       this.#appliedIndex = entries[entries.length - 1].index;
       this.#batchEntries += entries.length;
       return results;
@@ -119,7 +123,7 @@ export class StateMachine {
     this.#durableIndex = this.#appliedIndex;
   }
 
-  #applyCommand(command: Command): CommandResult {
+  #applyCommand(command: Command, index: number): CommandResult {
     switch (command.op) {
       case "put": return this.#write((txn) => putRequest(txn, this.#leases, command.put));
       case "deleteRange": return this.#write((txn) => deleteRange(txn, command.deleteRange));
@@ -169,7 +173,40 @@ export class StateMachine {
         if (known) this.#members.put({ ...known, peerUrls: command.peerUrls });
         return;
       }
+      default: return this.#applyAuth(command, index);
     }
+  }
+
+  /**
+   * etcd's auth changes; each answers its header or etcd's error. An authenticate answers its
+   * simple token as etcd makes it — the proposer's random prefix, a dot, the entry's index — the
+   * same on every member, each of which then knows it.
+   */
+  #applyAuth(command: AuthCommand, index: number): CommandResult {
+    const auth = this.#auth;
+    const outcome = (() => {
+      switch (command.op) {
+        case "authEnable": return auth.enable();
+        case "authDisable": return auth.disable();
+        case "authenticate": {
+          if (!auth.enabled) return AuthErrors.authNotEnabled;
+          const user = auth.user(command.name);
+          return !user || user.noPassword ? AuthErrors.authFailed : undefined;
+        }
+        case "userAdd": return auth.userAdd(command.name, command.password, command.noPassword);
+        case "userDelete": return auth.userDelete(command.name);
+        case "userChangePassword": return auth.userChangePassword(command.name, command.password);
+        case "userGrantRole": return auth.userGrantRole(command.user, command.role);
+        case "userRevokeRole": return auth.userRevokeRole(command.name, command.role);
+        case "roleAdd": return auth.roleAdd(command.name);
+        case "roleDelete": return auth.roleDelete(command.role);
+        case "roleGrantPermission": return auth.roleGrantPermission(command.name, command.perm);
+        case "roleRevokePermission": return auth.roleRevokePermission(command.role, command.key, command.rangeEnd);
+      }
+    })();
+    if (outcome) return outcome;
+    const header = { revision: this.#mvcc.revision };
+    return command.op === "authenticate" ? { header, token: `${command.tokenPrefix}.${index}` } : { header };
   }
 
   /** A revoke deletes the lease's keys in key order, all in one revision, as etcd's lessor does. */

@@ -5,6 +5,7 @@
  *
  * Owns: wiring the parts as store/open.ts does, without files. Never: asserts anything.
  */
+import { AuthTable } from "../store/auth.ts";
 import { LeaseTable } from "../store/leases.ts";
 import { MemberTable } from "../store/members.ts";
 import { Meta } from "../store/meta.ts";
@@ -21,7 +22,8 @@ export async function memoryState() {
   const mvcc = new Mvcc(db, meta);
   const leases = new LeaseTable(db);
   const members = new MemberTable(db);
-  return { db, meta, mvcc, leases, members, sm: new StateMachine(db, meta, mvcc, leases, members) };
+  const auth = new AuthTable(db, meta);
+  return { db, meta, mvcc, leases, members, auth, sm: new StateMachine(db, meta, mvcc, leases, members, auth) };
 }
 
 /** The hub's view of a store, as the member gives it; `changesBetween` may be wrapped to watch the reads. */
