@@ -68,6 +68,7 @@ function opShape(op: unknown, depth: number): string | undefined {
 /** What is wrong with a decoded command, or undefined if the member can apply it. */
 function problem(c: Obj): string | undefined {
   if (c.rid !== undefined && !isText(c.rid)) return "a request id that is not text";
+  if (c.auth !== undefined && !(isObj(c.auth) && isText(c.auth.user) && isInt(c.auth.revision))) return "a caller of the wrong shape";
   switch (c.op) {
     case "put":
       return !isObj(c.put) ? "a put without its request" : fields(c.put, putShape) ?? checkPut(c.put as unknown as PutRequest)?.message;

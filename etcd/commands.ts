@@ -42,8 +42,17 @@ export type MembershipCommand =
   | { op: "publish"; id: string; name: string; clientUrls: string[] }
   | { op: "updatePeers"; id: string; peerUrls: string[] };
 
-/** A command as it travels in an entry: `rid` names the request a follower waits for. */
-export type ProposedCommand = Command & { rid?: string };
+/**
+ * Who asked for a command, while auth is on: the user and the auth revision its request was
+ * checked against (0: no user given). Commands members make on their own carry none.
+ */
+export interface CallerAuth {
+  user: string;
+  revision: number;
+}
+
+/** A command as it travels in an entry: `rid` names the request a follower waits for; `auth` who asked. */
+export type ProposedCommand = Command & { rid?: string; auth?: CallerAuth };
 
 /** What applying a command answers; undefined for entries that carry no command. */
 export type CommandResult =

@@ -11,6 +11,8 @@
  * Never: hashes or checks passwords, or knows about tokens (the member's), or reads a clock.
  */
 import { AuthErrors, type AuthRole, type AuthUser, type Permission, type PermType, ROOT } from "../etcd/auth.ts";
+import type { Need } from "../etcd/auth_needs.ts";
+import type { CallerAuth } from "../etcd/commands.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { Meta } from "./meta.ts";
 import type { Database, Statement } from "./sqlite.ts";
@@ -156,6 +158,24 @@ export class AuthTable {
       this.#ranges.set(name, ranges);
     }
     return covers(kind === "read" ? ranges.read : ranges.write, intervalOf(key, rangeEnd));
+  }
+
+  /**
+   * Whether `caller` may do what `needs` lists, as etcd's authApplierV3 asks at apply (and the
+   * member before proposing): nothing is asked while auth is off; a request checked against no user
+   * or an older auth revision is refused; root may do anything.
+   */
+  check(caller: CallerAuth, needs: readonly Need[]): EtcdError | undefined {
+    if (!this.#enabled) return undefined;
+    if (caller.revision === 0) return AuthErrors.userEmpty;
+    if (caller.revision < this.#revision) return AuthErrors.authOldRevision;
+    const user = this.#users.get(caller.user);
+    if (!user) return AuthErrors.permissionDenied;
+    if (user.roles.includes(ROOT)) return undefined;
+    for (const need of needs) {
+      if (need.kind === "admin" || !this.permitted(caller.user, need.kind, need.key, need.rangeEnd)) return AuthErrors.permissionDenied;
+    }
+    return undefined;
   }
 
   // ---- changes (etcd's authStore rules) ----

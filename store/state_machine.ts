@@ -14,7 +14,8 @@
  * Never: decides what is committed, or serves requests that did not come through the log.
  */
 import { STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
-import type { Command, CommandResult } from "../etcd/commands.ts";
+import { commandNeeds } from "../etcd/auth_needs.ts";
+import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type AuthCommand, AuthErrors } from "../etcd/auth.ts";
 import { Errors } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -30,7 +31,8 @@ import type { Database } from "./sqlite.ts";
 /** A committed entry as the state machine takes it: its index and its command, if it has one. */
 export interface CommittedEntry {
   index: number;
-  command: Command | undefined;
+  /** With who asked for it, when a client did and auth may be on. */
+  command: (Command & { auth?: CallerAuth }) | undefined;
 }
 
 /** Who hears of every change applied (the watch hub), and whether it wants them recorded at all. */
@@ -123,7 +125,13 @@ export class StateMachine {
     this.#durableIndex = this.#appliedIndex;
   }
 
-  #applyCommand(command: Command, index: number): CommandResult {
+  #applyCommand(command: Command & { auth?: CallerAuth }, index: number): CommandResult {
+    // A client's request is checked again as it applies: a permission revoked (or auth turned on)
+    // since it was checked takes effect, as in etcd.
+    if (command.auth && this.#auth.enabled) {
+      const denied = this.#auth.check(command.auth, commandNeeds(command, (id) => this.#leases.keys(id)));
+      if (denied) return denied;
+    }
     switch (command.op) {
       case "put": return this.#write((txn) => putRequest(txn, this.#leases, command.put));
       case "deleteRange": return this.#write((txn) => deleteRange(txn, command.deleteRange));

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type AuthCommand, AuthErrors } from "../../etcd/auth.ts";
-import type { Command } from "../../etcd/commands.ts";
+import type { CallerAuth, Command } from "../../etcd/commands.ts";
 import { isEtcdError } from "../../etcd/errors.ts";
 import { AuthTable } from "../../store/auth.ts";
 import { memoryState } from "../../testkit/state.ts";
@@ -17,7 +17,9 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 async function setup() {
   const state = await memoryState();
   let index = 0;
-  const apply = (command: AuthCommand) => state.sm.apply([{ index: ++index, command: command as Command }])[0];
+  /** Applies the next entry: an auth command, or any command with who asked for it. */
+  const apply = (command: AuthCommand | Command, auth?: CallerAuth) =>
+    state.sm.apply([{ index: ++index, command: { ...command, ...(auth ? { auth } : {}) } as Command }])[0];
   return { ...state, apply };
 }
 
@@ -134,4 +136,46 @@ test("auth store > authenticate answers a token made of the proposer's prefix an
   assert.equal(answer.token, "AbCd.6");
   assert.equal(apply({ op: "authenticate", name: "ghost", tokenPrefix: "x" }), AuthErrors.authFailed);
   assert.equal(apply({ op: "authenticate", name: "nopw", tokenPrefix: "x" }), AuthErrors.authFailed, "a user without a password cannot log in with one");
+});
+
+test("auth store > at apply a client's request is checked again: revoked permissions, an old auth revision, no user, root, admin calls", async () => {
+  const { auth, leases, apply } = await setup();
+  apply({ op: "userAdd", name: "root", password: "h", noPassword: false });
+  apply({ op: "userGrantRole", user: "root", role: "root" });
+  apply({ op: "userAdd", name: "alice", password: "h", noPassword: false });
+  apply({ op: "roleAdd", name: "r" });
+  apply({ op: "userGrantRole", user: "alice", role: "r" });
+  apply({ op: "roleGrantPermission", name: "r", perm: { permType: "READWRITE", key: bytes("a"), rangeEnd: bytes("c") } });
+  apply({ op: "authEnable" });
+  const put = (key: string, extra: Partial<{ prevKv: boolean; lease: bigint }> = {}): Command => ({
+    op: "put", put: { key: bytes(key), value: bytes("v"), lease: extra.lease ?? 0n, prevKv: extra.prevKv ?? false, ignoreValue: false, ignoreLease: false },
+  });
+  const alice = { user: "alice", revision: auth.revision };
+  assert.ok(!isEtcdError(apply(put("b"), alice)));
+  assert.equal(apply(put("c"), alice), AuthErrors.permissionDenied);
+  assert.equal(apply(put("b"), { user: "", revision: 0 }), AuthErrors.userEmpty, "a request made with no user");
+  assert.ok(!isEtcdError(apply(put("zz"), { user: "root", revision: auth.revision })), "root writes anywhere");
+  assert.equal(apply({ op: "roleAdd", name: "x" }, alice), AuthErrors.permissionDenied, "auth changes are root's");
+  // A txn: its compares read, both branches count, nested txns too.
+  const txn = (inner: string): Command => ({
+    op: "txn",
+    txn: {
+      compare: [], success: [{ kind: "put", put: (put("b") as Extract<Command, { op: "put" }>).put }],
+      failure: [{ kind: "txn", txn: { compare: [], success: [], failure: [{ kind: "range", range: { key: bytes(inner), rangeEnd: bytes(""), limit: 0, revision: 0, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false, minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0 } }] } }],
+    },
+  });
+  assert.ok(!isEtcdError(apply(txn("a"), alice)));
+  assert.equal(apply(txn("d"), alice), AuthErrors.permissionDenied, "a nested failure branch reading outside the grant");
+  // A lease holding a key alice cannot write: neither revoking it nor putting with it is hers.
+  leases.grant(7n, 60);
+  assert.ok(!isEtcdError(apply(put("zz", { lease: 7n }), { user: "root", revision: auth.revision })));
+  assert.equal(apply({ op: "leaseRevoke", id: 7n }, alice), AuthErrors.permissionDenied);
+  assert.equal(apply(put("b", { lease: 7n }), alice), AuthErrors.permissionDenied);
+  // Checked at one revision, applied after a change: refused as old; the member asks again.
+  const before = { user: "alice", revision: auth.revision };
+  apply({ op: "roleRevokePermission", role: "r", key: bytes("a"), rangeEnd: bytes("c") }, { user: "root", revision: auth.revision });
+  assert.equal(apply(put("b"), before), AuthErrors.authOldRevision);
+  assert.equal(apply(put("b"), { user: "alice", revision: auth.revision }), AuthErrors.permissionDenied);
+  // Commands members make themselves carry no caller and pass (a lease expiring).
+  assert.ok(!isEtcdError(apply({ op: "leaseRevoke", id: 7n })));
 });
