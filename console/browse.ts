@@ -14,6 +14,7 @@
 import { CONSOLE_FOLDER_ROWS_DEFAULT, CONSOLE_SEARCH_ROWS_DEFAULT } from "../config/defaults.ts";
 import { CONSOLE_ROWS_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
+import { prefixEnd } from "../etcd/keys.ts";
 import { EMPTY_BYTES } from "../etcd/types.ts";
 import { encode, header, jsonObject } from "../gateway/etcd_json.ts";
 import type { GatewayHandler } from "../gateway/handler.ts";
@@ -29,7 +30,8 @@ const foldersSchema = message<Record<string, unknown>>([
 
 
 export const browseHandlers: Record<string, GatewayHandler> = {
-  "/concord/v1/search": (member, body) => {
+  "/concord/v1/search": (member, body, caller) => {
+    if (isEtcdError(caller)) return caller;
     const decoded = decodeWith(searchSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
     const w = decoded.value;
@@ -41,19 +43,27 @@ export const browseHandlers: Record<string, GatewayHandler> = {
     let rangeEnd = (w.range_end as Uint8Array | undefined) ?? EMPTY_BYTES;
     // No key at all: every key.
     if (key.length === 0 && rangeEnd.length === 0) [key, rangeEnd] = [new Uint8Array([0]), new Uint8Array([0])];
+    // With auth on, a search reads the whole span it looks in.
+    const denied = member.auth.check(caller, [{ kind: "read", key, rangeEnd }]);
+    if (denied) return denied;
     const found = member.search({ key, rangeEnd, needle: new TextEncoder().encode(contains), limit });
     if (isEtcdError(found)) return found;
     return encode.range(member.header, { header: { revision: found.revision }, kvs: found.kvs, more: found.more, count: found.kvs.length });
   },
 
-  "/concord/v1/folders": (member, body) => {
+  "/concord/v1/folders": (member, body, caller) => {
+    if (isEtcdError(caller)) return caller;
     const decoded = decodeWith(foldersSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
     const w = decoded.value;
     const limit = (w.limit as number | undefined) ?? CONSOLE_FOLDER_ROWS_DEFAULT;
     if (limit < 1 || limit > CONSOLE_ROWS_MAX) return new EtcdError(GrpcCode.INVALID_ARGUMENT, `concord: limit must be 1 to ${CONSOLE_ROWS_MAX}`);
     const separator = new TextEncoder().encode((w.separator as string | undefined) ?? "/");
-    const listing = member.folders((w.key as Uint8Array | undefined) ?? EMPTY_BYTES, separator, w.start as Uint8Array | undefined, limit);
+    const prefix = (w.key as Uint8Array | undefined) ?? EMPTY_BYTES;
+    // With auth on, a listing reads every key under its prefix (their names and counts).
+    const denied = member.auth.check(caller, [{ kind: "read", key: prefix.length ? prefix : new Uint8Array([0]), rangeEnd: prefix.length ? prefixEnd(prefix) : new Uint8Array([0]) }]);
+    if (denied) return denied;
+    const listing = member.folders(prefix, separator, w.start as Uint8Array | undefined, limit);
     return jsonObject().raw("header", header(member.header, listing.revision))
       .list("folders", listing.folders, (f) => jsonObject().bytes("prefix", f.prefix).int("count", f.count).toString())
       .list("keys", listing.keys, (k) => `"${k.toBase64()}"`)

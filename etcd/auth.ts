@@ -49,6 +49,13 @@ export type AuthCommand =
   | { op: "roleGrantPermission"; name: string; perm: Permission }
   | { op: "roleRevokePermission"; role: string; key: Uint8Array; rangeEnd: Uint8Array };
 
+const AUTH_OPS: ReadonlySet<string> = new Set<AuthCommand["op"]>([
+  "authEnable", "authDisable", "authenticate", "userAdd", "userDelete", "userChangePassword", "userGrantRole", "userRevokeRole",
+  "roleAdd", "roleDelete", "roleGrantPermission", "roleRevokePermission",
+]);
+
+export const isAuthCommand = (c: { op: string }): c is AuthCommand => AUTH_OPS.has(c.op);
+
 const failed = (message: string) => new EtcdError(GrpcCode.FAILED_PRECONDITION, message);
 const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
 
@@ -67,6 +74,9 @@ export const AuthErrors = {
   permissionNotGranted: failed("etcdserver: permission is not granted to the role"),
   authNotEnabled: failed("etcdserver: authentication is not enabled"),
   invalidAuthToken: new EtcdError(GrpcCode.UNAUTHENTICATED, "etcdserver: invalid auth token"),
-  invalidAuthMgmt: failed("etcdserver: invalid auth management"),
+  invalidAuthMgmt: invalid("etcdserver: invalid auth management"),
   authOldRevision: invalid("etcdserver: revision of auth store is old"),
 } as const;
+
+/** etcd's maintenance server refuses non-root callers (defragment, hash, snapshot, move leader) with its auth package's words, code 2. */
+export const maintenanceDenied = new EtcdError(GrpcCode.UNKNOWN, "auth: permission denied");

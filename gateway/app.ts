@@ -10,8 +10,9 @@ import { Hono } from "hono";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
+import { authHandlers } from "./routes/auth.ts";
 import { clusterHandlers } from "./routes/cluster.ts";
-import { type GatewayHandler, notForLearner } from "./handler.ts";
+import { type GatewayHandler, notForLearner, tokenOf } from "./handler.ts";
 import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
@@ -23,8 +24,9 @@ export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
     if (request.method !== "POST") return methodNotAllowed();
     const body = await readJsonBody(request);
     if (isEtcdError(body)) return errorResponse(body);
+    const caller = member.auth.caller(tokenOf(request));
     try {
-      const answer = await handler(member, body);
+      const answer = await handler(member, body, caller);
       return isEtcdError(answer) ? errorResponse(answer) : jsonResponse(answer);
     } catch (e) {
       // A bug or a failed disk: say so in etcd's shape rather than dropping the connection.
@@ -47,7 +49,7 @@ export interface Gateway {
 
 export function createGateway(member: ApiMember, options: AppOptions = {}): Gateway {
   const app = new Hono();
-  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers })) {
+  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers, ...authHandlers })) {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }

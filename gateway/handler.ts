@@ -8,12 +8,19 @@
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import { Errors as ServerErrors } from "../etcd/server_errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
+import type { Caller } from "../member/auth_service.ts";
 import type { JsonValue } from "./compat/go_json.ts";
 import { decodeWith, type FieldSchema, type WireMessage } from "./compat/proto_json.ts";
 
 /** A JSON answer (200) or an etcd error. */
 export type Answer = string | EtcdError;
-export type GatewayHandler = (member: ApiMember, body: JsonValue) => Answer | Promise<Answer>;
+export type { Caller };
+export type GatewayHandler = (member: ApiMember, body: JsonValue, caller: Caller) => Answer | Promise<Answer>;
+
+/** The token a gateway request carries: etcd's `Authorization` header (the raw token), or grpc-gateway's metadata header. */
+export function tokenOf(request: Request): string | undefined {
+  return request.headers.get("authorization") ?? request.headers.get("grpc-metadata-token") ?? undefined;
+}
 
 /** Decodes a body with a schema, or answers etcd's decoding error. */
 export function decodeBody(schema: FieldSchema<WireMessage>, body: JsonValue): WireMessage | EtcdError {
@@ -26,5 +33,5 @@ export const notForLearner = ServerErrors.notForLearner;
 
 /** A call a learner does not serve: answered notForLearner before anything is decoded, as etcd does. */
 export function votersOnly(handler: GatewayHandler): GatewayHandler {
-  return (member, body) => (member.isLearner ? notForLearner : handler(member, body));
+  return (member, body, caller) => (member.isLearner ? notForLearner : handler(member, body, caller));
 }

@@ -11,7 +11,7 @@
 import { WATCH_STREAM_QUEUED_BYTES_MAX } from "../config/limits.ts";
 import type { HeaderContext } from "../etcd/types.ts";
 import type { WatchEvent, Watcher, WatchHub } from "../watch/hub.ts";
-import { type WatchCreate, type WatchOutput, type WatchResult, WatchSession } from "../watch/session.ts";
+import { type WatchCreate, type WatchOutput, type WatchPermission, type WatchResult, WatchSession } from "../watch/session.ts";
 import { ResponseBody } from "./response_body.ts";
 import { eventsJson, watchResponse } from "./watch_json.ts";
 
@@ -39,7 +39,7 @@ export class WatchStream {
   readonly #out: ResponseBody;
   readonly #session: WatchSession;
 
-  constructor(host: WatchHost, framing: WatchFraming) {
+  constructor(host: WatchHost, framing: WatchFraming, permitted?: WatchPermission) {
     this.#host = host;
     this.#framing = framing;
     this.#out = new ResponseBody(WATCH_STREAM_QUEUED_BYTES_MAX, { pulled: () => this.#host.watches.wake(), cancelled: () => this.close() });
@@ -56,7 +56,7 @@ export class WatchStream {
       },
       close: () => out.close(),
     };
-    this.#session = new WatchSession(host, output);
+    this.#session = new WatchSession(host, output, permitted);
   }
 
   /** The response's body. */

@@ -27,7 +27,10 @@ const hexId = (id: bigint) => id.toString(16);
 
 /** Answers a change with the header and every member; `withMember` adds the one the call was about (add). */
 function change(toRequest: (m: Parameters<UnaryHandler>[1]) => MembershipRequest, withMember = false): UnaryHandler {
-  return async (api, m) => {
+  return async (api, m, caller) => {
+    // Membership is root's while auth is on (etcd answers permission denied).
+    const denied = isEtcdError(caller) ? caller : api.auth.admin(caller);
+    if (denied) return denied;
     const result = await api.changeMembership(toRequest(m));
     if (isEtcdError(result)) return result;
     return fields().message("header", header(api.header, 0))

@@ -6,7 +6,7 @@
  * server.ts), the member, the response message. Never: semantics of the key space (the store's
  * applier has them) or a rule of its own that the JSON gateway does not share (etcd/ has those).
  */
-import type { Command, CommandResult } from "../etcd/commands.ts";
+import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { deleteRangeSize, proposalSize, ProposalField, putSize, txnSize } from "../etcd/proto_size.ts";
 import { checkDeleteRange, checkProposalSize, checkPut, checkRange, checkTxn } from "../etcd/request_checks.ts";
@@ -29,30 +29,32 @@ function proposal<R, T>(spec: {
   command: (r: R) => Command;
   respond: (header: HeaderContext, response: T) => ProtoObject;
 }): UnaryHandler {
-  return async (member, message) => {
+  return async (member, message, caller) => {
+    if (isEtcdError(caller)) return caller;
     const request = spec.convert(message);
     const err = spec.check?.(request) ?? (spec.size && checkProposalSize(proposalSize(spec.size.field, spec.size.of(request))));
     if (err) return err;
-    const result: CommandResult = await member.propose(spec.command(request));
+    const result: CommandResult = await member.propose(spec.command(request), caller);
     if (result === undefined) throw new Error("kv: a proposal applied without a result");
     return isEtcdError(result) ? result : spec.respond(member.header, result as T);
   };
 }
 
-function answerRange(member: ApiMember, request: RangeRequest): Answer {
-  const result = member.range(request);
+function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer {
+  const result = member.range(request, caller);
   return isEtcdError(result) ? result : kvResponse.range(member.header, result);
 }
 
-const range: UnaryHandler = (member, message) => {
+const range: UnaryHandler = (member, message, caller) => {
+  if (isEtcdError(caller)) return caller;
   const request = toRange(message);
   const err = checkRange(request);
   if (err) return err;
-  if (request.serializable) return answerRange(member, request);
+  if (request.serializable) return answerRange(member, request, caller);
   // A linearizable read first waits until this member has applied all that was acknowledged.
   const barrier = member.readBarrier();
-  if (barrier === undefined) return answerRange(member, request);
-  return barrier.then((failed) => failed ?? answerRange(member, request));
+  if (barrier === undefined) return answerRange(member, request, caller);
+  return barrier.then((failed) => failed ?? answerRange(member, request, caller));
 };
 
 export function kvService(member: ApiMember): ServiceImplementation {

@@ -15,18 +15,20 @@ import { bool, int64 } from "./requests.ts";
 import { fields, header } from "./responses.ts";
 import { unary, type UnaryHandler } from "./unary.ts";
 
-const grant: UnaryHandler = async (member, m) => {
+const grant: UnaryHandler = async (member, m, caller) => {
+  if (isEtcdError(caller)) return caller;
   const command = leaseGrantCommand({ id: int64(m, "ID"), ttlSeconds: int64(m, "TTL") }, member.leases.minTtl);
   if (isEtcdError(command)) return command;
-  const result = await member.propose(command);
+  const result = await member.propose(command, caller);
   if (isEtcdError(result)) return result;
   const granted = result as LeaseGrantResponse;
   return fields().message("header", header(member.header, granted.header.revision)).int("ID", granted.id).int("TTL", granted.ttl)
     .done();
 };
 
-const revoke: UnaryHandler = async (member, m) => {
-  const result = await member.propose({ op: "leaseRevoke", id: int64(m, "ID") });
+const revoke: UnaryHandler = async (member, m, caller) => {
+  if (isEtcdError(caller)) return caller;
+  const result = await member.propose({ op: "leaseRevoke", id: int64(m, "ID") }, caller);
   if (isEtcdError(result)) return result;
   return fields().message("header", header(member.header, (result as LeaseRevokeResponse).header.revision)).done();
 };

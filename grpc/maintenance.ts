@@ -46,12 +46,16 @@ const alarm: UnaryHandler = (_member, m) => {
   return {};
 };
 
-const hash: UnaryHandler = (member) => {
+const hash: UnaryHandler = (member, _m, caller) => {
+  const refused = member.auth.maintenance(caller);
+  if (refused) return refused;
   const h = member.hash();
   return fields().message("header", header(member.header, h.revision)).int("hash", h.hash).done();
 };
 
-const hashKv: UnaryHandler = (member, m) => {
+const hashKv: UnaryHandler = (member, m, caller) => {
+  const refused = member.auth.maintenance(caller);
+  if (refused) return refused;
   const h = member.hashKv(int(m, "revision"));
   if (isEtcdError(h)) return h;
   return fields().message("header", header(member.header, h.revision)).int("hash", h.hash)
@@ -59,12 +63,16 @@ const hashKv: UnaryHandler = (member, m) => {
 };
 
 /** etcd answers a defragment with an empty message: no header. */
-const defragment: UnaryHandler = (member) => {
+const defragment: UnaryHandler = (member, _m, caller) => {
+  const refused = member.auth.maintenance(caller);
+  if (refused) return refused;
   member.defragment();
   return {};
 };
 
-const moveLeader: UnaryHandler = async (member, m) => {
+const moveLeader: UnaryHandler = async (member, m, caller) => {
+  const refused = member.auth.maintenance(caller);
+  if (refused) return refused;
   const err = await member.moveLeader(int64(m, "targetID").toString(16));
   // etcd answers a transfer with an empty message: no header.
   return err ?? {};

@@ -15,6 +15,7 @@ import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { ByteStream } from "../runtime/byte_stream.ts";
 import { callOpener, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
+import { authService } from "./auth.ts";
 import { clusterService } from "./cluster.ts";
 import { H2Connection } from "./h2/connection.ts";
 import { kvService } from "./kv.ts";
@@ -34,7 +35,7 @@ export function routes(member: ApiMember): Router {
     Watch: watchService(member),
     Cluster: clusterService(member),
     Maintenance: maintenanceService(member),
-    Auth: {},
+    Auth: authService(member),
   };
   const byPath = new Map<string, ServedMethod>();
   for (const [service, definition] of Object.entries(services)) {

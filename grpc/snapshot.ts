@@ -57,6 +57,8 @@ async function send(call: ServerCall, copy: StateCopy): Promise<void> {
 
 export function snapshot(member: ApiMember): Method {
   return serverStream(member, (call) => {
+    const refused = member.auth.maintenance(member.auth.caller(call.metadata.get("token")));
+    if (refused) return call.end(refused);
     const copy = member.snapshot();
     send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
   });

@@ -10,11 +10,13 @@
  */
 import type { EtcdError } from "../etcd/errors.ts";
 import { Errors as ServerErrors } from "../etcd/server_errors.ts";
+import type { Caller } from "../member/auth_service.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { Answer, Metadata, Method, ServerCall } from "./calls.ts";
 import type { ProtoMessage } from "./protos.ts";
 
-export type UnaryHandler = (member: ApiMember, request: ProtoMessage) => Answer | Promise<Answer>;
+/** A unary call's handler; `caller` is who its `token` metadata names (member.auth.caller). */
+export type UnaryHandler = (member: ApiMember, request: ProtoMessage, caller: Caller) => Answer | Promise<Answer>;
 
 export interface UnaryRules {
   /** Whether a learner serves this request (etcd: status, and ranges that are serializable). */
@@ -36,7 +38,8 @@ export function unary(member: ApiMember, handler: UnaryHandler, rules: UnaryRule
   return {
     kind: "unary",
     handle: (request, metadata) =>
-      refusedBeforeHandler(member, metadata, rules.servesLearner?.(request) === true) ?? handler(member, request),
+      refusedBeforeHandler(member, metadata, rules.servesLearner?.(request) === true) ??
+        handler(member, request, member.auth.caller(metadata.get("token"))),
   };
 }
 

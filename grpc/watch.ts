@@ -10,6 +10,7 @@
  * Never: buffers events itself (the hub re-reads them from history) or keeps a rule of its own.
  */
 import { REQUEST_BYTES_MAX } from "../config/limits.ts";
+import { isEtcdError } from "../etcd/errors.ts";
 import { EventType, type KeyValue } from "../etcd/types.ts";
 import { fieldSize } from "../etcd/proto_size.ts";
 import type { ApiMember } from "../member/client_api.ts";
@@ -128,7 +129,11 @@ function output(member: ApiMember, call: ServerCall): WatchOutput {
 export function watchService(member: ApiMember): { Watch: Method } {
   return {
     Watch: bidiStream(member, (call) => {
-      const session = new WatchSession(member, output(member, call));
+      const caller = member.auth.caller(call.metadata.get("token"));
+      if (isEtcdError(caller)) return call.end(caller);
+      // A watch its caller may not read is refused when created (etcd's isWatchPermitted).
+      const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]) === undefined);
+      const session = new WatchSession(member, output(member, call), permitted);
       call.onMessage = (request) => {
         try {
           handle(session, request);

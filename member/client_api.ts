@@ -4,7 +4,8 @@
  *
  * Owns: the contract. Never: an implementation (member/ has it).
  */
-import type { Command, CommandResult } from "../etcd/commands.ts";
+import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
+import type { AuthService } from "./auth_service.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import type { LeaseService } from "./lease_service.ts";
@@ -24,20 +25,22 @@ export interface ApiMember {
   readonly watches: WatchHub;
   /** A learner only serves serializable reads and status, as in etcd. */
   readonly isLearner: boolean;
-  /** Replicates a write; resolves once it is applied, with what applying it answered. */
-  propose(command: Command): Promise<CommandResult>;
+  /** Replicates a write (checked against `caller` first, and as it applies); resolves once it is applied, with what applying it answered. */
+  propose(command: Command, caller?: CallerAuth): Promise<CommandResult>;
   /**
    * For a linearizable read: resolves once every write acknowledged before the call is applied
    * here; undefined when that holds already.
    */
   readBarrier(): Promise<EtcdError | undefined> | undefined;
   /** Reads from the member's state as applied so far. */
-  range(request: RangeRequest): RangeResponse | EtcdError;
+  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError;
   /** The children of a prefix by a separator, read locally (Concord's, for the console). */
   folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number };
   /** Concord's search over keys and values, read locally. */
   search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number };
   members(): MemberInfo[];
+  /** etcd's Auth service, and who a request's token names. */
+  readonly auth: AuthService;
   /** The minimum TTL, keep-alives and time-to-live, answered by the leader. */
   readonly leases: Pick<LeaseService, "minTtl" | "renew" | "timeToLive">;
   leaseIds(): LeaseId[];

@@ -16,7 +16,7 @@ import {
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
-import { type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
+import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -42,6 +42,9 @@ import {
 } from "../peer/types.ts";
 import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
+import { AuthService } from "./auth_service.ts";
+import { isAuthCommand } from "../etcd/auth.ts";
+import { commandNeeds, rangeNeeds } from "../etcd/auth_needs.ts";
 import { Proposals } from "./proposals.ts";
 import { ReadBarrier } from "./read_barrier.ts";
 import { ReadyLoop } from "./ready_loop.ts";
@@ -106,6 +109,7 @@ export class Member implements PeerService {
   readonly #sender: PeerSender;
   readonly #reads: ReadBarrier;
   readonly #leases: LeaseService;
+  readonly #auth: AuthService;
   /** Every watcher on this member, fed by what it applies. */
   readonly watches: WatchHub;
   /** etcd's request timeout: REQUEST_TIMEOUT_BASE_MS plus two election timeouts. */
@@ -211,6 +215,11 @@ export class Member implements PeerService {
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
     }, { progressNotifyMs: config.watchProgressNotifyMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_MS });
     store.stateMachine.listener = this.watches;
+    this.#auth = new AuthService({
+      store: () => this.#store.auth,
+      propose: (command, caller) => this.propose(command, caller),
+      now: () => performance.now(),
+    });
     this.#leases = new LeaseService({
       leases: () => this.#store.leases,
       propose: (command) => this.propose(command),
@@ -325,10 +334,16 @@ export class Member implements PeerService {
   /**
    * Replicates a write and resolves with what applying it answered. On the leader, everything
    * proposed while a Ready is being persisted goes into the next one: one transaction, one fsync.
-   * A follower hands the write to the leader and waits to apply it itself.
+   * A follower hands the write to the leader and waits to apply it itself. With a `caller` (auth
+   * on, or a token given) it is checked first and carries the caller, checked again as it applies.
    */
-  propose(command: Command): Promise<CommandResult> {
+  propose(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (caller) {
+      const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id)));
+      if (denied) return Promise.resolve(denied);
+    }
+    const command: Command = caller ? { ...asked, auth: caller } as Command & { auth: CallerAuth } : asked;
     if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return Promise.resolve(MemberErrors.tooManyRequests);
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
@@ -361,8 +376,8 @@ export class Member implements PeerService {
   }
 
   /** A read of the local state. */
-  range(request: RangeRequest): RangeResponse | EtcdError {
-    return this.#read(() => range(this.#store.mvcc, request));
+  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError {
+    return this.#auth.check(caller, rangeNeeds(request)) ?? this.#read(() => range(this.#store.mvcc, request));
   }
 
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
@@ -482,6 +497,11 @@ export class Member implements PeerService {
   /** Leases as clients reach them (lease_service.ts). */
   get leases(): LeaseService {
     return this.#leases;
+  }
+
+  /** etcd's Auth service, and who a token names (auth_service.ts). */
+  get auth(): AuthService {
+    return this.#auth;
   }
 
   /** Leases granted so far, in no particular order. */
@@ -672,6 +692,7 @@ export class Member implements PeerService {
       this.#forwarded.applied(e.index, commands[i].rid, results[i]);
       const command = commands[i].command;
       if ((command?.op === "leaseGrant" || command?.op === "leaseRevoke") && !isEtcdError(results[i])) this.#leases.applied(command);
+      if (command && isAuthCommand(command)) this.#auth.applied(command, results[i]);
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();
@@ -707,4 +728,3 @@ export class Member implements PeerService {
     this.#loop.releaseIdle();
   }
 }
-

@@ -31,6 +31,7 @@ export interface Store {
   readonly checkpointer: Checkpointer;
   readonly members: MemberTable;
   readonly leases: LeaseTable;
+  readonly auth: AuthTable;
   readonly folders: Folders;
   readonly hashes: StateHashes;
   readonly snapshots: SnapshotFiles;
@@ -138,6 +139,9 @@ export async function openStore(dataDir: string): Promise<Store> {
     },
     get leases() {
       return state.leases;
+    },
+    get auth() {
+      return state.auth;
     },
     get folders() {
       return state.folders;

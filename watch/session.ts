@@ -59,6 +59,10 @@ export interface WatchOutput {
 /** etcd's errors for a create it refuses (the watch is answered created and canceled). */
 const EMPTY_RANGE = "mvcc: watcher range is empty";
 const DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
+const PERMISSION_DENIED = "etcdserver: permission denied";
+
+/** Whether the stream's caller may read [key, rangeEnd) (auth); every watch may when none is given. */
+export type WatchPermission = (key: Uint8Array, rangeEnd: Uint8Array) => boolean;
 
 export class WatchSession implements WatchSink {
   readonly #host: WatchHost;
@@ -71,9 +75,12 @@ export class WatchSession implements WatchSink {
   /** Called once the session is closed (by the client or by the member). */
   onClose: (() => void) | undefined;
 
-  constructor(host: WatchHost, output: WatchOutput) {
+  readonly #permitted: WatchPermission;
+
+  constructor(host: WatchHost, output: WatchOutput, permitted: WatchPermission = () => true) {
     this.#host = host;
     this.#output = output;
+    this.#permitted = permitted;
   }
 
   get ready(): boolean {
@@ -102,6 +109,8 @@ export class WatchSession implements WatchSink {
     const span = keySpan(key, r.rangeEnd);
     const refuse = (reason: string) => this.#output.control(current, { watchId: -1, created: true, canceled: true, cancelReason: reason });
     if (span.kind === "between" && compareBytes(key, span.end) >= 0) return void refuse(EMPTY_RANGE);
+    // etcd refuses a watch its caller may not read with a created-and-canceled answer.
+    if (!this.#permitted(key, r.rangeEnd)) return void refuse(PERMISSION_DENIED);
     let id = r.watchId;
     if (id === 0) {
       while (this.#watchers.has(this.#nextId)) this.#nextId++;

@@ -10,7 +10,7 @@ import type { MemberRecord } from "../../etcd/types.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import { goString, header, jsonObject } from "../etcd_json.ts";
 import type { JsonValue } from "../compat/go_json.ts";
-import { type GatewayHandler, votersOnly } from "../handler.ts";
+import { type Caller, type GatewayHandler, votersOnly } from "../handler.ts";
 import { emptySchema } from "../schemas/kv.ts";
 import { bool, decodeWith, type FieldSchema, message, repeated, spec, string, uint64 } from "../compat/proto_json.ts";
 
@@ -37,7 +37,10 @@ function decode(schema: FieldSchema<Wire>, body: JsonValue): Wire | EtcdError {
 const hex = (id: bigint | undefined) => (id ?? 0n).toString(16);
 
 /** Answers the change with the header and every member; `withMember` adds the one added. */
-async function change(member: ApiMember, request: Parameters<ApiMember["changeMembership"]>[0], withMember = false) {
+async function change(member: ApiMember, caller: Caller, request: Parameters<ApiMember["changeMembership"]>[0], withMember = false) {
+  // Membership is root's while auth is on (etcd answers permission denied).
+  const denied = isEtcdError(caller) ? caller : member.auth.admin(caller);
+  if (denied) return denied;
   const result = await member.changeMembership(request);
   if (isEtcdError(result)) return result;
   return jsonObject().raw("header", header(member.header, 0))
@@ -53,25 +56,25 @@ const handlers: Record<string, GatewayHandler> = {
       .raw("members", `[${member.members().map(memberJson).join(",")}]`).toString();
   },
 
-  "/v3/cluster/member/add": (member, body) => {
+  "/v3/cluster/member/add": (member, body, caller) => {
     const r = decode(addSchema, body);
     if (isEtcdError(r)) return r;
-    return change(member, { op: "add", peerUrls: r.peerURLs ?? [], isLearner: r.isLearner ?? false }, true);
+    return change(member, caller, { op: "add", peerUrls: r.peerURLs ?? [], isLearner: r.isLearner ?? false }, true);
   },
 
-  "/v3/cluster/member/remove": (member, body) => {
+  "/v3/cluster/member/remove": (member, body, caller) => {
     const r = decode(idSchema, body);
-    return isEtcdError(r) ? r : change(member, { op: "remove", id: hex(r.ID) });
+    return isEtcdError(r) ? r : change(member, caller, { op: "remove", id: hex(r.ID) });
   },
 
-  "/v3/cluster/member/update": (member, body) => {
+  "/v3/cluster/member/update": (member, body, caller) => {
     const r = decode(updateSchema, body);
-    return isEtcdError(r) ? r : change(member, { op: "update", id: hex(r.ID), peerUrls: r.peerURLs ?? [] });
+    return isEtcdError(r) ? r : change(member, caller, { op: "update", id: hex(r.ID), peerUrls: r.peerURLs ?? [] });
   },
 
-  "/v3/cluster/member/promote": (member, body) => {
+  "/v3/cluster/member/promote": (member, body, caller) => {
     const r = decode(idSchema, body);
-    return isEtcdError(r) ? r : change(member, { op: "promote", id: hex(r.ID) });
+    return isEtcdError(r) ? r : change(member, caller, { op: "promote", id: hex(r.ID) });
   },
 };
 

@@ -8,6 +8,7 @@
 import type { Command } from "../../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../../etcd/errors.ts";
 import type { RangeRequest } from "../../etcd/types.ts";
+import type { CallerAuth } from "../../etcd/commands.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
 import { encode } from "../etcd_json.ts";
@@ -40,7 +41,8 @@ function proposal<R, T>(spec: {
   command: (r: R) => Command;
   encode: (header: HeaderContext, response: T) => string;
 }): GatewayHandler {
-  return votersOnly(async (member, body) => {
+  return votersOnly(async (member, body, caller) => {
+    if (isEtcdError(caller)) return caller;
     const request = decode(spec.schema, spec.convert, body);
     if (isEtcdError(request)) return request;
     if (spec.size && spec.field) {
@@ -48,29 +50,30 @@ function proposal<R, T>(spec: {
       const err = checkMessageSize(size) ?? spec.check?.(request) ?? checkProposalSize(proposalSize(spec.field, size));
       if (err) return err;
     }
-    const result = await member.propose(spec.command(request));
+    const result = await member.propose(spec.command(request), caller);
     if (result === undefined) throw new Error("kv: a proposal applied without a result");
     return isEtcdError(result) ? result : spec.encode(member.header, result as T);
   });
 }
 
-function answerRange(member: ApiMember, request: RangeRequest): Answer {
-  const result = member.range(request);
+function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer {
+  const result = member.range(request, caller);
   return isEtcdError(result) ? result : encode.range(member.header, result);
 }
 
 export const kvHandlers: Record<string, GatewayHandler> = {
-  "/v3/kv/range": (member, body) => {
+  "/v3/kv/range": (member, body, caller) => {
+    if (isEtcdError(caller)) return caller;
     const request = decode(rangeSchema, toRange, body);
     if (isEtcdError(request)) return request;
     const err = checkMessageSize(rangeSize(request)) ?? checkRange(request);
     if (err) return err;
-    if (request.serializable) return answerRange(member, request);
+    if (request.serializable) return answerRange(member, request, caller);
     if (member.isLearner) return notForLearner;
     // A linearizable read first waits until this member has applied all that was acknowledged.
     const barrier = member.readBarrier();
-    if (barrier === undefined) return answerRange(member, request);
-    return barrier.then((failed) => failed ?? answerRange(member, request));
+    if (barrier === undefined) return answerRange(member, request, caller);
+    return barrier.then((failed) => failed ?? answerRange(member, request, caller));
   },
 
   "/v3/kv/put": proposal({

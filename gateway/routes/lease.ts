@@ -17,7 +17,7 @@ import { errorResponse, streamErrorLine, streamErrorResponse } from "../http.ts"
 import { jsonValues } from "../compat/json_stream.ts";
 import { ResponseBody } from "../response_body.ts";
 import type { JsonValue } from "../compat/go_json.ts";
-import { type Answer, decodeBody, type GatewayHandler, notForLearner, votersOnly } from "../handler.ts";
+import { type Answer, type Caller, decodeBody, type GatewayHandler, notForLearner, votersOnly } from "../handler.ts";
 import { leaseGrantSchema, leaseIdOf, leaseIdSchema, leaseTimeToLiveSchema, ttlOf, wantsKeys } from "../schemas/watch_lease.ts";
 
 
@@ -25,20 +25,22 @@ function grantJson(ctx: HeaderContext, r: LeaseGrantResponse): string {
   return jsonObject().raw("header", header(ctx, r.header.revision)).int("ID", r.id).int("TTL", r.ttl).toString();
 }
 
-async function grant(member: ApiMember, body: JsonValue): Promise<Answer> {
+async function grant(member: ApiMember, body: JsonValue, caller: Caller): Promise<Answer> {
+  if (isEtcdError(caller)) return caller;
   const request = decodeBody(leaseGrantSchema, body);
   if (isEtcdError(request)) return request;
   const command = leaseGrantCommand({ id: leaseIdOf(request), ttlSeconds: ttlOf(request) }, member.leases.minTtl);
   if (isEtcdError(command)) return command;
-  const result = await member.propose(command);
+  const result = await member.propose(command, caller);
   if (isEtcdError(result)) return result;
   return grantJson(member.header, result as LeaseGrantResponse);
 }
 
-async function revoke(member: ApiMember, body: JsonValue): Promise<Answer> {
+async function revoke(member: ApiMember, body: JsonValue, caller: Caller): Promise<Answer> {
+  if (isEtcdError(caller)) return caller;
   const request = decodeBody(leaseIdSchema, body);
   if (isEtcdError(request)) return request;
-  const result = await member.propose({ op: "leaseRevoke", id: leaseIdOf(request) });
+  const result = await member.propose({ op: "leaseRevoke", id: leaseIdOf(request) }, caller);
   if (isEtcdError(result)) return result;
   return jsonObject().raw("header", header(member.header, result!.header.revision)).toString();
 }

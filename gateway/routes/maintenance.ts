@@ -39,7 +39,10 @@ export const memberHandlers: Record<string, GatewayHandler> = {
       .toString();
   },
 
-  "/v3/maintenance/transfer-leadership": votersOnly(async (member: ApiMember, body) => {
+  "/v3/maintenance/transfer-leadership": votersOnly(async (member: ApiMember, body, caller) => {
+    // Root's while auth is on, in the words of etcd's maintenance server.
+    const denied = member.auth.maintenance(caller);
+    if (denied) return denied;
     const decoded = decodeWith(moveLeaderSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
     const err = await member.moveLeader((decoded.value.targetID ?? 0n).toString(16));

@@ -20,7 +20,8 @@ import { watchRequestSize } from "../compat/proto_size.ts";
 import { checkMessageSize } from "../../etcd/request_checks.ts";
 import { decodeWith } from "../compat/proto_json.ts";
 import { toWatchRequest, type WatchRequest, watchRequestSchema } from "../schemas/watch_lease.ts";
-import type { WatchCreate } from "../../watch/session.ts";
+import type { WatchCreate, WatchPermission } from "../../watch/session.ts";
+import { tokenOf } from "../handler.ts";
 import { gatewayFraming, sseFraming, WatchStream } from "../watch_stream.ts";
 
 
@@ -66,6 +67,8 @@ function readRequest(value: StreamedValue): ReadRequest {
  * error line that ends it.
  */
 export async function gatewayWatch(member: ApiMember, request: Request): Promise<Response> {
+  const permitted = watchPermission(member, request);
+  if (permitted instanceof EtcdError) return errorResponse(permitted);
   const values = jsonValues(request.body);
   const first = await values.next();
   let firstRequest: WatchRequest | undefined;
@@ -75,7 +78,7 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
     if ("refused" in read) return streamErrorResponse(read.refused);
     firstRequest = read.request;
   }
-  const stream = new WatchStream(member, gatewayFraming);
+  const stream = new WatchStream(member, gatewayFraming, permitted);
   if (firstRequest) handle(stream, firstRequest);
   (async () => {
     for await (const value of values) {
@@ -91,6 +94,16 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
     }
   })().catch(() => {});
   return streamResponse(stream, { "Content-Type": gatewayFraming.contentType });
+}
+
+/**
+ * What the request's caller may watch (auth): undefined while auth is off and it carries no
+ * token; etcd's error for a token that names no one.
+ */
+function watchPermission(member: ApiMember, request: Request): WatchPermission | undefined | EtcdError {
+  const caller = member.auth.caller(tokenOf(request));
+  if (caller instanceof EtcdError) return caller;
+  return caller && ((key, rangeEnd) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]) === undefined);
 }
 
 /** The watch an SSE request asks for, from its query and Last-Event-ID. */
@@ -163,7 +176,9 @@ export class SseStreams {
   open(member: ApiMember, request: Request): Response {
     const create = sseWatchOf(request);
     if (create instanceof EtcdError) return errorResponse(create);
-    const stream = new WatchStream(member, sseFraming);
+    const permitted = watchPermission(member, request);
+    if (permitted instanceof EtcdError) return errorResponse(permitted);
+    const stream = new WatchStream(member, sseFraming, permitted);
     this.#streams.add(stream);
     stream.onClose = () => {
       this.#streams.delete(stream);

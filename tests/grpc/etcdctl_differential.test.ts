@@ -250,9 +250,64 @@ const cluster: Step[] = [
   run("watch c/a"),
 ];
 
+/** Users, roles and permissions, logging in with --user, and what each user may do (issue 15). */
+const auth: Step[] = [
+  run("auth enable"),
+  run("user add root:rootpw"),
+  run("user add root:again"),
+  run("user add ''"),
+  run("role add r"),
+  run("role add r"),
+  run("role grant-permission r readwrite a c"),
+  run("role grant-permission r read --prefix w/"),
+  run("role grant-permission r write solo"),
+  run("role grant-permission nope read a"),
+  run("role get r"),
+  run("role list"),
+  run("user add alice:alicepw"),
+  run("user grant-role alice r"),
+  run("user grant-role alice nope"),
+  run("user get alice"),
+  run("user get alice --detail"),
+  run("user list"),
+  run("auth enable"),
+  run("put a 1"),
+  run("--user root:rootpw put a 1"),
+  run("--user root:wrong put a 1"),
+  run("--user ghost:x get a"),
+  run("--user alice:alicepw get a"),
+  run("--user alice:alicepw get a d"),
+  run("--user alice:alicepw put b 2"),
+  run("--user alice:alicepw put w/x 2"),
+  run("--user alice:alicepw get w/ --prefix"),
+  run("--user alice:alicepw put solo 1"),
+  run("--user alice:alicepw get solo"),
+  run("--user alice:alicepw txn", { stdin: "value(\"a\") = \"1\"\n\nget b\n\nget d\n\n" }),
+  run("--user alice:alicepw del a c"),
+  run("--user alice:alicepw user list"),
+  run("--user alice:alicepw role get r"),
+  run("--user alice:alicepw member list", { unordered: true }),
+  run("--user alice:alicepw endpoint status"),
+  run("--user alice:alicepw defrag"),
+  run("--user alice:alicepw auth disable"),
+  run("--user root:rootpw role revoke-permission r a c"),
+  run("--user alice:alicepw get a"),
+  run("--user root:rootpw user delete root"),
+  run("--user root:rootpw user revoke-role root root"),
+  run("--user root:rootpw user passwd alice --interactive=false", { stdin: "newpw\n" }),
+  run("--user alice:alicepw get w/x"),
+  run("--user alice:newpw get w/x"),
+  run("--user root:rootpw role delete r"),
+  run("--user root:rootpw user get alice"),
+  run("--user root:rootpw auth disable"),
+  run("get a"),
+  run("user list"),
+];
+
 test("etcdctl differential > put, get and del", () => differential(1, kv));
 test("etcdctl differential > txn", () => differential(1, txn));
 test("etcdctl differential > watch", () => differential(1, watches));
 test("etcdctl differential > lease", () => differential(1, leases));
 test("etcdctl differential > compaction and maintenance", () => differential(1, maintenance));
 test("etcdctl differential > a cluster: members, leadership, no leader", () => differential(3, cluster));
+test("etcdctl differential > auth: users, roles, permissions, --user", () => differential(1, auth));

@@ -43,6 +43,8 @@ const standIn = {
   }),
   hashKv: () => ({ hash: 1, revision: 3, compactRevision: -1 }),
   hash: () => ({ hash: 1, revision: 3 }),
+  // Auth off: no caller, nothing checked.
+  auth: { caller: () => undefined, check: () => undefined, admin: () => undefined, maintenance: () => undefined },
 } as unknown as ApiMember;
 
 let server: Server;
