@@ -377,7 +377,8 @@ export class Member implements PeerService {
 
   /** A read of the local state. */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError {
-    return this.#auth.check(caller, rangeNeeds(request)) ?? this.#read(() => range(this.#store.mvcc, request));
+    const denied = caller && this.#auth.check(caller, rangeNeeds(request));
+    return denied || this.#read(() => range(this.#store.mvcc, request));
   }
 
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
