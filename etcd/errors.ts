@@ -20,6 +20,18 @@ export function isEtcdError(x: unknown): x is EtcdError {
   return x instanceof EtcdError;
 }
 
+/** Go's names of the gRPC codes (codes.Code's String). */
+const GO_CODE_NAMES = [
+  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+  "Unauthenticated",
+];
+
+/** An error as grpc-go's status error prints it, where etcd puts one in a message's text (a watch's cancel reason). */
+export function grpcErrorText(e: EtcdError): string {
+  return `rpc error: code = ${GO_CODE_NAMES[e.code]} desc = ${e.message}`;
+}
+
 const invalid = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message);
 
 export const Errors = {

@@ -132,7 +132,7 @@ export function watchService(member: ApiMember): { Watch: Method } {
       const caller = member.auth.caller(call.metadata.get("token"));
       if (isEtcdError(caller)) return call.end(caller);
       // A watch its caller may not read is refused when created (etcd's isWatchPermitted).
-      const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]) === undefined);
+      const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
       const session = new WatchSession(member, output(member, call), permitted);
       call.onMessage = (request) => {
         try {

@@ -8,6 +8,7 @@
  * consumer is behind and re-reads them from history once it is woken.
  * Never: encodes a response (the output does, in its surface's format) or buffers events itself.
  */
+import { type EtcdError, grpcErrorText } from "../etcd/errors.ts";
 import { compareBytes, keySpan } from "../etcd/keys.ts";
 import type { Bytes } from "../etcd/types.ts";
 import { type WatchEvent, Watcher, type WatchHub, type WatchSink } from "./hub.ts";
@@ -59,10 +60,8 @@ export interface WatchOutput {
 /** etcd's errors for a create it refuses (the watch is answered created and canceled). */
 const EMPTY_RANGE = "mvcc: watcher range is empty";
 const DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
-const PERMISSION_DENIED = "etcdserver: permission denied";
-
-/** Whether the stream's caller may read [key, rangeEnd) (auth); every watch may when none is given. */
-export type WatchPermission = (key: Uint8Array, rangeEnd: Uint8Array) => boolean;
+/** Why the stream's caller may not read [key, rangeEnd) (auth), or undefined; every watch may when none is given. */
+export type WatchPermission = (key: Uint8Array, rangeEnd: Uint8Array) => EtcdError | undefined;
 
 export class WatchSession implements WatchSink {
   readonly #host: WatchHost;
@@ -77,7 +76,7 @@ export class WatchSession implements WatchSink {
 
   readonly #permitted: WatchPermission;
 
-  constructor(host: WatchHost, output: WatchOutput, permitted: WatchPermission = () => true) {
+  constructor(host: WatchHost, output: WatchOutput, permitted: WatchPermission = () => undefined) {
     this.#host = host;
     this.#output = output;
     this.#permitted = permitted;
@@ -109,8 +108,10 @@ export class WatchSession implements WatchSink {
     const span = keySpan(key, r.rangeEnd);
     const refuse = (reason: string) => this.#output.control(current, { watchId: -1, created: true, canceled: true, cancelReason: reason });
     if (span.kind === "between" && compareBytes(key, span.end) >= 0) return void refuse(EMPTY_RANGE);
-    // etcd refuses a watch its caller may not read with a created-and-canceled answer.
-    if (!this.#permitted(key, r.rangeEnd)) return void refuse(PERMISSION_DENIED);
+    // etcd refuses a watch its caller may not read with a created-and-canceled answer, the
+    // check's error as grpc-go prints it for the reason.
+    const denied = this.#permitted(key, r.rangeEnd);
+    if (denied) return void refuse(grpcErrorText(denied));
     let id = r.watchId;
     if (id === 0) {
       while (this.#watchers.has(this.#nextId)) this.#nextId++;

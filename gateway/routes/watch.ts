@@ -103,7 +103,7 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
 function watchPermission(member: ApiMember, request: Request): WatchPermission | undefined | EtcdError {
   const caller = member.auth.caller(tokenOf(request));
   if (caller instanceof EtcdError) return caller;
-  return caller && ((key, rangeEnd) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]) === undefined);
+  return caller && ((key, rangeEnd) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
 }
 
 /** The watch an SSE request asks for, from its query and Last-Event-ID. */

@@ -22,6 +22,8 @@ interface Step {
   as?: Who;
   /** Keep the token this step answers as this user's. */
   token?: "root" | "alice";
+  /** A stream (watch): compare its first line, then hang up. */
+  firstLine?: true;
 }
 
 const range = (key: string, end = "") => ({ key: b64(key), ...(end ? { range_end: b64(end) } : {}) });
@@ -76,6 +78,9 @@ const STEPS: Step[] = [
     body: { compare: [{ key: b64("a"), target: "VERSION", result: "EQUAL", version: "1" }], success: [{ request_range: range("b") }], failure: [{ request_put: { key: b64("w/z"), value: b64("v") } }] },
   },
   { name: "alice deletes the prefix w/", path: "/v3/kv/deleterange", body: range("w/", "w0"), as: "alice" },
+  { name: "alice watches her range", path: "/v3/watch", body: { create_request: range("a", "c") }, as: "alice", firstLine: true },
+  { name: "alice watches a range she may partly read", path: "/v3/watch", body: { create_request: range("a", "d") }, as: "alice", firstLine: true },
+  { name: "a watch with no token", path: "/v3/watch", body: { create_request: range("a") }, firstLine: true },
   { name: "alice lists users", path: "/v3/auth/user/list", body: {}, as: "alice" },
   { name: "alice gets herself", path: "/v3/auth/user/get", body: { name: "alice" }, as: "alice" },
   { name: "alice gets root", path: "/v3/auth/user/get", body: { name: "root" }, as: "alice" },
@@ -115,10 +120,12 @@ class Side {
 
   async ask(step: Step): Promise<{ status: number; body: unknown }> {
     const token = step.as ? this.tokens[step.as] : undefined;
+    const hangUp = new AbortController();
     const r = await fetch(`${this.server.url}${step.path}`, {
-      method: "POST", body: JSON.stringify(step.body), headers: token ? { Authorization: token } : {}, signal: AbortSignal.timeout(10_000),
+      method: "POST", body: JSON.stringify(step.body), headers: token ? { Authorization: token } : {},
+      signal: AbortSignal.any([hangUp.signal, AbortSignal.timeout(10_000)]),
     });
-    const text = await r.text();
+    const text = step.firstLine ? await firstLine(r, hangUp) : await r.text();
     let body: unknown = text;
     try {
       body = JSON.parse(text);
@@ -128,6 +135,19 @@ class Side {
     if (step.token && r.status === 200) this.tokens[step.token] = (body as { token: string }).token;
     return { status: r.status, body: normalise(body) };
   }
+}
+
+/** The first line of a streamed answer (etcd's gateway sends a watch's lines as they come); the stream is then dropped. */
+async function firstLine(r: Response, hangUp: AbortController): Promise<string> {
+  const reader = r.body!.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  hangUp.abort();
+  return text.split("\n")[0];
 }
 
 let etcd: Side;
