@@ -51,10 +51,6 @@ export class AuthService {
     this.#hooks = hooks;
   }
 
-  get enabled(): boolean {
-    return this.#hooks.store().enabled;
-  }
-
   /**
    * Who a request is from: undefined while auth is off and no token is given (nothing is checked);
    * no user (revision 0) while auth is on and none is given; the token's user — or etcd's "invalid
