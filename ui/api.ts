@@ -6,6 +6,8 @@
  * Owns: talking to the server. Never: rendering.
  */
 
+import { asksForLogin, loginNeeded, token } from "./session.ts";
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -51,7 +53,8 @@ export function prefixEnd(prefix: string): string {
 export async function call<T = Record<string, unknown>>(path: string, body: unknown, base = "", timeoutMs = 5_000): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    const headers: Record<string, string> = token.value ? { Authorization: token.value } : {};
+    response = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body), headers, signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {
     throw new ApiError(0, `unreachable: ${(e as Error).message}`);
   }
@@ -62,7 +65,9 @@ export async function call<T = Record<string, unknown>>(path: string, body: unkn
   } catch {
     throw new ApiError(response.status, answer.trim());
   }
-  if (!response.ok) throw new ApiError(response.status, parsed.message ?? parsed.error ?? answer);
+  const message = parsed.message ?? parsed.error ?? answer;
+  if (asksForLogin(response.status, message)) loginNeeded.value = true;
+  if (!response.ok) throw new ApiError(response.status, message);
   return parsed as T;
 }
 
@@ -80,15 +85,39 @@ export interface KeyValue {
   lease?: string;
 }
 
-/** An SSE watch of a range; calls `onEvents` with each revision's events until closed. */
-export function watchRange(
-  query: string,
-  onEvents: (events: { type?: string; kv: KeyValue; prev_kv?: KeyValue }[], revision: number) => void,
-): () => void {
-  const source = new EventSource(`/v3/watch?${query}`);
-  source.onmessage = (e) => {
-    const result = JSON.parse(e.data);
-    if (result.events) onEvents(result.events, Number(result.header?.revision ?? 0));
-  };
-  return () => source.close();
+type WatchEvents = (events: { type?: string; kv: KeyValue; prev_kv?: KeyValue }[], revision: number) => void;
+
+function deliver(data: string, onEvents: WatchEvents): void {
+  const result = JSON.parse(data);
+  if (result.events) onEvents(result.events, Number(result.header?.revision ?? 0));
+}
+
+/**
+ * An SSE watch of a range; calls `onEvents` with each revision's events until closed. Logged in,
+ * the stream is read with fetch, which can send the token (an EventSource cannot send headers).
+ */
+export function watchRange(query: string, onEvents: WatchEvents): () => void {
+  if (!token.value) {
+    const source = new EventSource(`/v3/watch?${query}`);
+    source.onmessage = (e) => deliver(e.data, onEvents);
+    return () => source.close();
+  }
+  const stop = new AbortController();
+  (async () => {
+    const response = await fetch(`/v3/watch?${query}`, { headers: { Authorization: token.value!, Accept: "text/event-stream" }, signal: stop.signal });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let pending = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      pending += value;
+      const events = pending.split("\n\n");
+      pending = events.pop()!;
+      for (const event of events) {
+        const data = event.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        if (data) deliver(data, onEvents);
+      }
+    }
+  })().catch(() => {});
+  return () => stop.abort();
 }

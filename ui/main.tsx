@@ -2,6 +2,8 @@
  * The admin console's entry: the header (pages, theme), and the page the URL names. Each route
  * change mounts its page afresh, so a page reads its parameters once.
  *
+ * With auth on, the login page stands in for every page until the console has a token.
+ *
  * Owns: layout and routing to pages. Never: talks to the API itself.
  */
 import { signal } from "@preact/signals";
@@ -15,6 +17,8 @@ import { href, route } from "./router.ts";
 import { SearchPage } from "./search.tsx";
 import { STYLES } from "./styles.ts";
 import { WatchPage } from "./watch_panel.tsx";
+import { LoginPage } from "./login.tsx";
+import { loginNeeded, logOut, token, user } from "./session.ts";
 
 const PAGES: Record<string, { title: string; view: () => preact.JSX.Element; nav?: boolean }> = {
   cluster: { title: "Cluster", view: ClusterPage, nav: true },
@@ -47,8 +51,9 @@ function App() {
           theme.value = theme.value === "dark" ? "light" : "dark";
           localStorage.setItem("concord-theme", theme.value);
         }}>{theme.value === "dark" ? "light" : "dark"}</button>
+        {user.value && <span data-testid="user">{user.value} <button type="button" onClick={logOut}>log out</button></span>}
       </header>
-      <main><View key={location.hash} /></main>
+      <main>{loginNeeded.value ? <LoginPage /> : <View key={`${location.hash}|${token.value ?? ""}`} />}</main>
     </div>
   );
 }

@@ -1,0 +1,43 @@
+/**
+ * Who the console is logged in as, when the cluster has auth on: a token kept for this tab only
+ * (sessionStorage: closing the tab logs out, another tab logs in on its own), whether the server
+ * asked for a login, logging in and out.
+ *
+ * Owns: the token and the login state. Never: renders, or calls anything but authenticate.
+ */
+import { signal } from "@preact/signals";
+
+const KEY = "concord-token";
+
+/** The token every call sends, if logged in. */
+export const token = signal<string | undefined>(sessionStorage.getItem(KEY) ?? undefined);
+/** The user logged in as, for the header. */
+export const user = signal<string | undefined>(sessionStorage.getItem(`${KEY}-user`) ?? undefined);
+/** Set when a call was refused for want of a login (no token, or one the cluster forgot). */
+export const loginNeeded = signal(false);
+
+/** etcd's refusals that mean "log in": no user given, or a token no member knows. */
+export function asksForLogin(status: number, message: string): boolean {
+  return (status === 400 && message === "etcdserver: user name is empty") || (status === 401 && message === "etcdserver: invalid auth token");
+}
+
+/** Logs in; answers etcd's error text when refused. */
+export async function logIn(name: string, password: string): Promise<string | undefined> {
+  const response = await fetch("/v3/auth/authenticate", { method: "POST", body: JSON.stringify({ name, password }) });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok || typeof answer.token !== "string") return answer.message ?? `HTTP ${response.status}`;
+  sessionStorage.setItem(KEY, answer.token);
+  sessionStorage.setItem(`${KEY}-user`, name);
+  token.value = answer.token;
+  user.value = name;
+  loginNeeded.value = false;
+  return undefined;
+}
+
+export function logOut(): void {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(`${KEY}-user`);
+  token.value = undefined;
+  user.value = undefined;
+  loginNeeded.value = true;
+}
