@@ -14,6 +14,7 @@ import { accessGuard, clusterOrigins } from "./gateway/access.ts";
 import { createGateway } from "./gateway/app.ts";
 import { type GrpcConnections, grpcConnections } from "./grpc/server.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
+import { JwtTokens } from "./member/jwt_tokens.ts";
 import { Member } from "./member/member.ts";
 import { serveClientPort } from "./runtime/client_port.ts";
 import { dialRefusal, peerDial } from "./runtime/dial.ts";
@@ -68,6 +69,15 @@ if (cannotDial) {
   console.error(`concord: peer TLS: ${cannotDial}`);
   process.exit(2);
 }
+// Signed tokens need their keys before anything listens; a member that cannot read them does not start (as etcd).
+const jwtTokens = config.authToken.kind === "jwt" ? await JwtTokens.load(config.authToken) : undefined;
+if (jwtTokens && "error" in jwtTokens) {
+  console.error(`concord: ${jwtTokens.error}`);
+  process.exit(1);
+}
+if (config.authToken.kind === "jwt" && config.authToken.unknownOptions.length > 0) {
+  console.warn(`concord: warning: unknown JWT options: ${config.authToken.unknownOptions.join(", ")}`);
+}
 const opened = await Member.open({
   name: config.name,
   dataDir: config.dataDir,
@@ -81,6 +91,8 @@ const opened = await Member.open({
   electionMs: config.electionTimeoutMs,
   snapshotCount: config.snapshotCount,
   watchProgressNotifyMs: config.watchProgressNotifyMs,
+  ...(jwtTokens ? { jwtTokens } : {}),
+  authTokenTtlMs: config.authTokenTtlMs,
   // etcd exits once it has been removed from its cluster.
   onRemoved: () => void shutdown(0),
 }).catch((e: Error) => {

@@ -29,6 +29,8 @@ export const DEFAULT_SNAPSHOT_COUNT = 10_000;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
 /** --experimental-watch-progress-notify-interval: etcd's default, 10 minutes, in ms. */
 export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
+/** --auth-token-ttl: a simple token unused this long is forgotten (etcd's simpleTokenTTL), seconds. */
+export const DEFAULT_AUTH_TOKEN_TTL_S = 300;
 /** Rows a console search, and a console folder listing, answers when the call names no limit. */
 export const CONSOLE_SEARCH_ROWS_DEFAULT = 100;
 export const CONSOLE_FOLDER_ROWS_DEFAULT = 200;

@@ -6,6 +6,7 @@
  * Owns: flag names, parsing and validation, and the usage text. Never: starts anything.
  */
 import {
+  DEFAULT_AUTH_TOKEN_TTL_S,
   DEFAULT_CLIENT_URL,
   DEFAULT_CLUSTER_TOKEN,
   DEFAULT_ELECTION_TIMEOUT_MS,
@@ -17,6 +18,8 @@ import {
   DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
 } from "./defaults.ts";
 import { ELECTION_TIMEOUT_MS_MAX } from "./limits.ts";
+import { type AuthTokenSpec, authTokenSpec } from "./auth_token.ts";
+import { goDurationMs } from "./go_duration.ts";
 import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
 import { type TlsSettings, tlsRefusal } from "./tls.ts";
 import { urlList, urlString } from "./urls.ts";
@@ -46,6 +49,10 @@ export interface Config {
   /** TLS for the client URLs (--cert-file …) and for the peer URLs (--peer-cert-file …). */
   clientTls: TlsSettings;
   peerTls: TlsSettings;
+  /** --auth-token: simple tokens or signed JWTs. */
+  authToken: AuthTokenSpec;
+  /** --auth-token-ttl: a simple token unused this long is forgotten, ms. */
+  authTokenTtlMs: number;
 }
 
 /** A flag; a `bool` one may be given alone (`--auto-tls`) or with `=true`/`=false`, as Go's flag package takes it. */
@@ -72,6 +79,8 @@ const FLAGS = {
     flag: "sse-heartbeat-interval", env: "CONCORD_SSE_HEARTBEAT_INTERVAL",
     help: "how often SSE watch streams get a heartbeat comment, a duration (default 15s; Concord's own)",
   },
+  authToken: { flag: "auth-token", env: "ETCD_AUTH_TOKEN", help: "'simple', or 'jwt,sign-method=…,priv-key=…,pub-key=…,ttl=…' (default \"simple\")" },
+  authTokenTtl: { flag: "auth-token-ttl", env: "ETCD_AUTH_TOKEN_TTL", help: `seconds a simple token may go unused (default ${DEFAULT_AUTH_TOKEN_TTL_S})` },
   cors: {
     flag: "cors", env: "ETCD_CORS",
     help: "comma-separated origins whose pages may call the client API, or '*' (default: none — same-origin only; etcd's is '*')",
@@ -108,16 +117,10 @@ function count(given: Given | undefined, fallback: number): number | string {
   return /^\d+$/.test(given.value) ? Number(given.value) : `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration such as "10m", "1m30s" or "500ms", in ms. */
 function duration(given: Given | undefined, fallback: number): number | string {
   if (!given) return fallback;
-  const parts = [...given.value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== given.value) {
-    return `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
-  }
-  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]], 0);
+  return goDurationMs(given.value) ?? `invalid value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
 }
 
 type RaftTiming = Pick<Config, "heartbeatIntervalMs" | "electionTimeoutMs" | "snapshotCount">;
@@ -244,6 +247,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const hostWhitelist = hosts === undefined ? undefined : hosts.split(",").filter(Boolean);
   const tls = tlsSettings(lookup, listen, listenPeers);
   if (typeof tls === "string") return { ok: false, error: tls };
+  const authToken = authTokenSpec(value(FLAGS.authToken) ?? "simple");
+  if ("error" in authToken) return { ok: false, error: authToken.error };
+  const authTokenTtl = count(lookup(FLAGS.authTokenTtl), DEFAULT_AUTH_TOKEN_TTL_S);
+  if (typeof authTokenTtl === "string") return { ok: false, error: authTokenTtl };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -265,6 +272,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       corsOrigins: cors,
       hostWhitelist,
       ...tls,
+      authToken,
+      // etcd takes 0 to mean its default.
+      authTokenTtlMs: (authTokenTtl || DEFAULT_AUTH_TOKEN_TTL_S) * 1_000,
     },
   };
 }

@@ -167,10 +167,14 @@ export const LEASE_CHECKPOINT_TTL_SHARE = 0.1;
 export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
 /** Checkpoints per entry at most (etcd's maxLeaseCheckpointBatchSize). */
 export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1_000;
-/** A simple auth token unused this long is forgotten (etcd's simpleTokenTTL, 5 minutes), ms. */
-export const AUTH_SIMPLE_TOKEN_IDLE_MS = 5 * 60_000;
-/** Simple tokens a member keeps at most; past it the least recently used is forgotten first. */
-export const AUTH_SIMPLE_TOKENS_MAX = 100_000;
+/** Simple tokens, or verified JWTs, a member keeps at most; past it the least recently used is forgotten first. */
+export const AUTH_TOKENS_KEPT_MAX = 100_000;
+/** A token longer than this names no one (etcd's JWTs are a few hundred bytes; this bounds the work of checking one). */
+export const AUTH_TOKEN_BYTES_MAX = 8 * 1024;
+/** Times a login is checked and proposed again when users or roles changed while it was in flight (etcd loops until its deadline). */
+export const AUTH_LOGIN_ATTEMPTS_MAX = 5;
+/** A JWT key file (--auth-token jwt,priv-key=…,pub-key=…) larger than this is refused at start-up. */
+export const AUTH_JWT_KEY_FILE_BYTES_MAX = 64 * 1024;
 /** scrypt's cost for a password (N = 2^14, r = 8: 16 MiB and ~40 ms here, like etcd's bcrypt cost 10). */
 export const PASSWORD_SCRYPT_COST = 2 ** 14;
 /** The highest cost a stored hash may name and still be checked (a hash is only as trusted as the log). */

@@ -62,7 +62,7 @@ export type CommandResult =
   | CompactionResponse
   | LeaseGrantResponse
   | LeaseRevokeResponse
-  | { header: { revision: number }; token?: string }
+  | { header: { revision: number }; token?: string; authRevision?: number }
   | EtcdError
   | undefined;
 

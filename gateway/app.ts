@@ -24,7 +24,7 @@ export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
     if (request.method !== "POST") return methodNotAllowed();
     const body = await readJsonBody(request);
     if (isEtcdError(body)) return errorResponse(body);
-    const caller = member.auth.caller(tokenOf(request));
+    const caller = await member.auth.caller(tokenOf(request));
     try {
       const answer = await handler(member, body, caller);
       return isEtcdError(answer) ? errorResponse(answer) : jsonResponse(answer);

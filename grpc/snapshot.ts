@@ -57,9 +57,11 @@ async function send(call: ServerCall, copy: StateCopy): Promise<void> {
 
 export function snapshot(member: ApiMember): Method {
   return serverStream(member, (call) => {
-    const refused = member.auth.maintenance(member.auth.caller(call.metadata.get("token")));
-    if (refused) return call.end(refused);
-    const copy = member.snapshot();
-    send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
+    void member.auth.caller(call.metadata.get("token")).then((caller) => {
+      const refused = member.auth.maintenance(caller);
+      if (refused) return call.end(refused);
+      const copy = member.snapshot();
+      return send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
+    });
   });
 }

@@ -37,9 +37,9 @@ function refusedBeforeHandler(member: ApiMember, metadata: Metadata, learnerServ
 export function unary(member: ApiMember, handler: UnaryHandler, rules: UnaryRules = {}): Method {
   return {
     kind: "unary",
-    handle: (request, metadata) =>
+    handle: async (request, metadata) =>
       refusedBeforeHandler(member, metadata, rules.servesLearner?.(request) === true) ??
-        handler(member, request, member.auth.caller(metadata.get("token"))),
+        handler(member, request, await member.auth.caller(metadata.get("token"))),
   };
 }
 

@@ -129,22 +129,30 @@ function output(member: ApiMember, call: ServerCall): WatchOutput {
 export function watchService(member: ApiMember): { Watch: Method } {
   return {
     Watch: bidiStream(member, (call) => {
-      const caller = member.auth.caller(call.metadata.get("token"));
-      if (isEtcdError(caller)) return call.end(caller);
-      // A watch its caller may not read is refused when created (etcd's isWatchPermitted).
-      const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
-      const session = new WatchSession(member, output(member, call), permitted);
-      call.onMessage = (request) => {
-        try {
-          handle(session, request);
-        } catch (e) {
-          call.end(unexpected(e));
-          session.close();
-        }
-      };
-      // The client closed its side, cancelled, or the connection went: the watchers go.
-      call.onHalfClose = () => session.close();
-      call.onGone = () => session.close();
+      // Requests that come while the token is checked wait for it, in order.
+      const early: ProtoMessage[] = [];
+      let closing = false;
+      call.onMessage = (request) => void early.push(request);
+      call.onHalfClose = call.onGone = () => void (closing = true);
+      void member.auth.caller(call.metadata.get("token")).then((caller) => {
+        if (isEtcdError(caller)) return call.end(caller);
+        // A watch its caller may not read is refused when created (etcd's isWatchPermitted).
+        const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
+        const session = new WatchSession(member, output(member, call), permitted);
+        const onMessage = (request: ProtoMessage) => {
+          try {
+            handle(session, request);
+          } catch (e) {
+            call.end(unexpected(e));
+            session.close();
+          }
+        };
+        call.onMessage = onMessage;
+        // The client closed its side, cancelled, or the connection went: the watchers go.
+        call.onHalfClose = call.onGone = () => session.close();
+        for (const request of early) onMessage(request);
+        if (closing) session.close();
+      });
     }),
   };
 }

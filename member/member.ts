@@ -15,7 +15,7 @@ import {
   PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
-import { DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
+import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
@@ -24,7 +24,7 @@ import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type Range
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
-import { range } from "../store/applier.ts";
+import { isReadOnly, range } from "../store/applier.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { StateCopy } from "../store/snapshots.ts";
@@ -43,6 +43,8 @@ import {
 import { ForwardedWrites } from "./forwarded_writes.ts";
 import { LeaseService } from "./lease_service.ts";
 import { AuthService } from "./auth_service.ts";
+import { SimpleTokens } from "./auth_tokens.ts";
+import type { JwtTokens } from "./jwt_tokens.ts";
 import { isAuthCommand } from "../etcd/auth.ts";
 import { commandNeeds, rangeNeeds } from "../etcd/auth_needs.ts";
 import { Proposals } from "./proposals.ts";
@@ -59,6 +61,10 @@ export interface MemberConfig extends BootstrapConfig {
   snapshotCount: number;
   /** How often watchers that asked for it get a progress notification, ms (0: never). */
   watchProgressNotifyMs?: number;
+  /** --auth-token jwt: tokens signed with the cluster's key; simple ones otherwise. */
+  jwtTokens?: JwtTokens;
+  /** --auth-token-ttl: a simple token unused this long is forgotten, ms (default etcd's 300 s). */
+  authTokenTtlMs?: number;
   /** Proposals waiting to be applied at most (default PENDING_PROPOSALS_MAX; tests turn it down). */
   pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
@@ -219,7 +225,8 @@ export class Member implements PeerService {
       store: () => this.#store.auth,
       propose: (command, caller) => this.propose(command, caller),
       now: () => performance.now(),
-    });
+      wallClockMs: () => Date.now(),
+    }, config.jwtTokens ?? new SimpleTokens(config.authTokenTtlMs ?? DEFAULT_AUTH_TOKEN_TTL_S * 1_000));
     this.#leases = new LeaseService({
       leases: () => this.#store.leases,
       propose: (command) => this.propose(command),
@@ -340,7 +347,8 @@ export class Member implements PeerService {
   propose(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (caller) {
-      const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id)));
+      const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id))) ??
+        (asked.op === "txn" && isReadOnly(asked.txn) ? this.#auth.staleRead(caller) : undefined);
       if (denied) return Promise.resolve(denied);
     }
     const command: Command = caller ? { ...asked, auth: caller } as Command & { auth: CallerAuth } : asked;
@@ -377,7 +385,7 @@ export class Member implements PeerService {
 
   /** A read of the local state. */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError {
-    const denied = caller && this.#auth.check(caller, rangeNeeds(request));
+    const denied = caller && (this.#auth.check(caller, rangeNeeds(request)) ?? this.#auth.staleRead(caller));
     return denied || this.#read(() => range(this.#store.mvcc, request));
   }
 

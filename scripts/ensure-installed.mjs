@@ -11,7 +11,7 @@ const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 const needed = [
   "node_modules/.bin/bun", "node_modules/.bin/deno", "node_modules/hono", "node_modules/valibot", "node_modules/preact",
   "node_modules/@preact/signals", "node_modules/playwright-core", "node_modules/@grpc/grpc-js", "node_modules/@grpc/proto-loader",
-  "node_modules/protobufjs", "node_modules/etcd3",
+  "node_modules/protobufjs", "node_modules/etcd3", "node_modules/jose",
 ];
 if (!needed.every((p) => existsSync(join(root, p)))) {
   console.log("concord: installing dependencies (npm ci) …");

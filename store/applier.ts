@@ -136,7 +136,8 @@ function branchPath(view: ReadView, t: TxnRequest, path: boolean[] = []): boolea
   return path;
 }
 
-function isReadOnly(t: TxnRequest): boolean {
+/** Whether a txn only reads, in every branch (etcd serves such a txn without the log; auth treats it as a read). */
+export function isReadOnly(t: TxnRequest): boolean {
   const readOnly = (ops: RequestOp[]) =>
     ops.every((op) => op.kind === "range" || (op.kind === "txn" && isReadOnly(op.txn)));
   return readOnly(t.success) && readOnly(t.failure);

@@ -32,7 +32,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 const sameBytes = (a: Uint8Array, b: Uint8Array) => compareBytes(a, b) === 0;
 
 /** A half-open key interval [start, end); end empty means "to the end of the key space". */
-interface Interval {
+export interface Interval {
   start: Uint8Array;
   end: Uint8Array;
 }
@@ -100,7 +100,8 @@ export class AuthTable {
       this.#roles.set(row.name, { name: row.name, perms });
     }
     this.#enabled = meta.number("auth_enabled", 0) === 1;
-    this.#revision = meta.number("auth_revision", 0);
+    // etcd's auth store starts at revision 1 (0 stands for a request from no user).
+    this.#revision = meta.number("auth_revision", 1);
     this.#putUser = db.prepare("INSERT OR REPLACE INTO auth_users (name, password, roles, no_password) VALUES (?, ?, ?, ?)");
     this.#deleteUser = db.prepare("DELETE FROM auth_users WHERE name = ?");
     this.#putRole = db.prepare("INSERT OR REPLACE INTO auth_roles (name, perms) VALUES (?, ?)");
@@ -143,6 +144,14 @@ export class AuthTable {
     const user = this.#users.get(name);
     if (!user) return false;
     if (user.roles.includes(ROOT)) return true;
+    const ranges = this.grants(name);
+    return covers(kind === "read" ? ranges.read : ranges.write, intervalOf(key, rangeEnd));
+  }
+
+  /** The key intervals `name` may read and write through its roles, sorted and merged (none for an unknown user; root's role grants no intervals). */
+  grants(name: string): { read: readonly Interval[]; write: readonly Interval[] } {
+    const user = this.#users.get(name);
+    if (!user) return { read: [], write: [] };
     let ranges = this.#ranges.get(name);
     if (!ranges) {
       const read: Interval[] = [];
@@ -157,7 +166,7 @@ export class AuthTable {
       ranges = { read: merge(read), write: merge(write) };
       this.#ranges.set(name, ranges);
     }
-    return covers(kind === "read" ? ranges.read : ranges.write, intervalOf(key, rangeEnd));
+    return ranges;
   }
 
   /**
@@ -190,10 +199,12 @@ export class AuthTable {
     return undefined;
   }
 
+  /** Auth off: a change of the auth revision, as in etcd (enabling is not one). */
   disable(): void {
     if (!this.#enabled) return;
     this.#enabled = false;
     this.#meta.set("auth_enabled", 0);
+    this.#bump();
   }
 
   userAdd(name: string, password: string, noPassword: boolean): EtcdError | undefined {

@@ -188,7 +188,7 @@ export class StateMachine {
   /**
    * etcd's auth changes; each answers its header or etcd's error. An authenticate answers its
    * simple token as etcd makes it — the proposer's random prefix, a dot, the entry's index — the
-   * same on every member, each of which then knows it.
+   * same on every member, each of which then knows it, and the auth revision it was applied at.
    */
   #applyAuth(command: AuthCommand, index: number): CommandResult {
     const auth = this.#auth;
@@ -214,7 +214,7 @@ export class StateMachine {
     })();
     if (outcome) return outcome;
     const header = { revision: this.#mvcc.revision };
-    return command.op === "authenticate" ? { header, token: `${command.tokenPrefix}.${index}` } : { header };
+    return command.op === "authenticate" ? { header, token: `${command.tokenPrefix}.${index}`, authRevision: auth.revision } : { header };
   }
 
   /** A revoke deletes the lease's keys in key order, all in one revision, as etcd's lessor does. */

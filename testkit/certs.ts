@@ -1,6 +1,7 @@
 /**
  * Test support: certificates made with Debian's openssl — a CA, and certificates it signs for
- * 127.0.0.1 and localhost — written as PEM files in a temporary directory.
+ * 127.0.0.1 and localhost — and keys for signed auth tokens, written as PEM files in a temporary
+ * directory.
  *
  * Owns: the openssl invocations and the files. Never: decides who trusts what (tests do).
  */
@@ -43,4 +44,28 @@ export function makeCa(name: string): TestCa {
       return out;
     },
   };
+}
+
+/** Keys for etcd's JWT tokens, as its docs make them: an RSA pair (the private key in PKCS#1, openssl's "traditional" form) and an EC P-256 pair. */
+export interface JwtKeyFiles {
+  rsaPrivate: string;
+  rsaPublic: string;
+  ecPrivate: string;
+  ecPublic: string;
+  /** An HMAC secret (HS256 takes the priv-key file's bytes). */
+  secret: string;
+}
+
+export function makeJwtKeys(): JwtKeyFiles {
+  const dir = tempDir("jwt-keys");
+  const files = {
+    rsaPrivate: join(dir, "app.rsa"), rsaPublic: join(dir, "app.rsa.pub"),
+    ecPrivate: join(dir, "app.ec"), ecPublic: join(dir, "app.ec.pub"), secret: join(dir, "app.secret"),
+  };
+  openssl(["genrsa", "-traditional", "-out", files.rsaPrivate, "2048"]);
+  openssl(["rsa", "-in", files.rsaPrivate, "-pubout", "-out", files.rsaPublic]);
+  openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", files.ecPrivate]);
+  openssl(["ec", "-in", files.ecPrivate, "-pubout", "-out", files.ecPublic]);
+  openssl(["rand", "-hex", "-out", files.secret, "32"]);
+  return files;
 }

@@ -67,7 +67,7 @@ function readRequest(value: StreamedValue): ReadRequest {
  * error line that ends it.
  */
 export async function gatewayWatch(member: ApiMember, request: Request): Promise<Response> {
-  const permitted = watchPermission(member, request);
+  const permitted = await watchPermission(member, request);
   if (permitted instanceof EtcdError) return errorResponse(permitted);
   const values = jsonValues(request.body);
   const first = await values.next();
@@ -100,8 +100,8 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
  * What the request's caller may watch (auth): undefined while auth is off and it carries no
  * token; etcd's error for a token that names no one.
  */
-function watchPermission(member: ApiMember, request: Request): WatchPermission | undefined | EtcdError {
-  const caller = member.auth.caller(tokenOf(request));
+async function watchPermission(member: ApiMember, request: Request): Promise<WatchPermission | undefined | EtcdError> {
+  const caller = await member.auth.caller(tokenOf(request));
   if (caller instanceof EtcdError) return caller;
   return caller && ((key, rangeEnd) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
 }
@@ -173,10 +173,10 @@ export class SseStreams {
   }
 
   /** GET /v3/watch. */
-  open(member: ApiMember, request: Request): Response {
+  async open(member: ApiMember, request: Request): Promise<Response> {
     const create = sseWatchOf(request);
     if (create instanceof EtcdError) return errorResponse(create);
-    const permitted = watchPermission(member, request);
+    const permitted = await watchPermission(member, request);
     if (permitted instanceof EtcdError) return errorResponse(permitted);
     const stream = new WatchStream(member, sseFraming, permitted);
     this.#streams.add(stream);

@@ -222,3 +222,32 @@ test("config > TLS flags: files, bool flags alone or with a value, from the envi
   const env = parseConfig(["--listen-client-urls", "https://127.0.0.1:2379"], { ETCD_AUTO_TLS: "true" });
   assert.ok(env.ok && env.config.clientTls.autoTls);
 });
+
+test("config > --auth-token and --auth-token-ttl as etcd reads them, and refused in its words", () => {
+  const plain = parseConfig([], {});
+  assert.ok(plain.ok);
+  assert.deepEqual(plain.config.authToken, { kind: "simple" });
+  assert.equal(plain.config.authTokenTtlMs, 300_000);
+  const jwt = parseConfig(["--auth-token", "jwt,pub-key=/k.pub,priv-key=/k,sign-method=ES384,ttl=1m30s", "--auth-token-ttl", "7"], {});
+  assert.ok(jwt.ok);
+  assert.deepEqual(jwt.config.authToken, { kind: "jwt", signMethod: "ES384", ttlMs: 90_000, privateKeyFile: "/k", publicKeyFile: "/k.pub", unknownOptions: [] });
+  assert.equal(jwt.config.authTokenTtlMs, 7_000);
+  const fromEnv = parseConfig([], { ETCD_AUTH_TOKEN: "jwt,sign-method=HS256,priv-key=/s,color=blue", ETCD_AUTH_TOKEN_TTL: "0" });
+  assert.ok(fromEnv.ok);
+  assert.deepEqual(fromEnv.config.authToken, { kind: "jwt", signMethod: "HS256", ttlMs: 300_000, privateKeyFile: "/s", unknownOptions: ["color"] });
+  assert.equal(fromEnv.config.authTokenTtlMs, 300_000, "0 means etcd's default");
+  const refusals: [string[], RegExp][] = [
+    [["--auth-token", "bogus"], /unknown token type: bogus: auth: invalid auth options/],
+    [["--auth-token", "jwt"], /auth: invalid auth signature method: auth: invalid auth options/],
+    [["--auth-token", "jwt,sign-method=RS1"], /auth: invalid auth signature method/],
+    [["--auth-token", "jwt,sign-method=RS256,foo"], /invalid token specific option: jwt,sign-method=RS256,foo: auth: invalid auth options/],
+    [["--auth-token", "jwt,sign-method=RS256,ttl=1m,ttl=2m"], /duplicated parameters \(ttl\)/],
+    [["--auth-token", "jwt,sign-method=RS256,ttl=soon"], /time: invalid duration "soon"/],
+    [["--auth-token-ttl", "-1"], /invalid value "-1" for flag -auth-token-ttl/],
+  ];
+  for (const [argv, expected] of refusals) {
+    const r = parseConfig(argv, {});
+    assert.ok(!r.ok && "error" in r, argv.join(" "));
+    assert.match(r.error, expected, argv.join(" "));
+  }
+});

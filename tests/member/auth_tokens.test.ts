@@ -6,12 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AUTH_SIMPLE_TOKEN_IDLE_MS, AUTH_SIMPLE_TOKENS_MAX } from "../../config/limits.ts";
+import { DEFAULT_AUTH_TOKEN_TTL_S } from "../../config/defaults.ts";
+import { AUTH_TOKENS_KEPT_MAX } from "../../config/limits.ts";
 import { SimpleTokens } from "../../member/auth_tokens.ts";
 import { hashPassword, passwordMatches } from "../../member/passwords.ts";
 
+const AUTH_SIMPLE_TOKEN_IDLE_MS = DEFAULT_AUTH_TOKEN_TTL_S * 1_000;
+
 test("simple tokens > a token lives while used within five minutes; a user's tokens go with the user", () => {
-  const tokens = new SimpleTokens();
+  const tokens = new SimpleTokens(AUTH_SIMPLE_TOKEN_IDLE_MS);
   tokens.assign("aaa.5", "alice", 0);
   tokens.assign("bbb.6", "bob", 0);
   assert.equal(tokens.user("aaa.5", AUTH_SIMPLE_TOKEN_IDLE_MS - 1), "alice");
@@ -26,11 +29,11 @@ test("simple tokens > a token lives while used within five minutes; a user's tok
 });
 
 test("simple tokens > no more than the limit are kept: the least recently used goes first", () => {
-  const tokens = new SimpleTokens();
-  for (let i = 0; i < AUTH_SIMPLE_TOKENS_MAX; i++) tokens.assign(`t.${i}`, "u", 0);
+  const tokens = new SimpleTokens(AUTH_SIMPLE_TOKEN_IDLE_MS);
+  for (let i = 0; i < AUTH_TOKENS_KEPT_MAX; i++) tokens.assign(`t.${i}`, "u", 0);
   tokens.user("t.0", 1);
   tokens.assign("t.new", "u", 2);
-  assert.equal(tokens.size, AUTH_SIMPLE_TOKENS_MAX);
+  assert.equal(tokens.size, AUTH_TOKENS_KEPT_MAX);
   assert.equal(tokens.user("t.0", 3), "u", "a token just used was dropped");
   assert.equal(tokens.user("t.1", 3), undefined);
 });
