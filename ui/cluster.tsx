@@ -7,6 +7,7 @@
  */
 import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import { ApiError, call, curl } from "./api.ts";
+import { notAdmin } from "./access.ts";
 import { Curl, ErrorLine, TypedConfirm } from "./widgets.tsx";
 
 interface Member { ID: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }
@@ -123,17 +124,17 @@ export function ClusterPage() {
                 <td>
                   {role === "follower" && leader && (
                     <span>
-                      <button type="button" onClick={() => run(`transfer leadership to ${m.name}`, "/v3/maintenance/transfer-leadership", { targetID: m.ID }, leader.clientURLs?.[0])}>make leader</button>
+                      <button type="button" disabled={!!notAdmin()} title={notAdmin()} onClick={() => run(`transfer leadership to ${m.name}`, "/v3/maintenance/transfer-leadership", { targetID: m.ID }, leader.clientURLs?.[0])}>make leader</button>
                       <Curl command={curl("/v3/maintenance/transfer-leadership", { targetID: m.ID }, leader.clientURLs?.[0])} />
                     </span>
                   )}
                   {m.isLearner && (
                     <span>
-                      <button type="button" onClick={() => run(`promote ${m.name}`, "/v3/cluster/member/promote", { ID: m.ID })}>promote</button>
+                      <button type="button" disabled={!!notAdmin()} title={notAdmin()} onClick={() => run(`promote ${m.name}`, "/v3/cluster/member/promote", { ID: m.ID })}>promote</button>
                       <Curl command={curl("/v3/cluster/member/promote", { ID: m.ID })} />
                     </span>
                   )}
-                  <button type="button" class="danger" onClick={() => (removing.value = m)}>remove</button>
+                  <button type="button" class="danger" disabled={!!notAdmin()} title={notAdmin()} onClick={() => (removing.value = m)}>remove</button>
                 </td>
               </tr>
             );

@@ -8,6 +8,7 @@
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
 import { b64, base64ToBytes, call, curl, type KeyValue, text, watchRange } from "./api.ts";
+import { cannotWrite } from "./access.ts";
 import { go, href, route } from "./router.ts";
 import { Curl, Diff, ErrorLine } from "./widgets.tsx";
 
@@ -152,6 +153,7 @@ export function KeyPage() {
     );
   }
   const shown = render(current.value, mode.value);
+  const readOnly = cannotWrite(key);
   return (
     <section>
       <h2 class="mono" data-testid="key-name">{key}</h2>
@@ -166,11 +168,11 @@ export function KeyPage() {
       </div>
       <div class="row">
         {(["text", "json", "hex"] as Mode[]).map((m) => <button key={m} type="button" class={mode.value === m ? "primary" : ""} onClick={() => (mode.value = m)}>{m}</button>)}
-        <button type="button" onClick={() => {
+        <button type="button" disabled={!!readOnly} title={readOnly} onClick={() => {
           editBase.value = current;
           editing.value = text(current.value);
         }}>edit</button>
-        <button type="button" class="danger" onClick={() => write(undefined)}>delete</button>
+        <button type="button" class="danger" disabled={!!readOnly} title={readOnly} onClick={() => write(undefined)}>delete</button>
         <Curl command={curl("/v3/kv/txn", cas(undefined))} />
       </div>
       {editing.value === undefined ? <pre data-testid="value">{shown}</pre> : (
@@ -217,7 +219,7 @@ export function KeyPage() {
               <td>{v.version}</td>
               <td>{v.mod_revision}</td>
               <td class="mono">{text(v.value).slice(0, 120)}</td>
-              <td>{i > 0 && <button type="button" onClick={() => write(text(v.value))}>restore this version</button>}</td>
+              <td>{i > 0 && <button type="button" disabled={!!readOnly} title={readOnly} onClick={() => write(text(v.value))}>restore this version</button>}</td>
             </tr>
           ))}
           {compacted.value && <tr><td colSpan={5} class="muted" data-testid="compacted">older versions: compacted away</td></tr>}
@@ -250,12 +252,17 @@ export function NewKeyPage() {
       error.value = (e as Error).message;
     }
   };
+  // Creating asks whether the key exists (a read) and writes it.
+  const cannotCreate = key.value === "" ? undefined : cannotWrite(key.value, { alsoRead: true });
   return (
     <section>
       <h2>New key</h2>
       <div class="row"><input data-testid="new-key" size={50} value={key.value} onInput={(e) => (key.value = (e.target as HTMLInputElement).value)} /></div>
       <textarea data-testid="new-value" value={value.value} onInput={(e) => (value.value = (e.target as HTMLTextAreaElement).value)} />
-      <div class="row"><button type="button" class="primary" onClick={create}>create</button><Curl command={curl("/v3/kv/txn", body())} /></div>
+      <div class="row">
+        <button type="button" class="primary" disabled={!!cannotCreate} title={cannotCreate} onClick={create}>create</button>
+        <Curl command={curl("/v3/kv/txn", body())} />
+      </div>
       <ErrorLine error={error.value} />
     </section>
   );

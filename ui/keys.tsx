@@ -8,6 +8,7 @@
  */
 import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import { b64, call, curl, prefixEnd, text, watchRange } from "./api.ts";
+import { cannotWrite } from "./access.ts";
 import { go, href, route } from "./router.ts";
 import { Curl, ErrorLine, TypedConfirm } from "./widgets.tsx";
 
@@ -126,6 +127,7 @@ export function KeysPage() {
 
   const crumbs = prefix.split(separator).slice(0, -1);
   const deleteBody = { key: b64(prefix), range_end: prefixEnd(prefix) };
+  const cannotDelete = prefix === "" ? undefined : cannotWrite(prefix, { prefix: true });
   return (
     <section>
       <h2>Keys</h2>
@@ -137,7 +139,9 @@ export function KeysPage() {
         <a href={href("keys", { prefix, separator, ...(flat ? {} : { view: "flat" }) })}>{flat ? "tree view" : "flat view"}</a>
         <a href={href("search", { prefix })}>search keys and values</a>
         <a href={href("new", { prefix })}>new key</a>
-        {prefix !== "" && <button type="button" class="danger" onClick={() => (deleting.value = true)}>delete prefix…</button>}
+        {prefix !== "" && (
+          <button type="button" class="danger" disabled={!!cannotDelete} title={cannotDelete} onClick={() => (deleting.value = true)}>delete prefix…</button>
+        )}
       </div>
       <div class="row muted">
         <a href={href("keys", { separator })}>(all)</a>

@@ -6,6 +6,7 @@
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
 import { call, curl, text } from "./api.ts";
+import { cannotWrite } from "./access.ts";
 import { href } from "./router.ts";
 import { Curl, ErrorLine } from "./widgets.tsx";
 
@@ -44,6 +45,8 @@ export function LeasesPage() {
       error.value = (e as Error).message;
     }
   };
+  // Revoking deletes the lease's keys: it needs write permission on each.
+  const cannotRevoke = (l: Lease) => l.keys.map((k) => cannotWrite(k)).find(Boolean);
   return (
     <section>
       <h2>Leases</h2>
@@ -58,7 +61,10 @@ export function LeasesPage() {
               <td>{l.granted} s</td>
               <td data-testid="ttl">{l.ttl} s</td>
               <td>{l.keys.map((k) => <div key={k}><a href={href("key", { key: k })}>{k}</a></div>)}</td>
-              <td><button type="button" class="danger" onClick={() => revoke(l.id)}>revoke</button> <Curl command={curl("/v3/lease/revoke", { ID: l.id })} /></td>
+              <td>
+                <button type="button" class="danger" disabled={!!cannotRevoke(l)} title={cannotRevoke(l)} onClick={() => revoke(l.id)}>revoke</button>{" "}
+                <Curl command={curl("/v3/lease/revoke", { ID: l.id })} />
+              </td>
             </tr>
           ))}
         </tbody>

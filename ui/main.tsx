@@ -6,7 +6,7 @@
  *
  * Owns: layout and routing to pages. Never: talks to the API itself.
  */
-import { signal } from "@preact/signals";
+import { effect, signal } from "@preact/signals";
 import { render } from "preact";
 import { ClusterPage } from "./cluster.tsx";
 import { KeyPage, NewKeyPage } from "./key_detail.tsx";
@@ -19,6 +19,7 @@ import { STYLES } from "./styles.ts";
 import { WatchPage } from "./watch_panel.tsx";
 import { LoginPage } from "./login.tsx";
 import { loginNeeded, logOut, token, user } from "./session.ts";
+import { loadAccess } from "./access.ts";
 
 const PAGES: Record<string, { title: string; view: () => preact.JSX.Element; nav?: boolean }> = {
   cluster: { title: "Cluster", view: ClusterPage, nav: true },
@@ -32,6 +33,13 @@ const PAGES: Record<string, { title: string; view: () => preact.JSX.Element; nav
 };
 
 const theme = signal<string>(localStorage.getItem("concord-theme") ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+
+// What the user may do, asked again at each login and each page shown (roles may change meanwhile).
+effect(() => {
+  void token.value;
+  void route.value;
+  void loadAccess();
+});
 
 function App() {
   document.documentElement.dataset.theme = theme.value;

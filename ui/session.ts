@@ -16,9 +16,10 @@ export const user = signal<string | undefined>(sessionStorage.getItem(`${KEY}-us
 /** Set when a call was refused for want of a login (no token, or one the cluster forgot). */
 export const loginNeeded = signal(false);
 
-/** etcd's refusals that mean "log in": no user given, or a token no member knows. */
+/** etcd's refusals that mean "log in": no user given, a token no member knows, or a signed token older than the last change of users or roles. */
 export function asksForLogin(status: number, message: string): boolean {
-  return (status === 400 && message === "etcdserver: user name is empty") || (status === 401 && message === "etcdserver: invalid auth token");
+  return (status === 400 && message === "etcdserver: user name is empty") || (status === 401 && message === "etcdserver: invalid auth token") ||
+    (status === 400 && message === "etcdserver: revision of auth store is old");
 }
 
 /** Logs in; answers etcd's error text when refused. */
