@@ -10,11 +10,11 @@
  * put,txn,range,lease-grant, --members 1,3, --shapes leader,spread (spread: on three members only).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestCluster } from "../testkit/cluster.ts";
 import { GO_CACHE_DIR } from "../testkit/go_programs.ts";
 import { ROOT, type ServerProcess, startConcord, startEtcd, startEtcdCluster } from "../testkit/processes.ts";
+import { cpuSeconds } from "./cpu.ts";
 import { flag } from "./workloads.ts";
 
 const SECONDS = Number(flag("seconds", "5"));
@@ -27,15 +27,6 @@ type Shape = "leader" | "spread";
 const CONNECTIONS = 8;
 
 type Result = { ops_per_s: number; p50_ms: number; p99_ms: number; errors: number; ops: number; cpuUsPerOp: number };
-
-const CLOCK_TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-}
 
 function build(): string {
   return execFileSync("bash", [join(ROOT, "bench", "grpc-bench", "build.sh"), join(ROOT, ".test-artifacts", "grpc-bench")], {

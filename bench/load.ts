@@ -31,6 +31,7 @@ export async function runLoad(
   clients: number,
   seconds: number,
   maxRequests = 2_000_000,
+  headers: Record<string, string> = {},
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -44,7 +45,7 @@ export async function runLoad(
       sent++;
       const t0 = performance.now();
       try {
-        const r = await fetch(target, { method: "POST", body: body(c, i), headers: { "content-type": "application/json" } });
+        const r = await fetch(target, { method: "POST", body: body(c, i), headers: { "content-type": "application/json", ...headers } });
         await r.arrayBuffer();
         if (r.status === 200) latencies.push(performance.now() - t0);
         else errors++;

@@ -37,6 +37,7 @@ const RUN = {
   benchCluster: "npm run bench:cluster",
   benchWatch: "npm run bench:watch",
   benchGrpc: "npm run bench:grpc",
+  benchAuth: "npm run bench:auth",
   sim: "npm run sim",
   buildUi: "npm run build:ui",
   install: "npm install",
@@ -388,6 +389,13 @@ test("readme > npm run bench:grpc, briefly, builds etcd's Go client as the load 
   const [members, shape, workload, clients, etcd, concord] = rows[0];
   assert.deepEqual([members, shape, workload, clients], ["1", "leader", "put", "1"]);
   assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
+});
+
+test("readme > npm run bench:auth, briefly, compares put with auth off and on, on Concord and on etcd", async () => {
+  const output = await runToEnd(RUN.benchAuth, ["--", "--seconds", "0.3", "--clients", "1", "--workloads", "put"], INSTALLING_MS);
+  const rows = tableRows(output);
+  assert.deepEqual(rows.map((r) => r.slice(0, 3)), [["Concord", "put", "1"], ["etcd", "put", "1"]], output);
+  for (const [, , , off, on] of rows) assert.ok(number(off) > 0 && number(on) > 0, rows.map((r) => r.join(" | ")).join("\n"));
 });
 
 test("readme > npm run sim -- --seeds N runs that many seeds and ends with their figures; --plant NAME finds that bug", async () => {
