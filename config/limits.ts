@@ -169,6 +169,8 @@ export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
 export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1_000;
 /** Simple tokens, or verified JWTs, a member keeps at most; past it the least recently used is forgotten first. */
 export const AUTH_TOKENS_KEPT_MAX = 100_000;
+/** Bytes of checked JWTs a member remembers at most (tokens and user names), so a signature is verified once per token. */
+export const AUTH_JWT_CHECKED_BYTES_MAX = 32 * MiB;
 /** A token longer than this names no one (etcd's JWTs are a few hundred bytes; this bounds the work of checking one). */
 export const AUTH_TOKEN_BYTES_MAX = 8 * 1024;
 /** Times a login is checked and proposed again when users or roles changed while it was in flight (etcd loops until its deadline). */

@@ -58,10 +58,12 @@ async function send(call: ServerCall, copy: StateCopy): Promise<void> {
 export function snapshot(member: ApiMember): Method {
   return serverStream(member, (call) => {
     void member.auth.caller(call.metadata.get("token")).then((caller) => {
+      if (call.ended) return;
       const refused = member.auth.maintenance(caller);
       if (refused) return call.end(refused);
+      // Throws while a snapshot from the leader is being installed (try again): said as UNKNOWN.
       const copy = member.snapshot();
       return send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
-    });
+    }).catch((e) => call.end(unexpected(e)));
   });
 }

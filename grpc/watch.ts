@@ -129,17 +129,17 @@ function output(member: ApiMember, call: ServerCall): WatchOutput {
 export function watchService(member: ApiMember): { Watch: Method } {
   return {
     Watch: bidiStream(member, (call) => {
-      // Requests that come while the token is checked wait for it, in order.
-      const early: ProtoMessage[] = [];
-      let closing = false;
-      call.onMessage = (request) => void early.push(request);
-      call.onHalfClose = call.onGone = () => void (closing = true);
+      // Requests wait unread while the token is checked (their bytes hold the call's window).
+      call.pause();
+      let gone = false;
+      call.onGone = () => void (gone = true);
       void member.auth.caller(call.metadata.get("token")).then((caller) => {
+        if (gone) return;
         if (isEtcdError(caller)) return call.end(caller);
         // A watch its caller may not read is refused when created (etcd's isWatchPermitted).
         const permitted = caller && ((key: Uint8Array, rangeEnd: Uint8Array) => member.auth.check(caller, [{ kind: "read", key, rangeEnd }]));
         const session = new WatchSession(member, output(member, call), permitted);
-        const onMessage = (request: ProtoMessage) => {
+        call.onMessage = (request) => {
           try {
             handle(session, request);
           } catch (e) {
@@ -147,12 +147,10 @@ export function watchService(member: ApiMember): { Watch: Method } {
             session.close();
           }
         };
-        call.onMessage = onMessage;
         // The client closed its side, cancelled, or the connection went: the watchers go.
         call.onHalfClose = call.onGone = () => session.close();
-        for (const request of early) onMessage(request);
-        if (closing) session.close();
-      });
+        call.resume();
+      }).catch((e) => call.end(unexpected(e)));
     }),
   };
 }

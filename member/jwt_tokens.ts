@@ -13,7 +13,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { compactVerify, type CryptoKey, importPKCS8, importSPKI, SignJWT } from "jose";
 import type { AuthTokenSpec, JwtSignMethod } from "../config/auth_token.ts";
-import { AUTH_JWT_KEY_FILE_BYTES_MAX, AUTH_TOKEN_BYTES_MAX, AUTH_TOKENS_KEPT_MAX } from "../config/limits.ts";
+import { AUTH_JWT_CHECKED_BYTES_MAX, AUTH_JWT_KEY_FILE_BYTES_MAX, AUTH_TOKEN_BYTES_MAX, AUTH_TOKENS_KEPT_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 
 export type JwtSpec = Extract<AuthTokenSpec, { kind: "jwt" }>;
@@ -33,8 +33,9 @@ export class JwtTokens {
   readonly #method: JwtSignMethod;
   readonly #ttlMs: number;
   readonly #keys: Keys;
-  /** Tokens whose signature held, with what they say, oldest use first. */
-  readonly #checked = new Map<string, JwtClaims & { expSeconds?: number }>();
+  /** Tokens whose signature held, with what they say, oldest use first, and their bytes. */
+  readonly #checked = new Map<string, CheckedClaims>();
+  #checkedBytes = 0;
 
   private constructor(spec: JwtSpec, keys: Keys) {
     this.#method = spec.signMethod;
@@ -58,6 +59,11 @@ export class JwtTokens {
     return "error" in keys ? keys : new JwtTokens(spec, keys);
   }
 
+  /** Checked tokens remembered now. */
+  get checkedCount(): number {
+    return this.#checked.size;
+  }
+
   /** Whether this member may only check tokens (it was given a public key alone). */
   get verifyOnly(): boolean {
     return this.#keys.sign === undefined;
@@ -74,15 +80,15 @@ export class JwtTokens {
 
   /**
    * What a token says, or undefined for one not signed with this cluster's key and method, malformed,
-   * or past its expiry at `nowMs` (wall clock; golang-jwt's rule: valid up to and including its exp second).
+   * or expired at `nowMs` (wall clock). Expired means at or past its exp, as the golang-jwt (v4)
+   * Debian's etcd 3.4.23 is built with decides (`now.Before(exp)`).
    */
   async claims(token: string, nowMs: number): Promise<JwtClaims | undefined> {
-    const nowSeconds = Math.floor(nowMs / 1_000);
     const known = this.#checked.get(token);
     if (known) {
-      this.#checked.delete(token);
-      if (known.expSeconds !== undefined && nowSeconds > known.expSeconds) return undefined;
-      this.#checked.set(token, known);
+      this.#forget(token);
+      if (expired(known, nowMs)) return undefined;
+      this.#remember(token, known);
       return { user: known.user, revision: known.revision };
     }
     if (token.length > AUTH_TOKEN_BYTES_MAX) return undefined;
@@ -94,20 +100,40 @@ export class JwtTokens {
       return undefined;
     }
     const claims = claimsOf(payload);
-    if (!claims || (claims.expSeconds !== undefined && nowSeconds > claims.expSeconds)) return undefined;
-    this.#checked.set(token, claims);
-    if (this.#checked.size > AUTH_TOKENS_KEPT_MAX) this.#checked.delete(this.#checked.keys().next().value!);
+    if (!claims || expired(claims, nowMs)) return undefined;
+    this.#remember(token, claims);
     return { user: claims.user, revision: claims.revision };
+  }
+
+  /** Keeps a checked token as the most recently used, the least recently used forgotten past the count or byte bound. */
+  #remember(token: string, claims: CheckedClaims): void {
+    this.#checked.set(token, claims);
+    this.#checkedBytes += token.length + claims.user.length;
+    while (this.#checked.size > AUTH_TOKENS_KEPT_MAX || this.#checkedBytes > AUTH_JWT_CHECKED_BYTES_MAX) {
+      this.#forget(this.#checked.keys().next().value!);
+    }
+  }
+
+  #forget(token: string): void {
+    const claims = this.#checked.get(token);
+    if (!claims) return;
+    this.#checked.delete(token);
+    this.#checkedBytes -= token.length + claims.user.length;
   }
 }
 
-/** etcd's claims: a user name, an auth revision and (optionally, as golang-jwt allows) an expiry in Unix seconds. */
-function claimsOf(payload: unknown): (JwtClaims & { expSeconds?: number }) | undefined {
+/** What a checked token says, with its expiry in ms (none: it never expires, as golang-jwt allows). */
+type CheckedClaims = JwtClaims & { expMs?: number };
+
+const expired = (claims: CheckedClaims, nowMs: number) => claims.expMs !== undefined && nowMs >= claims.expMs;
+
+/** etcd's claims: a user name, an auth revision and (optionally) an expiry in Unix seconds. */
+function claimsOf(payload: unknown): CheckedClaims | undefined {
   if (payload === null || typeof payload !== "object") return undefined;
   const { username, revision, exp } = payload as Record<string, unknown>;
   if (typeof username !== "string" || !Number.isSafeInteger(revision) || (revision as number) < 0) return undefined;
   if (exp !== undefined && typeof exp !== "number") return undefined;
-  return { user: username, revision: revision as number, ...(exp !== undefined ? { expSeconds: Math.floor(exp) } : {}) };
+  return { user: username, revision: revision as number, ...(exp !== undefined ? { expMs: exp * 1_000 } : {}) };
 }
 
 const KEY_KIND: Record<"RS" | "PS" | "ES", { type: string; name: string }> = {

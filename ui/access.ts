@@ -27,10 +27,15 @@ type AccessJson = { admin?: boolean; read?: RangeJson[]; write?: RangeJson[] };
 
 export const access = signal<Access | undefined>(undefined);
 
-/** Asks the member again (after a login, a logout, or a page shown); not known when it cannot answer. */
+/** The latest ask: an answer to an earlier one (another login's) arriving late is dropped. */
+let asked = 0;
+
+/** Asks the member again (after a login, a logout, or a page shown); the last answer stands meanwhile, and when it cannot answer. */
 export async function loadAccess(): Promise<void> {
+  const ask = ++asked;
   try {
     const answer = await call<AccessJson>("/concord/v1/access", {});
+    if (ask !== asked) return;
     const ranges = (list: RangeJson[] = []) => list.map((r) => {
       const end = base64ToBytes(r.range_end);
       return { start: base64ToBytes(r.key), end: end.length === 1 && end[0] === 0 ? new Uint8Array(0) : end };
@@ -38,7 +43,6 @@ export async function loadAccess(): Promise<void> {
     access.value = { admin: answer.admin === true, read: ranges(answer.read), write: ranges(answer.write) };
   } catch {
     // Not logged in, or the member is unreachable: the page says so itself.
-    access.value = undefined;
   }
 }
 
@@ -56,8 +60,8 @@ function holds(ranges: KeyRange[], start: Uint8Array, end: Uint8Array): boolean 
 const encoder = new TextEncoder();
 
 /** A key's own range, or a prefix's: [key, key\0), [prefix, prefix+1); the empty prefix is every key. */
-function rangeOf(key: string, prefix: boolean): [Uint8Array, Uint8Array] {
-  const bytes = encoder.encode(key);
+function rangeOf(key: string | Uint8Array, prefix: boolean): [Uint8Array, Uint8Array] {
+  const bytes = typeof key === "string" ? encoder.encode(key) : key;
   if (!prefix) return [bytes, Uint8Array.of(...bytes, 0)];
   for (let i = bytes.length - 1; i >= 0; i--) {
     if (bytes[i] < 0xff) return [bytes, Uint8Array.of(...bytes.slice(0, i), bytes[i] + 1)];
@@ -73,12 +77,13 @@ export function notAdmin(): string | undefined {
   return known && !known.admin ? `only root may do this (logged in as ${who()})` : undefined;
 }
 
-/** Why the user may not read and write `key` (or every key under it, as a prefix), or undefined when it may. */
-export function cannotWrite(key: string, opts: { prefix?: boolean; alsoRead?: boolean } = {}): string | undefined {
+/** Why the user may not write `key` (text, or its bytes; or every key under it, as a prefix — and read it too, if asked), or undefined when it may. */
+export function cannotWrite(key: string | Uint8Array, opts: { prefix?: boolean; alsoRead?: boolean } = {}): string | undefined {
   const known = access.value;
   if (!known) return undefined;
   const [start, end] = rangeOf(key, opts.prefix === true);
-  const what = opts.prefix ? `every key under "${key}"` : `"${key}"`;
+  const name = typeof key === "string" ? key : new TextDecoder().decode(key);
+  const what = opts.prefix ? `every key under "${name}"` : `"${name}"`;
   if (!holds(known.write, start, end)) return `${who()} may not write ${what}`;
   if (opts.alsoRead && !holds(known.read, start, end)) return `${who()} may not read ${what}`;
   return undefined;

@@ -5,12 +5,12 @@
  * Owns: the leases view. Never: keeps time itself beyond the countdown between two asks.
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
-import { call, curl, text } from "./api.ts";
+import { base64ToBytes, call, curl, text } from "./api.ts";
 import { cannotWrite } from "./access.ts";
 import { href } from "./router.ts";
 import { Curl, ErrorLine } from "./widgets.tsx";
 
-interface Lease { id: string; ttl: number; granted: number; keys: string[] }
+interface Lease { id: string; ttl: number; granted: number; keys: string[]; rawKeys: Uint8Array[] }
 
 export function LeasesPage() {
   const leases = useSignal<Lease[] | undefined>(undefined);
@@ -21,7 +21,8 @@ export function LeasesPage() {
       const ids = (r.leases ?? []).map((l) => l.ID).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       leases.value = await Promise.all(ids.map(async (id) => {
         const t = await call<{ TTL?: string; grantedTTL?: string; keys?: string[] }>("/v3/lease/timetolive", { ID: id, keys: true });
-        return { id, ttl: Number(t.TTL ?? 0), granted: Number(t.grantedTTL ?? 0), keys: (t.keys ?? []).map(text) };
+        const keys = t.keys ?? [];
+        return { id, ttl: Number(t.TTL ?? 0), granted: Number(t.grantedTTL ?? 0), keys: keys.map(text), rawKeys: keys.map(base64ToBytes) };
       }));
       error.value = undefined;
     } catch (e) {
@@ -46,7 +47,7 @@ export function LeasesPage() {
     }
   };
   // Revoking deletes the lease's keys: it needs write permission on each.
-  const cannotRevoke = (l: Lease) => l.keys.map((k) => cannotWrite(k)).find(Boolean);
+  const cannotRevoke = (l: Lease) => l.rawKeys.map((k) => cannotWrite(k)).find(Boolean);
   return (
     <section>
       <h2>Leases</h2>

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { makeJwtKeys } from "../../testkit/certs.ts";
 import { type ClusterMember, TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -62,7 +63,11 @@ for (const kind of ["simple", "jwt"] as const) {
       const leader = await cluster.leader();
       const follower = cluster.members.find((m) => m !== leader)!;
       await setUp(leader);
-      const token = await login(follower, "alice", "alicepw");
+      // The follower applies "auth enable" a moment after the leader answered it.
+      const token = await eventually("a login at the follower", 5_000, async () => {
+        const answer = await call(follower, "/v3/auth/authenticate", { name: "alice", password: "alicepw" });
+        return answer.status === 200 ? answer.body.token as string : undefined;
+      });
       assert.deepEqual(await readsEverywhere(cluster, token), ["1", "1", "1"]);
     });
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { SignJWT } from "jose";
 import type { JwtSignMethod } from "../../config/auth_token.ts";
-import { AUTH_JWT_KEY_FILE_BYTES_MAX, AUTH_TOKEN_BYTES_MAX } from "../../config/limits.ts";
+import { AUTH_JWT_CHECKED_BYTES_MAX, AUTH_JWT_KEY_FILE_BYTES_MAX, AUTH_TOKEN_BYTES_MAX } from "../../config/limits.ts";
 import { isEtcdError } from "../../etcd/errors.ts";
 import { JwtTokens } from "../../member/jwt_tokens.ts";
 import { type JwtKeyFiles, makeJwtKeys } from "../../testkit/certs.ts";
@@ -53,15 +53,15 @@ test("jwt tokens > a token one member signs, another holding only the public key
   assert.deepEqual(await hmac.claims(await signed(hmac, "bob", 2, now), now), { user: "bob", revision: 2 });
 });
 
-test("jwt tokens > valid up to and including its expiry second, then not — also once checked before", async () => {
+test("jwt tokens > valid until its expiry second begins, then not — also once checked before (Debian's etcd: now.Before(exp))", async () => {
   const tokens = await load("HS256", { privateKeyFile: keys.secret }, 10_000);
   const signedAt = 1_700_000_000_500;
   const token = await signed(tokens, "alice", 3, signedAt);
   const expiryMs = Math.floor((signedAt + 10_000) / 1_000) * 1_000;
-  assert.deepEqual(await tokens.claims(token, expiryMs + 999), { user: "alice", revision: 3 });
-  assert.equal(await tokens.claims(token, expiryMs + 1_000), undefined);
+  assert.deepEqual(await tokens.claims(token, expiryMs - 1), { user: "alice", revision: 3 });
+  assert.equal(await tokens.claims(token, expiryMs), undefined);
   const fresh = await load("HS256", { privateKeyFile: keys.secret }, 10_000);
-  assert.equal(await fresh.claims(token, expiryMs + 1_000), undefined, "expired, never checked before");
+  assert.equal(await fresh.claims(token, expiryMs), undefined, "expired, never checked before");
 });
 
 test("jwt tokens > altered, foreign, unsigned, too long or saying too little: no one", async () => {
@@ -85,6 +85,21 @@ test("jwt tokens > altered, foreign, unsigned, too long or saying too little: no
   assert.equal(await hmac.claims(await sign({ revision: 3 }), now), undefined, "no user");
   assert.equal(await hmac.claims(await sign({ username: "a", revision: "3" }), now), undefined, "a revision that is not a number");
   assert.deepEqual(await hmac.claims(await sign({ username: "a", revision: 3 }), now), { user: "a", revision: 3 }, "no expiry: golang-jwt takes it");
+});
+
+test("jwt tokens > checked tokens are remembered within a byte bound, the least recently used forgotten first", async () => {
+  const tokens = await load("HS256", { privateKeyFile: keys.secret });
+  const now = Date.now();
+  const longName = "u".repeat(5_000);
+  const perToken = (await signed(tokens, longName, 1, now)).length + longName.length;
+  const count = Math.ceil((AUTH_JWT_CHECKED_BYTES_MAX * 1.2) / perToken);
+  const first = await signed(tokens, `${longName}0`, 1, now);
+  assert.ok(await tokens.claims(first, now));
+  for (let i = 1; i < count; i++) assert.ok(await tokens.claims(await signed(tokens, `${longName}${i}`, 1, now), now));
+  assert.ok(tokens.checkedCount < count && tokens.checkedCount * perToken <= AUTH_JWT_CHECKED_BYTES_MAX * 1.01, `${tokens.checkedCount} of ${count} kept`);
+  assert.ok(tokens.checkedCount * perToken > AUTH_JWT_CHECKED_BYTES_MAX * 0.9, `only ${tokens.checkedCount} kept`);
+  // The first was forgotten, not refused: it is checked again and still names its user.
+  assert.equal((await tokens.claims(first, now))?.user, `${longName}0`);
 });
 
 test("jwt tokens > keys refused in etcd's words: none, a mismatched pair, the wrong kind, unreadable, too large", async () => {

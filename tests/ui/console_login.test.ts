@@ -86,7 +86,7 @@ test("console login > what a user may not do shows disabled, with the reason; ro
     const refusal = async (selector: string, disabled: boolean) => {
       const button = page.locator(selector).first();
       await eventually(`${selector} ${disabled ? "disabled" : "enabled"}`, 5_000, async () => (await button.isDisabled()) === disabled || undefined);
-      return (await button.getAttribute("title")) ?? undefined;
+      return (await button.getAttribute("title")) || undefined;
     };
 
     await page.goto(`${member.url}/#/key?key=app%2Fk`);
