@@ -64,6 +64,7 @@ export const browseHandlers: Record<string, GatewayHandler> = {
     const denied = member.auth.check(caller, [{ kind: "read", key: prefix.length ? prefix : new Uint8Array([0]), rangeEnd: prefix.length ? prefixEnd(prefix) : new Uint8Array([0]) }]);
     if (denied) return denied;
     const listing = member.folders(prefix, separator, w.start as Uint8Array | undefined, limit);
+    if (isEtcdError(listing)) return listing;
     return jsonObject().raw("header", header(member.header, listing.revision))
       .list("folders", listing.folders, (f) => jsonObject().bytes("prefix", f.prefix).int("count", f.count).toString())
       .list("keys", listing.keys, (k) => `"${k.toBase64()}"`)

@@ -35,9 +35,9 @@ export interface ApiMember {
   /** Reads from the member's state as applied so far. */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError;
   /** The children of a prefix by a separator, read locally (Concord's, for the console). */
-  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number };
+  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): (FolderListing & { revision: number }) | EtcdError;
   /** Concord's search over keys and values, read locally. */
-  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number };
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } | EtcdError;
   members(): MemberInfo[];
   /** etcd's Auth service, and who a request's token names. */
   readonly auth: AuthService;

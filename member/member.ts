@@ -20,11 +20,11 @@ import { type CallerAuth, type Command, type CommandResult, encodeCommand } from
 import { readCommand } from "../etcd/command_check.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
-import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse } from "../etcd/types.ts";
+import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
-import { isReadOnly, range } from "../store/applier.ts";
+import { isReadOnly, isSerializableTxn, range, readOnlyTxn } from "../store/applier.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { StateCopy } from "../store/snapshots.ts";
@@ -343,12 +343,13 @@ export class Member implements PeerService {
    * proposed while a Ready is being persisted goes into the next one: one transaction, one fsync.
    * A follower hands the write to the leader and waits to apply it itself. With a `caller` (auth
    * on, or a token given) it is checked first and carries the caller, checked again as it applies.
+   * A txn that only reads is not replicated: it is served like a range.
    */
   propose(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (asked.op === "txn" && isReadOnly(asked.txn)) return this.#readOnlyTxn(asked.txn, caller);
     if (caller) {
-      const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id))) ??
-        (asked.op === "txn" && isReadOnly(asked.txn) ? this.#auth.staleRead(caller) : undefined);
+      const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id)));
       if (denied) return Promise.resolve(denied);
     }
     const command: Command = caller ? { ...asked, auth: caller } as Command & { auth: CallerAuth } : asked;
@@ -383,14 +384,34 @@ export class Member implements PeerService {
     return this.#reads.wait();
   }
 
-  /** A read of the local state. */
+  /** A read of the local state; none once a storage failure stopped the member (its state may have lost applied entries). */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError {
+    if (this.#failure) return MemberErrors.stopped;
     const denied = caller && (this.#auth.check(caller, rangeNeeds(request)) ?? this.#auth.staleRead(caller));
     return denied || this.#read(() => range(this.#store.mvcc, request));
   }
 
+  /**
+   * A txn that only reads is served as etcd serves it: like a range — after a ReadIndex unless
+   * every op is a serializable range — from this member's state, with no log entry, so it costs
+   * the cluster nothing and other members no work.
+   */
+  async #readOnlyTxn(txn: TxnRequest, caller: CallerAuth | undefined): Promise<CommandResult> {
+    if (caller) {
+      const denied = this.#auth.check(caller, commandNeeds({ op: "txn", txn }, () => [])) ?? this.#auth.staleRead(caller);
+      if (denied) return denied;
+    }
+    if (!isSerializableTxn(txn)) {
+      const failed = await this.readBarrier();
+      if (failed) return failed;
+    }
+    if (this.#failure) return MemberErrors.stopped;
+    return this.#read(() => readOnlyTxn(this.#store.mvcc, txn));
+  }
+
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
-  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } {
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } | EtcdError {
+    if (this.#failure) return MemberErrors.stopped;
     return this.#read(() => ({
       ...this.#store.mvcc.search(keySpan(request.key, request.rangeEnd), request.needle, request.limit),
       revision: this.#store.mvcc.revision,
@@ -398,7 +419,8 @@ export class Member implements PeerService {
   }
 
   /** The console's key browser: the children of a prefix, read locally (store/folders.ts). */
-  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): FolderListing & { revision: number } {
+  folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): (FolderListing & { revision: number }) | EtcdError {
+    if (this.#failure) return MemberErrors.stopped;
     return this.#read(() => ({ ...this.#store.folders.list(prefix, separator, start, limit), revision: this.#store.mvcc.revision }));
   }
 

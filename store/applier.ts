@@ -143,6 +143,11 @@ export function isReadOnly(t: TxnRequest): boolean {
   return readOnly(t.success) && readOnly(t.failure);
 }
 
+/** Whether every op of a txn is a serializable range (etcd's isTxnSerializable): then it waits for no ReadIndex. */
+export function isSerializableTxn(t: TxnRequest): boolean {
+  return [...t.success, ...t.failure].every((op) => op.kind === "range" && op.range.serializable);
+}
+
 type Cursor = { path: boolean[]; at: number };
 
 /** Visits the non-txn ops of the branches the path takes, in order; stops at the first error. */
@@ -177,6 +182,36 @@ function applyOp(txn: WriteTxn, op: RequestOp, cursor: Cursor): ResponseOp {
     case "txn": return { kind: "txn", txn: applyBranch(txn, op.txn, cursor) };
     case "empty": throw new Error("applier: an empty txn op reached the store (the API must reject it)");
   }
+}
+
+/**
+ * A txn that only reads (isReadOnly), answered from `view` with no write — etcd serves such a txn
+ * without the log. The first range that fails (a compacted or future revision) answers for it.
+ */
+export function readOnlyTxn(view: ReadView, t: TxnRequest): TxnResponse | EtcdError {
+  const failed: { error?: EtcdError } = {};
+  const response = readBranch(view, t, { path: branchPath(view, t), at: 0 }, failed);
+  if (failed.error) return failed.error;
+  response.header.revision = view.revision;
+  return response;
+}
+
+function readBranch(view: ReadView, t: TxnRequest, cursor: Cursor, failed: { error?: EtcdError }): TxnResponse {
+  const succeeded = cursor.path[cursor.at++];
+  const responses: ResponseOp[] = [];
+  for (const op of succeeded ? t.success : t.failure) {
+    if (failed.error) break;
+    if (op.kind === "txn") {
+      responses.push({ kind: "txn", txn: readBranch(view, op.txn, cursor, failed) });
+    } else if (op.kind === "range") {
+      const result = range(view, op.range);
+      if (isEtcdError(result)) failed.error = result;
+      else responses.push({ kind: "range", range: result });
+    } else {
+      throw new Error(`applier: a ${op.kind} in a txn taken as read-only`);
+    }
+  }
+  return { header: { revision: 0 }, succeeded, responses };
 }
 
 /** A txn inside a write; the caller ends the write whatever this answers. */
