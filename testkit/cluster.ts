@@ -1,6 +1,8 @@
 /**
  * Test support: a Concord cluster of real processes on 127.0.0.1 — start, kill -9, pause
- * (SIGSTOP), resume, restart, add members — and finding who leads, by asking the members.
+ * (SIGSTOP), resume, restart, add members — and finding who leads, by asking the members. With
+ * `proxies`, each member's peer port sits behind a PeerProxy whose address it advertises, so a
+ * test can partition and slow the cluster.
  *
  * Owns: ports, data dirs and flags of each member, and leaving no process or directory behind.
  * Never: asserts anything.
@@ -8,12 +10,17 @@
 import type { Json } from "./json.ts";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { PeerProxy } from "./peer_proxy.ts";
 import { freePort, post, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
 
 export interface ClusterMember {
   name: string;
   clientUrl: string;
+  /** Where the member listens for peers. */
   peerUrl: string;
+  /** Where peers reach it: its proxy's address with `proxies`, else peerUrl. */
+  advertisedPeerUrl: string;
+  proxy: PeerProxy | undefined;
   dataDir: string;
   process: ServerProcess | undefined;
   /** Everything the member printed, across restarts. */
@@ -35,15 +42,17 @@ export class TestCluster {
   readonly #root = tempDir("cluster");
   readonly #runtime: Runtime | undefined;
   readonly #extraFlags: string[];
+  readonly #proxies: boolean;
 
-  private constructor(runtime: Runtime | undefined, extraFlags: string[]) {
+  private constructor(runtime: Runtime | undefined, extraFlags: string[], proxies: boolean) {
     this.#runtime = runtime;
     this.#extraFlags = extraFlags;
+    this.#proxies = proxies;
   }
 
   /** Starts `size` members founding a new cluster; resolves once every one serves clients. */
-  static async start(size: number, opts: { runtime?: Runtime; flags?: string[] } = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(opts.runtime, opts.flags ?? []);
+  static async start(size: number, opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean } = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false);
     for (let i = 1; i <= size; i++) await cluster.#define(`m${i}`);
     await Promise.all(cluster.members.map((m) => cluster.#spawn(m, "new")));
     return cluster;
@@ -51,8 +60,10 @@ export class TestCluster {
 
   async #define(name: string): Promise<ClusterMember> {
     const [client, peer] = [await freePort(), await freePort()];
+    const proxy = this.#proxies ? await PeerProxy.start(await freePort(), peer) : undefined;
     const m: ClusterMember = {
-      name, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}`, dataDir: join(this.#root, name), process: undefined,
+      name, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}`,
+      advertisedPeerUrl: `http://127.0.0.1:${proxy?.port ?? peer}`, proxy, dataDir: join(this.#root, name), process: undefined,
       output: "",
     };
     this.members.push(m);
@@ -60,7 +71,7 @@ export class TestCluster {
   }
 
   #initialCluster(members: ClusterMember[]): string {
-    return members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    return members.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(",");
   }
 
   async #spawn(m: ClusterMember, state: "new" | "existing", initial = this.members): Promise<void> {
@@ -76,7 +87,7 @@ export class TestCluster {
       flags: [
         "--name", m.name, "--data-dir", m.dataDir,
         "--listen-client-urls", m.clientUrl, "--advertise-client-urls", m.clientUrl,
-        "--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.peerUrl,
+        "--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.advertisedPeerUrl,
         "--initial-cluster", this.#initialCluster(initial), "--initial-cluster-state", state,
         "--initial-cluster-token", this.token, ...this.#extraFlags,
       ],
@@ -157,6 +168,7 @@ export class TestCluster {
       if (m.process?.child.signalCode === null) m.process.child.kill("SIGCONT");
     }
     await Promise.all(this.members.map((m) => m.process?.kill9()));
+    await Promise.all(this.members.map((m) => m.proxy?.close()));
     rmSync(this.#root, { recursive: true, force: true });
   }
 }

@@ -39,6 +39,7 @@ const RUN = {
   benchGrpc: "npm run bench:grpc",
   benchAuth: "npm run bench:auth",
   sim: "npm run sim",
+  chaos: "npm run chaos",
   buildUi: "npm run build:ui",
   install: "npm install",
   bunServer: "npx bun server.ts",
@@ -396,6 +397,12 @@ test("readme > npm run bench:auth, briefly, compares put with auth off and on, o
   const rows = tableRows(output);
   assert.deepEqual(rows.map((r) => r.slice(0, 3)), [["Concord", "put", "1"], ["etcd", "put", "1"]], output);
   for (const [, , , off, on] of rows) assert.ok(number(off) > 0 && number(on) > 0, rows.map((r) => r.join(" | ")).join("\n"));
+});
+
+test("readme > npm run chaos, briefly, runs faults against three members and ends with its figures", async () => {
+  const output = await runToEnd(RUN.chaos, ["--", "--seconds", "4", "--seed", "7"], INSTALLING_MS);
+  assert.match(output, /^chaos: 3 members for 4 s, seed 7, faults /m, output.slice(-2_000));
+  assert.match(output, /^chaos: \d+ operations \(\d+ answered, \d+ writes acknowledged\), faults: .*acknowledged writes lost: 0; anomalies: 0$/m, output.slice(-2_000));
 });
 
 test("readme > npm run sim -- --seeds N runs that many seeds and ends with their figures; --plant NAME finds that bug", async () => {

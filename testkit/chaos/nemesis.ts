@@ -1,0 +1,187 @@
+/**
+ * The chaos harness's nemesis: faults drawn from a seed and applied to a TestCluster of real
+ * processes — kill -9 and restart, SIGSTOP and SIGCONT, partitions through the members' peer
+ * proxies (one member cut off both ways, a one-way cut, the leader isolated, a bridge: two groups
+ * that reach each other only through one member), slowed peer links, and leadership transfers —
+ * each held for a while, then healed. Every fault is written to the schedule with its time, so a
+ * failing run can be read and replayed from its seed.
+ *
+ * Owns: choosing faults, applying and healing them. Never: checks anything, or reaches into a
+ * member other than as an operator would (signals, its peer proxy, its client API).
+ */
+import type { ClusterMember, TestCluster } from "../cluster.ts";
+
+export type FaultKind = "kill" | "pause" | "isolate" | "one-way" | "isolate-leader" | "bridge" | "slow" | "transfer";
+
+export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "isolate", "one-way", "isolate-leader", "bridge", "slow", "transfer"];
+
+export interface NemesisOptions {
+  cluster: TestCluster;
+  random: () => number;
+  /** Which faults to draw from (default: all). */
+  kinds?: readonly FaultKind[];
+  /** How long a fault is held, ms: drawn between these. */
+  holdMs: [number, number];
+  /** Quiet time between faults, ms: drawn between these. */
+  quietMs: [number, number];
+  /** Each line of the schedule as it happens. */
+  log: (line: string) => void;
+}
+
+export interface NemesisReport {
+  faults: Record<string, number>;
+  schedule: string[];
+}
+
+/** Undoes a fault. */
+type Heal = () => void | Promise<void>;
+
+const names = (ms: readonly ClusterMember[]) => `{${ms.map((m) => m.name).join(",")}}`;
+
+/** A member's id as its peers send it (hex), from its status. */
+async function memberId(cluster: TestCluster, m: ClusterMember): Promise<string | undefined> {
+  const s = await cluster.status(m);
+  return s && BigInt(s.memberId).toString(16);
+}
+
+export class Nemesis {
+  readonly #opts: NemesisOptions;
+  readonly #started = performance.now();
+  readonly #report: NemesisReport = { faults: {}, schedule: [] };
+  readonly #ids = new Map<ClusterMember, string>();
+  #stopping = false;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: NemesisOptions) {
+    this.#opts = opts;
+  }
+
+  /** Learns the members' ids (needed to cut by sender), then injects faults until stop(). */
+  async start(): Promise<void> {
+    for (const m of this.#opts.cluster.members) {
+      const id = await memberId(this.#opts.cluster, m);
+      if (!id) throw new Error(`nemesis: ${m.name} does not answer its status`);
+      this.#ids.set(m, id);
+    }
+    this.#running = this.#loop();
+  }
+
+  /** Stops after the fault in hand is healed; every member is running and every link whole after. */
+  async stop(): Promise<NemesisReport> {
+    this.#stopping = true;
+    await this.#running;
+    return this.#report;
+  }
+
+  #note(line: string): void {
+    const text = `t=${((performance.now() - this.#started) / 1000).toFixed(1)}s ${line}`;
+    this.#report.schedule.push(text);
+    this.#opts.log(text);
+  }
+
+  #draw([lo, hi]: [number, number]): number {
+    return lo + Math.floor(this.#opts.random() * (hi - lo + 1));
+  }
+
+  #pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.#opts.random() * xs.length)];
+  }
+
+  /** Waits `ms`, or less once stopping. */
+  async #hold(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (!this.#stopping && performance.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - performance.now())));
+  }
+
+  async #loop(): Promise<void> {
+    const kinds = this.#opts.kinds ?? FAULT_KINDS;
+    while (!this.#stopping) {
+      await this.#hold(this.#draw(this.#opts.quietMs));
+      if (this.#stopping) break;
+      const kind = this.#pick(kinds);
+      this.#report.faults[kind] = (this.#report.faults[kind] ?? 0) + 1;
+      const heal = await this.#inject(kind);
+      await this.#hold(this.#draw(this.#opts.holdMs));
+      await heal();
+      this.#note("healed");
+    }
+  }
+
+  /** Applies one fault; answers how to heal it. */
+  async #inject(kind: FaultKind): Promise<Heal> {
+    const { cluster } = this.#opts;
+    const members = cluster.members;
+    const victim = this.#pick(members);
+    switch (kind) {
+      case "kill": {
+        this.#note(`kill -9 ${victim.name}`);
+        await cluster.kill9(victim);
+        return async () => {
+          this.#note(`restart ${victim.name}`);
+          await cluster.restart(victim);
+        };
+      }
+      case "pause": {
+        this.#note(`SIGSTOP ${victim.name}`);
+        cluster.pause(victim);
+        return () => {
+          this.#note(`SIGCONT ${victim.name}`);
+          cluster.resume(victim);
+        };
+      }
+      case "isolate":
+        return this.#partition([victim], members.filter((m) => m !== victim), true, "isolate");
+      case "isolate-leader": {
+        const leader = await cluster.leader(3_000).catch(() => victim);
+        return this.#partition([leader], members.filter((m) => m !== leader), true, "isolate the leader");
+      }
+      case "one-way": {
+        const to = this.#pick(members.filter((m) => m !== victim));
+        return this.#partition([victim], [to], false, "one-way cut");
+      }
+      case "bridge": {
+        const others = members.filter((m) => m !== victim);
+        const half = Math.max(1, Math.floor(others.length / 2));
+        return this.#partition(others.slice(0, half), others.slice(half), true, `bridge through ${victim.name}:`);
+      }
+      case "slow": {
+        const delayMs = this.#draw([20, 150]);
+        this.#note(`slow ${victim.name}'s peer links by ${delayMs} ms`);
+        victim.proxy!.delay(delayMs);
+        return () => victim.proxy!.delay(0);
+      }
+      case "transfer": {
+        const leader = await cluster.leader(3_000).catch(() => undefined);
+        const to = leader && this.#pick(members.filter((m) => m !== leader));
+        if (!leader || !to) {
+          this.#note("transfer leadership: no leader to move");
+          return () => {};
+        }
+        this.#note(`transfer leadership ${leader.name} → ${to.name}`);
+        await fetch(`${leader.clientUrl}/v3/maintenance/transfer-leadership`, {
+          method: "POST", body: JSON.stringify({ targetID: BigInt(`0x${this.#ids.get(to)}`).toString() }), signal: AbortSignal.timeout(5_000),
+        }).then((r) => r.arrayBuffer()).catch(() => undefined);
+        return () => {};
+      }
+    }
+  }
+
+  /** Cuts traffic from `a` to `b`, and from `b` to `a` unless one way; the heal restores every link. */
+  #partition(a: readonly ClusterMember[], b: readonly ClusterMember[], bothWays: boolean, what: string): Heal {
+    this.#note(`${what} ${names(a)} ${bothWays ? "<-/->" : "-/->"} ${names(b)}`);
+    const cutTo = new Map<ClusterMember, Set<string>>();
+    const cut = (from: readonly ClusterMember[], to: readonly ClusterMember[]) => {
+      for (const t of to) {
+        const senders = cutTo.get(t) ?? new Set<string>();
+        for (const f of from) senders.add(this.#ids.get(f)!);
+        cutTo.set(t, senders);
+      }
+    };
+    cut(a, b);
+    if (bothWays) cut(b, a);
+    for (const [m, senders] of cutTo) m.proxy!.cut(senders);
+    return () => {
+      for (const m of cutTo.keys()) m.proxy!.cut([]);
+    };
+  }
+}

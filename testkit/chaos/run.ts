@@ -1,0 +1,169 @@
+/**
+ * One chaos run: a cluster of real Concord processes behind peer proxies; clients doing puts,
+ * linearizable gets and compare-and-sets (recorded), a watcher on every member, lease clients —
+ * all while the nemesis injects faults drawn from the seed. Then every fault is healed, the
+ * watchers catch up, and the checkers judge: the KV history linearizable (which includes that no
+ * acknowledged write is lost), every acknowledged write in the prefix's final history (durability),
+ * every watcher's events exactly that history, no kept-alive lease gone early, and after the
+ * faults a lease left to expire gone within its TTL plus one election timeout.
+ *
+ * Owns: the run's phases and its report. Never: the checks' rules (linearizability.ts,
+ * watchers.ts, leases.ts) or the faults (nemesis.ts).
+ */
+import { TestCluster } from "../cluster.ts";
+import { eventually } from "../eventually.ts";
+import { checkLinearizable, ok, Recorder } from "../linearizability.ts";
+import { prng } from "../prng.ts";
+import { startWorkload } from "../workload.ts";
+import { startLeaseClients } from "./leases.ts";
+import { type FaultKind, Nemesis } from "./nemesis.ts";
+import { ChaosWatcher, type SeenEvent, watchAnomaly, watchOnce } from "./watchers.ts";
+
+export interface ChaosOptions {
+  seconds: number;
+  members: number;
+  seed: number;
+  kinds?: readonly FaultKind[];
+  clients?: number;
+  /** Each line of progress and of the schedule. */
+  log: (line: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  seconds: number;
+  operations: number;
+  answered: number;
+  acknowledgedWrites: number;
+  faults: Record<string, number>;
+  schedule: string[];
+  watchEvents: number;
+  watchReconnects: number;
+  leases: { granted: number; keepAlives: number };
+  /** What the checkers found; empty when the run is clean. */
+  anomalies: string[];
+  /** Acknowledged writes missing from the final history. */
+  lost: number;
+}
+
+const PREFIX = "chaos/";
+const KEYS = Array.from({ length: 12 }, (_, i) => `${PREFIX}k${i}`);
+const ELECTION_TIMEOUT_MS = 1_000;
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+/** Every event of the prefix from revision 1, read from `url` up to the last write to it. */
+async function prefixHistory(url: string): Promise<SeenEvent[]> {
+  const lastWrite = await lastWriteToPrefix(url);
+  const events: SeenEvent[] = [];
+  const abort = new AbortController();
+  const reading = watchOnce(url, PREFIX, 1, abort.signal, (e) => void events.push(e)).catch(() => {});
+  await eventually("the prefix's history read back", 15_000, () => ((events.at(-1)?.revision ?? 0) >= lastWrite ? true : undefined));
+  abort.abort();
+  await reading;
+  return events;
+}
+
+/** The revision of the last write to the prefix (a linearizable range, newest first). */
+async function lastWriteToPrefix(url: string): Promise<number> {
+  const r = await fetch(`${url}/v3/kv/range`, {
+    method: "POST", body: JSON.stringify({ key: b64(PREFIX), range_end: b64("chaos0"), sort_order: "DESCEND", sort_target: "MOD", limit: 1 }),
+  });
+  const body = await r.json();
+  return Number(body.kvs?.[0]?.mod_revision ?? 0);
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const random = prng(opts.seed);
+  const anomalies: string[] = [];
+  const cluster = await TestCluster.start(opts.members, { proxies: true });
+  try {
+    await cluster.leader();
+    const reachable = () => cluster.running();
+    const recorder = new Recorder();
+    const workload = startWorkload({
+      clients: opts.clients ?? 8, keys: KEYS, targets: () => reachable().map((m) => m.clientUrl), recorder,
+      requestTimeoutMs: 2_000, maxOpsPerClient: 1_000_000, random,
+    });
+    const watchers = cluster.members.map((m) => new ChaosWatcher(m, PREFIX));
+    const leases = startLeaseClients({ clients: 2, ttlSeconds: 3, targets: reachable, random, requestTimeoutMs: 2_000 });
+    const nemesis = new Nemesis({ cluster, random, kinds: opts.kinds, holdMs: [1_000, 4_000], quietMs: [500, 2_000], log: opts.log });
+    await nemesis.start();
+    const started = performance.now();
+    let lastReport = started;
+    while (performance.now() - started < opts.seconds * 1_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (performance.now() - lastReport >= 10_000) {
+        lastReport = performance.now();
+        opts.log(`chaos: ${Math.round((lastReport - started) / 1000)} s of ${opts.seconds}: ${workload.answered()} operations answered`);
+      }
+    }
+    const faults = await nemesis.stop();
+    opts.log("chaos: faults healed; the clients finish, the watchers catch up");
+    const [kv, leaseReport] = await Promise.all([workload.stop(), leases.stop()]);
+    anomalies.push(...kv.unexpected.map((u) => `an answer no fault explains: ${u}`), ...leaseReport.anomalies);
+    const leader = await cluster.leader(15_000);
+
+    // Final reads of every key through every member, recorded too: a lost write shows as a stale read.
+    let client = 10_000;
+    for (const m of cluster.members) {
+      for (const key of KEYS) {
+        const done = recorder.invoke(client++, key, { kind: "get" });
+        const answer = await eventually(`a final read of ${key} through ${m.name}`, 15_000, async () => {
+          const r = await fetch(`${m.clientUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: b64(key) }), signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+          return r?.status === 200 ? await r.json() : undefined;
+        });
+        const value = answer.kvs?.[0]?.value;
+        done(ok(value === undefined ? null : Buffer.from(value, "base64").toString()));
+      }
+    }
+    const history = recorder.history();
+    const verdict = checkLinearizable(history);
+    if (verdict.ok !== true) anomalies.push(`linearizability (${verdict.ok === false ? "violated" : "undecided"}) on ${verdict.key}: ${verdict.explanation}`);
+
+    const truth = await prefixHistory(leader.clientUrl);
+    const acknowledged = history.flatMap((op) =>
+      (op.kind === "put" && op.ret !== Infinity) || (op.kind === "cas" && op.result === true) ? [{ kind: op.kind, key: op.key, value: op.value }] : []
+    );
+    const written = new Set(truth.map((e) => `${e.key}=${e.value}`));
+    const lost = acknowledged.filter((op) => !written.has(`${op.key}=${op.value}`));
+    for (const op of lost.slice(0, 5)) anomalies.push(`acknowledged ${op.kind} ${op.key}=${op.value} is not in the history`);
+
+    const last = truth.at(-1)?.revision ?? 0;
+    await eventually("every watcher caught up", 20_000, () => (watchers.every((w) => w.lastRevision >= last) ? true : undefined)).catch(() => {});
+    await Promise.all(watchers.map((w) => w.stop()));
+    for (const w of watchers) {
+      const anomaly = watchAnomaly(w.events, truth);
+      if (anomaly) anomalies.push(`watcher on ${w.member.name}: ${anomaly}`);
+      else if (w.lastRevision < last) anomalies.push(`watcher on ${w.member.name} stopped at revision ${w.lastRevision} of ${last}`);
+    }
+
+    const expiry = await leaseExpiry(leader.clientUrl);
+    if (expiry) anomalies.push(expiry);
+
+    return {
+      seed: opts.seed, seconds: opts.seconds, operations: kv.ops, answered: kv.answered, acknowledgedWrites: acknowledged.length,
+      faults: faults.faults, schedule: faults.schedule, watchEvents: watchers.reduce((n, w) => n + w.events.length, 0),
+      watchReconnects: watchers.reduce((n, w) => n + w.reconnects, 0), leases: { granted: leaseReport.granted, keepAlives: leaseReport.keepAlives },
+      anomalies, lost: lost.length,
+    };
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** After the faults: a lease kept alive, then let go, must take its key within its TTL plus one election timeout. */
+async function leaseExpiry(url: string): Promise<string | undefined> {
+  const ttlSeconds = 2;
+  const post = async (path: string, body: unknown) => (await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) })).text();
+  const id = JSON.parse(await post("/v3/lease/grant", { TTL: ttlSeconds })).ID;
+  await post("/v3/kv/put", { key: b64("chaos-lease/final"), value: b64("x"), lease: id });
+  await post("/v3/lease/keepalive", { ID: id });
+  const lastKeptAlive = performance.now();
+  const gone = await eventually("the final lease's key goes", 30_000, async () => {
+    const answer = JSON.parse(await post("/v3/kv/range", { key: b64("chaos-lease/final") }));
+    return answer.kvs?.length ? undefined : performance.now();
+  });
+  const tookMs = gone - lastKeptAlive;
+  const boundMs = ttlSeconds * 1_000 + ELECTION_TIMEOUT_MS + 200;
+  return tookMs > boundMs ? `a lease let go outlived its TTL of ${ttlSeconds} s: its key went after ${Math.round(tookMs)} ms` : undefined;
+}
