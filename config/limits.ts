@@ -139,6 +139,15 @@ export const PENDING_PROPOSALS_MAX = 20_000;
 export const TICKS_PER_HEARTBEAT = 10;
 /** Applied entries the log keeps for members that fall behind (etcd's SnapshotCatchUpEntries). */
 export const LOG_RETAINED_ENTRIES = 5_000;
+/**
+ * Data bytes of log entries the Raft core holds in memory at most, beyond what the state has not
+ * made durable: past it the log is trimmed to half of it. Counting entries alone, 5,000–15,000
+ * entries of 1.5 MiB values would be 7–22 GiB; small entries never reach this, so the entry
+ * count rules for them and bytes rule for large ones (a member further behind gets a snapshot).
+ * The half kept (128 MiB) still lets a follower that missed more than one 64 MiB frame of large
+ * values catch up by appends (tests/cluster/large_values.test.ts).
+ */
+export const RAFT_LOG_MEMORY_BYTES_MAX = 256 * MiB;
 /** Appends a leader has in flight to one follower before it waits for acknowledgements. */
 export const RAFT_INFLIGHT_APPENDS_MAX = 256;
 /** Entries in one append. */
@@ -227,7 +236,7 @@ const WIRE_OVERHEAD_BYTES = 4 * KiB;
 export const LIMITS = {
   REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
   PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_BYTES_MAX,
-  LOG_RETAINED_ENTRIES, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
+  LOG_RETAINED_ENTRIES, RAFT_LOG_MEMORY_BYTES_MAX, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
   PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
   CLIENT_PORT_CONNECT_TIMEOUT_MS, GRPC_STREAM_WINDOW_BYTES, GRPC_CONNECTION_WINDOW_BYTES, GRPC_CONNECTION_BUFFERED_BYTES_MAX,
@@ -260,6 +269,8 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.PEER_BATCH_MESSAGES_MAX <= l.PEER_QUEUE_MESSAGES_MAX, "a batch is taken from the queue: it cannot be longer");
   must(l.PEER_PROPOSALS_PER_BATCH_MAX <= l.PENDING_PROPOSALS_MAX, "a batch of forwarded writes must be acceptable under the proposal limit");
   must(l.GATEWAY_BODY_BYTES_MAX >= l.REQUEST_BYTES_MAX, "the gateway must read a body as large as the largest request");
+  must(l.RAFT_LOG_MEMORY_BYTES_MAX / 2 >= l.RAFT_APPEND_BYTES_MAX + largestEntry,
+    "the log trimmed for bytes keeps half of RAFT_LOG_MEMORY_BYTES_MAX, which must still hold a whole append for a follower just behind");
   must(l.CLIENT_PORT_PEEK_BYTES_MAX === 24,
     "the client port tells HTTP/2 by its whole 24-byte preface (CLIENT_PORT_PEEK_BYTES_MAX): with fewer, a request that merely begins like it would be taken for HTTP/2; more are never needed");
   must(l.CLIENT_PORT_READ_BYTES_MIN <= l.CLIENT_PORT_READ_BYTES_MAX, "a pipe's read buffer grows from CLIENT_PORT_READ_BYTES_MIN up to CLIENT_PORT_READ_BYTES_MAX");

@@ -21,6 +21,8 @@ export function metricsText(member: ApiMember, sseStreams: number): string {
     { name: "etcd_debugging_mvcc_current_revision", help: "The current revision of store.", value: status.revision },
     { name: "etcd_mvcc_db_total_size_in_bytes", help: "Total size of the underlying database physically allocated in bytes.", value: status.dbSizeBytes },
     { name: "concord_sse_watch_streams", help: "Open Server-Sent Events watch streams.", value: sseStreams },
+    { name: "concord_raft_log_memory_bytes", help: "Data bytes of the log entries the Raft core holds in memory.", value: status.raftLogMemoryBytes },
+    { name: "concord_raft_log_entries", help: "Log entries the Raft core holds in memory.", value: status.raftLogEntries },
     { name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", value: process.memoryUsage().rss },
   ]);
 }

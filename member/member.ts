@@ -98,6 +98,10 @@ export interface MemberStatus {
   isLearner: boolean;
   /** What etcd's status lists as errors: "etcdserver: no leader" while there is none. */
   errors: string[];
+  /** Data bytes of the log entries the Raft core holds in memory (bounded by RAFT_LOG_MEMORY_BYTES_MAX). */
+  raftLogMemoryBytes: number;
+  /** Log entries the Raft core holds in memory. */
+  raftLogEntries: number;
 }
 
 
@@ -256,6 +260,8 @@ export class Member implements PeerService {
         stable: this.#raft.log.stable,
         applied: this.#raft.log.applied,
         compact: (index) => this.#raft.compact(index),
+        bytes: this.#raft.log.bytes,
+        firstWithinBytes: (maxBytes, upTo) => this.#raft.log.firstWithinBytes(maxBytes, upTo),
       }),
       installing: () => this.#loop.installing,
       failStop: (e) => this.#failStop(e),
@@ -516,6 +522,8 @@ export class Member implements PeerService {
       dbSizeInUseBytes: size.inUse,
       isLearner: this.isLearner,
       errors: this.#raft.lead === NO_NODE ? [MemberErrors.noLeader.message] : [],
+      raftLogMemoryBytes: this.#raft.log.bytes,
+      raftLogEntries: this.#raft.log.lastIndex - this.#raft.log.firstIndex + 1,
     };
   }
 

@@ -3,12 +3,13 @@
  * committed once due (state_machine.ts says when) and within the batch interval even when no more
  * work comes; the log keeps what the state has not made durable yet (the checkpointer says how
  * far it has), and LOG_RETAINED_ENTRIES more for members that fall behind, and is trimmed a
- * --snapshot-count at a time.
+ * --snapshot-count at a time — or sooner when the Raft core's entries hold more than
+ * RAFT_LOG_MEMORY_BYTES_MAX of data, down to half of it.
  *
  * Owns: the commit timer and the trimming decision. Never: applies entries, or touches the Raft
  * core except to tell it how far its log may go (through the hooks).
  */
-import { LOG_RETAINED_ENTRIES, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
+import { LOG_RETAINED_ENTRIES, RAFT_LOG_MEMORY_BYTES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
 import type { PlantedBug } from "../raft/planted_bugs.ts";
 import type { Store } from "../store/open.ts";
 
@@ -20,6 +21,11 @@ export interface TrimInputs {
   logFirst: number;
   /** Applied entries between trims (--snapshot-count). */
   snapshotCount: number;
+  /**
+   * The Raft core's log in memory: its entries' data bytes, where entries up to an index fit in a
+   * byte budget, and the budget (RAFT_LOG_MEMORY_BYTES_MAX; the simulator draws small ones).
+   */
+  memory?: { bytes: number; firstWithinBytes(maxBytes: number, upTo: number): number; budgetBytes?: number };
 }
 
 /**
@@ -31,7 +37,12 @@ export function logKeptFrom(t: TrimInputs, plantedBug?: PlantedBug): number | un
   const retained = Math.min(LOG_RETAINED_ENTRIES, t.snapshotCount);
   const durable = plantedBug === "trimBeyondDurableState" ? t.stateApplied : t.stateDurable;
   const keepFrom = Math.min(durable, t.stateApplied - retained) + 1;
-  return keepFrom - t.logFirst >= t.snapshotCount ? keepFrom : undefined;
+  if (keepFrom - t.logFirst >= t.snapshotCount) return keepFrom;
+  const budget = t.memory?.budgetBytes ?? RAFT_LOG_MEMORY_BYTES_MAX;
+  if (t.memory === undefined || t.memory.bytes <= budget) return undefined;
+  // Large entries: keep what fits in half the budget, never what the state has not made durable.
+  const byBytes = Math.min(durable + 1, Math.max(keepFrom, t.memory.firstWithinBytes(budget / 2, t.stateApplied)));
+  return byBytes > t.logFirst ? byBytes : undefined;
 }
 
 export interface StateCommitHooks {
@@ -39,7 +50,7 @@ export interface StateCommitHooks {
   /** Applied entries between trims (--snapshot-count). */
   snapshotCount: number;
   /** The core's log: what is durable and applied there, and dropping what it no longer needs. */
-  core(): { stable: number; applied: number; compact(index: number): void };
+  core(): { stable: number; applied: number; compact(index: number): void; bytes: number; firstWithinBytes(maxBytes: number, upTo: number): number };
   /** A snapshot is replacing the state: no commit may be started meanwhile. */
   installing(): boolean;
   /** A storage failure: the member stops taking writes. */
@@ -64,7 +75,7 @@ export class StateCommits {
     }
     const keepFrom = logKeptFrom({
       stateDurable: checkpointer.durableIndex, stateApplied: stateMachine.appliedIndex, logFirst: log.firstIndex,
-      snapshotCount: this.#hooks.snapshotCount,
+      snapshotCount: this.#hooks.snapshotCount, memory: this.#hooks.core(),
     });
     if (keepFrom !== undefined) {
       const core = this.#hooks.core();

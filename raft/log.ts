@@ -22,6 +22,8 @@ export const COMPACTED_TERM = -1;
 export class RaftLog {
   /** entries[i] has index start.index + i + 1. */
   #entries: Entry[];
+  /** The entries' data bytes, kept as they come and go (the runtime bounds the log's memory by it). */
+  #bytes = 0;
   #start: LogStart;
   committed: number;
   applied: number;
@@ -34,6 +36,7 @@ export class RaftLog {
   constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }, plantedBug?: PlantedBug) {
     this.#plantedBug = plantedBug;
     this.#entries = [...persisted];
+    this.#bytes = dataBytes(this.#entries);
     this.#start = { ...start };
     this.#entries.forEach((e, i) => {
       if (e.index !== start.index + i + 1) throw new Error(`raft log: persisted entry ${e.index} at position ${start.index + i + 1}`);
@@ -99,6 +102,7 @@ export class RaftLog {
     for (const e of entries) {
       if (e.index !== this.lastIndex + 1) throw new Error(`raft log: own entry ${e.index} after ${this.lastIndex}`);
       this.#entries.push(e);
+      this.#bytes += e.data.byteLength;
     }
   }
 
@@ -111,14 +115,15 @@ export class RaftLog {
       if (e.index <= this.lastIndex) {
         if (this.term(e.index) === e.term) continue;
         if (e.index <= this.committed) throw new Error(`raft log: conflict at committed index ${e.index}`);
-        this.#entries.length = e.index - this.#start.index - 1;
+        this.#truncateAfter(e.index - 1);
         this.stable = Math.min(this.stable, e.index - 1);
       }
       this.#entries.push(e);
+      this.#bytes += e.data.byteLength;
     }
     const last = prevIndex + entries.length;
     if (this.#plantedBug === "truncateOnMatchingAppend" && entries.length > 0 && this.lastIndex > last && last >= this.committed) {
-      this.#entries.length = last - this.#start.index;
+      this.#truncateAfter(last);
       this.stable = Math.min(this.stable, last);
     }
     return last;
@@ -166,14 +171,40 @@ export class RaftLog {
       throw new Error(`raft log: compacting to ${index} beyond applied ${this.applied} or stable ${this.stable}`);
     }
     const term = this.term(index);
+    this.#bytes -= dataBytes(this.#entries.slice(0, index - this.#start.index));
     this.#entries = this.#entries.slice(index - this.#start.index);
     this.#start = { index, term };
+  }
+
+  /** Data bytes of the entries the log holds. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * The first index from which the entries up to `upTo` hold at most `maxBytes` of data — upTo + 1
+   * when that entry alone holds more; the first index held when all of them fit.
+   */
+  firstWithinBytes(maxBytes: number, upTo: number): number {
+    let bytes = 0;
+    for (let i = Math.min(upTo, this.lastIndex); i > this.#start.index; i--) {
+      bytes += this.#entries[i - this.#start.index - 1].data.byteLength;
+      if (bytes > maxBytes) return i + 1;
+    }
+    return this.#start.index + 1;
+  }
+
+  /** Drops the entries after `index`. */
+  #truncateAfter(index: number): void {
+    this.#bytes -= dataBytes(this.#entries.slice(index - this.#start.index));
+    this.#entries.length = index - this.#start.index;
   }
 
   /** Replaces the whole log with a snapshot's position: everything up to it is its state now. */
   restore(index: number, term: number): void {
     const kept = this.#plantedBug === "snapshotKeepsConflictingSuffix" ? this.#entries.filter((e) => e.index > index) : [];
     this.#entries = kept;
+    this.#bytes = dataBytes(kept);
     this.#start = { index, term };
     this.committed = index;
     this.applied = index;
@@ -186,4 +217,10 @@ export class RaftLog {
     const ours = this.#plantedBug === "stableWithoutTermCheck" ? index <= this.lastIndex : this.matchTerm(index, term);
     if (ours && index > this.stable) this.stable = index;
   }
+}
+
+function dataBytes(entries: readonly Entry[]): number {
+  let bytes = 0;
+  for (const e of entries) bytes += e.data.byteLength;
+  return bytes;
 }

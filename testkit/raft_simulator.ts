@@ -578,6 +578,9 @@ export class Simulation {
     const d = node.disk;
     const keepFrom = logKeptFrom({
       stateDurable: d.state.index, stateApplied: node.appliedUpTo, logFirst: d.start.index + 1, snapshotCount: this.#s.snapshotCount,
+      ...(this.#s.logMemoryBytes === undefined ? {} : {
+        memory: { bytes: raft.log.bytes, firstWithinBytes: (max, upTo) => raft.log.firstWithinBytes(max, upTo), budgetBytes: this.#s.logMemoryBytes },
+      }),
     }, this.#opts.plantedBug);
     if (keepFrom !== undefined) {
       raft.compact(Math.min(keepFrom - 1, raft.log.stable, raft.log.applied));

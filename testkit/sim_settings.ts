@@ -20,6 +20,8 @@ export interface SimSettings {
   maxAppendBytes: number | undefined;
   /** Applied entries between log trims (the member's --snapshot-count). */
   snapshotCount: number;
+  /** The byte budget of a node's in-memory log (the member's RAFT_LOG_MEMORY_BYTES_MAX): small ones trim by bytes often. */
+  logMemoryBytes: number | undefined;
   /** Time units between ticks: few make message delays long next to election timeouts. */
   tickUnits: number;
   /** A log write takes 1..this many units to become durable. */
@@ -99,7 +101,10 @@ export function drawSettings(r: () => number, voters?: 3 | 5): SimSettings {
     readAtOldLeader: 0.1 + r() * 0.6,
     transfer: r() < 0.5 ? 0.002 : 0.01,
     confChange: pick([0.01, 0.05, 0.1]),
+    logMemoryBytes: undefined,
   };
+  // Drawn last, so every setting above is what it was for the same seed before this one existed.
+  s.logMemoryBytes = pick([undefined, undefined, 16, 64, 256]);
   // Once the network heals (messages take 1–2 units) an election's round trip — the candidate's
   // fsync of its vote, the request, the voter's fsync, the answer — must fit twice in the shortest
   // election timeout, or no leader need ever be elected: the cluster would be misconfigured.

@@ -44,3 +44,25 @@ test("raft log > a log restarts from its compacted tail", () => {
   assert.deepEqual(log.toApply().map((e) => e.index), [11, 12]);
   assert.throws(() => new RaftLog([entry(12, 5)], 12, { index: 10, term: 4 }), /position 11/);
 });
+
+test("raft log > its data bytes follow appends, conflicts, compaction and a snapshot; entries up to an index are found within a budget", () => {
+  const log = new RaftLog([entry(1, 1, "aaaa"), entry(2, 1, "bb")], 2);
+  assert.equal(log.bytes, 6);
+  log.appendOwn([entry(3, 1, "cccccc")]);
+  assert.equal(log.bytes, 12);
+  // A leader of term 2 replaces entry 3 with a shorter one and adds another.
+  log.appendFollowing(2, [entry(3, 2, "d"), entry(4, 2, "eee")]);
+  assert.equal(log.bytes, 10);
+  // Up to 4: 3 bytes (4) + 1 (3) fit in 4; entry 2's 2 more do not.
+  assert.equal(log.firstWithinBytes(4, 4), 3);
+  assert.equal(log.firstWithinBytes(2, 4), 5, "entry 4 alone is over the budget");
+  assert.equal(log.firstWithinBytes(100, 4), 1, "everything fits");
+  assert.equal(log.firstWithinBytes(4, 2), 2, "counted from the index asked");
+  log.stableTo(4, 2);
+  log.commitTo(4);
+  log.applied = 4;
+  log.compact(2);
+  assert.equal(log.bytes, 4);
+  log.restore(9, 3);
+  assert.equal(log.bytes, 0);
+});
