@@ -178,6 +178,20 @@ export const LEASE_REVOKES_PER_SECOND_MAX = 1_000;
 export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1_000;
 /** Simple tokens, or verified JWTs, a member keeps at most; past it the least recently used is forgotten first. */
 export const AUTH_TOKENS_KEPT_MAX = 100_000;
+/**
+ * Watchers one watch stream (a gRPC Watch call, a gateway watch) may hold, and a member in all:
+ * each costs memory and a look on every write to its range (~8 KiB with its SSE stream, measured);
+ * etcd has no bound, and a client looping on create would take the member's memory. A create past
+ * either is answered created and canceled, with the limit as its reason, as etcd refuses a watch.
+ */
+export const WATCHERS_PER_STREAM_MAX = 10_000;
+export const WATCHERS_MAX = 200_000;
+/**
+ * Leases a cluster holds at most: each is a row, a place in every member's lessor, and a look in
+ * its checkpoint scan every second; etcd has no bound. A grant past it is refused as it applies
+ * (the same on every member), with RESOURCE_EXHAUSTED.
+ */
+export const LEASES_MAX = 100_000;
 /** Bytes of checked JWTs a member remembers at most (tokens and user names), so a signature is verified once per token. */
 export const AUTH_JWT_CHECKED_BYTES_MAX = 32 * MiB;
 /** A token longer than this names no one (etcd's JWTs are a few hundred bytes; this bounds the work of checking one). */

@@ -4,6 +4,7 @@
  * Owns: the catalogue of errors a request can end in, in etcd's own words. Never: HTTP statuses
  * (the surfaces map codes to them) or throwing — an EtcdError is returned, exceptions are for bugs.
  */
+import { LEASES_MAX } from "../config/limits.ts";
 
 export enum GrpcCode {
   OK = 0, CANCELLED = 1, UNKNOWN = 2, INVALID_ARGUMENT = 3, DEADLINE_EXCEEDED = 4, NOT_FOUND = 5,
@@ -48,4 +49,6 @@ export const Errors = {
   leaseTtlTooLarge: new EtcdError(GrpcCode.OUT_OF_RANGE, "etcdserver: too large lease TTL"),
   memberNotFound: new EtcdError(GrpcCode.NOT_FOUND, "etcdserver: member not found"),
   requestTooLarge: invalid("etcdserver: request is too large"),
+  /** Concord's own (etcd has no bound): a grant past LEASES_MAX. */
+  tooManyLeases: new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `concord: a cluster holds at most ${LEASES_MAX} leases`),
 } as const;

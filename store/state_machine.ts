@@ -13,7 +13,7 @@
  * (state.db runs synchronous=NORMAL): the checkpointer syncs in the background.
  * Never: decides what is committed, or serves requests that did not come through the log.
  */
-import { STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
+import { LEASES_MAX, STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "../config/limits.ts";
 import { commandNeeds } from "../etcd/auth_needs.ts";
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type AuthCommand, AuthErrors } from "../etcd/auth.ts";
@@ -142,6 +142,7 @@ export class StateMachine {
       }
       case "leaseGrant": {
         if (this.#leases.exists(command.id)) return Errors.leaseExists;
+        if (this.#leases.size >= LEASES_MAX) return Errors.tooManyLeases;
         this.#leases.grant(command.id, command.ttl);
         return { header: { revision: this.#mvcc.revision }, id: command.id, ttl: command.ttl };
       }

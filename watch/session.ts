@@ -8,6 +8,7 @@
  * consumer is behind and re-reads them from history once it is woken.
  * Never: encodes a response (the output does, in its surface's format) or buffers events itself.
  */
+import { WATCHERS_MAX, WATCHERS_PER_STREAM_MAX } from "../config/limits.ts";
 import { type EtcdError, grpcErrorText } from "../etcd/errors.ts";
 import { compareBytes, keySpan } from "../etcd/keys.ts";
 import type { Bytes } from "../etcd/types.ts";
@@ -59,6 +60,8 @@ export interface WatchOutput {
 
 /** etcd's errors for a create it refuses (the watch is answered created and canceled). */
 const EMPTY_RANGE = "mvcc: watcher range is empty";
+const STREAM_FULL = `concord: a watch stream holds at most ${WATCHERS_PER_STREAM_MAX} watchers`;
+const MEMBER_FULL = `concord: a member holds at most ${WATCHERS_MAX} watchers`;
 const DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
 /** Why the stream's caller may not read [key, rangeEnd) (auth), or undefined; every watch may when none is given. */
 export type WatchPermission = (key: Uint8Array, rangeEnd: Uint8Array) => EtcdError | undefined;
@@ -108,6 +111,8 @@ export class WatchSession implements WatchSink {
     const span = keySpan(key, r.rangeEnd);
     const refuse = (reason: string) => this.#output.control(current, { watchId: -1, created: true, canceled: true, cancelReason: reason });
     if (span.kind === "between" && compareBytes(key, span.end) >= 0) return void refuse(EMPTY_RANGE);
+    if (this.#watchers.size >= WATCHERS_PER_STREAM_MAX) return void refuse(STREAM_FULL);
+    if (this.#host.watches.size >= WATCHERS_MAX) return void refuse(MEMBER_FULL);
     // etcd refuses a watch its caller may not read with a created-and-canceled answer, the
     // check's error as grpc-go prints it for the reason.
     const denied = this.#permitted(key, r.rangeEnd);
