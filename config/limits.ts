@@ -187,6 +187,12 @@ export const AUTH_TOKENS_KEPT_MAX = 100_000;
 export const WATCHERS_PER_STREAM_MAX = 10_000;
 export const WATCHERS_MAX = 200_000;
 /**
+ * History rows a compaction drops per tick (every heartbeat/TICKS_PER_HEARTBEAT, 10 ms by
+ * default): etcd's compactor takes 1,000 keys per batch with a pause between, so a compaction of a
+ * long history never holds the member's one thread past an election timeout.
+ */
+export const COMPACTION_BATCH_ROWS = 1_000;
+/**
  * Leases a cluster holds at most: each is a row, a place in every member's lessor, and a look in
  * its checkpoint scan every second; etcd has no bound. A grant past it is refused as it applies
  * (the same on every member), with RESOURCE_EXHAUSTED.

@@ -14,6 +14,7 @@
 import {
   PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
+  COMPACTION_BATCH_ROWS,
 } from "../config/limits.ts";
 import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
@@ -136,6 +137,8 @@ export class Member implements PeerService {
   /** The write path: persist, send and apply each Ready in the right order (ready_loop.ts). */
   readonly #loop: ReadyLoop;
   #failure: Error | undefined;
+  /** Compactions asked with `physical`, waiting for their history to be dropped. */
+  readonly #compactionWaiters: (() => void)[] = [];
   #removed = false;
   #published = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -352,6 +355,17 @@ export class Member implements PeerService {
    * A txn that only reads is not replicated: it is served like a range.
    */
   propose(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
+    if (asked.op === "compact" && asked.compact.physical) {
+      // etcd answers a physical compaction once its history is gone, not when it is scheduled.
+      return this.#replicate(asked, caller).then(async (result) => {
+        if (!isEtcdError(result)) await this.#compactionFinished();
+        return result;
+      });
+    }
+    return this.#replicate(asked, caller);
+  }
+
+  #replicate(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (asked.op === "txn" && isReadOnly(asked.txn)) return this.#readOnlyTxn(asked.txn, caller);
     if (caller) {
@@ -435,6 +449,7 @@ export class Member implements PeerService {
    * etcd computes for the same history (store/state_hash.ts), read locally.
    */
   hashKv(revision: number): KvHash | EtcdError {
+    if (this.#store.mvcc.compacting) this.#compactStep(true);
     return this.#read(() => {
       const mvcc = this.#store.mvcc;
       const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
@@ -451,6 +466,7 @@ export class Member implements PeerService {
 
   /** etcd's Hash, Concord's way: a hash of all the replicated state (store/state_hash.ts), read locally. */
   hash(): { hash: number; revision: number } {
+    if (this.#store.mvcc.compacting) this.#compactStep(true);
     return this.#read(() => {
       const mvcc = this.#store.mvcc;
       return { hash: this.#store.hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };
@@ -641,8 +657,30 @@ export class Member implements PeerService {
     this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
+    if (!this.#failure && !this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(false);
     this.#publish();
     this.#loop.pump();
+  }
+
+  /**
+   * Drops history a compaction left unreachable: one batch (a tick's share, as etcd's compactor
+   * pauses between batches), or all that remains (before a hash, which reads every row).
+   */
+  #compactStep(all: boolean): void {
+    try {
+      this.#read(() => {
+        while (this.#store.mvcc.compactStep(COMPACTION_BATCH_ROWS) && all);
+      });
+    } catch (e) {
+      return this.#failStop(e);
+    }
+    if (!this.#store.mvcc.compacting) for (const done of this.#compactionWaiters.splice(0)) done();
+  }
+
+  /** Resolves once no compaction is left to finish (a compaction asked with `physical`). */
+  #compactionFinished(): Promise<void> {
+    if (!this.#store.mvcc.compacting) return Promise.resolve();
+    return new Promise((resolve) => this.#compactionWaiters.push(resolve));
   }
 
   #awaitIndex(index: number, command?: Command): Promise<CommandResult> {

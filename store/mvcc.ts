@@ -53,6 +53,9 @@ function spanParams(span: KeySpan): SqlValue[] {
   return span.kind === "between" ? [span.key, span.end] : [span.key];
 }
 
+/** A sub-revision past every real one: "all of this revision" in the compaction's progress. */
+const ALL_SUBS = 2 ** 31;
+
 const leaseText = (lease: LeaseId) => (lease === NO_LEASE ? "0" : lease.toString());
 
 function toKeyValue(row: LiveRow): KeyValue {
@@ -97,7 +100,7 @@ export class Mvcc {
   readonly #writeIndex: Statement;
   readonly #deleteIndex: Statement;
   readonly #appendHistory: Statement;
-  readonly #historyUpTo: Statement;
+  readonly #historyAfter: Statement;
   readonly #deleteHistory: Statement;
   readonly #changesFrom: Statement;
   readonly #sizesFrom: Statement;
@@ -105,6 +108,8 @@ export class Mvcc {
   #revision: number;
   #savedRevision: number;
   #compactRevision: number;
+  /** How far history has been dropped for the compaction: every change up to here has been looked at. */
+  #compacted: { revision: number; sub: number };
 
   constructor(db: Database, meta: Meta) {
     this.#meta = meta;
@@ -136,7 +141,10 @@ export class Mvcc {
       "INSERT INTO kv_history (mod_revision, sub, key, create_revision, version, lease, value, prev_revision, prev_sub) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    this.#historyUpTo = db.prepare("SELECT mod_revision, sub, key, version FROM kv_history WHERE mod_revision <= ? ORDER BY mod_revision, sub");
+    this.#historyAfter = db.prepare(
+      "SELECT mod_revision, sub, key, version, prev_revision, prev_sub FROM kv_history " +
+        "WHERE (mod_revision, sub) > (?, ?) AND mod_revision <= ? ORDER BY mod_revision, sub LIMIT ?",
+    );
     this.#deleteHistory = db.prepare("DELETE FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#changesFrom = db.prepare(
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history " +
@@ -155,6 +163,11 @@ export class Mvcc {
     this.#revision = meta.number("revision", 1);
     this.#savedRevision = this.#revision;
     this.#compactRevision = meta.number("compact_revision", -1);
+    // A store from before compaction ran in steps was compacted whole at once.
+    this.#compacted = {
+      revision: meta.number("compacted_revision", Math.max(this.#compactRevision, 0)),
+      sub: meta.number("compacted_sub", ALL_SUBS),
+    };
   }
 
   /**
@@ -262,27 +275,47 @@ export class Mvcc {
   }
 
   /**
-   * Drops history no read at or after `revision` can need: per key, every change older than its
-   * newest one at or below `revision`, and that one too when it is a delete.
+   * etcd's compaction: from now on no read below `revision` is served. The history it leaves
+   * unreachable is dropped afterwards, a batch at a time (compactStep), as etcd's compactor does in
+   * the background — reads at or after `revision` find the same answers whatever has been dropped.
    */
   compact(revision: number): EtcdError | undefined {
     if (revision <= this.#compactRevision) return Errors.compacted;
     if (revision > this.#revision) return Errors.futureRevision;
-    const newest = new Map<string, { revision: number; sub: number; key: Uint8Array; version: number }>();
-    for (const row of this.#historyUpTo.all<{ mod_revision: number; sub: number; key: Uint8Array; version: number }>(revision)) {
-      const id = row.key.toBase64();
-      const older = newest.get(id);
-      if (older) this.#deleteHistory.run(older.revision, older.sub);
-      newest.set(id, { revision: row.mod_revision, sub: row.sub, key: row.key, version: row.version });
-    }
-    for (const last of newest.values()) {
-      if (last.version !== 0) continue;
-      this.#deleteHistory.run(last.revision, last.sub);
-      this.#deleteIndex.run(last.key, last.revision, last.sub);
-    }
     this.#compactRevision = revision;
     this.#meta.set("compact_revision", revision);
     return undefined;
+  }
+
+  /** Whether history below the compacted revision is still to be dropped. */
+  get compacting(): boolean {
+    const { revision, sub } = this.#compacted;
+    return revision < this.#compactRevision || (revision === this.#compactRevision && sub < ALL_SUBS);
+  }
+
+  /**
+   * Drops the history up to `rows` more changes at or below the compacted revision make
+   * unreachable, in revision order: each change's previous version of its key (only the newest at
+   * or below the compacted revision stays), and a delete itself (with its index row, if still the
+   * key's newest). Answers whether more remains. Writes land in the caller's transaction.
+   */
+  compactStep(rows: number): boolean {
+    if (!this.compacting) return false;
+    const page = this.#historyAfter.all<{ mod_revision: number; sub: number; key: Uint8Array; version: number; prev_revision: number; prev_sub: number }>(
+      this.#compacted.revision, this.#compacted.sub, this.#compactRevision, rows,
+    );
+    for (const row of page) {
+      if (row.prev_revision > 0) this.#deleteHistory.run(row.prev_revision, row.prev_sub);
+      if (row.version === 0) {
+        this.#deleteHistory.run(row.mod_revision, row.sub);
+        this.#deleteIndex.run(row.key, row.mod_revision, row.sub);
+      }
+    }
+    const last = page.at(-1);
+    this.#compacted = page.length < rows || !last ? { revision: this.#compactRevision, sub: ALL_SUBS } : { revision: last.mod_revision, sub: last.sub };
+    this.#meta.set("compacted_revision", this.#compacted.revision);
+    this.#meta.set("compacted_sub", this.#compacted.sub);
+    return this.compacting;
   }
 
   /** Records the revision in the caller's transaction, if it moved since it was last recorded. */
