@@ -417,15 +417,16 @@ export class Member implements PeerService {
    * the cluster nothing and other members no work.
    */
   async #readOnlyTxn(txn: TxnRequest, caller: CallerAuth | undefined): Promise<CommandResult> {
-    if (caller) {
-      const denied = this.#auth.check(caller, commandNeeds({ op: "txn", txn }, () => [])) ?? this.#auth.staleRead(caller);
-      if (denied) return denied;
-    }
     if (!isSerializableTxn(txn)) {
       const failed = await this.readBarrier();
       if (failed) return failed;
     }
     if (this.#failure) return MemberErrors.stopped;
+    // Checked once the read has waited (etcd's doSerialize): a permission revoked before it arrived has been applied here.
+    if (caller) {
+      const denied = this.#auth.check(caller, commandNeeds({ op: "txn", txn }, () => [])) ?? this.#auth.staleRead(caller);
+      if (denied) return denied;
+    }
     return this.#read(() => readOnlyTxn(this.#store.mvcc, txn));
   }
 
@@ -449,7 +450,7 @@ export class Member implements PeerService {
    * etcd computes for the same history (store/state_hash.ts), read locally.
    */
   hashKv(revision: number): KvHash | EtcdError {
-    if (this.#store.mvcc.compacting) this.#compactStep(true);
+    if (!this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(true);
     return this.#read(() => {
       const mvcc = this.#store.mvcc;
       const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
@@ -466,7 +467,7 @@ export class Member implements PeerService {
 
   /** etcd's Hash, Concord's way: a hash of all the replicated state (store/state_hash.ts), read locally. */
   hash(): { hash: number; revision: number } {
-    if (this.#store.mvcc.compacting) this.#compactStep(true);
+    if (!this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(true);
     return this.#read(() => {
       const mvcc = this.#store.mvcc;
       return { hash: this.#store.hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };
@@ -658,6 +659,10 @@ export class Member implements PeerService {
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
     if (!this.#failure && !this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(false);
+    // A snapshot installed, or a storage failure, can leave nothing to drop without a step to say so.
+    if (this.#compactionWaiters.length > 0 && (this.#failure || (!this.#loop.installing && !this.#store.mvcc.compacting))) {
+      for (const done of this.#compactionWaiters.splice(0)) done();
+    }
     this.#publish();
     this.#loop.pump();
   }

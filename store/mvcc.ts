@@ -250,7 +250,13 @@ export class Mvcc {
         break;
       }
     }
-    return { changes: this.#changesFrom.all<HistoryRow>(from, through).map(toChange), through };
+    const rows = this.#changesFrom.all<HistoryRow>(from, through);
+    if (from > this.#compactRevision) return { changes: rows.map(toChange), through };
+    // At the compacted revision (a watch may start there) answer as if its history were already
+    // dropped, whatever compactStep has reached: no delete, and no previous version.
+    const compacted = this.#compactRevision;
+    const visible = rows.filter((r) => r.mod_revision > compacted || r.version > 0);
+    return { changes: visible.map((r) => toChange(r.mod_revision > compacted ? r : { ...r, prev_revision: 0, prev_sub: 0 })), through };
   }
 
   /**
@@ -284,6 +290,10 @@ export class Mvcc {
     if (revision > this.#revision) return Errors.futureRevision;
     this.#compactRevision = revision;
     this.#meta.set("compact_revision", revision);
+    // Where dropping stands, written with the revision: a store reopened before the first step
+    // must not take the missing position for "all done".
+    this.#meta.set("compacted_revision", this.#compacted.revision);
+    this.#meta.set("compacted_sub", this.#compacted.sub);
     return undefined;
   }
 

@@ -1,9 +1,9 @@
 /**
  * Test support: a member's state (state.db's tables and the state machine over them) in an
- * in-memory SQLite database, for tests of the store and what sits on it — the watch hub's view of
- * it too.
+ * in-memory SQLite database — or in a file, to reopen it as a restart does — for tests of the
+ * store and what sits on it, the watch hub's view of it too.
  *
- * Owns: wiring the parts as store/open.ts does, without files. Never: asserts anything.
+ * Owns: wiring the parts as store/open.ts does. Never: asserts anything.
  */
 import { AuthTable } from "../store/auth.ts";
 import { LeaseTable } from "../store/leases.ts";
@@ -15,8 +15,13 @@ import { openDatabase } from "../store/sqlite.ts";
 import { StateMachine } from "../store/state_machine.ts";
 import type { HubStore } from "../watch/hub.ts";
 
-export async function memoryState() {
-  const db = await openDatabase(":memory:");
+export function memoryState() {
+  return stateAt(":memory:");
+}
+
+/** The state in the file at `path` (":memory:" for none), opened as a member opens it. */
+export async function stateAt(path: string) {
+  const db = await openDatabase(path);
   applyStateSchema(db);
   const meta = new Meta(db);
   const mvcc = new Mvcc(db, meta);
