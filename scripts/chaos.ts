@@ -2,8 +2,8 @@
 // a cluster of real Concord processes under the chaos nemesis (testkit/chaos/), with clients doing
 // puts, gets and compare-and-sets, a watcher on every member and lease clients, then the checkers:
 // linearizability, durability, watches, leases. Prints the faults as they happen and the run's
-// figures; a run with anomalies prints them, the schedule, and the command that replays its seed,
-// and exits 1.
+// figures; a run with anomalies prints them, the schedule, and the command that draws the same
+// faults again (the timing of real processes still varies), and exits 1.
 import { FAULT_KINDS, type FaultKind } from "../testkit/chaos/nemesis.ts";
 import { runChaos } from "../testkit/chaos/run.ts";
 
@@ -33,6 +33,6 @@ console.log(
 if (report.anomalies.length > 0) {
   for (const a of report.anomalies) console.log(`anomaly: ${a}`);
   console.log(`schedule:\n  ${report.schedule.join("\n  ")}`);
-  console.log(`replay: npm run chaos -- --seed ${seed} --seconds ${seconds} --members ${members}${kinds ? ` --faults ${kinds.join(",")}` : ""}`);
+  console.log(`the same faults again: npm run chaos -- --seed ${seed} --seconds ${seconds} --members ${members}${kinds ? ` --faults ${kinds.join(",")}` : ""}`);
   process.exit(1);
 }

@@ -19,8 +19,14 @@ interface Link {
   from: string | undefined;
   client: Socket;
   upstream?: Socket;
-  /** Per direction, when the last chunk is due out: a later chunk never overtakes it, whatever the delay now. */
-  dueMs: Map<Socket, number>;
+  /** Per direction, chunks waiting out their delay, in arrival order. */
+  waiting: Map<Socket, Waiting>;
+}
+
+/** Chunks delayed one way, first come first out, and the one timer that releases them. */
+interface Waiting {
+  chunks: { dueMs: number; chunk: Buffer }[];
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export class PeerProxy {
@@ -71,7 +77,7 @@ export class PeerProxy {
   }
 
   #accept(client: Socket): void {
-    const link: Link = { from: undefined, client, dueMs: new Map() };
+    const link: Link = { from: undefined, client, waiting: new Map() };
     this.#links.add(link);
     client.on("error", () => this.#drop(link));
     client.on("close", () => this.#drop(link));
@@ -101,20 +107,33 @@ export class PeerProxy {
     upstream.on("data", (chunk: Buffer) => this.#forward(link, chunk, link.client));
   }
 
-  /** Writes a chunk on after the delay, never before one that came earlier the same way. */
+  /** Writes a chunk on after the delay, and never before one that came earlier the same way (whatever the delay was then). */
   #forward(link: Link, chunk: Buffer, to: Socket): void {
-    const write = () => {
-      if (this.#links.has(link) && !to.destroyed) to.write(chunk);
-    };
-    const now = performance.now();
-    const due = Math.max(now + this.#delayMs, link.dueMs.get(to) ?? 0);
-    link.dueMs.set(to, due);
-    if (due <= now) write();
-    else setTimeout(write, due - now);
+    let waiting = link.waiting.get(to);
+    if (!waiting) link.waiting.set(to, waiting = { chunks: [] });
+    if (this.#delayMs === 0 && waiting.chunks.length === 0) return this.#write(link, to, chunk);
+    waiting.chunks.push({ dueMs: performance.now() + this.#delayMs, chunk });
+    this.#release(link, to, waiting);
+  }
+
+  /** Writes the waiting chunks that are due, in order, and sets the timer for the next. */
+  #release(link: Link, to: Socket, waiting: Waiting): void {
+    if (waiting.timer !== undefined || waiting.chunks.length === 0) return;
+    waiting.timer = setTimeout(() => {
+      waiting.timer = undefined;
+      const now = performance.now();
+      while (waiting.chunks.length > 0 && waiting.chunks[0].dueMs <= now) this.#write(link, to, waiting.chunks.shift()!.chunk);
+      this.#release(link, to, waiting);
+    }, Math.max(0, waiting.chunks[0].dueMs - performance.now()));
+  }
+
+  #write(link: Link, to: Socket, chunk: Buffer): void {
+    if (this.#links.has(link) && !to.destroyed) to.write(chunk);
   }
 
   #drop(link: Link): void {
     if (!this.#links.delete(link)) return;
+    for (const waiting of link.waiting.values()) clearTimeout(waiting.timer);
     link.client.destroy();
     link.upstream?.destroy();
   }

@@ -4,7 +4,8 @@
  * proxies (one member cut off both ways, a one-way cut, the leader isolated, a bridge: two groups
  * that reach each other only through one member), slowed peer links, and leadership transfers —
  * each held for a while, then healed. Every fault is written to the schedule with its time, so a
- * failing run can be read and replayed from its seed.
+ * failing run can be read, and its faults drawn again from its seed (the nemesis has its own
+ * stream of draws; real processes' timing still varies).
  *
  * Owns: choosing faults, applying and healing them. Never: checks anything, or reaches into a
  * member other than as an operator would (signals, its peer proxy, its client API).
@@ -152,7 +153,8 @@ export class Nemesis {
       }
       case "transfer": {
         const leader = await cluster.leader(3_000).catch(() => undefined);
-        const to = leader && this.#pick(members.filter((m) => m !== leader));
+        // Drawn whoever leads, so the draws that follow are the same in a replay.
+        const to = this.#pick(members.filter((m) => m !== leader));
         if (!leader || !to) {
           this.#note("transfer leadership: no leader to move");
           return () => {};
