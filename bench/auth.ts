@@ -16,7 +16,8 @@ import { flag, KEY_SPACE, preload, workloads } from "./workloads.ts";
 const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = flag("clients", "16,64").split(",").map(Number);
 const WORKLOADS = flag("workloads", "put,range").split(",");
-const SETTLE_MS = 1_000;
+/** A pause before each measurement for the last one's disk writes to drain: a second, or a fifth of a short measurement. */
+const SETTLE_MS = Math.min(1_000, SECONDS * 200);
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -70,7 +71,7 @@ const servers = await Promise.all([
 ]);
 try {
   const [concordOff, concordOn, etcdOff, etcdOn] = servers;
-  for (const s of servers) await preload([s.url]);
+  for (const s of servers) await preload([s.url], WORKLOADS);
   const sides = [
     { name: "Concord", off: concordOff, on: concordOn, token: await authOn(concordOn.url) },
     { name: "etcd", off: etcdOff, on: etcdOn, token: await authOn(etcdOn.url) },

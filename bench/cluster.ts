@@ -26,8 +26,8 @@ try {
   await concord.leader();
   const etcdUrls = etcd.map((s) => s.url);
   const concordUrls = concord.members.map((m) => m.clientUrl);
-  await preload(etcdUrls);
-  await preload(concordUrls);
+  await preload(etcdUrls, WORKLOADS);
+  await preload(concordUrls, WORKLOADS);
   await compare({ label: "bench:cluster", workloads: WORKLOADS, clients: CLIENTS, seconds: SECONDS, etcd: etcdUrls, concord: concordUrls });
 } finally {
   await Promise.all(etcd.map((s) => s.stop()));

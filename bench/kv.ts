@@ -17,8 +17,8 @@ console.log(`bench: ${WORKLOADS.join(", ")} × ${CLIENTS.join("/")} clients, ${S
 console.log("bench: starting etcd and Concord, preloading keys …");
 const [etcd, concord] = await Promise.all([startEtcd("bench-etcd"), startConcord({ name: "bench" })]);
 try {
-  await preload([etcd.url]);
-  await preload([concord.url]);
+  await preload([etcd.url], WORKLOADS);
+  await preload([concord.url], WORKLOADS);
   await compare({ label: "bench", workloads: WORKLOADS, clients: CLIENTS, seconds: SECONDS, etcd: [etcd.url], concord: [concord.url] });
 } finally {
   await Promise.all([etcd.stop(), concord.stop()]);

@@ -400,8 +400,8 @@ test("readme > npm run bench:auth, briefly, compares put with auth off and on, o
 });
 
 test("readme > npm run chaos, briefly, runs faults against three members and ends with its figures", async () => {
-  const output = await runToEnd(RUN.chaos, ["--", "--seconds", "4", "--seed", "7"], INSTALLING_MS);
-  assert.match(output, /^chaos: 3 members for 4 s, seed 7, faults /m, output.slice(-2_000));
+  const output = await runToEnd(RUN.chaos, ["--", "--seconds", "2", "--seed", "7"], INSTALLING_MS);
+  assert.match(output, /^chaos: 3 members for 2 s, seed 7, faults /m, output.slice(-2_000));
   assert.match(output, /^chaos: \d+ operations \(\d+ answered, \d+ writes acknowledged\), faults: .*acknowledged writes lost: 0; anomalies: 0$/m, output.slice(-2_000));
 });
 
