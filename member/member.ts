@@ -23,6 +23,7 @@ import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
+import type { PlantedBug } from "../raft/planted_bugs.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
 import { isReadOnly, isSerializableTxn, range, readOnlyTxn } from "../store/applier.ts";
@@ -70,6 +71,11 @@ export interface MemberConfig extends BootstrapConfig {
   pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
   onRemoved?: () => void;
+  /**
+   * A bug planted on purpose (raft/planted_bugs.ts), for the chaos harness to prove its checkers
+   * find it in real processes; never set outside tests (server.ts warns loudly when it is).
+   */
+  plantedBug?: PlantedBug;
   log?: (line: string) => void;
 }
 
@@ -162,6 +168,7 @@ export class Member implements PeerService {
       random: Math.random,
       preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX, maxAppendBytes: RAFT_APPEND_BYTES_MAX,
       snapshot: () => this.#snapshot(),
+      ...(config.plantedBug ? { plantedBug: config.plantedBug } : {}),
     }, {
       hardState: log.hardState,
       entries: log.entries(log.firstIndex, log.lastIndex + 1),
@@ -191,7 +198,7 @@ export class Member implements PeerService {
       alone: () => this.#peerUrls.size <= 1,
       stopped: () => this.#failure !== undefined,
       failStop: (e) => this.#failStop(e),
-    });
+    }, config.plantedBug);
     this.#forwarded = new ForwardedWrites({
       self: this.#self,
       clusterToken: config.clusterToken,
@@ -259,6 +266,7 @@ export class Member implements PeerService {
     this.#commits = new StateCommits({
       store: () => this.#store,
       snapshotCount: config.snapshotCount,
+      ...(config.plantedBug ? { plantedBug: config.plantedBug } : {}),
       core: () => ({
         stable: this.#raft.log.stable,
         applied: this.#raft.log.applied,

@@ -55,6 +55,8 @@ export interface StateCommitHooks {
   installing(): boolean;
   /** A storage failure: the member stops taking writes. */
   failStop(e: unknown): void;
+  /** A bug planted on purpose (the chaos harness's proof of its checkers); never set outside tests. */
+  plantedBug?: PlantedBug;
 }
 
 export class StateCommits {
@@ -76,7 +78,7 @@ export class StateCommits {
     const keepFrom = logKeptFrom({
       stateDurable: checkpointer.durableIndex, stateApplied: stateMachine.appliedIndex, logFirst: log.firstIndex,
       snapshotCount: this.#hooks.snapshotCount, memory: this.#hooks.core(),
-    });
+    }, this.#hooks.plantedBug);
     if (keepFrom !== undefined) {
       const core = this.#hooks.core();
       core.compact(Math.min(keepFrom - 1, core.stable, core.applied));

@@ -1,11 +1,13 @@
-// `npm run chaos -- [--minutes M | --seconds S] [--members 3|5] [--seed N] [--faults kill,pause,…]`:
+// `npm run chaos -- [--minutes M | --seconds S] [--members 3|5] [--seed N] [--faults kill,pause,…] [--plant BUG]`:
 // a cluster of real Concord processes under the chaos nemesis (testkit/chaos/), with clients doing
 // puts, gets and compare-and-sets, a watcher on every member and lease clients, then the checkers:
 // linearizability, durability, watches, leases. Prints the faults as they happen and the run's
 // figures; a run with anomalies prints them, the schedule, and the command that draws the same
-// faults again (the timing of real processes still varies), and exits 1.
+// faults again (the timing of real processes still varies), and exits 1. With --plant, every member
+// runs with one Raft bug planted (raft/planted_bugs.ts), to see the checkers find it.
 import { FAULT_KINDS, type FaultKind } from "../testkit/chaos/nemesis.ts";
 import { runChaos } from "../testkit/chaos/run.ts";
+import { PLANTED_BUG_NAMES } from "../raft/planted_bugs.ts";
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,8 +24,13 @@ if (![3, 5].includes(members) || !(seconds > 0) || !Number.isInteger(seed) || un
   process.exit(2);
 }
 
-console.log(`chaos: ${members} members for ${seconds} s, seed ${seed}, faults ${(kinds ?? FAULT_KINDS).join(", ")}`);
-const report = await runChaos({ seconds, members, seed, kinds, log: (line) => console.log(line) });
+const plantedBug = flag("plant");
+if (plantedBug && !(PLANTED_BUG_NAMES as readonly string[]).includes(plantedBug)) {
+  console.error(`chaos: no planted bug "${plantedBug}"; \`npm run sim -- --plant list\` names them`);
+  process.exit(2);
+}
+console.log(`chaos: ${members} members for ${seconds} s, seed ${seed}, faults ${(kinds ?? FAULT_KINDS).join(", ")}${plantedBug ? `, planted bug ${plantedBug}` : ""}`);
+const report = await runChaos({ seconds, members, seed, kinds, plantedBug, log: (line) => console.log(line) });
 const faults = Object.entries(report.faults).map(([k, n]) => `${n} ${k}`).join(", ");
 console.log(
   `chaos: ${report.operations} operations (${report.answered} answered, ${report.acknowledgedWrites} writes acknowledged), ` +
@@ -33,6 +40,6 @@ console.log(
 if (report.anomalies.length > 0) {
   for (const a of report.anomalies) console.log(`anomaly: ${a}`);
   console.log(`schedule:\n  ${report.schedule.join("\n  ")}`);
-  console.log(`the same faults again: npm run chaos -- --seed ${seed} --seconds ${seconds} --members ${members}${kinds ? ` --faults ${kinds.join(",")}` : ""}`);
+  console.log(`the same faults again: npm run chaos -- --seed ${seed} --seconds ${seconds} --members ${members}${kinds ? ` --faults ${kinds.join(",")}` : ""}${plantedBug ? ` --plant ${plantedBug}` : ""}`);
   process.exit(1);
 }

@@ -43,16 +43,18 @@ export class TestCluster {
   readonly #runtime: Runtime | undefined;
   readonly #extraFlags: string[];
   readonly #proxies: boolean;
+  readonly #env: Record<string, string>;
 
-  private constructor(runtime: Runtime | undefined, extraFlags: string[], proxies: boolean) {
+  private constructor(runtime: Runtime | undefined, extraFlags: string[], proxies: boolean, env: Record<string, string>) {
     this.#runtime = runtime;
     this.#extraFlags = extraFlags;
     this.#proxies = proxies;
+    this.#env = env;
   }
 
-  /** Starts `size` members founding a new cluster; resolves once every one serves clients. */
-  static async start(size: number, opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean } = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false);
+  /** Starts `size` members founding a new cluster; resolves once every one serves clients. `env`: more variables for every member. */
+  static async start(size: number, opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean; env?: Record<string, string> } = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false, opts.env ?? {});
     for (let i = 1; i <= size; i++) await cluster.#define(`m${i}`);
     await Promise.all(cluster.members.map((m) => cluster.#spawn(m, "new")));
     return cluster;
@@ -80,6 +82,7 @@ export class TestCluster {
       url: m.clientUrl,
       dataDir: m.dataDir,
       removeDir: false,
+      env: this.#env,
       onOutput: (text) => {
         m.output += text;
         if (process.env.CONCORD_TEST_VERBOSE) process.stderr.write(text.replace(/^/gm, `${m.name} | `));

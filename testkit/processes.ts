@@ -182,11 +182,13 @@ export async function spawnConcord(options: {
   root?: string;
   /** Each line the process prints, as it prints it. */
   onOutput?: (text: string) => void;
+  /** More environment variables for the process. */
+  env?: Record<string, string>;
 }): Promise<ServerProcess> {
   const runtime = options.runtime ?? (process.env.CONCORD_TEST_RUNTIME as Runtime | undefined) ?? "bun";
   const { flags } = options;
   const command = runtime === "bun" ? [join(BIN, "bun"), ...(process.env.CONCORD_TEST_BUN_FLAGS?.split(" ").filter(Boolean) ?? []), "server.ts", ...flags] : [join(BIN, "deno"), "run", "-A", "server.ts", ...flags];
-  const child = spawn(command[0], command.slice(1), { cwd: options.root ?? ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
+  const child = spawn(command[0], command.slice(1), { cwd: options.root ?? ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV, ...options.env } });
   const output = capture(child);
   if (options.onOutput) {
     child.stdout?.on("data", (d) => options.onOutput!(String(d)));

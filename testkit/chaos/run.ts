@@ -25,6 +25,8 @@ export interface ChaosOptions {
   seed: number;
   kinds?: readonly FaultKind[];
   clients?: number;
+  /** A Raft bug planted in every member (raft/planted_bugs.ts), to prove the checkers find it. */
+  plantedBug?: string;
   /** Each line of progress and of the schedule. */
   log: (line: string) => void;
 }
@@ -76,7 +78,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // One stream of draws each, so the faults drawn do not depend on how fast the clients went.
   const [faultDraws, clientDraws, leaseDraws] = [prng(opts.seed), prng(opts.seed + 1), prng(opts.seed + 2)];
   const anomalies: string[] = [];
-  const cluster = await TestCluster.start(opts.members, { proxies: true });
+  const cluster = await TestCluster.start(opts.members, { proxies: true, ...(opts.plantedBug ? { env: { CONCORD_PLANTED_BUG: opts.plantedBug } } : {}) });
   try {
     await cluster.leader();
     const reachable = () => cluster.running();
