@@ -2,7 +2,8 @@
  * Auth tokens across a 3-member cluster, as etcd's clients use them (a client may log in at one
  * member and be sent to another): a login at a follower gives a token every member takes — a
  * simple token (every member learns it from the log) and a JWT (every member holds the key) —
- * and a role changed through one member makes a JWT too old on every member.
+ * and a role changed through one member makes a JWT too old on every member. Simple tokens on Bun
+ * only (their handling is the member's own code); JWTs on Deno too (jose on Deno's WebCrypto).
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
@@ -50,8 +51,10 @@ async function readsEverywhere(cluster: TestCluster, token: string): Promise<str
   }));
 }
 
+const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
+
 for (const kind of ["simple", "jwt"] as const) {
-  describe(`${kind} tokens in a cluster`, () => {
+  describe(`${kind} tokens in a cluster`, { skip: onDeno && kind === "simple" && "simple tokens are the same code on either runtime (run on Bun)" }, () => {
     let cluster: TestCluster | undefined;
     after(() => cluster?.close());
 

@@ -4,6 +4,8 @@
  * leave the Raft index where it was while a txn that puts moves it; in a 3-member cluster a
  * read-only txn at a follower sees a write the leader just acknowledged (ReadIndex), and with the
  * other two members gone a serializable one is still answered from the survivor's state.
+ * On Bun only: the read path is the member's own code, the same on either runtime (and the chaos
+ * run's clients send read-only txns too).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -37,7 +39,10 @@ const readTxn = (key: string, serializable = false) => ({
   failure: [{ request_range: { key: b64("nothing"), serializable } }],
 });
 
-test("read-only txn > a thousand leave the log as it was; a txn that puts moves it", async () => {
+const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
+const once = { skip: onDeno && "the read path is the same code on either runtime (run on Bun)" };
+
+test("read-only txn > a thousand leave the log as it was; a txn that puts moves it", once, async () => {
   const member = await startConcord({ name: "ro-txn" });
   try {
     await post(member.url, "/v3/kv/put", { key: b64("k"), value: b64("v1") });
@@ -56,7 +61,7 @@ test("read-only txn > a thousand leave the log as it was; a txn that puts moves 
   }
 });
 
-test("read-only txn > at a follower it sees what the leader acknowledged; alone, a serializable one is still answered", async () => {
+test("read-only txn > at a follower it sees what the leader acknowledged; alone, a serializable one is still answered", once, async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
