@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type ServerProcess, startConcord, startEtcd } from "../../testkit/processes.ts";
+import { maskFields } from "../../testkit/json.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -106,13 +107,7 @@ const STEPS: Step[] = [
 /** Fields whose values differ between two clusters by nature. */
 const VARYING = new Set(["cluster_id", "member_id", "raft_term", "token", "ID", "name", "peerURLs", "clientURLs", "dbSize", "dbSizeInUse", "leader", "raftIndex", "raftTerm", "raftAppliedIndex"]);
 
-function normalise(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalise);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, VARYING.has(k) ? `<${k}>` : normalise(v)]));
-  }
-  return value;
-}
+const normalise = (value: unknown) => maskFields(value, VARYING);
 
 class Side {
   readonly tokens: Partial<Record<Who, string>> = { forged: "forged.1" };

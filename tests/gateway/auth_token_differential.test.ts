@@ -19,18 +19,13 @@ import { etcdctl } from "../../testkit/etcdctl.ts";
 import { normaliseVarying } from "../../testkit/etcdctl_normalise.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { type ServerProcess, startConcord, startEtcd } from "../../testkit/processes.ts";
+import { maskFields } from "../../testkit/json.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const range = (key: string, end = "") => ({ key: b64(key), ...(end ? { range_end: b64(end) } : {}) });
 
 const VARYING = new Set(["cluster_id", "member_id", "raft_term"]);
-function normalise(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalise);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, VARYING.has(k) ? `<${k}>` : normalise(v)]));
-  }
-  return value;
-}
+const normalise = (value: unknown) => maskFields(value, VARYING);
 
 interface Answer {
   status: number;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type ServerProcess, startConcord, startEtcd } from "../../testkit/processes.ts";
 import { differentialCases } from "./differential_cases.ts";
+import { maskFields } from "../../testkit/json.ts";
 
 type Answer = { status: number; contentType: string; body: unknown };
 
@@ -17,15 +18,7 @@ const VARYING = new Set([
   "dbSize", "dbSizeInUse", "leader", "raftIndex", "raftTerm", "raftAppliedIndex",
 ]);
 
-function normalise(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalise);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, VARYING.has(k) ? `<${k}>` : normalise(v)]),
-    );
-  }
-  return value;
-}
+const normalise = (value: unknown) => maskFields(value, VARYING);
 
 async function ask(server: ServerProcess, c: (typeof differentialCases)[number]): Promise<Answer> {
   const r = await fetch(`${server.url}${c.path}`, { method: c.method, body: c.method === "GET" ? undefined : c.body });
