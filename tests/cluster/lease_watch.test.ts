@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { type ClusterMember, post, TestCluster } from "../../testkit/cluster.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { GatewayStream, SseStream, type WatchResult } from "../../testkit/streams.ts";
+import { onBunOnly } from "../../testkit/runtime_pass.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const text = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString();
@@ -27,7 +28,7 @@ async function call(url: string, path: string, body: unknown, timeoutMs = 5_000)
   }
 }
 
-test("cluster leases > keep-alives through a follower hold a lease across kill -9 of the leader", async () => {
+test("cluster leases > keep-alives through a follower hold a lease across kill -9 of the leader", onBunOnly("forwarding keep-alives and lease failover are the same code on either runtime"), async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
@@ -78,7 +79,7 @@ test("cluster leases > keep-alives through a follower hold a lease across kill -
   }
 });
 
-test("cluster leases > a lease left alone expires though leadership moves every two seconds (checkpoints)", async () => {
+test("cluster leases > a lease left alone expires though leadership moves every two seconds (checkpoints)", onBunOnly("checkpoints are the same code on either runtime"), async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();

@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { TestCluster } from "../../testkit/cluster.ts";
 import type { Json } from "../../testkit/json.ts";
 import { startConcord } from "../../testkit/processes.ts";
+import { onBunOnly } from "../../testkit/runtime_pass.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const text = (s: string) => Buffer.from(s, "base64").toString();
@@ -39,8 +40,7 @@ const readTxn = (key: string, serializable = false) => ({
   failure: [{ request_range: { key: b64("nothing"), serializable } }],
 });
 
-const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
-const once = { skip: onDeno && "the read path is the same code on either runtime (run on Bun)" };
+const once = onBunOnly("the read path is the same code on either runtime");
 
 test("read-only txn > a thousand leave the log as it was; a txn that puts moves it", once, async () => {
   const member = await startConcord({ name: "ro-txn" });

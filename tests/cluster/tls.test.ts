@@ -17,6 +17,7 @@ import { type CertFiles, makeCa } from "../../testkit/certs.ts";
 import { etcdctl } from "../../testkit/etcdctl.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { freePort, type ServerProcess, spawnConcord, tempDir } from "../../testkit/processes.ts";
+import { onDeno } from "../../testkit/runtime_pass.ts";
 
 const pem = (f: string) => readFileSync(f, "utf8");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -113,7 +114,6 @@ test("tls > a cluster with client and peer TLS: etcdctl and JSON with certificat
 });
 
 test("tls > --auto-tls makes a certificate for the member's hosts, keeps it across a restart, and serves etcdctl over it", async () => {
-  const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
   const [client, peer] = [await freePort(), await freePort()];
   const clientUrl = `https://127.0.0.1:${client}`;
   // Deno's fetch verifies every peer, so peer auto TLS is Bun's; on Deno the peer URL stays plain.

@@ -9,10 +9,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { etcdctl } from "../../testkit/etcdctl.ts";
 import { startConcord } from "../../testkit/processes.ts";
+import { onBunOnly } from "../../testkit/runtime_pass.ts";
 
-const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
-
-test("check perf > etcdctl check perf --load s passes against one member", { skip: onDeno && "a minute of load, once is enough (on Bun)" }, async () => {
+test("check perf > etcdctl check perf --load s passes against one member", onBunOnly("a minute of load, once is enough"), async () => {
   const member = await startConcord({ name: "check-perf" });
   try {
     const result = await etcdctl([member.url.replace("http://", "")], ["check", "perf", "--load", "s"], { timeoutMs: 120_000 });
