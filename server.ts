@@ -16,7 +16,7 @@ import { type GrpcConnections, grpcConnections } from "./grpc/server.ts";
 import { createPeerApp, peerStream } from "./peer/server.ts";
 import { JwtTokens } from "./member/jwt_tokens.ts";
 import { Member } from "./member/member.ts";
-import { PLANTED_BUG_NAMES, PLANTED_BUGS, type PlantedBug } from "./raft/planted_bugs.ts";
+import { ALL_PLANTED_BUG_NAMES, ALL_PLANTED_BUGS, type PlantedBug } from "./member/planted_bugs.ts";
 import { serveClientPort } from "./runtime/client_port.ts";
 import { dialRefusal, peerDial } from "./runtime/dial.ts";
 import { servePeerPort } from "./runtime/peer_port.ts";
@@ -79,15 +79,15 @@ if (jwtTokens && "error" in jwtTokens) {
 if (config.authToken.kind === "jwt" && config.authToken.unknownOptions.length > 0) {
   console.warn(`concord: warning: unknown JWT options: ${config.authToken.unknownOptions.join(", ")}`);
 }
-// The chaos harness proves its checkers on members with one Raft bug planted (CONCORD_PLANTED_BUG, a
-// name from raft/planted_bugs.ts); nothing else sets it, and a member so started says so loudly.
+// The chaos harness proves its checkers on members with one bug planted (CONCORD_PLANTED_BUG, a
+// name from raft/planted_bugs.ts or member/planted_bugs.ts); nothing else sets it, and a member so started says so loudly.
 const plantedBug = env().CONCORD_PLANTED_BUG as PlantedBug | undefined;
 if (plantedBug !== undefined) {
-  if (!PLANTED_BUG_NAMES.includes(plantedBug)) {
-    console.error(`concord: CONCORD_PLANTED_BUG: no planted bug "${plantedBug}" (raft/planted_bugs.ts names them)`);
+  if (!ALL_PLANTED_BUG_NAMES.includes(plantedBug)) {
+    console.error(`concord: CONCORD_PLANTED_BUG: no planted bug "${plantedBug}" (raft/planted_bugs.ts and member/planted_bugs.ts name them)`);
     process.exit(2);
   }
-  console.warn(`concord: warning: planted bug ${plantedBug} — this member breaks Raft on purpose: ${PLANTED_BUGS[plantedBug]}`);
+  console.warn(`concord: warning: planted bug ${plantedBug} — this member is broken on purpose: ${ALL_PLANTED_BUGS[plantedBug]}`);
 }
 const opened = await Member.open({
   name: config.name,

@@ -34,6 +34,8 @@ export interface LeaseServiceHooks {
   /** Resolves when `check` holds, or false after `timeoutMs`. */
   until(check: () => boolean, timeoutMs: number): Promise<boolean>;
   peer: { token: string; self: string; init: Record<string, unknown> };
+  /** The planted bug leaseExpiresOnFollowerClock (member/planted_bugs.ts): only the chaos harness sets it. */
+  plantedFollowerKeepsTime?: boolean;
 }
 
 export class LeaseService {
@@ -87,8 +89,9 @@ export class LeaseService {
    */
   tick(now: number): void {
     const hooks = this.#hooks;
-    if (this.#lessor.isPrimary && !this.#keepsTime) this.#lessor.demote();
-    if (!this.#lessor.isPrimary && hooks.caughtUpAsLeader()) {
+    const planted = hooks.plantedFollowerKeepsTime === true && !hooks.leads();
+    if (this.#lessor.isPrimary && !this.#keepsTime && !planted) this.#lessor.demote();
+    if (!this.#lessor.isPrimary && (hooks.caughtUpAsLeader() || planted)) {
       this.#lessor.promote(now);
       this.#primaryTerm = hooks.term();
     }

@@ -23,7 +23,7 @@ import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
-import type { PlantedBug } from "../raft/planted_bugs.ts";
+import { type PlantedBug, raftPlant } from "./planted_bugs.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
 import { isReadOnly, isSerializableTxn, range, readOnlyTxn } from "../store/applier.ts";
@@ -168,7 +168,7 @@ export class Member implements PeerService {
       random: Math.random,
       preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX, maxAppendBytes: RAFT_APPEND_BYTES_MAX,
       snapshot: () => this.#snapshot(),
-      ...(config.plantedBug ? { plantedBug: config.plantedBug } : {}),
+      ...(raftPlant(config.plantedBug) ? { plantedBug: raftPlant(config.plantedBug) } : {}),
     }, {
       hardState: log.hardState,
       entries: log.entries(log.firstIndex, log.lastIndex + 1),
@@ -198,7 +198,7 @@ export class Member implements PeerService {
       alone: () => this.#peerUrls.size <= 1,
       stopped: () => this.#failure !== undefined,
       failStop: (e) => this.#failStop(e),
-    }, config.plantedBug);
+    }, raftPlant(config.plantedBug));
     this.#forwarded = new ForwardedWrites({
       self: this.#self,
       clusterToken: config.clusterToken,
@@ -233,7 +233,10 @@ export class Member implements PeerService {
       },
       changesBetween: (from, to, max, bytes) => this.#read(() => this.#store.mvcc.changesBetween(from, to, max, bytes)),
       keyValueAt: (revision, sub) => this.#read(() => this.#store.mvcc.keyValueAt(revision, sub)),
-    }, { progressNotifyMs: config.watchProgressNotifyMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_MS });
+    }, {
+      progressNotifyMs: config.watchProgressNotifyMs ?? DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
+      ...(config.plantedBug === "watchStartsOneEarly" ? { plantedStartsOneEarly: true } : {}),
+    });
     store.stateMachine.listener = this.watches;
     this.#auth = new AuthService({
       store: () => this.#store.auth,
@@ -262,11 +265,12 @@ export class Member implements PeerService {
       hasLeader: () => this.#raft.lead !== NO_NODE,
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
+      ...(config.plantedBug === "leaseExpiresOnFollowerClock" ? { plantedFollowerKeepsTime: true } : {}),
     });
     this.#commits = new StateCommits({
       store: () => this.#store,
       snapshotCount: config.snapshotCount,
-      ...(config.plantedBug ? { plantedBug: config.plantedBug } : {}),
+      ...(raftPlant(config.plantedBug) ? { plantedBug: raftPlant(config.plantedBug) } : {}),
       core: () => ({
         stable: this.#raft.log.stable,
         applied: this.#raft.log.applied,

@@ -4,10 +4,11 @@
 // linearizability, durability, watches, leases. Prints the faults as they happen and the run's
 // figures; a run with anomalies prints them, the schedule, and the command that draws the same
 // faults again (the timing of real processes still varies), and exits 1. With --plant, every member
-// runs with one Raft bug planted (raft/planted_bugs.ts), to see the checkers find it.
+// runs with one bug planted (raft/planted_bugs.ts, member/planted_bugs.ts; `--plant list` names them),
+// to see the checkers find it.
 import { FAULT_KINDS, type FaultKind } from "../testkit/chaos/nemesis.ts";
 import { runChaos } from "../testkit/chaos/run.ts";
-import { PLANTED_BUG_NAMES } from "../raft/planted_bugs.ts";
+import { ALL_PLANTED_BUG_NAMES, ALL_PLANTED_BUGS } from "../member/planted_bugs.ts";
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,8 +26,12 @@ if (![3, 5].includes(members) || !(seconds > 0) || !Number.isInteger(seed) || un
 }
 
 const plantedBug = flag("plant");
-if (plantedBug && !(PLANTED_BUG_NAMES as readonly string[]).includes(plantedBug)) {
-  console.error(`chaos: no planted bug "${plantedBug}"; \`npm run sim -- --plant list\` names them`);
+if (plantedBug === "list") {
+  for (const name of ALL_PLANTED_BUG_NAMES) console.log(`${name.padEnd(32)} ${ALL_PLANTED_BUGS[name]}`);
+  process.exit(0);
+}
+if (plantedBug && !(ALL_PLANTED_BUG_NAMES as readonly string[]).includes(plantedBug)) {
+  console.error(`chaos: no planted bug "${plantedBug}"; \`npm run chaos -- --plant list\` names them`);
   process.exit(2);
 }
 console.log(`chaos: ${members} members for ${seconds} s, seed ${seed}, faults ${(kinds ?? FAULT_KINDS).join(", ")}${plantedBug ? `, planted bug ${plantedBug}` : ""}`);

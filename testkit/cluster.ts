@@ -130,6 +130,11 @@ export class TestCluster {
     return await this.#define(name);
   }
 
+  /** Removes a member's data dir (its process must have ended): it can then join afresh. */
+  wipe(m: ClusterMember): void {
+    rmSync(m.dataDir, { recursive: true, force: true });
+  }
+
   /** Starts a member added with member add, `--initial-cluster-state existing`. */
   async join(m: ClusterMember): Promise<void> {
     await this.#spawn(m, "existing");

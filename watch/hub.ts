@@ -125,6 +125,8 @@ export interface HubOptions {
   /** History read per catch-up pass at most: changes, and bytes of values (tests make them small). */
   catchUpChanges?: number;
   catchUpBytes?: number;
+  /** The planted bug watchStartsOneEarly (member/planted_bugs.ts): only the chaos harness sets it. */
+  plantedStartsOneEarly?: boolean;
 }
 
 type Group = { watchers: Set<Watcher>; sample: Watcher };
@@ -142,12 +144,14 @@ export class WatchHub implements ChangeListener {
   readonly #retryMs: number;
   readonly #catchUpChanges: number;
   readonly #catchUpBytes: number;
+  readonly #plantedStartsOneEarly: boolean;
 
   constructor(store: HubStore, options: HubOptions) {
     this.#store = store;
     this.#retryMs = options.retryMs ?? WATCH_CATCH_UP_RETRY_MS;
     this.#catchUpChanges = options.catchUpChanges ?? WATCH_CATCH_UP_CHANGES_MAX;
     this.#catchUpBytes = options.catchUpBytes ?? WATCH_CATCH_UP_BYTES_MAX;
+    this.#plantedStartsOneEarly = options.plantedStartsOneEarly ?? false;
     if (options.progressNotifyMs > 0) {
       this.#progressTimer = setInterval(() => this.notifyProgress(), options.progressNotifyMs);
       (this.#progressTimer as { unref?: () => void }).unref?.();
@@ -167,6 +171,7 @@ export class WatchHub implements ChangeListener {
   add(watcher: Watcher): void {
     this.#count++;
     watcher.compactRevisionAtStart = this.#store.compactRevision;
+    if (this.#plantedStartsOneEarly && watcher.nextRevision > 1 && watcher.nextRevision <= this.#store.revision + 1) watcher.nextRevision--;
     if (watcher.nextRevision > this.#store.revision) this.#join(watcher);
     else {
       this.#catchingUp.add(watcher);

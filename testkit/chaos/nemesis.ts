@@ -2,7 +2,8 @@
  * The chaos harness's nemesis: faults drawn from a seed and applied to a TestCluster of real
  * processes — kill -9 and restart, SIGSTOP and SIGCONT, partitions through the members' peer
  * proxies (one member cut off both ways, a one-way cut, the leader isolated, a bridge: two groups
- * that reach each other only through one member), slowed peer links, and leadership transfers —
+ * that reach each other only through one member), slowed peer links, leadership transfers, and
+ * membership changes (a member — the leader too — removed, then added back with an empty data dir) —
  * each held for a while, then healed. Every fault is written to the schedule with its time, so a
  * failing run can be read, and its faults drawn again from its seed (the nemesis has its own
  * stream of draws; real processes' timing still varies).
@@ -12,9 +13,9 @@
  */
 import type { ClusterMember, TestCluster } from "../cluster.ts";
 
-export type FaultKind = "kill" | "pause" | "isolate" | "one-way" | "isolate-leader" | "bridge" | "slow" | "transfer";
+export type FaultKind = "kill" | "pause" | "isolate" | "one-way" | "isolate-leader" | "bridge" | "slow" | "transfer" | "replace";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "isolate", "one-way", "isolate-leader", "bridge", "slow", "transfer"];
+export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "isolate", "one-way", "isolate-leader", "bridge", "slow", "transfer", "replace"];
 
 export interface NemesisOptions {
   cluster: TestCluster;
@@ -165,7 +166,37 @@ export class Nemesis {
         }).then((r) => r.arrayBuffer()).catch(() => undefined);
         return () => {};
       }
+      case "replace":
+        return await this.#replace(victim);
     }
+  }
+
+  /**
+   * Removes `victim` from the cluster (through the leader, as an operator would); the heal adds it
+   * back under a new id with an empty data dir, so it joins from a snapshot. A removal that does
+   * not go through (no leader) is noted and healed by restarting nothing.
+   */
+  async #replace(victim: ClusterMember): Promise<Heal> {
+    const { cluster } = this.#opts;
+    const leader = await cluster.leader(3_000).catch(() => undefined);
+    const id = this.#ids.get(victim)!;
+    this.#note(`remove ${victim.name} (${id}) from the cluster`);
+    const removed = leader && await untilHealthy(() => clusterCall(leader, "/v3/cluster/member/remove", { ID: BigInt(`0x${id}`).toString() }));
+    if (!removed?.header) {
+      this.#note(`remove ${victim.name}: not done (${JSON.stringify(removed)?.slice(0, 120)})`);
+      return () => {};
+    }
+    return async () => {
+      // A removed member stops itself once it learns of it; one cut off may never learn.
+      await cluster.kill9(victim);
+      cluster.wipe(victim);
+      const at = await cluster.leader(15_000);
+      this.#note(`add ${victim.name} back, empty`);
+      const added = await untilHealthy(() => clusterCall(at, "/v3/cluster/member/add", { peerURLs: [victim.advertisedPeerUrl] }));
+      if (!added?.member) throw new Error(`nemesis: adding ${victim.name} back failed: ${JSON.stringify(added)}`);
+      await cluster.join(victim);
+      this.#ids.set(victim, BigInt(added.member.ID).toString(16));
+    };
   }
 
   /** Cuts traffic from `a` to `b`, and from `b` to `a` unless one way; the heal restores every link. */
@@ -185,5 +216,23 @@ export class Nemesis {
     return () => {
       for (const m of cutTo.keys()) m.proxy!.cut([]);
     };
+  }
+}
+
+/** A cluster call through `m`: the parsed answer, or undefined if it could not be had. */
+async function clusterCall(m: ClusterMember, path: string, body: unknown): Promise<{ header?: unknown; member?: { ID: string } } | undefined> {
+  const r = await fetch(`${m.clientUrl}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+  return r ? await r.json().catch(() => undefined) : undefined;
+}
+
+/**
+ * A membership call, tried again while etcd's rule refuses it ("unhealthy cluster": too few members
+ * connected for five seconds, as just after a restart), as an operator would, for up to 15 s.
+ */
+async function untilHealthy(call: () => ReturnType<typeof clusterCall>): ReturnType<typeof clusterCall> {
+  for (let attempt = 0;; attempt++) {
+    const answer = await call();
+    if (answer?.header || attempt === 30 || !JSON.stringify(answer ?? "").includes("unhealthy cluster")) return answer;
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
