@@ -43,6 +43,30 @@ export const WATCH_CATCH_UP_CHANGES_MAX = 1_000;
 export const WATCH_CATCH_UP_BYTES_MAX = 1 * MiB;
 /** How often watchers that could not be served are tried again, ms (etcd: 100 ms). */
 export const WATCH_CATCH_UP_RETRY_MS = 100;
+/**
+ * A range over more keys than one page is read a page at a time, the event loop free between
+ * pages (member/paged_range.ts): a page is at most this many keys, and stops once it holds this many
+ * bytes of keys and values, so it takes milliseconds whatever the values.
+ */
+export const RANGE_PAGE_KEYS = 1_000;
+export const RANGE_PAGE_BYTES = 4 * MiB;
+/** A range of one key, or limited to at most this many, is read at once: its largest answer is this many largest values. */
+export const RANGE_AT_ONCE_KEYS_MAX = 32;
+/**
+ * Bytes of keys and values one read may answer (a range, or all the ranges of a read-only txn):
+ * past it the read is refused with RESOURCE_EXHAUSTED, as gRPC refuses a message too large to
+ * send. etcd has no bound short of gRPC's 2 GiB and builds the answer whole; here the answer is
+ * still encoded in one piece on the member's thread, and this keeps that piece to a few hundred
+ * milliseconds — under an election timeout. A client pages with limit and a start key (etcdctl
+ * get --limit, clientv3 WithLimit and WithFromKey).
+ */
+export const RANGE_RESPONSE_BYTES_MAX = 64 * MiB;
+/**
+ * Concord's search looks at this many keys per page, the event loop free between pages, and
+ * answers (with where to go on from) once it has looked for this long, ms.
+ */
+export const SEARCH_PAGE_KEYS = 1_000;
+export const SEARCH_TIME_MS_MAX = 250;
 /** Rows one console call (search, folders) answers at most. */
 export const CONSOLE_ROWS_MAX = 1_000;
 /**
@@ -256,7 +280,7 @@ const WIRE_OVERHEAD_BYTES = 4 * KiB;
 export const LIMITS = {
   REQUEST_BYTES_MAX, GATEWAY_BODY_BYTES_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, PEER_FRAME_BYTES_MAX,
   PEER_BATCH_BYTES_MAX, PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_BYTES_MAX,
-  LOG_RETAINED_ENTRIES, RAFT_LOG_MEMORY_BYTES_MAX, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
+  LOG_RETAINED_ENTRIES, RAFT_LOG_MEMORY_BYTES_MAX, RANGE_AT_ONCE_KEYS_MAX, RANGE_PAGE_KEYS, RANGE_PAGE_BYTES, RANGE_RESPONSE_BYTES_MAX, PENDING_PROPOSALS_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_BATCH_ENTRIES_MAX,
   PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
   CLIENT_PORT_CONNECT_TIMEOUT_MS, GRPC_STREAM_WINDOW_BYTES, GRPC_CONNECTION_WINDOW_BYTES, GRPC_CONNECTION_BUFFERED_BYTES_MAX,
@@ -291,6 +315,10 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
   must(l.GATEWAY_BODY_BYTES_MAX >= l.REQUEST_BYTES_MAX, "the gateway must read a body as large as the largest request");
   must(l.RAFT_LOG_MEMORY_BYTES_MAX / 2 >= l.RAFT_APPEND_BYTES_MAX + largestEntry,
     "the log trimmed for bytes keeps half of RAFT_LOG_MEMORY_BYTES_MAX, which must still hold a whole append for a follower just behind");
+  must(l.RANGE_AT_ONCE_KEYS_MAX * l.REQUEST_BYTES_MAX <= l.RANGE_RESPONSE_BYTES_MAX,
+    "a range read at once (RANGE_AT_ONCE_KEYS_MAX keys, each at most REQUEST_BYTES_MAX) must fit under RANGE_RESPONSE_BYTES_MAX: only paged reads check it");
+  must(l.RANGE_AT_ONCE_KEYS_MAX <= l.RANGE_PAGE_KEYS && l.RANGE_PAGE_BYTES <= l.RANGE_RESPONSE_BYTES_MAX,
+    "a page holds at least what a read at once does (RANGE_PAGE_KEYS), and fits in the largest answer (RANGE_RESPONSE_BYTES_MAX)");
   must(l.CLIENT_PORT_PEEK_BYTES_MAX === 24,
     "the client port tells HTTP/2 by its whole 24-byte preface (CLIENT_PORT_PEEK_BYTES_MAX): with fewer, a request that merely begins like it would be taken for HTTP/2; more are never needed");
   must(l.CLIENT_PORT_READ_BYTES_MIN <= l.CLIENT_PORT_READ_BYTES_MAX, "a pipe's read buffer grows from CLIENT_PORT_READ_BYTES_MIN up to CLIENT_PORT_READ_BYTES_MAX");

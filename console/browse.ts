@@ -3,7 +3,9 @@
  * read this member's state, as a serializable range does):
  * - POST /concord/v1/search: a span in etcd's form (`key`, `range_end`, base64) and `contains`
  *   (text); the live keys whose key or value holds that text, in key order, at most `limit`
- *   (default 100, at most 1,000), in the shape of a range response.
+ *   (default 100, at most 1,000), in the shape of a range response. It looks for at most a
+ *   quarter of a second (SEARCH_TIME_MS_MAX): when it stopped before the span's end, `more` is
+ *   true and `next` (base64) is the key to go on after — sent back as `after`.
  * - POST /concord/v1/folders: `key` (a prefix, base64), `separator` (text, default "/"), `start`
  *   (base64, where a page starts) and `limit` (default 200, at most 1,000); the prefix's
  *   subfolders with their key counts and its keys with no separator left, and `next` when there is
@@ -21,7 +23,7 @@ import type { GatewayHandler } from "../gateway/handler.ts";
 import { bytes, decodeWith, int64Number, message, spec, string } from "../gateway/compat/proto_json.ts";
 
 const searchSchema = message<Record<string, unknown>>([
-  spec("key", bytes), spec("range_end", bytes), spec("contains", string), spec("limit", int64Number),
+  spec("key", bytes), spec("range_end", bytes), spec("contains", string), spec("limit", int64Number), spec("after", bytes),
 ]);
 
 const foldersSchema = message<Record<string, unknown>>([
@@ -30,7 +32,7 @@ const foldersSchema = message<Record<string, unknown>>([
 
 
 export const browseHandlers: Record<string, GatewayHandler> = {
-  "/concord/v1/search": (member, body, caller) => {
+  "/concord/v1/search": async (member, body, caller) => {
     if (isEtcdError(caller)) return caller;
     const decoded = decodeWith(searchSchema, body);
     if (!decoded.ok) return new EtcdError(GrpcCode.INVALID_ARGUMENT, decoded.error);
@@ -46,9 +48,11 @@ export const browseHandlers: Record<string, GatewayHandler> = {
     // With auth on, a search reads the whole span it looks in.
     const denied = member.auth.check(caller, [{ kind: "read", key, rangeEnd }]);
     if (denied) return denied;
-    const found = member.search({ key, rangeEnd, needle: new TextEncoder().encode(contains), limit });
+    const after = w.after as Uint8Array | undefined;
+    const found = await member.search({ key, rangeEnd, needle: new TextEncoder().encode(contains), limit, ...(after?.length ? { after } : {}) });
     if (isEtcdError(found)) return found;
-    return encode.range(member.header, { header: { revision: found.revision }, kvs: found.kvs, more: found.more, count: found.kvs.length });
+    const answer = encode.range(member.header, { header: { revision: found.revision }, kvs: found.kvs, more: found.next !== undefined, count: found.kvs.length });
+    return found.next === undefined ? answer : `${answer.slice(0, -1)},"next":"${found.next.toBase64()}"}`;
   },
 
   "/concord/v1/folders": (member, body, caller) => {

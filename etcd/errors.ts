@@ -4,7 +4,7 @@
  * Owns: the catalogue of errors a request can end in, in etcd's own words. Never: HTTP statuses
  * (the surfaces map codes to them) or throwing — an EtcdError is returned, exceptions are for bugs.
  */
-import { LEASES_MAX } from "../config/limits.ts";
+import { LEASES_MAX, RANGE_RESPONSE_BYTES_MAX } from "../config/limits.ts";
 
 export enum GrpcCode {
   OK = 0, CANCELLED = 1, UNKNOWN = 2, INVALID_ARGUMENT = 3, DEADLINE_EXCEEDED = 4, NOT_FOUND = 5,
@@ -51,4 +51,7 @@ export const Errors = {
   requestTooLarge: invalid("etcdserver: request is too large"),
   /** Concord's own (etcd has no bound): a grant past LEASES_MAX. */
   tooManyLeases: new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `concord: a cluster holds at most ${LEASES_MAX} leases`),
+  /** A read whose answer would pass RANGE_RESPONSE_BYTES_MAX, in grpc-go's words for a message too large to send. */
+  responseTooLarge: (bytes: number) =>
+    new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: trying to send message larger than max (${bytes} vs. ${RANGE_RESPONSE_BYTES_MAX})`),
 } as const;

@@ -106,7 +106,19 @@ function txn(r: TxnResponse, h: HeaderWriter): string {
     .toString();
 }
 
+/** encode.range for a long answer: the same JSON, its key-values encoded `slice` at a time with `pause` awaited between slices. */
+async function rangeInSlices(ctx: HeaderContext, r: RangeResponse, slice: number, pause: () => Promise<void>): Promise<string> {
+  const parts: string[] = [];
+  for (let i = 0; i < r.kvs.length; i += slice) {
+    parts.push(r.kvs.slice(i, i + slice).map(keyValue).join(","));
+    await pause();
+  }
+  return jsonObject().raw("header", header(ctx, r.header.revision)).raw("kvs", parts.length > 0 ? `[${parts.join(",")}]` : undefined)
+    .bool("more", r.more).int("count", r.count).toString();
+}
+
 export const encode = {
+  rangeInSlices,
   range: (ctx: HeaderContext, r: RangeResponse) => range(r, (rev) => header(ctx, rev)),
   put: (ctx: HeaderContext, r: PutResponse) => put(r, (rev) => header(ctx, rev)),
   deleteRange: (ctx: HeaderContext, r: DeleteRangeResponse) => deleteRange(r, (rev) => header(ctx, rev)),

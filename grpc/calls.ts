@@ -37,13 +37,18 @@ class HeaderMetadata implements Metadata {
   }
 }
 
-export type Answer = ProtoObject | EtcdError;
+/** A response already encoded (a long one, encoded a slice at a time by its method). */
+export class EncodedMessage {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+export type Answer = ProtoObject | EtcdError | EncodedMessage;
 
 /** A streaming call as its method drives it. */
 export interface ServerCall {
   readonly metadata: Metadata;
   /** Sends a message; false once the client is owed more than it has room for (onDrain says when). */
-  send(message: ProtoObject): boolean;
+  send(message: ProtoObject | EncodedMessage): boolean;
   /** Ends the call: OK, or etcd's error as its status. Nothing is sent or heard after. */
   end(error?: EtcdError): void;
   /** Ended by the server, or cancelled by the client (or its connection went). */
@@ -216,13 +221,13 @@ class Call implements ServerCall, StreamEvents {
     this.#readMessages();
   }
 
-  send(message: ProtoObject): boolean {
+  send(message: ProtoObject | EncodedMessage): boolean {
     if (this.#ended || !this.#served) return false;
     if (!this.#headersSent) {
       this.#headersSent = true;
       this.stream.headers(RESPONSE_HEADERS);
     }
-    const body = this.#served.encode(message);
+    const body = message instanceof EncodedMessage ? message.bytes : this.#served.encode(message);
     const framed = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + body.length);
     framed[0] = 0;
     framed.writeUInt32BE(body.length, 1);

@@ -10,10 +10,12 @@ import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { deleteRangeSize, proposalSize, ProposalField, putSize, txnSize } from "../etcd/proto_size.ts";
 import { checkDeleteRange, checkProposalSize, checkPut, checkRange, checkTxn } from "../etcd/request_checks.ts";
-import type { HeaderContext, RangeRequest } from "../etcd/types.ts";
+import type { HeaderContext, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import type { ApiMember } from "../member/client_api.ts";
-import type { Answer, ServiceImplementation } from "./calls.ts";
-import type { ProtoMessage } from "./protos.ts";
+import { type Answer, EncodedMessage, type ServiceImplementation } from "./calls.ts";
+import { RANGE_PAGE_KEYS } from "../config/limits.ts";
+import { freeTheEventLoop } from "../member/paged_range.ts";
+import { type ProtoMessage, services } from "./protos.ts";
 import { toCompaction, toDeleteRange, toPut, toRange, toTxn } from "./requests.ts";
 import { kvResponse, type ProtoObject } from "./responses.ts";
 import { unary, type UnaryHandler } from "./unary.ts";
@@ -40,9 +42,24 @@ function proposal<R, T>(spec: {
   };
 }
 
-function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer {
+function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer | Promise<Answer> {
+  const answer = (result: RangeResponse | EtcdError) => (isEtcdError(result) ? result : kvResponse.range(member.header, result));
   const result = member.range(request, caller);
-  return isEtcdError(result) ? result : kvResponse.range(member.header, result);
+  if (!(result instanceof Promise)) return answer(result);
+  return result.then((r): Answer | Promise<Answer> => (isEtcdError(r) || r.kvs.length <= RANGE_PAGE_KEYS ? answer(r) : encodeInSlices(member.header, r)));
+}
+
+/** A long range response, encoded a slice of key-values at a time with the event loop free between slices. */
+async function encodeInSlices(ctx: HeaderContext, r: RangeResponse): Promise<EncodedMessage> {
+  const serialize = services.KV.Range.responseSerialize;
+  const parts = kvResponse.rangeParts(ctx, r);
+  const encoded: Buffer[] = [serialize(parts.head)];
+  for (let i = 0; i < r.kvs.length; i += RANGE_PAGE_KEYS) {
+    encoded.push(serialize(parts.kvs(r.kvs.slice(i, i + RANGE_PAGE_KEYS))));
+    await freeTheEventLoop();
+  }
+  encoded.push(serialize(parts.tail));
+  return new EncodedMessage(Buffer.concat(encoded));
 }
 
 const range: UnaryHandler = (member, message, caller) => {

@@ -116,6 +116,15 @@ function txn(r: TxnResponse, h: HeaderOf): ProtoObject {
 
 /** The KV responses, each with the member's header at the revision the answer carries. */
 export const kvResponse = {
+  /**
+   * A range response in parts whose encodings, concatenated, are the whole one's (proto fields in
+   * order: the header, each key-value, then more and count): for a long answer encoded a slice at a time.
+   */
+  rangeParts: (ctx: HeaderContext, r: RangeResponse) => ({
+    head: fields().message("header", header(ctx, r.header.revision)).done(),
+    kvs: (slice: readonly KeyValue[]) => fields().list("kvs", slice.map(keyValue)).done(),
+    tail: fields().bool("more", r.more).int("count", r.count).done(),
+  }),
   range: (ctx: HeaderContext, r: RangeResponse) => range(r, (rev) => header(ctx, rev)),
   put: (ctx: HeaderContext, r: PutResponse) => put(r, (rev) => header(ctx, rev)),
   deleteRange: (ctx: HeaderContext, r: DeleteRangeResponse) => deleteRange(r, (rev) => header(ctx, rev)),

@@ -7,10 +7,11 @@
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import type { AuthService } from "./auth_service.ts";
 import type { EtcdError } from "../etcd/errors.ts";
-import type { KeyValue, LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
+import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
 import type { LeaseService } from "./lease_service.ts";
 import type { FolderListing } from "../store/folders.ts";
 import type { WatchHub } from "../watch/hub.ts";
+import type { SearchAnswer } from "./paged_range.ts";
 import type { KvHash, MemberInfo, MemberStatus } from "./member.ts";
 import type { StateCopy } from "../store/snapshots.ts";
 import type { MembershipRequest, MembershipResult } from "../etcd/membership.ts";
@@ -32,12 +33,12 @@ export interface ApiMember {
    * here; undefined when that holds already.
    */
   readBarrier(): Promise<EtcdError | undefined> | undefined;
-  /** Reads from the member's state as applied so far. */
-  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError;
+  /** Reads from the member's state as applied so far: at once when small, else in pages (a promise; member/paged_range.ts). */
+  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError | Promise<RangeResponse | EtcdError>;
   /** The children of a prefix by a separator, read locally (Concord's, for the console). */
   folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): (FolderListing & { revision: number }) | EtcdError;
   /** Concord's search over keys and values, read locally. */
-  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } | EtcdError;
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number; after?: Uint8Array }): Promise<SearchAnswer | EtcdError>;
   members(): MemberInfo[];
   /** etcd's Auth service, and who a request's token names. */
   readonly auth: AuthService;

@@ -21,12 +21,13 @@ import { type CallerAuth, type Command, type CommandResult, encodeCommand } from
 import { readCommand } from "../etcd/command_check.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
-import { EMPTY_BYTES, type KeyValue, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
+import { EMPTY_BYTES, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { type PlantedBug, raftPlant } from "./planted_bugs.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
-import { isReadOnly, isSerializableTxn, range, readOnlyTxn } from "../store/applier.ts";
+import { isReadOnly, isSerializableTxn, range, readOnlyTxnAnswer, readOnlyTxnPlan } from "../store/applier.ts";
+import { pagedRange, type PagedRangeHooks, pagedSearch, readsAtOnce, type SearchAnswer } from "./paged_range.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { StateCopy } from "../store/snapshots.ts";
@@ -145,6 +146,8 @@ export class Member implements PeerService {
   #failure: Error | undefined;
   /** Compactions asked with `physical`, waiting for their history to be dropped. */
   readonly #compactionWaiters: (() => void)[] = [];
+  /** Revisions paged reads are under way at; compaction drops nothing they need while it can help it. */
+  readonly #readPins = new Set<{ revision: number; intact: boolean }>();
   #removed = false;
   #published = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -417,11 +420,23 @@ export class Member implements PeerService {
   }
 
   /** A read of the local state; none once a storage failure stopped the member (its state may have lost applied entries). */
-  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError {
+  range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError | Promise<RangeResponse | EtcdError> {
     if (this.#failure) return MemberErrors.stopped;
     const denied = caller && (this.#auth.check(caller, rangeNeeds(request)) ?? this.#auth.staleRead(caller));
-    return denied || this.#read(() => range(this.#store.mvcc, request));
+    if (denied) return denied;
+    if (readsAtOnce(request)) return this.#read(() => range(this.#store.mvcc, request));
+    return pagedRange(request, this.#pagedReads);
   }
+
+  /** How a paged read reads this member's state, and holds its compaction back. */
+  readonly #pagedReads: PagedRangeHooks = {
+    read: (fn) => (this.#failure ? MemberErrors.stopped : this.#read(() => fn(this.#store.mvcc))),
+    pin: (revision) => {
+      const pin = { revision, intact: true };
+      this.#readPins.add(pin);
+      return { release: () => void this.#readPins.delete(pin), intact: () => pin.intact };
+    },
+  };
 
   /**
    * A txn that only reads is served as etcd serves it: like a range — after a ReadIndex unless
@@ -439,16 +454,22 @@ export class Member implements PeerService {
       const denied = this.#auth.check(caller, commandNeeds({ op: "txn", txn }, () => [])) ?? this.#auth.staleRead(caller);
       if (denied) return denied;
     }
-    return this.#read(() => readOnlyTxn(this.#store.mvcc, txn));
+    // The compares and the ranges see the state as it is now; the ranges are read in pages (a txn
+    // of thousands of full-range reads holds the member no longer than one page at a time).
+    const plan = this.#read(() => ({ ...readOnlyTxnPlan(this.#store.mvcc, txn), revision: this.#store.mvcc.revision }));
+    const at = { revision: plan.revision, answered: { bytes: 0 } };
+    const found: (RangeResponse | EtcdError)[] = [];
+    for (const request of plan.ranges) {
+      const result = await pagedRange(request, this.#pagedReads, at);
+      found.push(result);
+      if (isEtcdError(result)) break;
+    }
+    return readOnlyTxnAnswer(txn, plan.path, found, plan.revision);
   }
 
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
-  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number }): { kvs: KeyValue[]; more: boolean; revision: number } | EtcdError {
-    if (this.#failure) return MemberErrors.stopped;
-    return this.#read(() => ({
-      ...this.#store.mvcc.search(keySpan(request.key, request.rangeEnd), request.needle, request.limit),
-      revision: this.#store.mvcc.revision,
-    }));
+  search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number; after?: Uint8Array }): Promise<SearchAnswer | EtcdError> {
+    return pagedSearch(keySpan(request.key, request.rangeEnd), request.needle, request.after, request.limit, this.#pagedReads);
   }
 
   /** The console's key browser: the children of a prefix, read locally (store/folders.ts). */
@@ -670,7 +691,7 @@ export class Member implements PeerService {
     this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
-    if (!this.#failure && !this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(false);
+    if (!this.#failure && !this.#loop.installing && this.#store.mvcc.compacting && !this.#readPinnedBelowCompaction()) this.#compactStep(false);
     // A snapshot installed, or a storage failure, can leave nothing to drop without a step to say so.
     if (this.#compactionWaiters.length > 0 && (this.#failure || (!this.#loop.installing && !this.#store.mvcc.compacting))) {
       for (const done of this.#compactionWaiters.splice(0)) done();
@@ -684,6 +705,8 @@ export class Member implements PeerService {
    * pauses between batches), or all that remains (before a hash, which reads every row).
    */
   #compactStep(all: boolean): void {
+    const compactRevision = this.#store.mvcc.compactRevision;
+    for (const pin of this.#readPins) if (pin.revision < compactRevision) pin.intact = false;
     try {
       this.#read(() => {
         while (this.#store.mvcc.compactStep(COMPACTION_BATCH_ROWS) && all);
@@ -692,6 +715,13 @@ export class Member implements PeerService {
       return this.#failStop(e);
     }
     if (!this.#store.mvcc.compacting) for (const done of this.#compactionWaiters.splice(0)) done();
+  }
+
+  /** A paged read is under way at a revision the compaction would drop history of. */
+  #readPinnedBelowCompaction(): boolean {
+    const compactRevision = this.#store.mvcc.compactRevision;
+    for (const pin of this.#readPins) if (pin.revision < compactRevision) return true;
+    return false;
   }
 
   /** Resolves once no compaction is left to finish (a compaction asked with `physical`). */

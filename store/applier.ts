@@ -35,13 +35,25 @@ const sortKeys: Record<SortTarget, (a: KeyValue, b: KeyValue) => number> = {
   [SortTarget.VALUE]: (a, b) => compareBytes(a.value, b.value),
 };
 
-export function range(view: ReadView, r: RangeRequest): RangeResponse | EtcdError {
-  const fetchAll = r.sortOrder !== SortOrder.NONE || r.minModRevision !== 0 || r.maxModRevision !== 0 ||
+/** Whether a range must read every key of its span, whatever its limit: it sorts or filters them. */
+export function readsWholeSpan(r: RangeRequest): boolean {
+  return r.sortOrder !== SortOrder.NONE || r.minModRevision !== 0 || r.maxModRevision !== 0 ||
     r.minCreateRevision !== 0 || r.maxCreateRevision !== 0;
-  const limit = fetchAll || r.limit <= 0 ? 0 : r.limit + 1;
+}
+
+export function range(view: ReadView, r: RangeRequest): RangeResponse | EtcdError {
+  const limit = readsWholeSpan(r) || r.limit <= 0 ? 0 : r.limit + 1;
   const result = view.range(keySpan(r.key, r.rangeEnd), { revision: r.revision, limit, countOnly: r.countOnly });
   if (isEtcdError(result)) return result;
-  let kvs = result.kvs;
+  return finishRange(r, result.kvs, result.count, result.revision);
+}
+
+/**
+ * etcd's answer from what a range read (in key order, up to its limit plus one unless it reads
+ * the whole span): filters, then sort, then the limit, then keys only.
+ */
+export function finishRange(r: RangeRequest, found: KeyValue[], count: number, revision: number): RangeResponse {
+  let kvs = found;
   if (r.maxModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
   if (r.minModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
   if (r.maxCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
@@ -57,7 +69,7 @@ export function range(view: ReadView, r: RangeRequest): RangeResponse | EtcdErro
     more = true;
   }
   if (r.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY_BYTES }));
-  return { header: { revision: result.revision }, kvs, more, count: result.count };
+  return { header: { revision }, kvs, more, count };
 }
 
 /** A put inside a write; the lease was checked before the write began. */
@@ -185,33 +197,41 @@ function applyOp(txn: WriteTxn, op: RequestOp, cursor: Cursor): ResponseOp {
 }
 
 /**
- * A txn that only reads (isReadOnly), answered from `view` with no write — etcd serves such a txn
- * without the log. The first range that fails (a compacted or future revision) answers for it.
+ * What a txn that only reads (isReadOnly) reads: the branches its compares take at `view`, and the
+ * ranges of those branches in order. etcd serves such a txn without the log; the member reads the
+ * ranges (member/paged_range.ts) and readOnlyTxnAnswer puts the answer together.
  */
-export function readOnlyTxn(view: ReadView, t: TxnRequest): TxnResponse | EtcdError {
-  const failed: { error?: EtcdError } = {};
-  const response = readBranch(view, t, { path: branchPath(view, t), at: 0 }, failed);
-  if (failed.error) return failed.error;
-  response.header.revision = view.revision;
-  return response;
+export function readOnlyTxnPlan(view: ReadView, t: TxnRequest): { path: boolean[]; ranges: RangeRequest[] } {
+  const path = branchPath(view, t);
+  const ranges: RangeRequest[] = [];
+  checkOps(t, { path, at: 0 }, (op) => {
+    if (op.kind !== "range") throw new Error(`applier: a ${op.kind} in a txn taken as read-only`);
+    ranges.push(op.range);
+    return undefined;
+  });
+  return { path, ranges };
 }
 
-function readBranch(view: ReadView, t: TxnRequest, cursor: Cursor, failed: { error?: EtcdError }): TxnResponse {
-  const succeeded = cursor.path[cursor.at++];
-  const responses: ResponseOp[] = [];
-  for (const op of succeeded ? t.success : t.failure) {
-    if (failed.error) break;
-    if (op.kind === "txn") {
-      responses.push({ kind: "txn", txn: readBranch(view, op.txn, cursor, failed) });
-    } else if (op.kind === "range") {
-      const result = range(view, op.range);
-      if (isEtcdError(result)) failed.error = result;
-      else responses.push({ kind: "range", range: result });
-    } else {
-      throw new Error(`applier: a ${op.kind} in a txn taken as read-only`);
-    }
-  }
-  return { header: { revision: 0 }, succeeded, responses };
+/**
+ * A read-only txn's answer from its plan and what its ranges found, in the plan's order (up to
+ * the first that failed: the first failure answers for the txn, as etcd's does), at `revision`.
+ */
+export function readOnlyTxnAnswer(t: TxnRequest, path: boolean[], found: (RangeResponse | EtcdError)[], revision: number): TxnResponse | EtcdError {
+  const failed = found.find(isEtcdError);
+  if (failed) return failed;
+  const results = found as RangeResponse[];
+  let next = 0;
+  const cursor: Cursor = { path, at: 0 };
+  const answer = (txn: TxnRequest): TxnResponse => {
+    const succeeded = cursor.path[cursor.at++];
+    const responses: ResponseOp[] = (succeeded ? txn.success : txn.failure).map((op): ResponseOp =>
+      op.kind === "txn" ? { kind: "txn", txn: answer(op.txn) } : { kind: "range", range: results[next++] }
+    );
+    return { header: { revision: 0 }, succeeded, responses };
+  };
+  const response = answer(t);
+  response.header.revision = revision;
+  return response;
 }
 
 /** A txn inside a write; the caller ends the write whatever this answers. */

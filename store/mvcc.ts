@@ -33,6 +33,20 @@ export interface RangeResult {
   revision: number;
 }
 
+/** What one page of a paged read found (Mvcc.rangePage). */
+export interface RangePage {
+  /** The key-values asked for whole, in key order. */
+  kvs: KeyValue[];
+  /** Keys of the page live at the revision, those in `kvs` included. */
+  live: number;
+  /** Bytes of keys and values in `kvs`. */
+  bytes: number;
+  /** The page's last key: the next page starts after it. */
+  last: Bytes | undefined;
+  /** Nothing of the span is left after this page. */
+  done: boolean;
+}
+
 export interface RangeOptions {
   /** 0 means the current revision. */
   revision: number;
@@ -83,7 +97,7 @@ function toChange(row: HistoryRow): MvccChange {
   return { type: EventType.PUT, kv: toKeyValue(row), prevRevision: row.prev_revision, prevSub: row.prev_sub };
 }
 
-type SpanStatements = { live: Statement; count: Statement; keys: Statement; liveKeys: Statement };
+type SpanStatements = { live: Statement; count: Statement; keys: Statement; liveKeys: Statement; keysAfter: Statement };
 
 // The value by a correlated subquery rather than a join: the same plan, but bun's SQLite spends
 // ~5 µs setting up a join (measured), which is more than the lookups themselves.
@@ -97,6 +111,7 @@ export class Mvcc {
   readonly #indexOf: Statement;
   readonly #liveOf: Statement;
   readonly #historyAt: Statement;
+  readonly #chainAt: Statement;
   readonly #writeIndex: Statement;
   readonly #deleteIndex: Statement;
   readonly #appendHistory: Statement;
@@ -123,11 +138,15 @@ export class Mvcc {
         count: db.prepare(`SELECT count(*) AS n FROM kv_index AS i WHERE ${where} AND i.version > 0`),
         keys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} ORDER BY i.key`),
         liveKeys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} AND i.version > 0 ORDER BY i.key`),
+        keysAfter: db.prepare(
+          `SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} AND i.key > ? ORDER BY i.key LIMIT ?`,
+        ),
       };
     };
     this.#bySpan = { single: statementsFor("single"), from: statementsFor("from"), between: statementsFor("between") };
     this.#indexOf = db.prepare("SELECT key, mod_revision, sub, version, create_revision FROM kv_index WHERE key = ?");
     this.#liveOf = db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE i.key = ? AND i.version > 0`);
+    this.#chainAt = db.prepare("SELECT mod_revision, version, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#historyAt = db.prepare(
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?",
     );
@@ -150,10 +169,13 @@ export class Mvcc {
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history " +
         "WHERE mod_revision >= ? AND mod_revision <= ? ORDER BY mod_revision, sub",
     );
+    // Every live key of the page, its value only where the key or the value holds the needle.
     const searchIn = (kind: KeySpan["kind"]) =>
       db.prepare(
-        `SELECT * FROM (SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0) ` +
-          "WHERE instr(key, ?) > 0 OR instr(value, ?) > 0 ORDER BY key LIMIT ?",
+        "SELECT i.key, i.create_revision, i.mod_revision, i.version, i.lease, " +
+          "(SELECT CASE WHEN instr(i.key, ?) > 0 OR instr(h.value, ?) > 0 THEN h.value END " +
+          "FROM kv_history AS h WHERE h.mod_revision = i.mod_revision AND h.sub = i.sub) AS value " +
+          `FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0 AND i.key > ? ORDER BY i.key LIMIT ?`,
       );
     this.#search = { single: searchIn("single"), from: searchIn("from"), between: searchIn("between") };
     this.#sizesFrom = db.prepare(
@@ -209,26 +231,68 @@ export class Mvcc {
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const entry of statements.keys.all<IndexRow>(...params)) {
-      const row = this.#versionAt(entry.mod_revision, entry.sub, rev);
-      if (row === undefined || row.version === 0) continue;
+      const at = this.#versionAt(entry.mod_revision, entry.sub, rev);
+      if (at === undefined) continue;
       count++;
-      if (!options.countOnly && (options.limit <= 0 || kvs.length < options.limit)) kvs.push(toKeyValue(row));
+      if (options.countOnly || (options.limit > 0 && kvs.length >= options.limit)) continue;
+      const row = this.#historyAt.get<HistoryRow>(at.revision, at.sub);
+      if (row !== undefined) kvs.push(toKeyValue(row));
     }
     return { kvs, count, revision: currentRevision };
   }
 
-  /** The change of a key in effect at `rev`, following the chain back from (revision, sub). */
-  #versionAt(revision: number, sub: number, rev: number): HistoryRow | undefined {
+  /**
+   * One page of a read of `span` as it was at revision `rev` (not compacted away, not past the
+   * current one): the keys after `after` (from the span's start when undefined) in key order, at
+   * most `pageKeys` of them and — once a page holds any — about `pageBytes` of keys and values.
+   * The first `collect` keys live at `rev` come back whole; the rest are only counted, from the
+   * index alone unless changed since `rev`. A read of a whole span in such pages, with the event
+   * loop free between them, finds the same as one read at `rev` however the key space changes
+   * meanwhile, as long as compaction drops nothing at or after `rev` (the caller sees to it).
+   */
+  rangePage(span: KeySpan, rev: number, after: Bytes | undefined, collect: number, pageKeys: number, pageBytes: number): RangePage {
+    const rows = this.#bySpan[span.kind].keysAfter.all<IndexRow>(...spanParams(span), after ?? EMPTY_BYTES, pageKeys);
+    const kvs: KeyValue[] = [];
+    let live = 0;
+    let bytes = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const current = row.mod_revision <= rev;
+      if (current && row.version === 0) continue;
+      const wanted = kvs.length < collect;
+      if (current && !wanted) {
+        live++;
+        continue;
+      }
+      const at = current ? { revision: row.mod_revision, sub: row.sub } : this.#versionAt(row.mod_revision, row.sub, rev);
+      if (at === undefined) continue;
+      live++;
+      if (!wanted) continue;
+      const found = this.#historyAt.get<HistoryRow>(at.revision, at.sub);
+      if (found === undefined) continue;
+      kvs.push(toKeyValue(found));
+      bytes += found.key.length + found.value.length;
+      if (bytes >= pageBytes && i < rows.length - 1) return { kvs, live, bytes, last: row.key, done: false };
+    }
+    return { kvs, live, bytes, last: rows.at(-1)?.key, done: rows.length < pageKeys };
+  }
+
+  /**
+   * Where the version of a key in effect at `rev` is — following its chain back from (revision,
+   * sub) without reading values — or undefined when the key was not live then.
+   */
+  #versionAt(revision: number, sub: number, rev: number): { revision: number; sub: number } | undefined {
     let at = { revision, sub };
     for (;;) {
-      const row = this.#historyAt.get<HistoryRow>(at.revision, at.sub);
+      const row = this.#chainAt.get<{ mod_revision: number; version: number; prev_revision: number; prev_sub: number }>(at.revision, at.sub);
       // A missing row was compacted away: the key had no live version at `rev`.
       if (row === undefined) return undefined;
-      if (row.mod_revision <= rev) return row;
+      if (row.mod_revision <= rev) return row.version === 0 ? undefined : at;
       if (row.prev_revision === 0) return undefined;
       at = { revision: row.prev_revision, sub: row.prev_sub };
     }
   }
+
 
   /**
    * The changes made in revisions `from` … `to`, in order and in whole revisions: at most
@@ -260,12 +324,15 @@ export class Mvcc {
   }
 
   /**
-   * Live keys in the span whose key or value holds `needle` (bytes), in key order, at most
-   * `limit` (Concord's search; etcd has none).
+   * One page of Concord's search (etcd has none): of the live keys in the span after `after` (from
+   * its start when undefined), at most `pageKeys` looked at in key order, those whose key or value
+   * holds `needle` (bytes); `last` is the last key looked at, `done` that none is left after it.
    */
-  search(span: KeySpan, needle: Bytes, limit: number): { kvs: KeyValue[]; more: boolean } {
-    const rows = this.#search[span.kind].all<LiveRow>(...spanParams(span), needle, needle, limit + 1);
-    return { kvs: rows.slice(0, limit).map(toKeyValue), more: rows.length > limit };
+  searchPage(span: KeySpan, needle: Bytes, after: Bytes | undefined, pageKeys: number): { kvs: KeyValue[]; last: Bytes | undefined; done: boolean } {
+    const rows = this.#search[span.kind].all<Omit<LiveRow, "value"> & { value: Uint8Array | null }>(needle, needle, ...spanParams(span), after ?? EMPTY_BYTES, pageKeys);
+    const kvs: KeyValue[] = [];
+    for (const row of rows) if (row.value !== null) kvs.push(toKeyValue(row as LiveRow));
+    return { kvs, last: rows.at(-1)?.key, done: rows.length < pageKeys };
   }
 
   /** The key-value a change left (undefined for a delete or a change compacted away). */

@@ -1,6 +1,7 @@
 /**
  * Search: keys under a prefix whose key or value holds a text, found by the server
- * (/concord/v1/search), a page of 100.
+ * (/concord/v1/search), a page of 100; the server looks for a bounded time, and "search further"
+ * goes on from where it stopped.
  *
  * Owns: the search view. Never: filters on the client.
  */
@@ -12,13 +13,14 @@ import { Curl, ErrorLine } from "./widgets.tsx";
 export function SearchPage() {
   const prefix = useSignal(route.value.params.get("prefix") ?? "");
   const needle = useSignal(route.value.params.get("contains") ?? "");
-  const found = useSignal<{ kvs: KeyValue[]; more: boolean } | undefined>(undefined);
+  const found = useSignal<{ kvs: KeyValue[]; next: string | undefined } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const body = () => ({ ...(prefix.value ? { key: b64(prefix.value), range_end: prefixEnd(prefix.value) } : {}), contains: needle.value, limit: 100 });
-  const run = async () => {
+  /** A new search, or (`after`) the same one gone on from where the last answer stopped. */
+  const run = async (after?: string) => {
     try {
-      const r = await call<{ kvs?: KeyValue[]; more?: boolean }>("/concord/v1/search", body());
-      found.value = { kvs: r.kvs ?? [], more: r.more ?? false };
+      const r = await call<{ kvs?: KeyValue[]; next?: string }>("/concord/v1/search", { ...body(), ...(after ? { after } : {}) });
+      found.value = { kvs: [...(after ? found.value?.kvs ?? [] : []), ...(r.kvs ?? [])], next: r.next };
       error.value = undefined;
     } catch (e) {
       error.value = (e as Error).message;
@@ -31,7 +33,7 @@ export function SearchPage() {
         <input placeholder="under prefix (empty: all)" value={prefix.value} onInput={(e) => (prefix.value = (e.target as HTMLInputElement).value)} />
         <input data-testid="search-text" placeholder="text in key or value" value={needle.value} onInput={(e) => (needle.value = (e.target as HTMLInputElement).value)}
           onKeyDown={(e) => e.key === "Enter" && run()} />
-        <button type="button" class="primary" onClick={run}>search</button>
+        <button type="button" class="primary" onClick={() => run()}>search</button>
         <Curl command={curl("/concord/v1/search", body())} />
       </div>
       <ErrorLine error={error.value} />
@@ -45,7 +47,12 @@ export function SearchPage() {
           </tbody>
         </table>
       )}
-      {found.value?.more && <p class="muted">more matches: narrow the prefix or the text</p>}
+      {found.value?.next && (
+        <p class="muted">
+          stopped before the end of the keys{" "}
+          <button type="button" data-testid="search-further" onClick={() => run(found.value?.next)}>search further</button>
+        </p>
+      )}
     </section>
   );
 }

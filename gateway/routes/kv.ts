@@ -7,11 +7,13 @@
  */
 import type { Command } from "../../etcd/commands.ts";
 import { type EtcdError, isEtcdError } from "../../etcd/errors.ts";
-import type { RangeRequest } from "../../etcd/types.ts";
+import type { RangeRequest, RangeResponse } from "../../etcd/types.ts";
 import type { CallerAuth } from "../../etcd/commands.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
 import { encode } from "../etcd_json.ts";
+import { RANGE_PAGE_KEYS } from "../../config/limits.ts";
+import { freeTheEventLoop } from "../../member/paged_range.ts";
 import type { JsonValue } from "../compat/go_json.ts";
 import {
   compactionSchema, deleteRangeSchema, putSchema, rangeSchema, toCompaction, toDeleteRange, toPut, toRange, toTxn,
@@ -56,9 +58,13 @@ function proposal<R, T>(spec: {
   });
 }
 
-function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer {
+function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAuth | undefined): Answer | Promise<Answer> {
+  const answer = (result: RangeResponse | EtcdError) => (isEtcdError(result) ? result : encode.range(member.header, result));
   const result = member.range(request, caller);
-  return isEtcdError(result) ? result : encode.range(member.header, result);
+  if (!(result instanceof Promise)) return answer(result);
+  return result.then((r) =>
+    isEtcdError(r) || r.kvs.length <= RANGE_PAGE_KEYS ? answer(r) : encode.rangeInSlices(member.header, r, RANGE_PAGE_KEYS, freeTheEventLoop)
+  );
 }
 
 export const kvHandlers: Record<string, GatewayHandler> = {

@@ -251,6 +251,36 @@ txn("success holding a number", { success: [1] });
 txn("request_put as an array", { success: [{ request_put: [] }] });
 txn("lowerCamelCase request names", { success: [{ requestPut: { key: b("camel"), value: b("c") } }, { requestRange: { key: b("camel") } }] });
 
+// ---- many keys: a range over more than one page (member/paged_range.ts) ----
+const manyKeys = (from: number, to: number, value: (i: number) => string) =>
+  ({ success: Array.from({ length: to - from }, (_, i) => rput(`many/${String(from + i).padStart(5, "0")}`, value(from + i))) });
+for (let i = 0; i < 2_600; i += 128) txn(`many keys ${i}…`, manyKeys(i, Math.min(2_600, i + 128), (k) => `first ${(k * 7919) % 2_600}`));
+for (let i = 1_000; i < 1_640; i += 128) txn(`many keys rewritten ${i}…`, manyKeys(i, Math.min(1_640, i + 128), (k) => `second ${(k * 31) % 2_600}`));
+del("many keys: a span deleted", { key: b("many/02000"), range_end: b("many/02100") });
+const MANY = { key: b("many/"), range_end: b("many0") };
+range("many keys, no limit", MANY);
+range("many keys, limit over a page", { ...MANY, limit: 1_700 });
+range("many keys, count only", { ...MANY, count_only: true });
+range("many keys, keys only", { ...MANY, keys_only: true });
+range("many keys, sorted by value descending with a limit", { ...MANY, sort_order: "DESCEND", sort_target: "VALUE", limit: 1_200 });
+// The writes above made revisions 40–60 (first), 61–65 (rewritten) and 66 (the span deleted).
+range("many keys, by mod revision from the rewrite on", { ...MANY, min_mod_revision: 61, keys_only: true });
+range("many keys, at the revision before the rewrite", { ...MANY, revision: 60 });
+range("many keys, at a revision in the middle of the rewrite, limited", { ...MANY, revision: 63, limit: 1_100, keys_only: true });
+range("many keys, before the span was deleted, counted", { ...MANY, revision: 65, count_only: true });
+txn("many keys, read by a read-only txn, nested", {
+  compare: [cmp("many/00005", "VERSION", "GREATER", { version: 0 })],
+  success: [
+    { request_range: { ...MANY, limit: 1_500 } },
+    { request_txn: { success: [{ request_range: { ...MANY, keys_only: true, revision: 62 } }, rrange("many/01001")] } },
+  ],
+  failure: [rrange("nothing")],
+});
+txn("many keys, a read-only txn whose second range is in the future fails whole", {
+  success: [{ request_range: { ...MANY, count_only: true } }, { request_range: { ...MANY, revision: 100_000 } }],
+});
+del("many keys deleted", { ...MANY });
+
 // ---- compaction ----
 compact("compaction at revision 0 on a never-compacted store", { revision: 0 });
 compact("compaction at a past revision", { revision: 20 });

@@ -63,6 +63,18 @@ kv("range with min create revision", "Range", { key: b("\0"), range_end: b("\0")
 kv("range without a key", "Range", {});
 kv("range a missing key", "Range", { key: b("nope") });
 kv("range requiring a leader (clientv3's WithRequireLeader)", "Range", { key: b("foo") }, { metadata: { hasleader: "true" } });
+// More keys than one page (member/paged_range.ts): the answer is read and encoded a slice at a time.
+for (let i = 0; i < 2_400; i += 128) {
+  kv(`put many keys ${i}…`, "Txn", {
+    success: Array.from({ length: Math.min(128, 2_400 - i) }, (_, k) => ({
+      request_put: { key: b(`many/${String(i + k).padStart(5, "0")}`), value: b(`v${((i + k) * 7919) % 2_400}`) },
+    })),
+  });
+}
+kv("range many keys", "Range", { key: b("many/"), range_end: b("many0") });
+kv("range many keys, limit over a page", "Range", { key: b("many/"), range_end: b("many0"), limit: 1_500 });
+kv("range many keys sorted by value, descending", "Range", { key: b("many/"), range_end: b("many0"), sort_order: 2, sort_target: 4 });
+kv("delete many keys", "DeleteRange", { key: b("many/"), range_end: b("many0") });
 kv("put without a key", "Put", { value: b("x") });
 kv("put ignore_value with a value", "Put", { key: b("foo"), value: b("x"), ignore_value: true });
 kv("put ignore_lease with a lease", "Put", { key: b("foo"), lease: "5", ignore_lease: true });

@@ -40,7 +40,7 @@ test("poisoned entry > an entry that is not a command changes nothing, and the m
     await member.close();
     member = await Member.open(config);
     assert.ok(!isEtcdError(await member.propose(put("after restart"))), "its log replays past them");
-    const found = member.range({
+    const found = await member.range({
       key: bytes("after"), rangeEnd: new Uint8Array(), limit: 0, revision: 0, sortOrder: 0, sortTarget: 0, serializable: true, keysOnly: false,
       countOnly: true, minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0,
     });
