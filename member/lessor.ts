@@ -16,7 +16,9 @@
  * checkpoint (applied or on its way) clears it through the log before it is answered, so no
  * failover after the answer can go back to the old remaining TTL (etcd 3.4 with --experimental-enable-lease-checkpoint, which is always on here, and
  * checkpoints every second rather than every five minutes: etcd's interval leaves every lease
- * shorter than five minutes unprotected).
+ * shorter than five minutes unprotected). Each scan looks only at the leases whose expiry or
+ * checkpoint has come (two heaps by time), so a member holding 100,000 leases left alone does no
+ * work for them between their checkpoints.
  * Never: changes leases itself — grants, revokes and checkpoints are proposed and applied like
  * any write — or reads a clock of its own (the member hands it `now`).
  */
@@ -28,6 +30,7 @@ import { type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import type { LeaseId, LeaseTime } from "../etcd/types.ts";
 import { LEASE_LAPSED, type LeaseRecord, type LeaseTable } from "../store/leases.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
+import { DueHeap } from "./due_heap.ts";
 
 export interface LessorHooks {
   /** The store's leases as applied so far. */
@@ -59,6 +62,10 @@ export class Lessor {
   readonly #renewedAt = new Map<LeaseId, number>();
   /** Revokes proposed and not yet settled. */
   readonly #revoking = new Set<LeaseId>();
+  /** When each lease expires (an entry per time set: one whose lease now expires later is stale). */
+  readonly #expiryDue = new DueHeap<LeaseId>();
+  /** When each lease may next need a checkpoint, at the earliest (looked at again then). */
+  readonly #checkpointDue = new DueHeap<LeaseId>();
   #nextScan = 0;
   #nextCheckpoint = 0;
   #checkpointing = false;
@@ -76,8 +83,9 @@ export class Lessor {
     this.#expiries = new Map();
     for (const lease of this.#hooks.leases().list()) {
       const left = ownSecondsLeft(lease);
-      this.#expiries.set(lease.id, now + this.#hooks.electionMs + left * 1000);
+      this.#setExpiry(lease.id, now + this.#hooks.electionMs + left * 1000);
       this.#extended.add(lease.id);
+      this.#scheduleCheckpoint(lease.id, now);
     }
     this.#renewedAt.clear();
     // Whatever this member proposed in an earlier term has been applied by now, or never will be.
@@ -88,6 +96,8 @@ export class Lessor {
 
   demote(): void {
     this.#expiries = undefined;
+    this.#expiryDue.clear();
+    this.#checkpointDue.clear();
     this.#extended.clear();
     this.#renewedAt.clear();
     this.#revoking.clear();
@@ -96,8 +106,10 @@ export class Lessor {
 
   /** A grant was applied. */
   granted(id: LeaseId, ttl: number, now: number): void {
-    this.#expiries?.set(id, now + ttl * 1000);
+    if (!this.#expiries) return;
+    this.#setExpiry(id, now + ttl * 1000);
     this.#extended.delete(id);
+    this.#scheduleCheckpoint(id, now);
   }
 
   /** A revoke was applied. */
@@ -120,7 +132,7 @@ export class Lessor {
     const expiry = this.#expiries?.get(id);
     const asked = now();
     if (!lease || expiry === undefined || expiry <= asked) return 0;
-    this.#expiries!.set(id, asked + lease.ttl * 1000);
+    this.#setExpiry(id, asked + lease.ttl * 1000);
     this.#extended.delete(id);
     this.#renewedAt.set(id, asked);
     if (lease.remaining !== 0 || this.#checkpointed.has(id)) {
@@ -131,7 +143,7 @@ export class Lessor {
       if ((this.#checkpointed.get(id) ?? Infinity) < proposal) this.#checkpointed.delete(id);
       if (this.#expiries?.has(id)) {
         const answered = now();
-        this.#expiries.set(id, answered + lease.ttl * 1000);
+        this.#setExpiry(id, answered + lease.ttl * 1000);
         this.#renewedAt.set(id, answered);
       }
     }
@@ -160,34 +172,79 @@ export class Lessor {
     }
   }
 
+  /** A lease's expiry, and its place in the expiry heap (rebuilt when stale entries outnumber the leases). */
+  #setExpiry(id: LeaseId, at: number): void {
+    const expiries = this.#expiries!;
+    expiries.set(id, at);
+    this.#expiryDue.push(at, id);
+    if (this.#expiryDue.size > 2 * expiries.size + 1_024) {
+      this.#expiryDue.clear();
+      for (const [lease, expiry] of expiries) this.#expiryDue.push(expiry, lease);
+    }
+  }
+
   #revokeExpired(now: number): void {
     let budget = Math.ceil(LEASE_REVOKES_PER_SECOND_MAX * LEASE_EXPIRY_SCAN_MS / 1000);
-    for (const [id, expiry] of this.#expiries!) {
-      if (budget === 0) return;
-      if (expiry > now || this.#revoking.has(id)) continue;
+    const expiries = this.#expiries!;
+    while (budget > 0) {
+      const id = this.#expiryDue.popDue(now);
+      if (id === undefined) return;
+      const expiry = expiries.get(id);
+      // Revoked, renewed since (a later entry stands for it), or already on its way.
+      if (expiry === undefined || expiry > now || this.#revoking.has(id)) continue;
       budget--;
       this.#revoking.add(id);
       // Settled either way: if the revoke failed (leadership moved), the next scan tries again.
-      const settle = () => this.#revoking.delete(id);
+      const settle = () => {
+        this.#revoking.delete(id);
+        const still = this.#expiries?.get(id);
+        if (still !== undefined) this.#expiryDue.push(still, id);
+      };
       this.#hooks.propose({ op: "leaseRevoke", id }).then(settle, settle);
     }
   }
 
+  /**
+   * Puts a lease in the checkpoint heap at the earliest time the rule of #checkpoint could pick
+   * it: once it is no longer being kept alive, and once it has lost a step since its recorded TTL
+   * (or run out). Looked at then, it is checkpointed or put back for later.
+   */
+  #scheduleCheckpoint(id: LeaseId, now: number): void {
+    const lease = this.#hooks.leases().get(id);
+    const expiry = this.#expiries?.get(id);
+    if (!lease || expiry === undefined) return;
+    const own = expiry - (this.#extended.has(id) ? this.#hooks.electionMs : 0);
+    const recorded = ownSecondsLeft(lease);
+    const step = checkpointStep(lease.ttl);
+    const lostStep = recorded === 0 ? Infinity : recorded >= step ? own - (recorded - step) * 1000 : own;
+    const notKeptAlive = (this.#renewedAt.get(id) ?? -Infinity) + lease.ttl * 500;
+    this.#checkpointDue.push(Math.max(now + 1, lostStep, notKeptAlive), id);
+  }
+
   #checkpoint(now: number): void {
     const leases = this.#hooks.leases();
+    const expiries = this.#expiries!;
     const checkpoints: { id: LeaseId; remaining: number }[] = [];
-    for (const [id, expiry] of this.#expiries!) {
+    const later: LeaseId[] = [];
+    for (let id = this.#checkpointDue.popDue(now); id !== undefined; id = this.#checkpointDue.popDue(now)) {
       const lease = leases.get(id);
-      if (!lease || this.#revoking.has(id)) continue;
+      const expiry = expiries.get(id);
+      // Gone, or expiring: its revoke settles it.
+      if (!lease || expiry === undefined || expiry <= now) continue;
+      if (this.#revoking.has(id)) {
+        later.push(id);
+        continue;
+      }
       // A lease renewed within half its TTL is being kept alive: nothing worth recording.
-      if (now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500) continue;
-      if (expiry <= now) continue;
+      const keptAlive = now - (this.#renewedAt.get(id) ?? -Infinity) < lease.ttl * 500;
       const own = expiry - (this.#extended.has(id) ? this.#hooks.electionMs : 0);
       const left = Math.max(0, Math.ceil((own - now) / 1000));
       const recorded = ownSecondsLeft(lease);
-      const step = Math.max(LEASE_CHECKPOINT_INTERVAL_MS / 1000, Math.ceil(lease.ttl * LEASE_CHECKPOINT_TTL_SHARE));
-      if (recorded > 0 && (left === 0 || recorded - left >= step)) checkpoints.push({ id, remaining: left === 0 ? LEASE_LAPSED : left });
+      if (!keptAlive && recorded > 0 && (left === 0 || recorded - left >= checkpointStep(lease.ttl))) {
+        checkpoints.push({ id, remaining: left === 0 ? LEASE_LAPSED : left });
+      } else later.push(id);
     }
+    for (const id of later) this.#scheduleCheckpoint(id, now);
     if (checkpoints.length === 0) return;
     this.#checkpointing = true;
     const entries: Promise<unknown>[] = [];
@@ -196,13 +253,21 @@ export class Lessor {
       const proposal = ++this.#proposals;
       for (const { id } of batch) this.#checkpointed.set(id, proposal);
       const applied = (result: unknown) => {
-        if (isEtcdError(result)) return;
-        for (const { id } of batch) if (this.#checkpointed.get(id) === proposal) this.#checkpointed.delete(id);
+        if (!isEtcdError(result)) {
+          for (const { id } of batch) if (this.#checkpointed.get(id) === proposal) this.#checkpointed.delete(id);
+        }
+        // Applied or not, each is looked at again: after its next step, or at once.
+        for (const { id } of batch) this.#scheduleCheckpoint(id, now);
       };
-      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied));
+      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied, () => {}));
     }
     Promise.allSettled(entries).then(() => (this.#checkpointing = false));
   }
+}
+
+/** How much of its TTL (seconds) a lease left alone loses between two checkpoints. */
+function checkpointStep(ttl: number): number {
+  return Math.max(LEASE_CHECKPOINT_INTERVAL_MS / 1000, Math.ceil(ttl * LEASE_CHECKPOINT_TTL_SHARE));
 }
 
 /** The seconds of its own a lease has left as last checkpointed: its TTL when none was, 0 once it lapsed. */
