@@ -234,6 +234,8 @@ export const AUTH_JWT_KEY_FILE_BYTES_MAX = 64 * 1024;
 export const PASSWORD_SCRYPT_COST = 2 ** 14;
 /** The highest cost a stored hash may name and still be checked (a hash is only as trusted as the log). */
 export const PASSWORD_SCRYPT_COST_MAX = 2 ** 20;
+/** How long /health waits for a linearizable read to be confirmed before it says false, ms (etcd 3.4: a second). */
+export const HEALTH_CHECK_TIMEOUT_MS = 1_000;
 /** etcd's HealthInterval: a peer connected for less than this (ms) may be on its way out. */
 export const HEALTH_INTERVAL_MS = 5_000;
 /** etcd 3.4 allows one learner at a time. */

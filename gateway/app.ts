@@ -17,6 +17,7 @@ import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
 import { gatewayWatch, SseStreams } from "./routes/watch.ts";
+import { HEALTH_CHECK_TIMEOUT_MS } from "../config/limits.ts";
 
 /** A POST call in the gateway's manner: JSON in, JSON or an etcd error out (OPTIONS never gets here: access.ts answers it). */
 export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
@@ -65,8 +66,12 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
     return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
   });
   app.get("/version", () => jsonResponse(versionBody));
-  // etcd answers /health as text, though the text is JSON.
-  app.get("/health", () => textResponse(`{"health":"true"}`, 200));
+  // etcd 3.4 answers /health as text, though the text is JSON: false (with 503, and Go's http.Error
+  // newline) when the member cannot serve a linearizable read within a second.
+  app.get("/health", async () => {
+    const unhealthy = await member.health(HEALTH_CHECK_TIMEOUT_MS);
+    return unhealthy ? textResponse(`{"health":"false"}\n`, 503) : textResponse(`{"health":"true"}`, 200);
+  });
   app.notFound((c) => notFound(c.req.path, c.req.method));
   return { app, sseStreams: () => sse.size };
 }

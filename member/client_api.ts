@@ -33,6 +33,8 @@ export interface ApiMember {
    * here; undefined when that holds already.
    */
   readBarrier(): Promise<EtcdError | undefined> | undefined;
+  /** etcd's health check: undefined when healthy, else why not (storage failed, no leader, no read confirmed in time). */
+  health(timeoutMs: number): Promise<EtcdError | undefined>;
   /** Reads from the member's state as applied so far: at once when small, else in pages (a promise; member/paged_range.ts). */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError | Promise<RangeResponse | EtcdError>;
   /** The children of a prefix by a separator, read locally (Concord's, for the console). */

@@ -15,6 +15,7 @@ import { PEER_PROPOSALS_BATCH_BYTES_MAX, PEER_PROPOSALS_PER_BATCH_MAX } from "..
 import { proposeAtLeader } from "../peer/propose.ts";
 import { type ForwardedProposal, type Placement, REFUSED_BUSY, REFUSED_NOT_LEADER, type StreamFrame } from "../peer/types.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
+import type { EtcdError } from "../etcd/errors.ts";
 
 /**
  * Request ids must never repeat, not even across a restart: entries this member forwarded before
@@ -87,8 +88,9 @@ export class ForwardedWrites {
     }
   }
 
-  failAll(error: Error): void {
-    for (const w of this.#waiting.values()) w.reject(error);
+  /** Answers every waiting proposal with `error` (the member stopped: their outcome is not known here). */
+  failAll(error: EtcdError): void {
+    for (const w of this.#waiting.values()) w.resolve(error);
     this.#waiting.clear();
   }
 

@@ -381,7 +381,8 @@ export class Member implements PeerService {
   }
 
   #replicate(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
-    if (this.#failure) return Promise.reject(this.#failure);
+    // etcd's answer once a server stopped (a client tries another member); the log says why.
+    if (this.#failure) return Promise.resolve(MemberErrors.stopped);
     if (asked.op === "txn" && isReadOnly(asked.txn)) return this.#readOnlyTxn(asked.txn, caller);
     if (caller) {
       const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id)));
@@ -417,6 +418,24 @@ export class Member implements PeerService {
     if (this.#failure) return Promise.resolve(MemberErrors.stopped);
     if (this.#raft.lead === NO_NODE) return Promise.resolve(MemberErrors.noLeader);
     return this.#reads.wait();
+  }
+
+  /**
+   * etcd's health check (3.4's /health): a member whose storage failed, that knows no leader, or
+   * that cannot confirm a linearizable read within `timeoutMs` is not healthy — answered with why.
+   */
+  async health(timeoutMs: number): Promise<EtcdError | undefined> {
+    if (this.#failure) return MemberErrors.stopped;
+    if (this.#raft.lead === NO_NODE) return MemberErrors.noLeader;
+    const barrier = this.readBarrier();
+    if (barrier === undefined) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<EtcdError>((resolve) => (timer = setTimeout(() => resolve(MemberErrors.timeout), timeoutMs)));
+    try {
+      return await Promise.race([barrier, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A read of the local state; none once a storage failure stopped the member (its state may have lost applied entries). */
@@ -847,8 +866,8 @@ export class Member implements PeerService {
   #failStop(e: unknown): void {
     this.#failure ??= new Error(`concord: member stopped taking writes after a storage failure: ${(e as Error)?.message ?? e}`);
     console.error(this.#failure.message, (e as Error)?.stack ?? "");
-    this.#proposals.failAll(this.#failure);
-    this.#forwarded.failAll(this.#failure);
+    this.#proposals.failAll(MemberErrors.stopped);
+    this.#forwarded.failAll(MemberErrors.stopped);
     this.#loop.releaseIdle();
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Command, CommandResult } from "../etcd/commands.ts";
 import { Errors as MemberErrors } from "../etcd/server_errors.ts";
+import type { EtcdError } from "../etcd/errors.ts";
 
 type Waiting = { term: number; resolve: (r: CommandResult) => void; reject: (e: unknown) => void; deadline: number };
 
@@ -75,8 +76,9 @@ export class Proposals {
     }
   }
 
-  failAll(error: Error): void {
-    for (const w of this.#waiting.values()) w.reject(error);
+  /** Answers every waiting proposal with `error` (the member stopped: their outcome is not known here). */
+  failAll(error: EtcdError): void {
+    for (const w of this.#waiting.values()) w.resolve(error);
     this.#waiting.clear();
   }
 }

@@ -79,7 +79,12 @@ export async function openDatabase(path: string): Promise<Database> {
         commit.run();
         return result;
       } catch (e) {
-        rollback.run();
+        // SQLite may have rolled back on its own (a full disk, an I/O error): the first error is what happened.
+        try {
+          rollback.run();
+        } catch {
+          // Nothing was left to roll back.
+        }
         throw e;
       } finally {
         depth--;
