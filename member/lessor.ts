@@ -226,7 +226,11 @@ export class Lessor {
     const expiries = this.#expiries!;
     const checkpoints: { id: LeaseId; remaining: number }[] = [];
     const later: LeaseId[] = [];
+    // A lease can be in the heap twice (a checkpoint applied after leadership came back): once a pass.
+    const seen = new Set<LeaseId>();
     for (let id = this.#checkpointDue.popDue(now); id !== undefined; id = this.#checkpointDue.popDue(now)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
       const lease = leases.get(id);
       const expiry = expiries.get(id);
       // Gone, or expiring: its revoke settles it.
