@@ -476,14 +476,19 @@ export class Member implements PeerService {
     // The compares and the ranges see the state as it is now; the ranges are read in pages (a txn
     // of thousands of full-range reads holds the member no longer than one page at a time).
     const plan = this.#read(() => ({ ...readOnlyTxnPlan(this.#store.mvcc, txn), revision: this.#store.mvcc.revision }));
-    const at = { revision: plan.revision, answered: { bytes: 0 } };
-    const found: (RangeResponse | EtcdError)[] = [];
-    for (const request of plan.ranges) {
-      const result = await pagedRange(request, this.#pagedReads, at);
-      found.push(result);
-      if (isEtcdError(result)) break;
+    const pin = this.#pagedReads.pin(plan.revision);
+    try {
+      const at = { revision: plan.revision, pin, answered: { bytes: 0 } };
+      const found: (RangeResponse | EtcdError)[] = [];
+      for (const request of plan.ranges) {
+        const result = await pagedRange(request, this.#pagedReads, at);
+        found.push(result);
+        if (isEtcdError(result)) break;
+      }
+      return readOnlyTxnAnswer(txn, plan.path, found, plan.revision);
+    } finally {
+      pin.release();
     }
-    return readOnlyTxnAnswer(txn, plan.path, found, plan.revision);
   }
 
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */

@@ -43,27 +43,31 @@ export const freeTheEventLoop = (): Promise<void> => new Promise<void>((resolve)
 
 /**
  * Where a range inside a read-only txn reads: the revision the txn reads at (a range at revision 0
- * reads there, one past it is in the future), and the bytes its ranges answered so far, which
- * count together against RANGE_RESPONSE_BYTES_MAX.
+ * reads there, whatever has been compacted since the txn began — the txn's pin keeps it; one past
+ * it is in the future), and the bytes its ranges answered so far, which count together against
+ * RANGE_RESPONSE_BYTES_MAX.
  */
 export interface TxnReadAt {
   revision: number;
+  pin: { intact(): boolean };
   answered: { bytes: number };
 }
 
 export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: TxnReadAt): Promise<RangeResponse | EtcdError> {
   const span = keySpan(r.key, r.rangeEnd);
+  const atTxnRevision = txn !== undefined && r.revision <= 0;
   const start = hooks.read((mvcc) => {
     const current = txn?.revision ?? mvcc.revision;
     if (r.revision > current) return Errors.futureRevision;
     const revision = r.revision > 0 ? r.revision : current;
-    return revision < mvcc.compactRevision ? Errors.compacted : { current, revision };
+    return revision < mvcc.compactRevision && !atTxnRevision ? Errors.compacted : { current, revision };
   });
   if (isEtcdError(start)) return start;
   const { current, revision } = start;
   // Up to the limit and one more (to say there is more), unless a sort or filter needs them all.
   const collect = r.countOnly ? 0 : readsWholeSpan(r) || r.limit <= 0 ? Infinity : r.limit + 1;
-  const pin = hooks.pin(revision);
+  const ownPin = atTxnRevision ? undefined : hooks.pin(revision);
+  const pin = ownPin ?? txn!.pin;
   try {
     const kvs: KeyValue[] = [];
     let count = 0;
@@ -84,7 +88,7 @@ export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: 
     if (txn) txn.answered.bytes = bytes;
     return finishRange(r, kvs, count, current);
   } finally {
-    pin.release();
+    ownPin?.release();
   }
 }
 

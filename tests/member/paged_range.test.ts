@@ -84,6 +84,34 @@ test("paged range > answers the keys as they were when it began, though writes a
   });
 });
 
+test("paged range > a read-only txn's ranges all read the revision it began at, though a compaction passes it meanwhile", async () => {
+  await withMember(async (member) => {
+    const keys = RANGE_PAGE_KEYS * 10;
+    const name = (i: number) => `q/${String(i).padStart(5, "0")}`;
+    for (let i = 0; i < keys; i += 128) {
+      const success = Array.from({ length: Math.min(128, keys - i) }, (_, k) => ({ kind: "put" as const, put: (put(name(i + k), "old") as Extract<Command, { op: "put" }>).put }));
+      await propose(member, { op: "txn", txn: { compare: [], success, failure: [] } });
+    }
+    const began = member.revision;
+    const read = { kind: "range" as const, range: rangeOf("q/") };
+    const reading = member.propose({ op: "txn", txn: { compare: [], success: [read, read, read], failure: [] } });
+    let compacted = false;
+    const writes = [propose(member, put(name(keys - 1), "new")), propose(member, put(name(0), "new"))];
+    writes.push(propose(member, { op: "compact", compact: { revision: began + 2, physical: false } }).then(() => void (compacted = true)));
+    const answer = await reading;
+    const compactedMeanwhile = compacted;
+    await Promise.all(writes);
+    assert.ok(compactedMeanwhile, "the compaction was applied while the txn read");
+    assert.ok(!isEtcdError(answer), `the txn failed: ${isEtcdError(answer) ? answer.message : ""}`);
+    const ranges = (answer as { responses: { range: RangeResponse }[] }).responses.map((r) => r.range);
+    assert.equal(ranges.length, 3);
+    for (const r of ranges) {
+      assert.equal(r.kvs.length, keys);
+      assert.ok(r.kvs.every((kv) => text(kv.value) === "old"), "a range saw a write made after the txn began");
+    }
+  });
+});
+
 test("paged range > a read whose answer would pass RANGE_RESPONSE_BYTES_MAX is refused RESOURCE_EXHAUSTED", async () => {
   await withMember(async (member) => {
     const value = new Uint8Array(REQUEST_BYTES_MAX - 1024).fill(120);
