@@ -35,7 +35,7 @@ import { DueHeap } from "./due_heap.ts";
 export interface LessorHooks {
   /** The store's leases as applied so far. */
   leases(): LeaseTable;
-  /** Proposes a lease command; resolves once it is applied (or with why not), rejects if the member failed. */
+  /** Proposes a lease command; resolves once it is applied, or with why not. */
   propose(command: LeaseCommand): Promise<unknown>;
   /** The election timeout, ms: how much a new leader extends every lease. */
   electionMs: number;
@@ -145,6 +145,8 @@ export class Lessor {
         const answered = now();
         this.#setExpiry(id, answered + lease.ttl * 1000);
         this.#renewedAt.set(id, answered);
+        // Its recorded TTL is whole again: its next checkpoint may come sooner than the one scheduled.
+        this.#scheduleCheckpoint(id, answered);
       }
     }
     return lease.ttl;
@@ -216,7 +218,9 @@ export class Lessor {
     const own = expiry - (this.#extended.has(id) ? this.#hooks.electionMs : 0);
     const recorded = ownSecondsLeft(lease);
     const step = checkpointStep(lease.ttl);
-    const lostStep = recorded === 0 ? Infinity : recorded >= step ? own - (recorded - step) * 1000 : own;
+    // A lapsed lease is recorded as such for good, until a renewal clears it (and schedules it again).
+    if (recorded === 0) return;
+    const lostStep = recorded >= step ? own - (recorded - step) * 1000 : own;
     const notKeptAlive = (this.#renewedAt.get(id) ?? -Infinity) + lease.ttl * 500;
     this.#checkpointDue.push(Math.max(now + 1, lostStep, notKeptAlive), id);
   }
@@ -263,7 +267,10 @@ export class Lessor {
         // Applied or not, each is looked at again: after its next step, or at once.
         for (const { id } of batch) this.#scheduleCheckpoint(id, now);
       };
-      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied, () => {}));
+      const failed = () => {
+        for (const { id } of batch) this.#scheduleCheckpoint(id, now);
+      };
+      entries.push(this.#hooks.propose({ op: "leaseCheckpoint", checkpoints: batch }).then(applied, failed));
     }
     Promise.allSettled(entries).then(() => (this.#checkpointing = false));
   }

@@ -228,3 +228,18 @@ test("lessor > a lease left alone expires though each leader leads it for under 
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 6n }]);
   assert.ok(tenures <= 7, `it took ${tenures} leaders`);
 });
+
+test("lessor > a lapsed lease renewed and then left alone is checkpointed again under the same leader", async () => {
+  const { leases, lessor, run } = await setup();
+  leases.grant(5n, 10);
+  // The last leader recorded it as lapsed (it ran out its own time in that leader's grace).
+  leases.checkpoint(5n, -1);
+  lessor.promote(0);
+  // Renewed within this leader's grace: the clearing makes its recorded TTL whole again.
+  assert.equal(await lessor.renew(5n, () => 500), 10);
+  assert.equal(leases.get(5n)!.remaining, 0);
+  // Then left alone: its falling TTL must be recorded, or the next failover gives it all back.
+  await run(500, 9_000);
+  const remaining = leases.get(5n)!.remaining;
+  assert.ok(remaining > 0 && remaining < 10, `remaining ${remaining}: never checkpointed after the renewal`);
+});
