@@ -50,6 +50,8 @@ export const WATCH_CATCH_UP_RETRY_MS = 100;
  */
 export const RANGE_PAGE_KEYS = 1_000;
 export const RANGE_PAGE_BYTES = 4 * MiB;
+/** How often a paged read looks again whether a snapshot being installed is in (ms), until its deadline. */
+export const RANGE_INSTALL_WAIT_MS = 10;
 /** A range of one key, or limited to at most this many, is read at once: its largest answer is this many largest values. */
 export const RANGE_AT_ONCE_KEYS_MAX = 32;
 /**

@@ -443,6 +443,8 @@ export class Member implements PeerService {
     if (this.#failure) return MemberErrors.stopped;
     const denied = caller && (this.#auth.check(caller, rangeNeeds(request)) ?? this.#auth.staleRead(caller));
     if (denied) return denied;
+    // The store is being replaced by the leader's snapshot: a client asks again (or another member).
+    if (this.#loop.installing) return MemberErrors.timeout;
     if (readsAtOnce(request)) return this.#read(() => range(this.#store.mvcc, request));
     return pagedRange(request, this.#pagedReads);
   }
@@ -450,6 +452,9 @@ export class Member implements PeerService {
   /** How a paged read reads this member's state, and holds its compaction back. */
   readonly #pagedReads: PagedRangeHooks = {
     read: (fn) => (this.#failure ? MemberErrors.stopped : this.#read(() => fn(this.#store.mvcc))),
+    installing: () => this.#loop.installing,
+    now: () => performance.now(),
+    timeoutMs: () => this.#requestTimeoutMs,
     pin: (revision) => {
       const pin = { revision, intact: true };
       this.#readPins.add(pin);
@@ -475,10 +480,18 @@ export class Member implements PeerService {
     }
     // The compares and the ranges see the state as it is now; the ranges are read in pages (a txn
     // of thousands of full-range reads holds the member no longer than one page at a time).
-    const plan = this.#read(() => ({ ...readOnlyTxnPlan(this.#store.mvcc, txn), revision: this.#store.mvcc.revision }));
-    const pin = this.#pagedReads.pin(plan.revision);
+    if (this.#loop.installing) return MemberErrors.timeout;
+    const plan = this.#read(() => ({ ...readOnlyTxnPlan(this.#store.mvcc, txn), revision: this.#store.mvcc.revision, compactRevision: this.#store.mvcc.compactRevision }));
+    // The txn reads at once as far as compaction goes: a revision it names that is compacted now
+    // fails it (the first such range in order, as etcd's), and its pin holds the rest.
+    for (const r of plan.ranges) {
+      if (r.revision > plan.revision) return StoreErrors.futureRevision;
+      if (r.revision > 0 && r.revision < plan.compactRevision) return StoreErrors.compacted;
+    }
+    const lowest = Math.min(plan.revision, ...plan.ranges.map((r) => (r.revision > 0 ? r.revision : plan.revision)));
+    const pin = this.#pagedReads.pin(lowest);
     try {
-      const at = { revision: plan.revision, pin, answered: { bytes: 0 } };
+      const at = { revision: plan.revision, pin, deadline: performance.now() + this.#requestTimeoutMs, answered: { bytes: 0 } };
       const found: (RangeResponse | EtcdError)[] = [];
       for (const request of plan.ranges) {
         const result = await pagedRange(request, this.#pagedReads, at);
@@ -781,6 +794,8 @@ export class Member implements PeerService {
     this.#commits.cancel();
     const revisionBefore = this.revision;
     await this.#store.installSnapshot(snapshot.index, snapshot.term);
+    // Paged reads below the new state's compaction cannot go on: its history starts there.
+    for (const pin of this.#readPins) if (pin.revision < this.#store.mvcc.compactRevision) pin.intact = false;
     this.#syncPeers();
     // The leases are the snapshot's now: a leader counts their time afresh.
     this.#leases.reset();

@@ -13,29 +13,42 @@
  * Owns: the pages, the pin, the bounds. Never: the semantics of a range (store/applier.ts's
  * finishRange, and the MVCC store's page), or checks a caller's permissions.
  */
-import { RANGE_AT_ONCE_KEYS_MAX, RANGE_PAGE_BYTES, RANGE_PAGE_KEYS, RANGE_RESPONSE_BYTES_MAX, SEARCH_PAGE_KEYS, SEARCH_TIME_MS_MAX } from "../config/limits.ts";
+import { RANGE_AT_ONCE_KEYS_MAX, RANGE_INSTALL_WAIT_MS, RANGE_PAGE_BYTES, RANGE_PAGE_KEYS, RANGE_RESPONSE_BYTES_MAX, SEARCH_PAGE_KEYS, SEARCH_TIME_MS_MAX } from "../config/limits.ts";
 import { Errors, type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan, type KeySpan } from "../etcd/keys.ts";
-import type { Bytes, KeyValue, RangeRequest, RangeResponse } from "../etcd/types.ts";
-import { finishRange, readsWholeSpan } from "../store/applier.ts";
+import { type Bytes, type KeyValue, type RangeRequest, type RangeResponse, SortTarget } from "../etcd/types.ts";
+import { filtered, finishRange, readsWholeSpan, sortOrder } from "../store/applier.ts";
+import { Errors as MemberErrors } from "../etcd/server_errors.ts";
 import type { Mvcc, RangePage } from "../store/mvcc.ts";
 
 export interface PagedRangeHooks {
   /** Runs a read against the member's store now, or says why it cannot (the member stopped). */
   read<T>(fn: (mvcc: Mvcc) => T): T | EtcdError;
+  /** The store is being replaced by a snapshot from the leader: wait before reading again. */
+  installing(): boolean;
   /**
    * Keeps compaction from dropping history at or after `revision` until released; `intact` says
-   * whether it kept to that (a hash asked meanwhile finishes a compaction whatever is pinned).
+   * whether that held (a hash asked meanwhile finishes a compaction whatever is pinned, and a
+   * snapshot installed may have been compacted past it).
    */
-  pin(revision: number): { release(): void; intact(): boolean };
+  pin(revision: number): Pin;
+  /** The clock, ms, and how long a read may take before it is answered "request timed out". */
+  now(): number;
+  timeoutMs(): number;
+}
+
+export interface Pin {
+  release(): void;
+  intact(): boolean;
 }
 
 /**
- * Whether a range is small enough to read at once: one key, or a few (RANGE_AT_ONCE_KEYS_MAX)
- * without a sort or filter — at most that many of the largest values, under RANGE_RESPONSE_BYTES_MAX.
+ * Whether a range is small enough to read at once: one key, or a few (RANGE_AT_ONCE_KEYS_MAX) at
+ * the current revision without a sort or filter — at most that many of the largest values, under
+ * RANGE_RESPONSE_BYTES_MAX, and no key's history walked.
  */
 export function readsAtOnce(r: RangeRequest): boolean {
-  return r.rangeEnd.length === 0 || (r.limit > 0 && r.limit <= RANGE_AT_ONCE_KEYS_MAX && !readsWholeSpan(r));
+  return r.rangeEnd.length === 0 || (r.limit > 0 && r.limit <= RANGE_AT_ONCE_KEYS_MAX && r.revision <= 0 && !readsWholeSpan(r));
 }
 
 /** Resolves once the event loop has run what was waiting (timers, sockets): a pause between two slices of long work. */
@@ -43,49 +56,71 @@ export const freeTheEventLoop = (): Promise<void> => new Promise<void>((resolve)
 
 /**
  * Where a range inside a read-only txn reads: the revision the txn reads at (a range at revision 0
- * reads there, whatever has been compacted since the txn began — the txn's pin keeps it; one past
- * it is in the future), and the bytes its ranges answered so far, which count together against
- * RANGE_RESPONSE_BYTES_MAX.
+ * reads there), under the txn's pin — taken when the txn began, at its lowest revision, once the
+ * txn's revisions were checked against the compaction, so a compaction applied while it reads
+ * fails none of its ranges — by its deadline, with the bytes its ranges answered so far, which
+ * count together against RANGE_RESPONSE_BYTES_MAX.
  */
 export interface TxnReadAt {
   revision: number;
-  pin: { intact(): boolean };
+  pin: Pin;
+  deadline: number;
   answered: { bytes: number };
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: TxnReadAt): Promise<RangeResponse | EtcdError> {
   const span = keySpan(r.key, r.rangeEnd);
-  const atTxnRevision = txn !== undefined && r.revision <= 0;
+  const deadline = txn?.deadline ?? hooks.now() + hooks.timeoutMs();
   const start = hooks.read((mvcc) => {
     const current = txn?.revision ?? mvcc.revision;
     if (r.revision > current) return Errors.futureRevision;
     const revision = r.revision > 0 ? r.revision : current;
-    return revision < mvcc.compactRevision && !atTxnRevision ? Errors.compacted : { current, revision };
+    return revision < mvcc.compactRevision && !txn ? Errors.compacted : { current, revision };
   });
   if (isEtcdError(start)) return start;
   const { current, revision } = start;
+  const whole = readsWholeSpan(r);
   // Up to the limit and one more (to say there is more), unless a sort or filter needs them all.
-  const collect = r.countOnly ? 0 : readsWholeSpan(r) || r.limit <= 0 ? Infinity : r.limit + 1;
-  const ownPin = atTxnRevision ? undefined : hooks.pin(revision);
+  const collect = r.countOnly ? 0 : whole || r.limit <= 0 ? Infinity : r.limit + 1;
+  // With a sort and a limit, only the first limit + 1 in the sort's order are kept as pages come.
+  const order = sortOrder(r);
+  const keep = order && r.limit > 0 ? r.limit + 1 : Infinity;
+  const values = !r.keysOnly || r.sortTarget === SortTarget.VALUE;
+  const ownPin = txn ? undefined : hooks.pin(revision);
   const pin = ownPin ?? txn!.pin;
   try {
-    const kvs: KeyValue[] = [];
+    let kvs: KeyValue[] = [];
     let count = 0;
-    let bytes = txn?.answered.bytes ?? 0;
+    let bytes = 0;
     let after: Uint8Array | undefined;
     for (;;) {
-      const page: RangePage | EtcdError = hooks.read((mvcc) => mvcc.rangePage(span, revision, after, collect - kvs.length, RANGE_PAGE_KEYS, RANGE_PAGE_BYTES));
+      while (hooks.installing()) {
+        if (hooks.now() > deadline) return MemberErrors.timeout;
+        await sleep(RANGE_INSTALL_WAIT_MS);
+      }
+      const page: RangePage | EtcdError = hooks.read((mvcc) =>
+        mvcc.rangePage(span, revision, after, collect === Infinity ? Infinity : collect - kvs.length, RANGE_PAGE_KEYS, RANGE_PAGE_BYTES, values)
+      );
       if (isEtcdError(page)) return page;
       if (!pin.intact()) return Errors.compacted;
-      for (const kv of page.kvs) kvs.push(kv);
       count += page.live;
-      bytes += page.bytes;
-      if (bytes > RANGE_RESPONSE_BYTES_MAX) return Errors.responseTooLarge(bytes);
+      const found = whole ? filtered(r, page.kvs) : page.kvs;
+      if (keep === Infinity) {
+        for (const kv of found) kvs.push(kv);
+        for (const kv of found) bytes += kv.key.length + kv.value.length;
+      } else {
+        kvs = kvs.concat(found).sort(order).slice(0, keep);
+        bytes = kvs.reduce((n, kv) => n + kv.key.length + kv.value.length, 0);
+      }
+      if ((txn?.answered.bytes ?? 0) + bytes > RANGE_RESPONSE_BYTES_MAX) return Errors.responseTooLarge((txn?.answered.bytes ?? 0) + bytes);
       if (page.done) break;
+      if (hooks.now() > deadline) return MemberErrors.timeout;
       after = page.last;
       await freeTheEventLoop();
     }
-    if (txn) txn.answered.bytes = bytes;
+    if (txn) txn.answered.bytes += bytes;
     return finishRange(r, kvs, count, current);
   } finally {
     ownPin?.release();
@@ -108,6 +143,7 @@ export async function pagedSearch(span: KeySpan, needle: Bytes, after: Bytes | u
   const kvs: KeyValue[] = [];
   let last = after;
   for (;;) {
+    if (hooks.installing()) return MemberErrors.timeout;
     const page = hooks.read((mvcc) => ({ ...mvcc.searchPage(span, needle, last, SEARCH_PAGE_KEYS), revision: mvcc.revision }));
     if (isEtcdError(page)) return page;
     for (const kv of page.kvs) {

@@ -26,4 +26,4 @@ export const ALL_PLANTED_BUG_NAMES = Object.keys(ALL_PLANTED_BUGS) as PlantedBug
 
 /** The bug, when it is one the Raft core or the write path plants. */
 export const raftPlant = (bug: PlantedBug | undefined): RaftPlantedBug | undefined =>
-  bug !== undefined && bug in RAFT_PLANTED_BUGS ? bug as RaftPlantedBug : undefined;
+  bug !== undefined && Object.hasOwn(RAFT_PLANTED_BUGS, bug) ? bug as RaftPlantedBug : undefined;

@@ -35,6 +35,29 @@ const sortKeys: Record<SortTarget, (a: KeyValue, b: KeyValue) => number> = {
   [SortTarget.VALUE]: (a, b) => compareBytes(a.value, b.value),
 };
 
+/** The key-values a range's revision filters let through (etcd's min/max mod and create revision). */
+export function filtered(r: RangeRequest, found: KeyValue[]): KeyValue[] {
+  let kvs = found;
+  if (r.maxModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
+  if (r.minModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
+  if (r.maxCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
+  if (r.minCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision >= r.minCreateRevision);
+  return kvs;
+}
+
+/**
+ * How a range orders its answer, when not in key order (the store's): etcd sorts ascending by
+ * default when the target is not the key. Sorts stably, so equal ones stay in key order.
+ */
+export function sortOrder(r: RangeRequest): ((a: KeyValue, b: KeyValue) => number) | undefined {
+  const order = r.sortTarget !== SortTarget.KEY && r.sortOrder === SortOrder.NONE ? SortOrder.ASCEND : r.sortOrder;
+  const byTarget = sortKeys[r.sortTarget];
+  if (!byTarget) return undefined;
+  if (order === SortOrder.ASCEND) return byTarget;
+  if (order === SortOrder.DESCEND) return (a, b) => byTarget(b, a);
+  return undefined;
+}
+
 /** Whether a range must read every key of its span, whatever its limit: it sorts or filters them. */
 export function readsWholeSpan(r: RangeRequest): boolean {
   return r.sortOrder !== SortOrder.NONE || r.minModRevision !== 0 || r.maxModRevision !== 0 ||
@@ -53,16 +76,9 @@ export function range(view: ReadView, r: RangeRequest): RangeResponse | EtcdErro
  * the whole span): filters, then sort, then the limit, then keys only.
  */
 export function finishRange(r: RangeRequest, found: KeyValue[], count: number, revision: number): RangeResponse {
-  let kvs = found;
-  if (r.maxModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
-  if (r.minModRevision !== 0) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
-  if (r.maxCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
-  if (r.minCreateRevision !== 0) kvs = kvs.filter((kv) => kv.createRevision >= r.minCreateRevision);
-  // The store answers in key order; etcd sorts ascending by default when the target is not the key.
-  const order = r.sortTarget !== SortTarget.KEY && r.sortOrder === SortOrder.NONE ? SortOrder.ASCEND : r.sortOrder;
-  const byTarget = sortKeys[r.sortTarget];
-  if (order === SortOrder.ASCEND && byTarget) kvs = kvs.slice().sort(byTarget);
-  if (order === SortOrder.DESCEND && byTarget) kvs = kvs.slice().sort((a, b) => byTarget(b, a));
+  let kvs = filtered(r, found);
+  const order = sortOrder(r);
+  if (order) kvs = kvs.slice().sort(order);
   let more = false;
   if (r.limit > 0 && kvs.length > r.limit) {
     kvs = kvs.slice(0, r.limit);

@@ -112,6 +112,7 @@ export class Mvcc {
   readonly #liveOf: Statement;
   readonly #historyAt: Statement;
   readonly #chainAt: Statement;
+  readonly #historyKeyAt: Statement;
   readonly #writeIndex: Statement;
   readonly #deleteIndex: Statement;
   readonly #appendHistory: Statement;
@@ -146,6 +147,7 @@ export class Mvcc {
     this.#bySpan = { single: statementsFor("single"), from: statementsFor("from"), between: statementsFor("between") };
     this.#indexOf = db.prepare("SELECT key, mod_revision, sub, version, create_revision FROM kv_index WHERE key = ?");
     this.#liveOf = db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE i.key = ? AND i.version > 0`);
+    this.#historyKeyAt = db.prepare("SELECT key, create_revision, mod_revision, version, lease FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#chainAt = db.prepare("SELECT mod_revision, version, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#historyAt = db.prepare(
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?",
@@ -245,12 +247,12 @@ export class Mvcc {
    * One page of a read of `span` as it was at revision `rev` (not compacted away, not past the
    * current one): the keys after `after` (from the span's start when undefined) in key order, at
    * most `pageKeys` of them and — once a page holds any — about `pageBytes` of keys and values.
-   * The first `collect` keys live at `rev` come back whole; the rest are only counted, from the
-   * index alone unless changed since `rev`. A read of a whole span in such pages, with the event
+   * The first `collect` keys live at `rev` come back whole (without their values unless
+   * `values`); the rest are only counted, from the index alone unless changed since `rev`. A read of a whole span in such pages, with the event
    * loop free between them, finds the same as one read at `rev` however the key space changes
    * meanwhile, as long as compaction drops nothing at or after `rev` (the caller sees to it).
    */
-  rangePage(span: KeySpan, rev: number, after: Bytes | undefined, collect: number, pageKeys: number, pageBytes: number): RangePage {
+  rangePage(span: KeySpan, rev: number, after: Bytes | undefined, collect: number, pageKeys: number, pageBytes: number, values = true): RangePage {
     const rows = this.#bySpan[span.kind].keysAfter.all<IndexRow>(...spanParams(span), after ?? EMPTY_BYTES, pageKeys);
     const kvs: KeyValue[] = [];
     let live = 0;
@@ -268,10 +270,12 @@ export class Mvcc {
       if (at === undefined) continue;
       live++;
       if (!wanted) continue;
-      const found = this.#historyAt.get<HistoryRow>(at.revision, at.sub);
+      const found = (values ? this.#historyAt : this.#historyKeyAt).get<HistoryRow>(at.revision, at.sub);
       if (found === undefined) continue;
-      kvs.push(toKeyValue(found));
-      bytes += found.key.length + found.value.length;
+      const kv = toKeyValue(found);
+      if (!values) kv.value = EMPTY_BYTES;
+      kvs.push(kv);
+      bytes += kv.key.length + kv.value.length;
       if (bytes >= pageBytes && i < rows.length - 1) return { kvs, live, bytes, last: row.key, done: false };
     }
     return { kvs, live, bytes, last: rows.at(-1)?.key, done: rows.length < pageKeys };

@@ -13,14 +13,16 @@ import { Curl, ErrorLine } from "./widgets.tsx";
 export function SearchPage() {
   const prefix = useSignal(route.value.params.get("prefix") ?? "");
   const needle = useSignal(route.value.params.get("contains") ?? "");
-  const found = useSignal<{ kvs: KeyValue[]; next: string | undefined } | undefined>(undefined);
+  /** What was found, and the search that found it (going further asks the same again, after `next`). */
+  const found = useSignal<{ kvs: KeyValue[]; next: string | undefined; asked: Record<string, unknown> } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   const body = () => ({ ...(prefix.value ? { key: b64(prefix.value), range_end: prefixEnd(prefix.value) } : {}), contains: needle.value, limit: 100 });
   /** A new search, or (`after`) the same one gone on from where the last answer stopped. */
-  const run = async (after?: string) => {
+  const run = async (further?: { asked: Record<string, unknown>; after: string; kvs: KeyValue[] }) => {
     try {
-      const r = await call<{ kvs?: KeyValue[]; next?: string }>("/concord/v1/search", { ...body(), ...(after ? { after } : {}) });
-      found.value = { kvs: [...(after ? found.value?.kvs ?? [] : []), ...(r.kvs ?? [])], next: r.next };
+      const asked = further?.asked ?? body();
+      const r = await call<{ kvs?: KeyValue[]; next?: string }>("/concord/v1/search", { ...asked, ...(further ? { after: further.after } : {}) });
+      found.value = { kvs: [...(further?.kvs ?? []), ...(r.kvs ?? [])], next: r.next, asked };
       error.value = undefined;
     } catch (e) {
       error.value = (e as Error).message;
@@ -50,7 +52,7 @@ export function SearchPage() {
       {found.value?.next && (
         <p class="muted">
           stopped before the end of the keys{" "}
-          <button type="button" data-testid="search-further" onClick={() => run(found.value?.next)}>search further</button>
+          <button type="button" data-testid="search-further" onClick={() => found.value?.next && run({ asked: found.value.asked, after: found.value.next, kvs: found.value.kvs })}>search further</button>
         </p>
       )}
     </section>

@@ -181,8 +181,10 @@ export class Nemesis {
     const leader = await cluster.leader(3_000).catch(() => undefined);
     const id = this.#ids.get(victim)!;
     this.#note(`remove ${victim.name} (${id}) from the cluster`);
-    const removed = leader && await untilHealthy(() => clusterCall(leader, "/v3/cluster/member/remove", { ID: BigInt(`0x${id}`).toString() }));
-    if (!removed?.header) {
+    const answer = leader && await untilHealthy(() => clusterCall(leader, "/v3/cluster/member/remove", { ID: BigInt(`0x${id}`).toString() }));
+    // No answer (a leader removing itself may not give one) is not "not done": ask who is a member.
+    const removed = answer?.header ?? (answer === undefined && !(await memberIds(cluster)).includes(id));
+    if (!removed) {
       this.#note(`remove ${victim.name}: not done (${JSON.stringify(removed)?.slice(0, 120)})`);
       return () => {};
     }
@@ -193,9 +195,11 @@ export class Nemesis {
       const at = await cluster.leader(15_000);
       this.#note(`add ${victim.name} back, empty`);
       const added = await untilHealthy(() => clusterCall(at, "/v3/cluster/member/add", { peerURLs: [victim.advertisedPeerUrl] }));
-      if (!added?.member) throw new Error(`nemesis: adding ${victim.name} back failed: ${JSON.stringify(added)}`);
+      // No answer: the add may have gone through; the member list says under which id.
+      const newId = added?.member ? BigInt(added.member.ID).toString(16) : added === undefined ? await idByPeerUrl(at, victim.advertisedPeerUrl) : undefined;
+      if (!newId) throw new Error(`nemesis: adding ${victim.name} back failed: ${JSON.stringify(added)}`);
       await cluster.join(victim);
-      this.#ids.set(victim, BigInt(added.member.ID).toString(16));
+      this.#ids.set(victim, newId);
     };
   }
 
@@ -235,4 +239,23 @@ async function untilHealthy(call: () => ReturnType<typeof clusterCall>): ReturnT
     if (answer?.header || attempt === 30 || !JSON.stringify(answer ?? "").includes("unhealthy cluster")) return answer;
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+type Listed = { ID: string; peerURLs?: string[] };
+
+async function memberList(m: ClusterMember): Promise<Listed[] | undefined> {
+  const r = await fetch(`${m.clientUrl}/v3/cluster/member/list`, { method: "POST", body: "{}", signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+  return r?.ok ? ((await r.json()).members as Listed[] | undefined) ?? [] : undefined;
+}
+
+/** The members' ids (hex) as the leader lists them. */
+async function memberIds(cluster: TestCluster): Promise<string[]> {
+  const leader = await cluster.leader(10_000);
+  return ((await memberList(leader)) ?? []).map((m) => BigInt(m.ID).toString(16));
+}
+
+/** The id (hex) of the member registered with `peerUrl`, as `m` lists them. */
+async function idByPeerUrl(m: ClusterMember, peerUrl: string): Promise<string | undefined> {
+  const found = (await memberList(m))?.find((x) => x.peerURLs?.includes(peerUrl));
+  return found && BigInt(found.ID).toString(16);
 }

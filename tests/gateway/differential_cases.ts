@@ -265,6 +265,11 @@ range("many keys, keys only", { ...MANY, keys_only: true });
 range("many keys, sorted by value descending with a limit", { ...MANY, sort_order: "DESCEND", sort_target: "VALUE", limit: 1_200 });
 // The writes above made revisions 40–60 (first), 61–65 (rewritten) and 66 (the span deleted).
 range("many keys, by mod revision from the rewrite on", { ...MANY, min_mod_revision: 61, keys_only: true });
+// Sorts on values, which are all different here: etcd's sort is not stable, so equal ones (many
+// keys share a revision or a version) may come in another order than Concord's (key order).
+range("many keys, the first by value (sorted, limit 1)", { ...MANY, sort_target: "VALUE", limit: 1 });
+range("many keys, keys only, sorted by value", { ...MANY, sort_target: "VALUE", keys_only: true, limit: 1_100 });
+range("many keys, by create revision with a max, sorted by value descending, limit over a page", { ...MANY, max_create_revision: 55, sort_order: "DESCEND", sort_target: "VALUE", limit: 1_300 });
 range("many keys, at the revision before the rewrite", { ...MANY, revision: 60 });
 range("many keys, at a revision in the middle of the rewrite, limited", { ...MANY, revision: 63, limit: 1_100, keys_only: true });
 range("many keys, before the span was deleted, counted", { ...MANY, revision: 65, count_only: true });

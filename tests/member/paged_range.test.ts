@@ -3,7 +3,8 @@
  * answers the key space as it was when it began although writes and a compaction are applied
  * between its pages, and other requests are answered meanwhile; the compaction drops that history
  * only once the read is done; and a read whose answer would pass RANGE_RESPONSE_BYTES_MAX is
- * refused RESOURCE_EXHAUSTED, changing nothing — a read-only txn's ranges counted together.
+ * refused RESOURCE_EXHAUSTED, changing nothing — a read-only txn's ranges counted together — while
+ * one that holds less (keys only, a sort's first few, what a filter lets through) is answered.
  */
 import { peerDial } from "../../runtime/dial.ts";
 import assert from "node:assert/strict";
@@ -125,6 +126,13 @@ test("paged range > a read whose answer would pass RANGE_RESPONSE_BYTES_MAX is r
     assert.equal(member.revision, revision);
     const some = await member.range(rangeOf("big/", { limit: 3 }));
     assert.ok(!isEtcdError(some) && some.kvs.length === 3 && some.more, "a limit under it is answered");
+    // What the answer holds is what counts: keys only, the newest one, or the few a filter lets through.
+    const keysOnly = await member.range(rangeOf("big/", { keysOnly: true }));
+    assert.ok(!isEtcdError(keysOnly) && keysOnly.kvs.length === values, "keys only over more than the bound");
+    const newest = await member.range(rangeOf("big/", { sortOrder: 2, sortTarget: 3, limit: 1 }));
+    assert.ok(!isEtcdError(newest) && newest.kvs.length === 1 && text(newest.kvs[0].key) === `big/${String(values - 1).padStart(3, "0")}`, "the newest one");
+    const recent = await member.range(rangeOf("big/", { minModRevision: revision - 1 }));
+    assert.ok(!isEtcdError(recent) && recent.kvs.length === 2 && recent.count === values, "the two a filter lets through");
     // A read-only txn's ranges count together: many small reads of the same values pass it too.
     const reads = Math.ceil(RANGE_RESPONSE_BYTES_MAX / (2 * value.length)) + 1;
     const txn = { compare: [], success: Array.from({ length: reads }, () => ({ kind: "range" as const, range: rangeOf("big/", { limit: 2 }) })), failure: [] };
