@@ -27,6 +27,9 @@ export interface LeaseServiceHooks {
   leads(): boolean;
   term(): number;
   caughtUpAsLeader(): boolean;
+  /** The core's commit index, and the index this member has applied. */
+  committed(): number;
+  applied(): number;
   stopped(): boolean;
   /** The leader's peer URLs, undefined while there is no leader (or it is this member). */
   leaderUrls(): { id: NodeId; urls: string[] } | undefined;
@@ -78,6 +81,14 @@ export class LeaseService {
     if (!this.#keepsTime && !(await hooks.until(() => this.#keepsTime, hooks.requestTimeoutMs))) {
       return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
     }
+    // A follower may apply a grant (and answer it) before the leader has: everything committed
+    // when the question came is applied here first, or a lease just granted is "not found"
+    // (etcd 3.5's waitAppliedIndex; found by the chaos harness).
+    const committed = hooks.committed();
+    if (hooks.applied() < committed && !(await hooks.until(() => hooks.applied() >= committed || !this.#keepsTime, hooks.requestTimeoutMs))) {
+      return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
+    }
+    if (!this.#keepsTime) return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
     if (q.op === "timeToLive") return { time: this.#lessor.timeToLive(q.id, performance.now()) };
     const ttl = await this.#lessor.renew(q.id, () => performance.now());
     return isEtcdError(ttl) ? ttl : { ttl };

@@ -65,13 +65,21 @@ async function prefixHistory(url: string): Promise<SeenEvent[]> {
   return events;
 }
 
-/** The revision of the last write to the prefix (a linearizable range, newest first). */
+/**
+ * The revision of the last write to the prefix (a linearizable range, newest first), asked until
+ * answered: a member just healed may answer "leader changed" first, and taking that for "no
+ * write" would make the history empty and every acknowledged write look lost.
+ */
 async function lastWriteToPrefix(url: string): Promise<number> {
-  const r = await fetch(`${url}/v3/kv/range`, {
-    method: "POST", body: JSON.stringify({ key: b64(PREFIX), range_end: b64("chaos0"), sort_order: "DESCEND", sort_target: "MOD", limit: 1 }),
+  return await eventually("the prefix's last write", 15_000, async () => {
+    const r = await fetch(`${url}/v3/kv/range`, {
+      method: "POST", body: JSON.stringify({ key: b64(PREFIX), range_end: b64("chaos0"), sort_order: "DESCEND", sort_target: "MOD", limit: 1 }),
+      signal: AbortSignal.timeout(3_000),
+    }).catch(() => undefined);
+    if (r?.status !== 200) return undefined;
+    const body = await r.json();
+    return Number(body.kvs?.[0]?.mod_revision ?? 0);
   });
-  const body = await r.json();
-  return Number(body.kvs?.[0]?.mod_revision ?? 0);
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {

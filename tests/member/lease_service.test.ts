@@ -1,7 +1,9 @@
 /**
  * When the leader's lease clock runs (member/lease_service.ts), with a hand-driven clock and a
  * hand-set raft role and term: leadership lost and won back between two ticks starts the clock
- * again, so leases another leader kept alive meanwhile are not revoked on the old clock.
+ * again, so leases another leader kept alive meanwhile are not revoked on the old clock; a
+ * keep-alive waits until the leader has applied all that was committed when it came (a follower
+ * may have answered the grant already).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -25,6 +27,8 @@ test("lease service > leadership lost and regained between ticks is a new term: 
     leads: () => raft.leads,
     term: () => raft.term,
     caughtUpAsLeader: () => raft.leads,
+    committed: () => 0,
+    applied: () => 0,
     stopped: () => false,
     leaderUrls: () => undefined,
     hasLeader: () => true,
@@ -40,4 +44,36 @@ test("lease service > leadership lost and regained between ticks is a new term: 
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [], "revoked on the clock of an earlier term");
   for (let t = 13_000; t <= 13_300; t += 100) service.tick(t);
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 1n }], "not revoked on the new term's clock");
+});
+
+test("lease service > a keep-alive for a lease whose grant is committed but not yet applied on the leader waits for it", async () => {
+  const { leases } = await memoryState();
+  const raft = { committed: 7, applied: 6 };
+  const waiters: { check: () => boolean; done: (ok: boolean) => void }[] = [];
+  const service = new LeaseService({
+    leases: () => leases,
+    propose: () => Promise.resolve(),
+    heartbeatMs: 100,
+    electionMs: 1_000,
+    requestTimeoutMs: 1_000,
+    leads: () => true,
+    term: () => 2,
+    caughtUpAsLeader: () => true,
+    committed: () => raft.committed,
+    applied: () => raft.applied,
+    stopped: () => false,
+    leaderUrls: () => undefined,
+    hasLeader: () => true,
+    until: (check) => new Promise((done) => (check() ? done(true) : waiters.push({ check, done }))),
+    peer: { token: "t", self: "1", init: {} },
+  });
+  service.tick(0);
+  // Index 7 grants lease 9: a follower applied it and answered; the leader has not yet.
+  const renewed = service.answer({ op: "renew", id: 9n });
+  await Promise.resolve();
+  leases.grant(9n, 30);
+  service.applied({ op: "leaseGrant", id: 9n, ttl: 30 });
+  raft.applied = 7;
+  for (const w of waiters.splice(0)) if (w.check()) w.done(true);
+  assert.deepEqual(await renewed, { ttl: 30 }, "the lease was not found: the keep-alive did not wait for the grant");
 });
