@@ -106,15 +106,26 @@ function txn(r: TxnResponse, h: HeaderWriter): string {
     .toString();
 }
 
-/** encode.range for a long answer: the same JSON, its key-values encoded `slice` at a time with `pause` awaited between slices. */
-async function rangeInSlices(ctx: HeaderContext, r: RangeResponse, slice: number, pause: () => Promise<void>): Promise<string> {
-  const parts: string[] = [];
-  for (let i = 0; i < r.kvs.length; i += slice) {
-    parts.push(r.kvs.slice(i, i + slice).map(keyValue).join(","));
-    await pause();
-  }
-  return jsonObject().raw("header", header(ctx, r.header.revision)).raw("kvs", parts.length > 0 ? `[${parts.join(",")}]` : undefined)
-    .bool("more", r.more).int("count", r.count).toString();
+/**
+ * encode.range for a long answer (at least one key-value): the same JSON as a stream, its
+ * key-values encoded `slice` at a time as the reader takes them, so neither the encoding nor the
+ * whole answer is ever held at once.
+ */
+function rangeInSlices(ctx: HeaderContext, r: RangeResponse, slice: number): ReadableStream<Uint8Array> {
+  const utf8 = new TextEncoder();
+  const head = jsonObject().raw("header", header(ctx, r.header.revision)).toString().slice(0, -1);
+  const tail = jsonObject().bool("more", r.more).int("count", r.count).toString().slice(1);
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const from = next;
+      next = Math.min(r.kvs.length, from + slice);
+      const kvs = r.kvs.slice(from, next).map(keyValue).join(",");
+      const text = `${from === 0 ? `${head},"kvs":[` : ","}${kvs}${next === r.kvs.length ? `]${tail === "}" ? "}" : `,${tail}`}` : ""}`;
+      controller.enqueue(utf8.encode(text));
+      if (next === r.kvs.length) controller.close();
+    },
+  }, { highWaterMark: 0 });
 }
 
 export const encode = {

@@ -13,7 +13,8 @@ import type { JsonValue } from "./compat/go_json.ts";
 import { decodeWith, type FieldSchema, type WireMessage } from "./compat/proto_json.ts";
 
 /** A JSON answer (200) or an etcd error. */
-export type Answer = string | EtcdError;
+/** A JSON answer: whole, or (a long one) streamed as it is encoded; or an etcd error. */
+export type Answer = string | ReadableStream<Uint8Array> | EtcdError;
 export type { Caller };
 export type GatewayHandler = (member: ApiMember, body: JsonValue, caller: Caller) => Answer | Promise<Answer>;
 

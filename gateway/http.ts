@@ -31,7 +31,7 @@ const JSON_HEADERS = new Headers({ "Content-Type": "application/json" });
 const TEXT_HEADERS = new Headers({ "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" });
 
 
-export function jsonResponse(body: string, status = 200): Response {
+export function jsonResponse(body: string | ReadableStream<Uint8Array>, status = 200): Response {
   return new Response(body, { status, headers: JSON_HEADERS });
 }
 
