@@ -1,7 +1,7 @@
 /**
- * The chaos checkers proven against real members: each of three runs, at once, starts three members with one bug
- * planted (CONCORD_PLANTED_BUG) under the faults that bring it out, for a few seconds, and the
- * checker meant for it must name it — a stale read by linearizability, an event delivered twice by
+ * The chaos checkers proven against real members: three runs at once, each starting three members
+ * with one bug planted (CONCORD_PLANTED_BUG) under the faults that bring it out, for a few
+ * seconds; the checker meant for each must name it — a stale read by linearizability, an event delivered twice by
  * the watch checker, a kept-alive lease revoked by the lease checker. The seed is new each run and
  * printed. Acknowledging before fsync (leaderCountsOwnUndurable) is proven by the simulator
  * (tests/raft/simulation.test.ts): a kill -9 loses nothing the kernel holds, so only a power cut
