@@ -50,6 +50,7 @@ const hash: UnaryHandler = (member, _m, caller) => {
   const refused = member.auth.maintenance(caller);
   if (refused) return refused;
   const h = member.hash();
+  if (isEtcdError(h)) return h;
   return fields().message("header", header(member.header, h.revision)).int("hash", h.hash).done();
 };
 

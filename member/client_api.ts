@@ -52,7 +52,7 @@ export interface ApiMember {
   /** etcd's HashKV at a revision (0: now), the number etcd gives for the same history; read locally. */
   hashKv(revision: number): KvHash | EtcdError;
   /** etcd's Hash, Concord's way: of everything replicated, comparable between Concord members. */
-  hash(): { hash: number; revision: number };
+  hash(): { hash: number; revision: number } | EtcdError;
   /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot). */
   snapshot(): StateCopy;
   /** Rewrites the state without its free pages (etcd's Defragment); blocks while it runs. */

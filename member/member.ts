@@ -7,27 +7,27 @@
  * committed entries. Each proposer gets the result of applying its own entry: on the leader by
  * index (proposals.ts), on a follower — which hands its writes to the leader — by a request id
  * carried in the entry (forwarded_writes.ts). Membership (membership.ts), leases
- * (lease_service.ts), reads (read_barrier.ts) and state commits and log trimming
- * (state_commits.ts) are parts it wires through hooks.
+ * (lease_service.ts), linearizable reads (read_barrier.ts), reads of the state and compaction's
+ * dropping (state_reads.ts), and state commits and log trimming (state_commits.ts) are parts it
+ * wires through hooks.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
   PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
-  COMPACTION_BATCH_ROWS,
 } from "../config/limits.ts";
 import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
-import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
-import { keySpan } from "../etcd/keys.ts";
-import { EMPTY_BYTES, type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
+import { EtcdError, isEtcdError } from "../etcd/errors.ts";
+import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { type PlantedBug, raftPlant } from "./planted_bugs.ts";
 import { Raft } from "../raft/raft.ts";
 import { type ConfChange, type Entry, type Message, NO_NODE, type NodeId, type Snapshot } from "../raft/types.ts";
-import { isReadOnly, isSerializableTxn, range, readOnlyTxnAnswer, readOnlyTxnPlan } from "../store/applier.ts";
-import { pagedRange, type PagedRangeHooks, pagedSearch, readsAtOnce, type SearchAnswer } from "./paged_range.ts";
+import { isReadOnly, isSerializableTxn } from "../store/applier.ts";
+import type { SearchAnswer } from "./paged_range.ts";
+import { type KvHash, StateReads } from "./state_reads.ts";
 import type { MemberRecord } from "../etcd/types.ts";
 import { openStore, type Store } from "../store/open.ts";
 import type { StateCopy } from "../store/snapshots.ts";
@@ -89,11 +89,7 @@ export interface MemberInfo {
 }
 
 /** etcd's HashKV: the hash, the current revision (the header's) and the compacted one. */
-export interface KvHash {
-  hash: number;
-  revision: number;
-  compactRevision: number;
-}
+export type { KvHash };
 
 export interface MemberStatus {
   revision: number;
@@ -114,8 +110,6 @@ export interface MemberStatus {
 
 
 
-/** range_end "\0": every key from the key on (with an empty key: every key). */
-const ALL_KEYS_END = new Uint8Array([0]);
 
 export class Member implements PeerService {
   readonly id: Id;
@@ -145,9 +139,7 @@ export class Member implements PeerService {
   readonly #loop: ReadyLoop;
   #failure: Error | undefined;
   /** Compactions asked with `physical`, waiting for their history to be dropped. */
-  readonly #compactionWaiters: (() => void)[] = [];
-  /** Revisions paged reads are under way at; compaction drops nothing they need while it can help it. */
-  readonly #readPins = new Set<{ revision: number; intact: boolean }>();
+  readonly #stateReads: StateReads;
   #removed = false;
   #published = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -241,6 +233,17 @@ export class Member implements PeerService {
       ...(config.plantedBug === "watchStartsOneEarly" ? { plantedStartsOneEarly: true } : {}),
     });
     store.stateMachine.listener = this.watches;
+    this.#stateReads = new StateReads({
+      store: () => this.#store,
+      failed: () => this.#failure !== undefined,
+      installing: () => this.#loop.installing,
+      openForRead: () => {
+        this.#store.stateMachine.openBatch();
+        this.#commits.arm();
+      },
+      requestTimeoutMs: () => this.#requestTimeoutMs,
+      failStop: (e) => this.#failStop(e),
+    });
     this.#auth = new AuthService({
       store: () => this.#store.auth,
       propose: (command, caller) => this.propose(command, caller),
@@ -375,7 +378,7 @@ export class Member implements PeerService {
     if (asked.op === "compact" && asked.compact.physical) {
       // etcd answers a physical compaction once its history is gone, not when it is scheduled.
       return this.#replicate(asked, caller).then(async (result) => {
-        if (!isEtcdError(result)) await this.#compactionFinished();
+        if (!isEtcdError(result)) await this.#stateReads.compactionFinished();
         return result;
       });
     }
@@ -440,29 +443,12 @@ export class Member implements PeerService {
     }
   }
 
-  /** A read of the local state; none once a storage failure stopped the member (its state may have lost applied entries). */
+  /** A read of the local state (state_reads.ts), its permissions checked first. */
   range(request: RangeRequest, caller?: CallerAuth): RangeResponse | EtcdError | Promise<RangeResponse | EtcdError> {
     if (this.#failure) return MemberErrors.stopped;
     const denied = caller && (this.#auth.check(caller, rangeNeeds(request)) ?? this.#auth.staleRead(caller));
-    if (denied) return denied;
-    // The store is being replaced by the leader's snapshot: a client asks again (or another member).
-    if (this.#loop.installing) return MemberErrors.timeout;
-    if (readsAtOnce(request)) return this.#read(() => range(this.#store.mvcc, request));
-    return pagedRange(request, this.#pagedReads);
+    return denied || this.#stateReads.range(request);
   }
-
-  /** How a paged read reads this member's state, and holds its compaction back. */
-  readonly #pagedReads: PagedRangeHooks = {
-    read: (fn) => (this.#failure ? MemberErrors.stopped : this.#read(() => fn(this.#store.mvcc))),
-    installing: () => this.#loop.installing,
-    now: () => performance.now(),
-    timeoutMs: () => this.#requestTimeoutMs,
-    pin: (revision) => {
-      const pin = { revision, intact: true };
-      this.#readPins.add(pin);
-      return { release: () => void this.#readPins.delete(pin), intact: () => pin.intact };
-    },
-  };
 
   /**
    * A txn that only reads is served as etcd serves it: like a range — after a ReadIndex unless
@@ -480,70 +466,27 @@ export class Member implements PeerService {
       const denied = this.#auth.check(caller, commandNeeds({ op: "txn", txn }, () => [])) ?? this.#auth.staleRead(caller);
       if (denied) return denied;
     }
-    // The compares and the ranges see the state as it is now; the ranges are read in pages (a txn
-    // of thousands of full-range reads holds the member no longer than one page at a time).
-    if (this.#loop.installing) return MemberErrors.timeout;
-    const plan = this.#read(() => ({ ...readOnlyTxnPlan(this.#store.mvcc, txn), revision: this.#store.mvcc.revision, compactRevision: this.#store.mvcc.compactRevision }));
-    // The txn reads at once as far as compaction goes: a revision it names that is compacted now
-    // fails it (the first such range in order, as etcd's), and its pin holds the rest.
-    for (const r of plan.ranges) {
-      if (r.revision > plan.revision) return StoreErrors.futureRevision;
-      if (r.revision > 0 && r.revision < plan.compactRevision) return StoreErrors.compacted;
-    }
-    const lowest = Math.min(plan.revision, ...plan.ranges.map((r) => (r.revision > 0 ? r.revision : plan.revision)));
-    const pin = this.#pagedReads.pin(lowest);
-    try {
-      const at = { revision: plan.revision, pin, deadline: performance.now() + this.#requestTimeoutMs, answered: { bytes: 0 } };
-      const found: (RangeResponse | EtcdError)[] = [];
-      for (const request of plan.ranges) {
-        const result = await pagedRange(request, this.#pagedReads, at);
-        found.push(result);
-        if (isEtcdError(result)) break;
-      }
-      return readOnlyTxnAnswer(txn, plan.path, found, plan.revision);
-    } finally {
-      pin.release();
-    }
+    return this.#stateReads.readOnlyTxn(txn);
   }
 
   /** Concord's search: live keys in a span whose key or value holds `needle`, read locally. */
   search(request: { key: Uint8Array; rangeEnd: Uint8Array; needle: Uint8Array; limit: number; after?: Uint8Array }): Promise<SearchAnswer | EtcdError> {
-    return pagedSearch(keySpan(request.key, request.rangeEnd), request.needle, request.after, request.limit, this.#pagedReads);
+    return this.#stateReads.search(request);
   }
 
   /** The console's key browser: the children of a prefix, read locally (store/folders.ts). */
   folders(prefix: Uint8Array, separator: Uint8Array, start: Uint8Array | undefined, limit: number): (FolderListing & { revision: number }) | EtcdError {
-    if (this.#failure) return MemberErrors.stopped;
-    return this.#read(() => ({ ...this.#store.folders.list(prefix, separator, start, limit), revision: this.#store.mvcc.revision }));
+    return this.#stateReads.folders(prefix, separator, start, limit);
   }
 
-  /**
-   * etcd's HashKV: a hash of the key space's history up to `revision` (0: now), the same number
-   * etcd computes for the same history (store/state_hash.ts), read locally.
-   */
+  /** etcd's HashKV, read locally (state_reads.ts). */
   hashKv(revision: number): KvHash | EtcdError {
-    if (!this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(true);
-    return this.#read(() => {
-      const mvcc = this.#store.mvcc;
-      const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
-      if (revision > 0 && revision <= compacted) return StoreErrors.compacted;
-      if (revision > 0 && revision > current) return StoreErrors.futureRevision;
-      const liveAt = (rev: number) => {
-        const found = mvcc.range(keySpan(EMPTY_BYTES, ALL_KEYS_END), { revision: rev, limit: 1, countOnly: true });
-        return !isEtcdError(found) && found.count > 0;
-      };
-      const hash = this.#store.hashes.kv(revision === 0 ? current : revision, compacted, current, liveAt);
-      return { hash, revision: current, compactRevision: compacted };
-    });
+    return this.#stateReads.hashKv(revision);
   }
 
-  /** etcd's Hash, Concord's way: a hash of all the replicated state (store/state_hash.ts), read locally. */
-  hash(): { hash: number; revision: number } {
-    if (!this.#loop.installing && this.#store.mvcc.compacting) this.#compactStep(true);
-    return this.#read(() => {
-      const mvcc = this.#store.mvcc;
-      return { hash: this.#store.hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };
-    });
+  /** etcd's Hash, Concord's way, read locally (state_reads.ts). */
+  hash(): { hash: number; revision: number } | EtcdError {
+    return this.#stateReads.hash();
   }
 
   /**
@@ -730,43 +673,9 @@ export class Member implements PeerService {
     this.#forwarded.expire(now);
     this.#reads.tick(MemberErrors.timeout, this.#raft.lead === NO_NODE ? MemberErrors.noLeader : undefined);
     if (!this.#failure) this.#leases.tick(now);
-    if (!this.#failure && !this.#loop.installing && this.#store.mvcc.compacting && !this.#readPinnedBelowCompaction()) this.#compactStep(false);
-    // A snapshot installed, or a storage failure, can leave nothing to drop without a step to say so.
-    if (this.#compactionWaiters.length > 0 && (this.#failure || (!this.#loop.installing && !this.#store.mvcc.compacting))) {
-      for (const done of this.#compactionWaiters.splice(0)) done();
-    }
+    this.#stateReads.tick();
     this.#publish();
     this.#loop.pump();
-  }
-
-  /**
-   * Drops history a compaction left unreachable: one batch (a tick's share, as etcd's compactor
-   * pauses between batches), or all that remains (before a hash, which reads every row).
-   */
-  #compactStep(all: boolean): void {
-    const compactRevision = this.#store.mvcc.compactRevision;
-    for (const pin of this.#readPins) if (pin.revision < compactRevision) pin.intact = false;
-    try {
-      this.#read(() => {
-        while (this.#store.mvcc.compactStep(COMPACTION_BATCH_ROWS) && all);
-      });
-    } catch (e) {
-      return this.#failStop(e);
-    }
-    if (!this.#store.mvcc.compacting) for (const done of this.#compactionWaiters.splice(0)) done();
-  }
-
-  /** A paged read is under way at a revision the compaction would drop history of. */
-  #readPinnedBelowCompaction(): boolean {
-    const compactRevision = this.#store.mvcc.compactRevision;
-    for (const pin of this.#readPins) if (pin.revision < compactRevision) return true;
-    return false;
-  }
-
-  /** Resolves once no compaction is left to finish (a compaction asked with `physical`). */
-  #compactionFinished(): Promise<void> {
-    if (!this.#store.mvcc.compacting) return Promise.resolve();
-    return new Promise((resolve) => this.#compactionWaiters.push(resolve));
   }
 
   #awaitIndex(index: number, command?: Command): Promise<CommandResult> {
@@ -796,8 +705,7 @@ export class Member implements PeerService {
     this.#commits.cancel();
     const revisionBefore = this.revision;
     await this.#store.installSnapshot(snapshot.index, snapshot.term);
-    // Paged reads below the new state's compaction cannot go on: its history starts there.
-    for (const pin of this.#readPins) if (pin.revision < this.#store.mvcc.compactRevision) pin.intact = false;
+    this.#stateReads.installed();
     this.#syncPeers();
     // The leases are the snapshot's now: a leader counts their time afresh.
     this.#leases.reset();
