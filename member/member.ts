@@ -258,8 +258,7 @@ export class Member implements PeerService {
       requestTimeoutMs: this.#requestTimeoutMs,
       leads: () => this.#raft.role === "leader",
       term: () => this.#raft.term,
-      committed: () => this.#raft.log.committed,
-      applied: () => this.#raft.log.applied,
+      confirmLeadership: () => this.readBarrier() ?? Promise.resolve(undefined),
       caughtUpAsLeader: () => {
         const log = this.#raft.log;
         return this.#raft.role === "leader" && !this.#loop.installing && log.applied >= log.committed &&

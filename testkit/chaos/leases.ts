@@ -39,6 +39,8 @@ export interface LeaseClientsOptions {
   targets: () => ClusterMember[];
   random: () => number;
   requestTimeoutMs: number;
+  /** When the run began (performance.now()), to say when an anomaly happened. */
+  started: number;
 }
 
 export function startLeaseClients(opts: LeaseClientsOptions): { stop(): Promise<LeaseReport> } {
@@ -81,7 +83,10 @@ export function startLeaseClients(opts: LeaseClientsOptions): { stop(): Promise<
           report.keepAlives++;
           if (Number(result.TTL ?? 0) > 0) renewedFrom = Math.max(renewedFrom, sent);
           else if (received < renewedFrom + opts.ttlSeconds * 1_000) {
-            report.anomalies.push(`lease ${id} (client ${c}) kept alive, gone after ${Math.round(received - renewedFrom)} ms with a TTL of ${opts.ttlSeconds} s`);
+            report.anomalies.push(
+              `lease ${id} (client ${c}) kept alive, gone after ${Math.round(received - renewedFrom)} ms with a TTL of ${opts.ttlSeconds} s ` +
+                `(granted through ${target.name}, the keep-alive answered by ${member.name}, ${Math.round(sent - opts.started)} ms into the run)`,
+            );
             break;
           } else break;
         }

@@ -96,7 +96,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       requestTimeoutMs: 2_000, maxOpsPerClient: 1_000_000, random: clientDraws,
     });
     const watchers = cluster.members.map((m) => new ChaosWatcher(m, PREFIX));
-    const leases = startLeaseClients({ clients: 2, ttlSeconds: 3, targets: reachable, random: leaseDraws, requestTimeoutMs: 2_000 });
+    const leases = startLeaseClients({ clients: 2, ttlSeconds: 3, targets: reachable, random: leaseDraws, requestTimeoutMs: 2_000, started: performance.now() });
     const nemesis = new Nemesis({ cluster, random: faultDraws, kinds: opts.kinds, holdMs: [1_000, 4_000], quietMs: [500, 2_000], log: opts.log });
     await nemesis.start();
     const started = performance.now();

@@ -2,13 +2,15 @@
  * When the leader's lease clock runs (member/lease_service.ts), with a hand-driven clock and a
  * hand-set raft role and term: leadership lost and won back between two ticks starts the clock
  * again, so leases another leader kept alive meanwhile are not revoked on the old clock; a
- * keep-alive waits until the leader has applied all that was committed when it came (a follower
- * may have answered the grant already).
+ * keep-alive is answered only once a quorum confirms the leader still leads and all before it is
+ * applied (a follower may have answered the grant already; a leader resumed may be left behind).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LeaseCommand } from "../../etcd/commands.ts";
 import { LeaseService } from "../../member/lease_service.ts";
+import { Errors as MemberErrors } from "../../etcd/server_errors.ts";
+import type { EtcdError } from "../../etcd/errors.ts";
 import { memoryState } from "../../testkit/state.ts";
 
 test("lease service > leadership lost and regained between ticks is a new term: the clock starts again", async () => {
@@ -27,8 +29,7 @@ test("lease service > leadership lost and regained between ticks is a new term: 
     leads: () => raft.leads,
     term: () => raft.term,
     caughtUpAsLeader: () => raft.leads,
-    committed: () => 0,
-    applied: () => 0,
+    confirmLeadership: () => Promise.resolve(undefined),
     stopped: () => false,
     leaderUrls: () => undefined,
     hasLeader: () => true,
@@ -46,10 +47,9 @@ test("lease service > leadership lost and regained between ticks is a new term: 
   assert.deepEqual(proposed.filter((c) => c.op === "leaseRevoke"), [{ op: "leaseRevoke", id: 1n }], "not revoked on the new term's clock");
 });
 
-test("lease service > a keep-alive for a lease whose grant is committed but not yet applied on the leader waits for it", async () => {
+test("lease service > a keep-alive is answered from the leader's state only once a quorum confirms it leads and all before it is applied", async () => {
   const { leases } = await memoryState();
-  const raft = { committed: 7, applied: 6 };
-  const waiters: { check: () => boolean; done: (ok: boolean) => void }[] = [];
+  let confirm: (why: EtcdError | undefined) => void = () => {};
   const service = new LeaseService({
     leases: () => leases,
     propose: () => Promise.resolve(),
@@ -59,21 +59,25 @@ test("lease service > a keep-alive for a lease whose grant is committed but not 
     leads: () => true,
     term: () => 2,
     caughtUpAsLeader: () => true,
-    committed: () => raft.committed,
-    applied: () => raft.applied,
+    // The ReadIndex: answered by the test, as a quorum would (or would not).
+    confirmLeadership: () => new Promise((resolve) => (confirm = resolve)),
     stopped: () => false,
     leaderUrls: () => undefined,
     hasLeader: () => true,
-    until: (check) => new Promise((done) => (check() ? done(true) : waiters.push({ check, done }))),
+    until: (check) => Promise.resolve(check()),
     peer: { token: "t", self: "1", init: {} },
   });
   service.tick(0);
-  // Index 7 grants lease 9: a follower applied it and answered; the leader has not yet.
+  // A lease granted by the cluster, applied here only once the ReadIndex is through.
   const renewed = service.answer({ op: "renew", id: 9n });
   await Promise.resolve();
   leases.grant(9n, 30);
   service.applied({ op: "leaseGrant", id: 9n, ttl: 30 });
-  raft.applied = 7;
-  for (const w of waiters.splice(0)) if (w.check()) w.done(true);
-  assert.deepEqual(await renewed, { ttl: 30 }, "the lease was not found: the keep-alive did not wait for the grant");
+  confirm(undefined);
+  assert.deepEqual(await renewed, { ttl: 30 }, "answered \"not found\" before the leader had applied the grant");
+  // A leader the cluster has left behind (paused, then resumed) answers with why, not TTL 0.
+  const stale = service.answer({ op: "renew", id: 10n });
+  await Promise.resolve();
+  confirm(MemberErrors.leaderChanged);
+  assert.equal(await stale, MemberErrors.leaderChanged);
 });
