@@ -108,16 +108,18 @@ function txn(r: TxnResponse, h: HeaderWriter): string {
 
 /**
  * encode.range for a long answer (at least one key-value): the same JSON as a stream, its
- * key-values encoded `slice` at a time as the reader takes them, so neither the encoding nor the
- * whole answer is ever held at once.
+ * key-values encoded `slice` at a time as the reader takes them, with `pause` awaited between
+ * slices, so neither the encoding nor the whole answer holds the member at once.
  */
-function rangeInSlices(ctx: HeaderContext, r: RangeResponse, slice: number): ReadableStream<Uint8Array> {
+function rangeInSlices(ctx: HeaderContext, r: RangeResponse, slice: number, pause: () => Promise<void>): ReadableStream<Uint8Array> {
   const utf8 = new TextEncoder();
   const head = jsonObject().raw("header", header(ctx, r.header.revision)).toString().slice(0, -1);
   const tail = jsonObject().bool("more", r.more).int("count", r.count).toString().slice(1);
   let next = 0;
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
+      // The member's other work gets a turn between slices, however fast the reader takes them.
+      if (next > 0) await pause();
       const from = next;
       next = Math.min(r.kvs.length, from + slice);
       const kvs = r.kvs.slice(from, next).map(keyValue).join(",");

@@ -80,7 +80,7 @@ export class LeaseService {
   async answer(q: LeaseQuestion): Promise<LeaseAnswer | EtcdError> {
     const hooks = this.#hooks;
     if (!hooks.leads()) return hooks.hasLeader() ? MemberErrors.leaderChanged : MemberErrors.noLeader;
-    if (!this.#keepsTime && !(await hooks.until(() => this.#keepsTime, hooks.requestTimeoutMs))) {
+    if (!this.#keepsTime && !(await hooks.until(() => this.#keepsTime || !hooks.leads(), hooks.requestTimeoutMs) && this.#keepsTime)) {
       return hooks.leads() ? MemberErrors.timeout : MemberErrors.leaderChanged;
     }
     // Only a leader a quorum still follows, with all that was committed before the question applied,

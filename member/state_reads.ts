@@ -127,6 +127,7 @@ export class StateReads {
     if (this.#hooks.failed()) return MemberErrors.stopped;
     if (this.#hooks.installing()) return MemberErrors.timeout;
     if (this.#hooks.store().mvcc.compacting) this.#compactStep(true);
+    if (this.#hooks.failed()) return MemberErrors.stopped;
     return this.#read(() => {
       const { mvcc, hashes } = this.#hooks.store();
       const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
@@ -146,6 +147,7 @@ export class StateReads {
     if (this.#hooks.failed()) return MemberErrors.stopped;
     if (this.#hooks.installing()) return MemberErrors.timeout;
     if (this.#hooks.store().mvcc.compacting) this.#compactStep(true);
+    if (this.#hooks.failed()) return MemberErrors.stopped;
     return this.#read(() => {
       const { mvcc, hashes } = this.#hooks.store();
       return { hash: hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };

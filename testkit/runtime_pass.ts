@@ -9,5 +9,9 @@
  */
 export const onDeno = process.env.CONCORD_TEST_RUNTIME === "deno";
 
-/** Options for a test run only on the Bun pass, saying why. */
+/**
+ * Options for a test run only on the Bun pass, saying why. Not for a file with root before/after
+ * hooks run under `deno test` (the API suite's Deno pass): there an ignored test keeps the after
+ * hooks from running — register such a test only when !onDeno instead.
+ */
 export const onBunOnly = (why: string): { skip: string | false } => ({ skip: onDeno && `${why} (run on Bun)` });

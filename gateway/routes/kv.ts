@@ -13,6 +13,7 @@ import type { ApiMember } from "../../member/client_api.ts";
 import type { HeaderContext } from "../../etcd/types.ts";
 import { encode } from "../etcd_json.ts";
 import { RANGE_PAGE_KEYS } from "../../config/limits.ts";
+import { freeTheEventLoop } from "../../member/paged_range.ts";
 import type { JsonValue } from "../compat/go_json.ts";
 import {
   compactionSchema, deleteRangeSchema, putSchema, rangeSchema, toCompaction, toDeleteRange, toPut, toRange, toTxn,
@@ -62,7 +63,7 @@ function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAut
   const result = member.range(request, caller);
   if (!(result instanceof Promise)) return answer(result);
   return result.then((r) =>
-    isEtcdError(r) || r.kvs.length <= RANGE_PAGE_KEYS ? answer(r) : encode.rangeInSlices(member.header, r, RANGE_PAGE_KEYS)
+    isEtcdError(r) || r.kvs.length <= RANGE_PAGE_KEYS ? answer(r) : encode.rangeInSlices(member.header, r, RANGE_PAGE_KEYS, freeTheEventLoop)
   );
 }
 

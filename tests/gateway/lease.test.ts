@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { post, type ServerProcess, startConcord } from "../../testkit/processes.ts";
 import { GatewayStream } from "../../testkit/streams.ts";
-import { onBunOnly } from "../../testkit/runtime_pass.ts";
+import { onDeno } from "../../testkit/runtime_pass.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 /** The member's election timeout (etcd's default, which startConcord keeps), ms. */
@@ -42,7 +42,9 @@ test("lease > a TTL below the minimum is raised to it (1.5 election timeouts, in
   assert.match(r.ID, /^[1-9]\d*$/);
 });
 
-test("lease > attached keys vanish within TTL + one election timeout after keep-alives stop, not before", onBunOnly("lease expiry is the same code on either runtime"), async () => {
+// Lease expiry is the same code on either runtime: run on Bun only. Not registered at all on Deno:
+// there an ignored test keeps the file's after() from running, and the member would be left behind.
+if (!onDeno) test("lease > attached keys vanish within TTL + one election timeout after keep-alives stop, not before", async () => {
   const ttl = 2;
   const { ID } = await call("/v3/lease/grant", { TTL: ttl });
   for (const k of ["a", "b", "c"]) await call("/v3/kv/put", { key: b64(`ka/${k}`), value: b64(k), lease: ID });
