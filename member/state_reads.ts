@@ -124,11 +124,7 @@ export class StateReads {
    * etcd computes for the same history (store/state_hash.ts). Finishes a pending compaction first.
    */
   hashKv(revision: number): KvHash | EtcdError {
-    if (this.#hooks.failed()) return MemberErrors.stopped;
-    if (this.#hooks.installing()) return MemberErrors.timeout;
-    if (this.#hooks.store().mvcc.compacting) this.#compactStep(true);
-    if (this.#hooks.failed()) return MemberErrors.stopped;
-    return this.#read(() => {
+    return this.#unreadableForHash() ?? this.#read(() => {
       const { mvcc, hashes } = this.#hooks.store();
       const [current, compacted] = [mvcc.revision, mvcc.compactRevision];
       if (revision > 0 && revision <= compacted) return StoreErrors.compacted;
@@ -144,11 +140,7 @@ export class StateReads {
 
   /** etcd's Hash, Concord's way: a hash of all the replicated state (store/state_hash.ts). */
   hash(): { hash: number; revision: number } | EtcdError {
-    if (this.#hooks.failed()) return MemberErrors.stopped;
-    if (this.#hooks.installing()) return MemberErrors.timeout;
-    if (this.#hooks.store().mvcc.compacting) this.#compactStep(true);
-    if (this.#hooks.failed()) return MemberErrors.stopped;
-    return this.#read(() => {
+    return this.#unreadableForHash() ?? this.#read(() => {
       const { mvcc, hashes } = this.#hooks.store();
       return { hash: hashes.whole(mvcc.revision, mvcc.compactRevision), revision: mvcc.revision };
     });
@@ -175,6 +167,17 @@ export class StateReads {
   compactionFinished(): Promise<void> {
     if (!this.#hooks.store().mvcc.compacting) return Promise.resolve();
     return new Promise((resolve) => this.#compactionWaiters.push(resolve));
+  }
+
+  /**
+   * Why the state cannot be hashed now, if it cannot: a hash reads every row, so a pending
+   * compaction is finished first — which may fail the member.
+   */
+  #unreadableForHash(): EtcdError | undefined {
+    if (this.#hooks.failed()) return MemberErrors.stopped;
+    if (this.#hooks.installing()) return MemberErrors.timeout;
+    if (this.#hooks.store().mvcc.compacting) this.#compactStep(true);
+    return this.#hooks.failed() ? MemberErrors.stopped : undefined;
   }
 
   /** Reads run inside the state's open batch (see state_machine.ts), which the member commits in time. */
