@@ -237,10 +237,7 @@ export class Member implements PeerService {
       store: () => this.#store,
       failed: () => this.#failure !== undefined,
       installing: () => this.#loop.installing,
-      openForRead: () => {
-        this.#store.stateMachine.openBatch();
-        this.#commits.arm();
-      },
+      openForRead: () => this.#read(() => undefined),
       requestTimeoutMs: () => this.#requestTimeoutMs,
       failStop: (e) => this.#failStop(e),
     });

@@ -101,7 +101,7 @@ export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: 
         await sleep(RANGE_INSTALL_WAIT_MS);
       }
       const page: RangePage | EtcdError = hooks.read((mvcc) =>
-        mvcc.rangePage(span, revision, after, collect === Infinity ? Infinity : collect - kvs.length, RANGE_PAGE_KEYS, RANGE_PAGE_BYTES, values)
+        mvcc.rangePage(span, revision, after, collect - kvs.length, RANGE_PAGE_KEYS, RANGE_PAGE_BYTES, values)
       );
       if (isEtcdError(page)) return page;
       if (!pin.intact()) return Errors.compacted;
@@ -114,7 +114,8 @@ export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: 
         kvs = kvs.concat(found).sort(order).slice(0, keep);
         bytes = kvs.reduce((n, kv) => n + kv.key.length + kv.value.length, 0);
       }
-      if ((txn?.answered.bytes ?? 0) + bytes > RANGE_RESPONSE_BYTES_MAX) return Errors.responseTooLarge((txn?.answered.bytes ?? 0) + bytes);
+      const answered = (txn?.answered.bytes ?? 0) + bytes;
+      if (answered > RANGE_RESPONSE_BYTES_MAX) return Errors.responseTooLarge(answered);
       if (page.done) break;
       if (hooks.now() > deadline) return MemberErrors.timeout;
       after = page.last;
