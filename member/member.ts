@@ -309,7 +309,7 @@ export class Member implements PeerService {
   }
 
   static async open(config: MemberConfig): Promise<Member> {
-    const store = await openStore(config.dataDir);
+    const store = await openStore(config.dataDir, config.plantedBug === "logAppendUnsynced");
     const ids = await bootstrap(store, config);
     if ("error" in ids) {
       await store.close();

@@ -16,17 +16,19 @@ const scope = self as unknown as WorkerScope;
 
 let writer: Promise<{ writer: LogWriter; close(): void }> | undefined;
 
-function open(path: string) {
+function open(path: string, plantedUnsynced: boolean) {
   return openDatabase(path).then((db) => {
     applyLogSchema(db);
+    // The planted bug logAppendUnsynced: WAL mode with synchronous=NORMAL syncs only at checkpoints.
+    if (plantedUnsynced) db.exec("PRAGMA synchronous=NORMAL");
     return { writer: new LogWriter(db), close: () => db.close() };
   });
 }
 
 scope.onmessage = async (e: MessageEvent) => {
-  const message = e.data as { kind: "open"; path: string } | LogRequest;
+  const message = e.data as { kind: "open"; path: string; plantedUnsynced: boolean } | LogRequest;
   if (message.kind === "open") {
-    writer = open(message.path);
+    writer = open(message.path, message.plantedUnsynced);
     return;
   }
   const reply = (r: WorkerReply) => scope.postMessage(r);

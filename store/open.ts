@@ -93,11 +93,12 @@ function swapIn(file: string, statePath: string): void {
   syncDirectory(dirname(statePath));
 }
 
-export async function openStore(dataDir: string): Promise<Store> {
+/** `plantedLogUnsynced`: member/planted_bugs.ts's logAppendUnsynced (the chaos harness's power cuts find it). */
+export async function openStore(dataDir: string, plantedLogUnsynced = false): Promise<Store> {
   const dir = join(dataDir, "member");
   mkdirSync(dir, { recursive: true });
   const statePath = join(dir, "state.db");
-  const log = await RaftLog.open(dir);
+  const log = await RaftLog.open(dir, plantedLogUnsynced);
   const snapshots = new SnapshotFiles(dir);
   // Only a file that still has the SHA-256 it was checked against on arriving (else it is removed).
   const waiting = snapshots.verifiedReceived(log.start.index);

@@ -40,11 +40,12 @@ export class RaftLog {
     this.#hardState = { term: meta.number("hard_term", 0), vote: meta.text("hard_vote") ?? "", commit: meta.number("hard_commit", 0) };
   }
 
-  static async open(dir: string): Promise<RaftLog> {
+  /** `plantedUnsynced`: member/planted_bugs.ts's logAppendUnsynced, for the chaos harness's power cuts. */
+  static async open(dir: string, plantedUnsynced = false): Promise<RaftLog> {
     const path = join(dir, "log.db");
     const db = await openDatabase(path);
     applyLogSchema(db);
-    return new RaftLog(db, new WorkerChannel<LogRequest>(new URL("./log_worker.ts", import.meta.url), "log writer", path));
+    return new RaftLog(db, new WorkerChannel<LogRequest>(new URL("./log_worker.ts", import.meta.url), "log writer", path, { plantedUnsynced }));
   }
 
   get firstIndex(): number {

@@ -17,12 +17,13 @@ export class WorkerChannel<Request extends { kind: string }> {
   #seq = 0;
   #failure: Error | undefined;
 
-  constructor(script: URL, name: string, path: string) {
+  /** `options`: what the worker opens its database with, beside the path. */
+  constructor(script: URL, name: string, path: string, options: Record<string, unknown> = {}) {
     this.#name = name;
     this.#worker = new Worker(script.href, { type: "module" });
     this.#worker.onmessage = (e: MessageEvent) => this.#settle(e.data as WorkerReply);
     this.#worker.onerror = (e: ErrorEvent) => this.#fail(new Error(`${name} worker crashed: ${e.message}`));
-    this.#worker.postMessage({ kind: "open", path });
+    this.#worker.postMessage({ ...options, kind: "open", path });
   }
 
   get failure(): Error | undefined {

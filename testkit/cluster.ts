@@ -2,7 +2,9 @@
  * Test support: a Concord cluster of real processes on 127.0.0.1 — start, kill -9, pause
  * (SIGSTOP), resume, restart, add members — and finding who leads, by asking the members. With
  * `proxies`, each member's peer port sits behind a PeerProxy whose address it advertises, so a
- * test can partition and slow the cluster.
+ * test can partition and slow the cluster. With `powerCuts` (Bun only), each member runs with
+ * testkit/power_cut.ts's preload: it can lose power (kill -9, then every write no fsync covered
+ * undone) and have a slow disk.
  *
  * Owns: ports, data dirs and flags of each member, and leaving no process or directory behind.
  * Never: asserts anything.
@@ -11,6 +13,7 @@ import type { Json } from "./json.ts";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { PeerProxy } from "./peer_proxy.ts";
+import { type DroppedWrites, dropUnsyncedWrites, powerCutEnv, setFsyncDelay } from "./power_cut.ts";
 import { freePort, post, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
 
 export interface ClusterMember {
@@ -22,9 +25,13 @@ export interface ClusterMember {
   advertisedPeerUrl: string;
   proxy: PeerProxy | undefined;
   dataDir: string;
+  /** Where the power cut preload keeps the member's undo logs, with `powerCuts`. */
+  undoDir: string | undefined;
   process: ServerProcess | undefined;
   /** Everything the member printed, across restarts. */
   output: string;
+  /** Where in `output` its current process began. */
+  outputMark: number;
 }
 
 export interface Status {
@@ -44,17 +51,23 @@ export class TestCluster {
   readonly #extraFlags: string[];
   readonly #proxies: boolean;
   readonly #env: Record<string, string>;
+  readonly #powerCuts: boolean;
 
-  private constructor(runtime: Runtime | undefined, extraFlags: string[], proxies: boolean, env: Record<string, string>) {
+  private constructor(runtime: Runtime | undefined, extraFlags: string[], proxies: boolean, env: Record<string, string>, powerCuts: boolean) {
     this.#runtime = runtime;
     this.#extraFlags = extraFlags;
     this.#proxies = proxies;
     this.#env = env;
+    this.#powerCuts = powerCuts;
   }
 
   /** Starts `size` members founding a new cluster; resolves once every one serves clients. `env`: more variables for every member. */
-  static async start(size: number, opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean; env?: Record<string, string> } = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false, opts.env ?? {});
+  static async start(
+    size: number,
+    opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean; env?: Record<string, string>; powerCuts?: boolean } = {},
+  ): Promise<TestCluster> {
+    if (opts.powerCuts && (opts.runtime ?? process.env.CONCORD_TEST_RUNTIME ?? "bun") !== "bun") throw new Error("power cuts need members on Bun");
+    const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false, opts.env ?? {}, opts.powerCuts ?? false);
     for (let i = 1; i <= size; i++) await cluster.#define(`m${i}`);
     await Promise.all(cluster.members.map((m) => cluster.#spawn(m, "new")));
     return cluster;
@@ -65,8 +78,9 @@ export class TestCluster {
     const proxy = this.#proxies ? await PeerProxy.start(await freePort(), peer) : undefined;
     const m: ClusterMember = {
       name, clientUrl: `http://127.0.0.1:${client}`, peerUrl: `http://127.0.0.1:${peer}`,
-      advertisedPeerUrl: `http://127.0.0.1:${proxy?.port ?? peer}`, proxy, dataDir: join(this.#root, name), process: undefined,
-      output: "",
+      advertisedPeerUrl: `http://127.0.0.1:${proxy?.port ?? peer}`, proxy, dataDir: join(this.#root, name),
+      undoDir: this.#powerCuts ? join(this.#root, `${name}.undo`) : undefined, process: undefined,
+      output: "", outputMark: 0,
     };
     this.members.push(m);
     return m;
@@ -77,12 +91,13 @@ export class TestCluster {
   }
 
   async #spawn(m: ClusterMember, state: "new" | "existing", initial = this.members): Promise<void> {
+    m.outputMark = m.output.length;
     m.process = await spawnConcord({
       runtime: this.#runtime,
       url: m.clientUrl,
       dataDir: m.dataDir,
       removeDir: false,
-      env: this.#env,
+      env: { ...this.#env, ...(m.undoDir ? powerCutEnv(m.dataDir, m.undoDir) : {}) },
       onOutput: (text) => {
         m.output += text;
         if (process.env.CONCORD_TEST_VERBOSE) process.stderr.write(text.replace(/^/gm, `${m.name} | `));
@@ -117,6 +132,20 @@ export class TestCluster {
     await this.#spawn(m, "new");
   }
 
+  /**
+   * Cuts the power of `ms` at once (cluster made with `powerCuts`): kill -9 each, then undo every
+   * write of theirs no fsync covered. Answers what each lost; restart them after.
+   */
+  async powerCut(ms: readonly ClusterMember[]): Promise<DroppedWrites[]> {
+    await Promise.all(ms.map((m) => this.kill9(m)));
+    return ms.map((m) => dropUnsyncedWrites(m.undoDir!));
+  }
+
+  /** Makes each fsync of `m`'s (cluster made with `powerCuts`) take `ms` longer; 0 restores its disk. */
+  slowDisk(m: ClusterMember, ms: number): void {
+    setFsyncDelay(m.undoDir!, ms);
+  }
+
   pause(m: ClusterMember): void {
     m.process!.child.kill("SIGSTOP");
   }
@@ -133,6 +162,7 @@ export class TestCluster {
   /** Removes a member's data dir (its process must have ended): it can then join afresh. */
   wipe(m: ClusterMember): void {
     rmSync(m.dataDir, { recursive: true, force: true });
+    if (m.undoDir) dropUnsyncedWrites(m.undoDir);
   }
 
   /** Starts a member added with member add, `--initial-cluster-state existing`. */
@@ -156,11 +186,16 @@ export class TestCluster {
 
   /**
    * The member that leads, once `among` (default: every running member) agree on one that is
-   * itself among them; polls until `timeoutMs`.
+   * itself among them; polls until `timeoutMs`, or until too many of them have stopped after a
+   * storage failure for any to lead.
    */
   async leader(timeoutMs = 10_000, among = this.running()): Promise<ClusterMember> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      const failed = among.filter(stoppedAfterStorageFailure);
+      if (among.length - failed.length <= this.members.length / 2) {
+        throw new Error(`no leader: ${failed.map((m) => m.name).join(", ")} stopped after a storage failure`);
+      }
       const statuses = await Promise.all(among.map((m) => this.status(m)));
       const leaders = new Set(statuses.map((s) => s?.leader));
       const leader = among.find((_, i) => statuses[i] && statuses[i]!.leader === statuses[i]!.memberId);
@@ -179,6 +214,11 @@ export class TestCluster {
     await Promise.all(this.members.map((m) => m.proxy?.close()));
     rmSync(this.#root, { recursive: true, force: true });
   }
+}
+
+/** Whether the member's current process said it stopped taking writes after a storage failure. */
+export function stoppedAfterStorageFailure(m: ClusterMember): boolean {
+  return m.output.indexOf("stopped taking writes after a storage failure", m.outputMark) >= 0;
 }
 
 /** A put through `url`: status and parsed body (undefined body on a network error). */

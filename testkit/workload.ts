@@ -53,7 +53,11 @@ export function startWorkload(opts: WorkloadOptions): { answered(): number; stop
     const seen = new Map<string, string | null>();
     for (let n = 0; n < opts.maxOpsPerClient && !stopping; n++) {
       const targets = opts.targets();
-      if (targets.length === 0) break;
+      if (targets.length === 0) {
+        // Every member is down (a power cut): wait for one to come back, as a client would retry.
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       const url = pick(targets);
       const key = pick(opts.keys);
       const value = `c${id}-${n}`;

@@ -2,20 +2,35 @@
  * The chaos harness's nemesis: faults drawn from a seed and applied to a TestCluster of real
  * processes — kill -9 and restart, SIGSTOP and SIGCONT, partitions through the members' peer
  * proxies (one member cut off both ways, a one-way cut, the leader isolated, a bridge: two groups
- * that reach each other only through one member), slowed peer links, leadership transfers, and
- * membership changes (a member — the leader too — removed, then added back with an empty data dir) —
- * each held for a while, then healed. Every fault is written to the schedule with its time, so a
+ * that reach each other only through one member), slowed peer links, leadership transfers,
+ * membership changes (a member — the leader too — removed, then added back with an empty data dir),
+ * power cuts (a majority or every member killed at once, each losing what it wrote and did not
+ * fsync) and a slow disk (each fsync of one member made slower) — each held for a while, then healed. Every fault is written to the schedule with its time, so a
  * failing run can be read, and its faults drawn again from its seed (the nemesis has its own
  * stream of draws; real processes' timing still varies).
  *
  * Owns: choosing faults, applying and healing them. Never: checks anything, or reaches into a
- * member other than as an operator would (signals, its peer proxy, its client API).
+ * member other than as an operator would (signals, its peer proxy, its client API) or as its
+ * machine would (power, disk: testkit/power_cut.ts).
  */
 import type { ClusterMember, TestCluster } from "../cluster.ts";
 
-export type FaultKind = "kill" | "pause" | "isolate" | "one-way" | "isolate-leader" | "bridge" | "slow" | "transfer" | "replace";
+export type FaultKind =
+  | "kill"
+  | "pause"
+  | "isolate"
+  | "one-way"
+  | "isolate-leader"
+  | "bridge"
+  | "slow"
+  | "transfer"
+  | "replace"
+  | "power-cut"
+  | "slow-disk";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["kill", "pause", "isolate", "one-way", "isolate-leader", "bridge", "slow", "transfer", "replace"];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "kill", "pause", "isolate", "one-way", "isolate-leader", "bridge", "slow", "transfer", "replace", "power-cut", "slow-disk",
+];
 
 export interface NemesisOptions {
   cluster: TestCluster;
@@ -37,6 +52,9 @@ export interface NemesisReport {
 
 /** Undoes a fault. */
 type Heal = () => void | Promise<void>;
+
+/** How long disks lag before a power cut that has them lag, ms. */
+const POWER_CUT_LAG_MS = 400;
 
 const names = (ms: readonly ClusterMember[]) => `{${ms.map((m) => m.name).join(",")}}`;
 
@@ -168,6 +186,37 @@ export class Nemesis {
       }
       case "replace":
         return await this.#replace(victim);
+      case "power-cut": {
+        // Every member, or a majority that the victim is left out of: either can elect without the rest.
+        const all = this.#opts.random() < 0.5;
+        const cut = all ? members : members.filter((m) => m !== victim).slice(0, Math.floor(members.length / 2) + 1);
+        // Half the time the disks of all but one member (the leader, half of those times) lag first,
+        // with writes flowing, so members differ in what they made durable when the power fails.
+        const [lags, spareLeader, lagMs] = [this.#opts.random() < 0.5, this.#opts.random() < 0.5, this.#draw([50, 150])];
+        let lagging: ClusterMember[] = [];
+        if (lags) {
+          const spare = spareLeader ? await cluster.leader(3_000).catch(() => victim) : victim;
+          lagging = members.filter((m) => m !== spare);
+          this.#note(`slow the disks of ${names(lagging)} by ${lagMs} ms per fsync`);
+          for (const m of lagging) cluster.slowDisk(m, lagMs);
+          await this.#hold(POWER_CUT_LAG_MS);
+        }
+        const lost = await cluster.powerCut(cut);
+        for (const m of lagging) cluster.slowDisk(m, 0);
+        this.#note(`power cut ${names(cut)}: unsynced writes undone — ${cut.map((m, i) => `${m.name} ${lost[i].bytes} bytes in ${lost[i].files} files`).join(", ")}`);
+        return async () => {
+          this.#note(`power back ${names(cut)}`);
+          await Promise.all(cut.map((m) => cluster.restart(m)));
+          // A cluster without power elects before it serves: the quiet time after is time to serve.
+          await cluster.leader(15_000).catch(() => this.#note("no leader 15 s after the power came back"));
+        };
+      }
+      case "slow-disk": {
+        const delayMs = this.#draw([20, 200]);
+        this.#note(`slow ${victim.name}'s disk: each fsync ${delayMs} ms longer`);
+        cluster.slowDisk(victim, delayMs);
+        return () => cluster.slowDisk(victim, 0);
+      }
     }
   }
 

@@ -5,12 +5,14 @@
  * watchers catch up, and the checkers judge: the KV history linearizable (which includes that no
  * acknowledged write is lost), every acknowledged write in the prefix's final history (durability),
  * every watcher's events exactly that history, no kept-alive lease gone early, and after the
- * faults a lease left to expire gone within its TTL plus one election timeout.
+ * faults a lease left to expire gone within its TTL plus one election timeout. A cluster with no
+ * leader, or a member that answers no read, once the faults are healed is an anomaly too (a member
+ * that finds its own data dir inconsistent stops, and says why: that is reported).
  *
  * Owns: the run's phases and its report. Never: the checks' rules (linearizability.ts,
  * watchers.ts, leases.ts) or the faults (nemesis.ts).
  */
-import { TestCluster } from "../cluster.ts";
+import { type ClusterMember, TestCluster } from "../cluster.ts";
 import { eventually } from "../eventually.ts";
 import { checkLinearizable, ok, Recorder } from "../linearizability.ts";
 import { prng } from "../prng.ts";
@@ -86,7 +88,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // One stream of draws each, so the faults drawn do not depend on how fast the clients went.
   const [faultDraws, clientDraws, leaseDraws] = [prng(opts.seed), prng(opts.seed + 1), prng(opts.seed + 2)];
   const anomalies: string[] = [];
-  const cluster = await TestCluster.start(opts.members, { proxies: true, ...(opts.plantedBug ? { env: { CONCORD_PLANTED_BUG: opts.plantedBug } } : {}) });
+  const cluster = await TestCluster.start(opts.members, { proxies: true, powerCuts: true, ...(opts.plantedBug ? { env: { CONCORD_PLANTED_BUG: opts.plantedBug } } : {}) });
   try {
     await cluster.leader();
     const reachable = () => cluster.running();
@@ -112,7 +114,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     opts.log("chaos: faults healed; the clients finish, the watchers catch up");
     const [kv, leaseReport] = await Promise.all([workload.stop(), leases.stop()]);
     anomalies.push(...kv.unexpected.map((u) => `an answer no fault explains: ${u}`), ...leaseReport.anomalies);
-    const leader = await cluster.leader(15_000);
+    const leader = await cluster.leader(15_000).catch(() => undefined);
+    if (!leader) {
+      await Promise.all(watchers.map((w) => w.stop()));
+      anomalies.push(`no leader once every fault was healed: the cluster did not recover (${whyStopped(cluster.members)})`);
+      return {
+        seed: opts.seed, seconds: opts.seconds, operations: kv.ops, answered: kv.answered, acknowledgedWrites: 0, faults: faults.faults,
+        schedule: faults.schedule, watchEvents: 0, watchReconnects: 0, leases: { granted: leaseReport.granted, keepAlives: leaseReport.keepAlives },
+        anomalies, lost: 0,
+      };
+    }
 
     // Final reads of every key through every member, recorded too: a lost write shows as a stale read.
     let client = 10_000;
@@ -122,7 +133,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const answer = await eventually(`a final read of ${key} through ${m.name}`, 15_000, async () => {
           const r = await fetch(`${m.clientUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: b64(key) }), signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
           return r?.status === 200 ? await r.json() : undefined;
-        });
+        }).catch(() => undefined);
+        if (answer === undefined) {
+          // The read stays unanswered in the history (it may or may not have happened).
+          anomalies.push(`${m.name} answered no read within 15 s after every fault was healed (${whyStopped([m])})`);
+          break;
+        }
         const value = answer.kvs?.[0]?.value;
         done(ok(value === undefined ? null : Buffer.from(value, "base64").toString()));
       }
@@ -131,24 +147,29 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const verdict = checkLinearizable(history);
     if (verdict.ok !== true) anomalies.push(`linearizability (${verdict.ok === false ? "violated" : "undecided"}) on ${verdict.key}: ${verdict.explanation}`);
 
-    const truth = await prefixHistory(leader.clientUrl);
+    const readBack = await prefixHistory(leader.clientUrl).catch((e: Error) => {
+      anomalies.push(`the prefix's history could not be read back from ${leader.name}: ${e.message} (${whyStopped(cluster.members)})`);
+      return undefined;
+    });
+    // Unread, nothing can be judged lost or seen wrongly: the anomaly above says why.
+    const truth = readBack ?? [];
     const acknowledged = history.flatMap((op) =>
       (op.kind === "put" && op.ret !== Infinity) || (op.kind === "cas" && op.result === true) ? [{ kind: op.kind, key: op.key, value: op.value }] : []
     );
     const written = new Set(truth.map((e) => `${e.key}=${e.value}`));
-    const lost = acknowledged.filter((op) => !written.has(`${op.key}=${op.value}`));
+    const lost = readBack ? acknowledged.filter((op) => !written.has(`${op.key}=${op.value}`)) : [];
     for (const op of lost.slice(0, 5)) anomalies.push(`acknowledged ${op.kind} ${op.key}=${op.value} is not in the history`);
 
     const last = truth.at(-1)?.revision ?? 0;
     await eventually("every watcher caught up", 20_000, () => (watchers.every((w) => w.lastRevision >= last) ? true : undefined)).catch(() => {});
     await Promise.all(watchers.map((w) => w.stop()));
-    for (const w of watchers) {
+    for (const w of readBack ? watchers : []) {
       const anomaly = watchAnomaly(w.events, truth);
       if (anomaly) anomalies.push(`watcher on ${w.member.name}: ${anomaly}`);
       else if (w.lastRevision < last) anomalies.push(`watcher on ${w.member.name} stopped at revision ${w.lastRevision} of ${last}`);
     }
 
-    const expiry = await leaseExpiry(leader.clientUrl);
+    const expiry = await leaseExpiry(leader.clientUrl).catch((e: Error) => `the final lease check could not finish: ${e.message}`);
     if (expiry) anomalies.push(expiry);
 
     return {
@@ -160,6 +181,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await cluster.close();
   }
+}
+
+/** What each member last said of stopping, if anything: why a cluster did not come back. */
+function whyStopped(members: readonly ClusterMember[]): string {
+  return members.map((m) => {
+    const said = m.output.match(/[^\n]*(?:stopped|failure|damaged)[^\n]*/g)?.at(-1);
+    return `${m.name}: ${said?.slice(0, 200) ?? "nothing"}`;
+  }).join("; ");
 }
 
 /**

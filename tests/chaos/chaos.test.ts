@@ -2,7 +2,9 @@
  * The chaos harness in the suite: three real members behind peer proxies for 60 s under every
  * fault the nemesis has — kill -9 and restart, SIGSTOP, a member cut off, a one-way cut, the
  * leader isolated, a bridge, slow peer links, leadership transfers, a member removed and added back
- * empty — with clients, watchers and leases throughout; then linearizability, durability, watches and leases are checked. The seed is
+ * empty, power cuts (every member or a majority, losing what no fsync covered), a slow disk — with
+ * clients, watchers and leases throughout; then linearizability, durability, watches and leases
+ * are checked. The seed is
  * new each run and printed, with the schedule when it fails; CONCORD_CHAOS_SEED draws the same
  * faults again (real processes' timing still varies).
  */
