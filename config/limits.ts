@@ -72,6 +72,13 @@ export const SEARCH_TIME_MS_MAX = 250;
 /** Rows one console call (search, folders) answers at most. */
 export const CONSOLE_ROWS_MAX = 1_000;
 /**
+ * A folder listing counts each folder's keys up to this many (more shows as "at least"), and ends
+ * its page, answering where to go on from, once its counts have read this many keys: a listing of
+ * folders with millions of keys reads a few milliseconds' worth, not all of them.
+ */
+export const FOLDER_COUNT_KEYS_MAX = 10_000;
+export const FOLDER_PAGE_COUNTED_KEYS_MAX = 100_000;
+/**
  * Changes a hash of the state (etcd's Hash and HashKV) reads at once: values are up to
  * REQUEST_BYTES_MAX each, so a page holds at most 48 MiB of them.
  */
@@ -288,6 +295,7 @@ export const LIMITS = {
   PEER_PROPOSALS_PER_BATCH_MAX, TICKS_PER_HEARTBEAT, CLIENT_PORT_PEEK_BYTES_MAX,
   CLIENT_PORT_READ_BYTES_MIN, CLIENT_PORT_READ_BYTES_MAX, CLIENT_PORT_CONNECT_RETRY_MS_MIN, CLIENT_PORT_CONNECT_RETRY_MS_MAX,
   CLIENT_PORT_CONNECT_TIMEOUT_MS, GRPC_STREAM_WINDOW_BYTES, GRPC_CONNECTION_WINDOW_BYTES, GRPC_CONNECTION_BUFFERED_BYTES_MAX,
+  FOLDER_COUNT_KEYS_MAX, FOLDER_PAGE_COUNTED_KEYS_MAX,
 };
 export type Limits = typeof LIMITS;
 
@@ -334,6 +342,8 @@ export function checkLimits(l: Limits = LIMITS, timing?: { heartbeatMs: number; 
     "a call's window fits in its connection's, and a window is below 2^31 bytes (HTTP/2's largest)");
   must(l.GRPC_CONNECTION_BUFFERED_BYTES_MAX >= l.GRPC_STREAM_WINDOW_BYTES,
     "a connection must hold at least one call's window of requests not yet read (GRPC_CONNECTION_BUFFERED_BYTES_MAX)");
+  must(0 < l.FOLDER_COUNT_KEYS_MAX && l.FOLDER_COUNT_KEYS_MAX <= l.FOLDER_PAGE_COUNTED_KEYS_MAX,
+    "a folder listing's page must be able to count at least one whole folder (FOLDER_COUNT_KEYS_MAX <= FOLDER_PAGE_COUNTED_KEYS_MAX)");
   if (timing) {
     must(timing.electionMs >= 5 * timing.heartbeatMs, "the election timeout must be at least 5 heartbeats");
     must(timing.heartbeatMs / l.TICKS_PER_HEARTBEAT >= 1,

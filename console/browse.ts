@@ -70,7 +70,7 @@ export const browseHandlers: Record<string, GatewayHandler> = {
     const listing = member.folders(prefix, separator, w.start as Uint8Array | undefined, limit);
     if (isEtcdError(listing)) return listing;
     return jsonObject().raw("header", header(member.header, listing.revision))
-      .list("folders", listing.folders, (f) => jsonObject().bytes("prefix", f.prefix).int("count", f.count).toString())
+      .list("folders", listing.folders, (f) => jsonObject().bytes("prefix", f.prefix).int("count", f.count).bool("more", f.more).toString())
       .list("keys", listing.keys, (k) => `"${k.toBase64()}"`)
       .raw("next", listing.next && `"${listing.next.toBase64()}"`)
       .toString();

@@ -13,7 +13,8 @@ import { go, href, route } from "./router.ts";
 import { Curl, ErrorLine, TypedConfirm } from "./widgets.tsx";
 
 interface Listing {
-  folders: { prefix: string; count: number }[];
+  /** With `more`, a folder holds at least `count` keys (the member stopped counting there). */
+  folders: { prefix: string; count: number; more: boolean }[];
   keys: string[];
   /** Where the next page starts (base64), if there is more. */
   next?: string;
@@ -21,12 +22,12 @@ interface Listing {
 
 /** One folder's children, a page at a time, listed by the member (/concord/v1/folders). */
 async function listFolder(prefix: string, separator: string, start?: string): Promise<Listing> {
-  const r = await call<{ folders?: { prefix: string; count?: string }[]; keys?: string[]; next?: string }>(
+  const r = await call<{ folders?: { prefix: string; count?: string; more?: boolean }[]; keys?: string[]; next?: string }>(
     "/concord/v1/folders",
     { key: b64(prefix), separator, limit: 200, ...(start ? { start } : {}) },
   );
   return {
-    folders: (r.folders ?? []).map((f) => ({ prefix: text(f.prefix), count: Number(f.count ?? 0) })),
+    folders: (r.folders ?? []).map((f) => ({ prefix: text(f.prefix), count: Number(f.count ?? 0), more: f.more === true })),
     keys: (r.keys ?? []).map(text),
     next: r.next,
   };
@@ -58,7 +59,7 @@ async function loadMore(prefix: string, separator: string): Promise<void> {
   listingOf(prefix).value = { folders: [...current.folders, ...more.folders], keys: [...current.keys, ...more.keys], next: more.next };
 }
 
-function Folder({ prefix, parent, separator, count }: { prefix: string; parent: string; separator: string; count: number }) {
+function Folder({ prefix, parent, separator, count, more }: { prefix: string; parent: string; separator: string; count: number; more: boolean }) {
   const open = expanded.value.has(prefix);
   const toggle = () => {
     const next = new Set(expanded.value);
@@ -72,7 +73,7 @@ function Folder({ prefix, parent, separator, count }: { prefix: string; parent: 
   return (
     <li data-folder={prefix}>
       <span class="folder" onClick={toggle}>{open ? "▾" : "▸"} {prefix.slice(parent.length)}</span>
-      <span class="count">{`${count} key${count === 1 ? "" : "s"}`}</span>{" "}
+      <span class="count">{`${count}${more ? "+" : ""} key${count === 1 && !more ? "" : "s"}`}</span>{" "}
       <a href={href("keys", { prefix, separator })} class="muted">open</a>
       {open && <Children prefix={prefix} separator={separator} />}
     </li>
@@ -84,7 +85,7 @@ function Children({ prefix, separator, root = false }: { prefix: string; separat
   if (!listing) return <ul class={`tree${root ? " root" : ""}`}><li class="muted">loading…</li></ul>;
   return (
     <ul class={`tree${root ? " root" : ""}`}>
-      {listing.folders.map((f) => <Folder key={f.prefix} prefix={f.prefix} parent={prefix} separator={separator} count={f.count} />)}
+      {listing.folders.map((f) => <Folder key={f.prefix} prefix={f.prefix} parent={prefix} separator={separator} count={f.count} more={f.more} />)}
       {listing.keys.map((k) => (
         <li key={k} data-key={k}><a href={href("key", { key: k })}>{k.slice(prefix.length) || k}</a></li>
       ))}
