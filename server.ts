@@ -17,7 +17,7 @@ import { createPeerApp, peerStream } from "./peer/server.ts";
 import { JwtTokens } from "./member/jwt_tokens.ts";
 import { Member } from "./member/member.ts";
 import { ALL_PLANTED_BUG_NAMES, ALL_PLANTED_BUGS, type PlantedBug } from "./member/planted_bugs.ts";
-import { serveClientPort } from "./runtime/client_port.ts";
+import { clientConnectionsRefused, serveClientPort } from "./runtime/client_port.ts";
 import { dialRefusal, peerDial } from "./runtime/dial.ts";
 import { servePeerPort } from "./runtime/peer_port.ts";
 import { args, env, type Listener, onShutdown } from "./runtime/serve.ts";
@@ -118,6 +118,7 @@ const stream = peerStream(opened, peerHosts);
 for (const url of config.listenPeerUrls) {
   listeners.push(await servePeerPort(host(url), Number(url.port), (r) => peerApp.fetch(r), stream, url.protocol === "https:" ? peerTls : undefined));
 }
+opened.refusals.countedElsewhere("CLIENT_PORT_CONNECTIONS_MAX", clientConnectionsRefused);
 const gateway = createGateway(opened, { sseHeartbeatMs: config.sseHeartbeatMs });
 addConsole(gateway, opened);
 // HTTP/2 connections to the client URLs are etcd's gRPC services (grpc/), as on etcd's port.

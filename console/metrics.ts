@@ -1,8 +1,9 @@
 /**
  * GET /metrics: a few of etcd's Prometheus metrics, in the text format, under etcd's names where
- * etcd has one (watchers, slow watchers, leader, revision, size) and concord_ for Concord's own.
+ * etcd has one (watchers, slow watchers, leader, revision, size) and concord_ for Concord's own,
+ * then what the member's metrics registry holds (metrics/: the limits' refusals).
  *
- * Owns: the names and the rendering. Never: counts anything itself.
+ * Owns: these gauges' names and their rendering. Never: counts anything itself.
  */
 import type { ApiMember } from "../member/client_api.ts";
 
@@ -24,5 +25,5 @@ export function metricsText(member: ApiMember, sseStreams: number): string {
     { name: "concord_raft_log_memory_bytes", help: "Data bytes of the log entries the Raft core holds in memory.", value: status.raftLogMemoryBytes },
     { name: "concord_raft_log_entries", help: "Log entries the Raft core holds in memory.", value: status.raftLogEntries },
     { name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", value: process.memoryUsage().rss },
-  ]);
+  ]) + member.metrics.text();
 }

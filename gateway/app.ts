@@ -24,7 +24,11 @@ export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
   return async (request: Request): Promise<Response> => {
     if (request.method !== "POST") return methodNotAllowed();
     const body = await readJsonBody(request);
-    if (isEtcdError(body)) return errorResponse(body);
+    if (isEtcdError(body)) {
+      // The one error of this code reading a body gives: the body is over GATEWAY_BODY_BYTES_MAX.
+      if (body.code === GrpcCode.RESOURCE_EXHAUSTED) member.refusals.count("GATEWAY_BODY_BYTES_MAX");
+      return errorResponse(body);
+    }
     const caller = await member.auth.caller(tokenOf(request));
     try {
       const answer = await handler(member, body, caller);

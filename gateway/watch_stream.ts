@@ -10,16 +10,14 @@
  */
 import { WATCH_STREAM_QUEUED_BYTES_MAX } from "../config/limits.ts";
 import type { HeaderContext } from "../etcd/types.ts";
-import type { WatchEvent, Watcher, WatchHub } from "../watch/hub.ts";
-import { type WatchCreate, type WatchOutput, type WatchPermission, type WatchResult, WatchSession } from "../watch/session.ts";
+import type { WatchEvent, Watcher } from "../watch/hub.ts";
+import { type WatchCreate, type WatchHost as SessionHost, type WatchOutput, type WatchPermission, type WatchResult, WatchSession } from "../watch/session.ts";
 import { ResponseBody } from "./response_body.ts";
 import { eventsJson, watchResponse } from "./watch_json.ts";
 
 /** What a stream needs of its member. */
-export interface WatchHost {
+export interface WatchHost extends SessionHost {
   readonly header: HeaderContext;
-  readonly revision: number;
-  readonly watches: WatchHub;
 }
 
 /** How responses are written on the wire. */

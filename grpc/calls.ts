@@ -14,6 +14,7 @@
  * a call waits, in order, until one ends — its answer written, not merely made). Never: what any method does, or a frame (the
  * connection has those).
  */
+import type { RefusingLimit } from "../metrics/limit_refusals.ts";
 import { GRPC_CONNECTION_BUFFERED_BYTES_MAX, GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { H2Stream, StreamEvents, StreamOpener } from "./h2/connection.ts";
@@ -90,6 +91,8 @@ interface ConnectionBudget {
   callsInFlight: number;
   /** … and those read whole, waiting for one of them to end before they start, oldest first. */
   waiting: Call[];
+  /** Counts a call a limit ended. */
+  refused(limit: RefusingLimit): void;
 }
 
 const MESSAGE_PREFIX_BYTES = 5;
@@ -118,8 +121,9 @@ export function unexpected(e: unknown): EtcdError {
 }
 
 /** gRPC calls on one connection's streams. */
-export function callOpener(route: Router, receiveBytesMax: number): StreamOpener {
-  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0, waiting: [] };
+/** `refused` counts each call a limit ends (none counted by default). */
+export function callOpener(route: Router, receiveBytesMax: number, refused: (limit: RefusingLimit) => void = () => {}): StreamOpener {
+  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0, waiting: [], refused };
   return (stream, headers) => new Call(stream, headers, route, receiveBytesMax, budget);
 }
 
@@ -184,6 +188,7 @@ class Call implements ServerCall, StreamEvents {
   data(bytes: Buffer): void {
     if (this.#ended) return this.stream.consumed(bytes.length);
     if (this.budget.bufferedBytes + bytes.length > GRPC_CONNECTION_BUFFERED_BYTES_MAX) {
+      this.budget.refused("GRPC_CONNECTION_BUFFERED_BYTES_MAX");
       return this.end(TOO_MUCH_BUFFERED);
     }
     // A copy: what a message keeps (its keys and values) must not hold the connection's whole read.
@@ -255,6 +260,7 @@ class Call implements ServerCall, StreamEvents {
       const head = this.#peek(MESSAGE_PREFIX_BYTES);
       const length = head.readUInt32BE(1);
       if (length > this.receiveBytesMax) {
+        this.budget.refused("GRPC_RECEIVE_BYTES_MAX");
         return this.end(new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${length} vs. ${this.receiveBytesMax})`));
       }
       if (this.#buffered < MESSAGE_PREFIX_BYTES + length) break;
@@ -293,7 +299,10 @@ class Call implements ServerCall, StreamEvents {
     this.#request = request;
     if (this.budget.callsInFlight < GRPC_CONNECTION_CALLS_IN_FLIGHT_MAX) return this.#run();
     // Waiting, its request counts as bytes the connection holds.
-    if (this.budget.bufferedBytes + body.length > GRPC_CONNECTION_BUFFERED_BYTES_MAX) return this.end(TOO_MUCH_BUFFERED);
+    if (this.budget.bufferedBytes + body.length > GRPC_CONNECTION_BUFFERED_BYTES_MAX) {
+      this.budget.refused("GRPC_CONNECTION_BUFFERED_BYTES_MAX");
+      return this.end(TOO_MUCH_BUFFERED);
+    }
     this.#waitingBytes = body.length;
     this.budget.bufferedBytes += body.length;
     this.budget.waiting.push(this);

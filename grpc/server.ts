@@ -10,6 +10,7 @@
  * Owns: which services are served, their routes, the receive limit, and closing every connection.
  * Never: listens by itself, or serves anything but gRPC.
  */
+import type { RefusingLimit } from "../metrics/limit_refusals.ts";
 import { GRPC_RECEIVE_BYTES_MAX } from "../config/limits.ts";
 import { EtcdError, GrpcCode } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
@@ -79,7 +80,8 @@ export function grpcConnections(member: ApiMember): GrpcConnections {
   const open = new Set<H2Connection>();
   return {
     injectConnection: (socket) => {
-      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX), () => open.delete(connection));
+      const refused = (limit: RefusingLimit) => member.refusals.count(limit);
+      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX, refused), () => open.delete(connection), refused);
       open.add(connection);
     },
     close: () => {

@@ -4,6 +4,8 @@
  *
  * Owns: the contract. Never: an implementation (member/ has it).
  */
+import type { LimitRefusals } from "../metrics/limit_refusals.ts";
+import type { Metrics } from "../metrics/registry.ts";
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import type { AuthService } from "./auth_service.ts";
 import type { EtcdError } from "../etcd/errors.ts";
@@ -24,6 +26,10 @@ export interface ApiMember {
   readonly revision: number;
   /** The member's watchers. */
   readonly watches: WatchHub;
+  /** What /metrics shows: surfaces count into it too. */
+  readonly metrics: Metrics;
+  /** What the member's limits (and the surfaces') refused. */
+  readonly refusals: LimitRefusals;
   /** A learner only serves serializable reads and status, as in etcd. */
   readonly isLearner: boolean;
   /** Replicates a write (checked against `caller` first, and as it applies); resolves once it is applied, with what applying it answered. */

@@ -19,7 +19,7 @@ import {
 import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
-import { EtcdError, isEtcdError } from "../etcd/errors.ts";
+import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { type PlantedBug, raftPlant } from "./planted_bugs.ts";
@@ -55,6 +55,8 @@ import { ReadBarrier } from "./read_barrier.ts";
 import { ReadyLoop } from "./ready_loop.ts";
 import { StateCommits } from "./state_commits.ts";
 import { WatchHub } from "../watch/hub.ts";
+import { Metrics } from "../metrics/registry.ts";
+import { LimitRefusals } from "../metrics/limit_refusals.ts";
 
 export interface MemberConfig extends BootstrapConfig {
   dataDir: string;
@@ -124,6 +126,10 @@ export class Member implements PeerService {
   readonly #auth: AuthService;
   /** Every watcher on this member, fed by what it applies. */
   readonly watches: WatchHub;
+  /** What /metrics shows; every part of the member, and each surface, counts into it. */
+  readonly metrics = new Metrics();
+  /** What the member's limits refused (concord_limit_refusals_total). */
+  readonly refusals = new LimitRefusals(this.metrics);
   /** etcd's request timeout: REQUEST_TIMEOUT_BASE_MS plus two election timeouts. */
   readonly #requestTimeoutMs: number;
   /** Writes waiting here to be applied: this member's proposals as leader, and those handed to it. */
@@ -240,6 +246,7 @@ export class Member implements PeerService {
       openForRead: () => this.#read(() => undefined),
       requestTimeoutMs: () => this.#requestTimeoutMs,
       failStop: (e) => this.#failStop(e),
+      refused: (limit) => this.refusals.count(limit),
     });
     this.#auth = new AuthService({
       store: () => this.#store.auth,
@@ -378,6 +385,13 @@ export class Member implements PeerService {
         return result;
       });
     }
+    if (asked.op === "leaseGrant") {
+      // LEASES_MAX is checked as the grant applies: its answer says whether it refused.
+      return this.#replicate(asked, caller).then((result) => {
+        if (isEtcdError(result) && result.message === StoreErrors.tooManyLeases.message) this.refusals.count("LEASES_MAX");
+        return result;
+      });
+    }
     return this.#replicate(asked, caller);
   }
 
@@ -390,7 +404,10 @@ export class Member implements PeerService {
       if (denied) return Promise.resolve(denied);
     }
     const command: Command = caller ? { ...asked, auth: caller } as Command & { auth: CallerAuth } : asked;
-    if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return Promise.resolve(MemberErrors.tooManyRequests);
+    if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) {
+      this.refusals.count("PENDING_PROPOSALS_MAX");
+      return Promise.resolve(MemberErrors.tooManyRequests);
+    }
     if (this.#raft.role === "leader") {
       if (!this.#raft.propose(encodeCommand(command))) return Promise.resolve(MemberErrors.leaderChanged);
       return this.#awaitIndex(this.#raft.log.lastIndex, command);
@@ -606,7 +623,10 @@ export class Member implements PeerService {
    */
   acceptForwarded(proposals: readonly ForwardedProposal[]): Placement[] {
     const placements = proposals.map(({ rid, data }): Placement => {
-      if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) return { rid, index: REFUSED_BUSY, term: 0 };
+      if (this.#waitingProposals() >= (this.#config.pendingProposalsMax ?? PENDING_PROPOSALS_MAX)) {
+        this.refusals.count("PENDING_PROPOSALS_MAX");
+        return { rid, index: REFUSED_BUSY, term: 0 };
+      }
       if (!this.#raft.propose(data)) return { rid, index: REFUSED_NOT_LEADER, term: 0 };
       this.#proposals.accepted(this.#raft.log.lastIndex);
       return { rid, index: this.#raft.log.lastIndex, term: this.#raft.term };

@@ -13,6 +13,7 @@
  * Owns: the pages, the pin, the bounds. Never: the semantics of a range (store/applier.ts's
  * finishRange, and the MVCC store's page), or checks a caller's permissions.
  */
+import type { RefusingLimit } from "../metrics/limit_refusals.ts";
 import { RANGE_AT_ONCE_KEYS_MAX, RANGE_INSTALL_WAIT_MS, RANGE_PAGE_BYTES, RANGE_PAGE_KEYS, RANGE_RESPONSE_BYTES_MAX, SEARCH_PAGE_KEYS, SEARCH_TIME_MS_MAX } from "../config/limits.ts";
 import { Errors, type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan, type KeySpan } from "../etcd/keys.ts";
@@ -35,6 +36,8 @@ export interface PagedRangeHooks {
   /** The clock, ms, and how long a read may take before it is answered "request timed out". */
   now(): number;
   timeoutMs(): number;
+  /** Counts a read its limit refused (RANGE_RESPONSE_BYTES_MAX). */
+  refused(limit: RefusingLimit): void;
 }
 
 export interface Pin {
@@ -115,7 +118,10 @@ export async function pagedRange(r: RangeRequest, hooks: PagedRangeHooks, txn?: 
         bytes = kvs.reduce((n, kv) => n + kv.key.length + kv.value.length, 0);
       }
       const answered = (txn?.answered.bytes ?? 0) + bytes;
-      if (answered > RANGE_RESPONSE_BYTES_MAX) return Errors.responseTooLarge(answered);
+      if (answered > RANGE_RESPONSE_BYTES_MAX) {
+        hooks.refused("RANGE_RESPONSE_BYTES_MAX");
+        return Errors.responseTooLarge(answered);
+      }
       if (page.done) break;
       if (hooks.now() > deadline) return MemberErrors.timeout;
       after = page.last;

@@ -9,6 +9,7 @@
  * Never: waits for the log (the member's read barrier comes first), checks permissions (the
  * member does, before), or proposes anything.
  */
+import type { RefusingLimit } from "../metrics/limit_refusals.ts";
 import { COMPACTION_BATCH_ROWS } from "../config/limits.ts";
 import { type EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
@@ -38,6 +39,8 @@ export interface StateReadsHooks {
   requestTimeoutMs(): number;
   /** A write to the state failed. */
   failStop(e: unknown): void;
+  /** A read was refused by one of the member's limits. */
+  refused(limit: RefusingLimit): void;
 }
 
 /** range_end "\0": every key from the key on (with an empty key: every key). */
@@ -59,6 +62,7 @@ export class StateReads {
       now: () => performance.now(),
       timeoutMs: () => hooks.requestTimeoutMs(),
       pin: (revision) => this.#pin(revision),
+      refused: (limit) => hooks.refused(limit),
     };
   }
 

@@ -58,8 +58,13 @@ function connectionsMax(): number {
   return Math.max(0, Math.floor((Number(files[1]) - CLIENT_PORT_DESCRIPTORS_RESERVED) / DESCRIPTORS_PER_CONNECTION));
 }
 
-/** Client connections open on every client port of the process, counted by their acceptors' threads. */
+/** Client connections open on every client port of the process, counted by their acceptors' threads … */
 const connectionsOpen = new Int32Array(new SharedArrayBuffer(4));
+/** … and those closed at once because the process could hold no more. */
+const connectionsRefused = new Int32Array(new SharedArrayBuffer(4));
+
+/** Client connections refused so far because the process could hold no more (its descriptors, less the reserve). */
+export const clientConnectionsRefused = (): number => Atomics.load(connectionsRefused, 0);
 
 /** The directories of the inner servers' sockets: the prefix, then the process id, then random letters. */
 const SOCKET_DIR_PREFIX = "concord-client-port-";
@@ -123,7 +128,7 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   send({
     start: {
       hostname, port, http1Path, h2Path, peekTimeoutMs: options.peekTimeoutMs ?? CLIENT_PORT_PEEK_TIMEOUT_MS,
-      connectionsOpen, connectionsMax: connectionsMax(), ...(options.tls ? { tls: options.tls } : {}),
+      connectionsOpen, connectionsMax: connectionsMax(), connectionsRefused, ...(options.tls ? { tls: options.tls } : {}),
     },
   });
   const started = await listening;

@@ -50,8 +50,10 @@ export interface SplitterOptions {
   peekTimeoutMs: number;
   /** Client connections open (element 0), shared by every splitter of the process … */
   connectionsOpen: Int32Array;
-  /** … and how many may be; one more is closed at once. */
+  /** … and how many may be; one more is closed at once … */
   connectionsMax: number;
+  /** … and counted here (element 0), shared the same way. */
+  connectionsRefused: Int32Array;
   /** Serve TLS with this; plain TCP without. */
   tls?: SplitterTls;
 }
@@ -75,6 +77,7 @@ export function listenSplitter(options: SplitterOptions): Promise<Splitter> {
 function admit(options: SplitterOptions): boolean {
   if (Atomics.add(options.connectionsOpen, 0, 1) < options.connectionsMax) return true;
   Atomics.sub(options.connectionsOpen, 0, 1);
+  Atomics.add(options.connectionsRefused, 0, 1);
   return false;
 }
 

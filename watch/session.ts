@@ -8,6 +8,7 @@
  * consumer is behind and re-reads them from history once it is woken.
  * Never: encodes a response (the output does, in its surface's format) or buffers events itself.
  */
+import type { LimitRefusals } from "../metrics/limit_refusals.ts";
 import { WATCHERS_MAX, WATCHERS_PER_STREAM_MAX } from "../config/limits.ts";
 import { type EtcdError, grpcErrorText } from "../etcd/errors.ts";
 import { compareBytes, keySpan } from "../etcd/keys.ts";
@@ -41,6 +42,8 @@ export interface WatchResult {
 export interface WatchHost {
   readonly revision: number;
   readonly watches: WatchHub;
+  /** Where a watcher refused by a limit is counted. */
+  readonly refusals: Pick<LimitRefusals, "count">;
 }
 
 /** Where a session's responses go, in the surface's own format. */
@@ -111,8 +114,14 @@ export class WatchSession implements WatchSink {
     const span = keySpan(key, r.rangeEnd);
     const refuse = (reason: string) => this.#output.control(current, { watchId: -1, created: true, canceled: true, cancelReason: reason });
     if (span.kind === "between" && compareBytes(key, span.end) >= 0) return void refuse(EMPTY_RANGE);
-    if (this.#watchers.size >= WATCHERS_PER_STREAM_MAX) return void refuse(STREAM_FULL);
-    if (this.#host.watches.size >= WATCHERS_MAX) return void refuse(MEMBER_FULL);
+    if (this.#watchers.size >= WATCHERS_PER_STREAM_MAX) {
+      this.#host.refusals.count("WATCHERS_PER_STREAM_MAX");
+      return void refuse(STREAM_FULL);
+    }
+    if (this.#host.watches.size >= WATCHERS_MAX) {
+      this.#host.refusals.count("WATCHERS_MAX");
+      return void refuse(MEMBER_FULL);
+    }
     // etcd refuses a watch its caller may not read with a created-and-canceled answer, the
     // check's error as grpc-go prints it for the reason.
     const denied = this.#permitted(key, r.rangeEnd);

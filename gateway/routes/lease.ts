@@ -91,7 +91,9 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
     // one too long to read fails the stream alone (429).
     if (!first.value.ok) {
       const e = first.value.error;
-      return e.code === GrpcCode.RESOURCE_EXHAUSTED ? streamErrorResponse(e) : errorResponse(e);
+      if (e.code !== GrpcCode.RESOURCE_EXHAUSTED) return errorResponse(e);
+      member.refusals.count("GATEWAY_BODY_BYTES_MAX");
+      return streamErrorResponse(e);
     }
     const decoded = decodeBody(leaseIdSchema, first.value.value);
     if (isEtcdError(decoded)) return errorResponse(new EtcdError(GrpcCode.UNKNOWN, decoded.message));
@@ -116,7 +118,10 @@ export async function keepAlive(member: ApiMember, request: Request): Promise<Re
         await out.whenWritable();
         if (out.closed) break;
         if (!value.ok) {
-          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) out.write(streamErrorLine(value.error));
+          if (value.error.code === GrpcCode.RESOURCE_EXHAUSTED) {
+            member.refusals.count("GATEWAY_BODY_BYTES_MAX");
+            out.write(streamErrorLine(value.error));
+          }
           break;
         }
         const decoded = decodeBody(leaseIdSchema, value.value);

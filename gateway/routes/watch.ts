@@ -75,7 +75,10 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
   if (!first.done) {
     const read = readRequest(first.value);
     if ("unreadable" in read) return errorResponse(read.unreadable);
-    if ("refused" in read) return streamErrorResponse(read.refused);
+    if ("refused" in read) {
+      member.refusals.count("GATEWAY_BODY_BYTES_MAX");
+      return streamErrorResponse(read.refused);
+    }
     firstRequest = read.request;
   }
   const stream = new WatchStream(member, gatewayFraming, permitted);
@@ -87,6 +90,7 @@ export async function gatewayWatch(member: ApiMember, request: Request): Promise
       const read = readRequest(value);
       if ("unreadable" in read) return;
       if ("refused" in read) {
+        member.refusals.count("GATEWAY_BODY_BYTES_MAX");
         stream.write(streamErrorLine(read.refused));
         return stream.close();
       }

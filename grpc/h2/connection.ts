@@ -15,6 +15,7 @@
  * Owns: frames, stream states, windows, the socket. Never: gRPC's framing or any call's meaning,
  * and never throws at the socket: a client's protocol error ends its connection with GOAWAY.
  */
+import type { RefusingLimit } from "../../metrics/limit_refusals.ts";
 import {
   GRPC_CONCURRENT_STREAMS_MAX, GRPC_CONNECTION_UNSENT_BYTES_MAX, GRPC_CONNECTION_WINDOW_BYTES, GRPC_HEADER_LIST_BYTES_MAX,
   GRPC_STREAM_WINDOW_BYTES,
@@ -137,8 +138,8 @@ export class H2Connection {
   /** Inside #read: frames are being handled (a handler's answer must not start another read). */
   #parsing = false;
 
-  /** `onClosed` hears once that the connection is over. */
-  constructor(socket: ByteStream, open: StreamOpener, readonly onClosed?: () => void) {
+  /** `onClosed` hears once that the connection is over; `onRefused`, of each stream or header block a limit refused. */
+  constructor(socket: ByteStream, open: StreamOpener, readonly onClosed?: () => void, readonly onRefused?: (limit: RefusingLimit) => void) {
     this.#socket = socket;
     this.#open = open;
     socket.onData = (chunk) => this.#read(chunk);
@@ -454,7 +455,10 @@ export class H2Connection {
     const block = this.#continuing;
     if (!block || block.streamId !== streamId) return this.#fail(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without its HEADERS");
     block.bytes += payload.length;
-    if (block.bytes > GRPC_HEADER_LIST_BYTES_MAX) return this.#fail(ErrorCode.ENHANCE_YOUR_CALM, "a header block beyond the header list limit");
+    if (block.bytes > GRPC_HEADER_LIST_BYTES_MAX) {
+      this.onRefused?.("GRPC_HEADER_LIST_BYTES_MAX");
+      return this.#fail(ErrorCode.ENHANCE_YOUR_CALM, "a header block beyond the header list limit");
+    }
     block.pieces.push(Buffer.from(payload));
     if ((flags & Flag.END_HEADERS) === 0) return;
     this.#continuing = undefined;
@@ -467,6 +471,7 @@ export class H2Connection {
     if ("error" in headers) {
       if (headers.compression) return this.#fail(ErrorCode.COMPRESSION_ERROR, headers.error);
       // Headers beyond GRPC_HEADER_LIST_BYTES_MAX: that stream alone is refused.
+      this.onRefused?.("GRPC_HEADER_LIST_BYTES_MAX");
       this.#lastStreamId = Math.max(this.#lastStreamId, streamId);
       const stream = this.#streams.get(streamId);
       if (stream) {
@@ -483,7 +488,10 @@ export class H2Connection {
     }
     if (streamId <= this.#lastStreamId) return; // trailers for a stream already ended
     this.#lastStreamId = streamId;
-    if (this.#streams.size >= GRPC_CONCURRENT_STREAMS_MAX) return void this.#write(frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM));
+    if (this.#streams.size >= GRPC_CONCURRENT_STREAMS_MAX) {
+      this.onRefused?.("GRPC_CONCURRENT_STREAMS_MAX");
+      return void this.#write(frame32(FrameType.RST_STREAM, streamId, ErrorCode.REFUSED_STREAM));
+    }
     const stream = new H2Stream(streamId, this, this.#peerStreamWindow);
     this.#streams.set(streamId, stream);
     stream.events = this.#open(stream, headers);

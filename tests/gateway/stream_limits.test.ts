@@ -2,7 +2,8 @@
  * Streamed requests (watch, keep-alive) are bounded as a user would want of a server they share:
  * one request that never ends is refused once past gRPC's limit rather than buffered, and a client
  * that sends requests and reads none of the answers is read no further until it reads — the
- * member's memory does not hold what it owes — after which every answer arrives.
+ * member's memory does not hold what it owes — after which every answer arrives. Each refusal is
+ * counted in /metrics under the limit's name.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -27,6 +28,13 @@ function anonymousMemory(pid: number): number {
 }
 
 const RESULT = '{"result"';
+
+/** What /metrics says `limit` has refused so far. */
+async function refused(limit: string): Promise<number> {
+  const text = await (await fetch(`${member.url}/metrics`)).text();
+  const line = new RegExp(`^concord_limit_refusals_total\\{limit="${limit}"\\} (\\d+)$`, "m").exec(text);
+  return Number(line?.[1] ?? 0);
+}
 
 /**
  * A raw HTTP/1.1 POST whose body is written as the test likes. The response is kept whole while
@@ -64,6 +72,7 @@ function rawPost(path: string, contentLength: number) {
 
 for (const [name, path, start] of [["watch", "/v3/watch", `{"create_request":{"key":"`], ["keep-alive", "/v3/lease/keepalive", `{"ID":"`]] as const) {
   test(`stream limits > a ${name} request that never ends is refused past gRPC's limit, not buffered`, async () => {
+    const refusedBefore = await refused("GATEWAY_BODY_BYTES_MAX");
     const http = rawPost(path, 64 << 20);
     try {
       http.socket.write(start);
@@ -75,6 +84,7 @@ for (const [name, path, start] of [["watch", "/v3/watch", `{"create_request":{"k
       const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
       assert.equal(body.error.grpc_code, 8);
       assert.match(body.error.message, /^grpc: received message larger than max \(\d+ vs\. 2097152\)$/);
+      assert.equal(await refused("GATEWAY_BODY_BYTES_MAX"), refusedBefore + 1);
     } finally {
       http.socket.destroy();
     }

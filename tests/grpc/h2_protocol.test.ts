@@ -5,7 +5,8 @@
  *   the member goes on answering;
  * - a client's flow-control windows are kept: with a 1,000-byte window a 100 KB answer arrives in
  *   pieces no larger than what was granted, whole;
- * - a message that says it is 1 GiB is refused from its first five bytes, in grpc-go's words;
+ * - a message that says it is 1 GiB is refused from its first five bytes, in grpc-go's words, and
+ *   counted in /metrics under GRPC_RECEIVE_BYTES_MAX;
  * - a client that asks thousands of times and never reads holds a bounded share of the member's
  *   memory, and others are answered meanwhile.
  */
@@ -220,7 +221,14 @@ test("h2 protocol > a 1,000-byte window gets a 100 KB answer in pieces within wh
   }
 });
 
+/** What /metrics says `limit` has refused so far. */
+async function refused(limit: string): Promise<number> {
+  const text = await (await fetch(`${member.url}/metrics`)).text();
+  return Number(new RegExp(`^concord_limit_refusals_total\\{limit="${limit}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+}
+
 test("h2 protocol > a message that says it is 1 GiB is refused from its first five bytes, in grpc-go's words", async () => {
+  const refusedBefore = await refused("GRPC_RECEIVE_BYTES_MAX");
   const c = await RawConnection.open(port);
   try {
     c.send(frame(HEADERS, END_HEADERS, 1, requestHeaders("/etcdserverpb.KV/Put")), frame(DATA, 0, 1, Buffer.concat([Buffer.from([0]), u32(2 ** 30)])));
@@ -229,6 +237,7 @@ test("h2 protocol > a message that says it is 1 GiB is refused from its first fi
     const h = c.headersOf(f);
     assert.equal(h.get("grpc-status"), "8");
     assert.equal(decodeURIComponent(h.get("grpc-message") ?? ""), "grpc: received message larger than max (1073741824 vs. 2097152)");
+    assert.equal(await refused("GRPC_RECEIVE_BYTES_MAX"), refusedBefore + 1);
   } finally {
     c.close();
   }

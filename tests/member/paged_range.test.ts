@@ -124,6 +124,7 @@ test("paged range > a read whose answer would pass RANGE_RESPONSE_BYTES_MAX is r
     assert.equal(answer.code, GrpcCode.RESOURCE_EXHAUSTED);
     assert.match(answer.message, new RegExp(`^grpc: trying to send message larger than max \\(\\d+ vs\\. ${RANGE_RESPONSE_BYTES_MAX}\\)$`));
     assert.equal(member.revision, revision);
+    assert.equal(member.refusals.refused("RANGE_RESPONSE_BYTES_MAX"), 1, "the refusal counted for /metrics");
     const some = await member.range(rangeOf("big/", { limit: 3 }));
     assert.ok(!isEtcdError(some) && some.kvs.length === 3 && some.more, "a limit under it is answered");
     // What the answer holds is what counts: keys only, the newest one, or the few a filter lets through.
