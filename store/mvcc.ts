@@ -10,6 +10,7 @@
  */
 import { Errors, type EtcdError } from "../etcd/errors.ts";
 import { type KeySpan } from "../etcd/keys.ts";
+import { HISTORY_WALK_CHANGES_MAX } from "../config/limits.ts";
 import { type Bytes, EMPTY_BYTES, EventType, type KeyValue, type LeaseId, type MvccChange, NO_LEASE } from "../etcd/types.ts";
 import type { Meta } from "./meta.ts";
 import type { Database, SqlValue, Statement } from "./sqlite.ts";
@@ -22,7 +23,7 @@ type LiveRow = {
   lease: string;
   value: Uint8Array;
 };
-type IndexRow = { key: Uint8Array; mod_revision: number; sub: number; version: number; create_revision: number };
+type IndexRow = { key: Uint8Array; mod_revision: number; sub: number; version: number; create_revision: number; changes: number };
 type HistoryRow = LiveRow & { sub: number; prev_revision: number; prev_sub: number };
 
 /** What a range read found: key-values in key order (at most `limit`) and how many keys matched. */
@@ -104,6 +105,7 @@ type SpanStatements = { live: Statement; count: Statement; keys: Statement; live
 const LIVE_COLUMNS = "i.key, i.create_revision, i.mod_revision, i.version, i.lease, " +
   "(SELECT h.value FROM kv_history AS h WHERE h.mod_revision = i.mod_revision AND h.sub = i.sub) AS value";
 const LIVE_JOIN = "kv_index AS i";
+const INDEX_COLUMNS = "i.key, i.mod_revision, i.sub, i.version, i.create_revision, i.changes";
 
 export class Mvcc {
   readonly #meta: Meta;
@@ -112,6 +114,9 @@ export class Mvcc {
   readonly #liveOf: Statement;
   readonly #historyAt: Statement;
   readonly #chainAt: Statement;
+  readonly #skipAfter: Statement;
+  readonly #writeSkip: Statement;
+  readonly #deleteSkip: Statement;
   readonly #historyKeyAt: Statement;
   readonly #writeIndex: Statement;
   readonly #deleteIndex: Statement;
@@ -137,25 +142,26 @@ export class Mvcc {
           ? db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE ${where} AND i.version > 0`)
           : db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE ${where} AND i.version > 0 ORDER BY i.key LIMIT ?`),
         count: db.prepare(`SELECT count(*) AS n FROM kv_index AS i WHERE ${where} AND i.version > 0`),
-        keys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} ORDER BY i.key`),
-        liveKeys: db.prepare(`SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} AND i.version > 0 ORDER BY i.key`),
-        keysAfter: db.prepare(
-          `SELECT i.key, i.mod_revision, i.sub, i.version, i.create_revision FROM kv_index AS i WHERE ${where} AND i.key > ? ORDER BY i.key LIMIT ?`,
-        ),
+        keys: db.prepare(`SELECT ${INDEX_COLUMNS} FROM kv_index AS i WHERE ${where} ORDER BY i.key`),
+        liveKeys: db.prepare(`SELECT ${INDEX_COLUMNS} FROM kv_index AS i WHERE ${where} AND i.version > 0 ORDER BY i.key`),
+        keysAfter: db.prepare(`SELECT ${INDEX_COLUMNS} FROM kv_index AS i WHERE ${where} AND i.key > ? ORDER BY i.key LIMIT ?`),
       };
     };
     this.#bySpan = { single: statementsFor("single"), from: statementsFor("from"), between: statementsFor("between") };
-    this.#indexOf = db.prepare("SELECT key, mod_revision, sub, version, create_revision FROM kv_index WHERE key = ?");
+    this.#indexOf = db.prepare(`SELECT ${INDEX_COLUMNS} FROM kv_index AS i WHERE i.key = ?`);
     this.#liveOf = db.prepare(`SELECT ${LIVE_COLUMNS} FROM ${LIVE_JOIN} WHERE i.key = ? AND i.version > 0`);
     this.#historyKeyAt = db.prepare("SELECT key, create_revision, mod_revision, version, lease FROM kv_history WHERE mod_revision = ? AND sub = ?");
     this.#chainAt = db.prepare("SELECT mod_revision, version, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?");
+    this.#skipAfter = db.prepare("SELECT mod_revision, sub FROM kv_history_skips WHERE key = ? AND mod_revision > ? ORDER BY mod_revision, sub LIMIT 1");
+    this.#writeSkip = db.prepare("INSERT INTO kv_history_skips (key, mod_revision, sub) VALUES (?, ?, ?)");
+    this.#deleteSkip = db.prepare("DELETE FROM kv_history_skips WHERE key = ? AND mod_revision = ? AND sub = ?");
     this.#historyAt = db.prepare(
       "SELECT key, create_revision, mod_revision, version, lease, value, sub, prev_revision, prev_sub FROM kv_history WHERE mod_revision = ? AND sub = ?",
     );
     this.#writeIndex = db.prepare(
-      "INSERT INTO kv_index (key, mod_revision, sub, create_revision, version, lease) VALUES (?, ?, ?, ?, ?, ?) " +
+      "INSERT INTO kv_index (key, mod_revision, sub, create_revision, version, lease, changes) VALUES (?, ?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (key) DO UPDATE SET mod_revision = excluded.mod_revision, sub = excluded.sub, " +
-        "create_revision = excluded.create_revision, version = excluded.version, lease = excluded.lease",
+        "create_revision = excluded.create_revision, version = excluded.version, lease = excluded.lease, changes = excluded.changes",
     );
     this.#deleteIndex = db.prepare("DELETE FROM kv_index WHERE key = ? AND mod_revision = ? AND sub = ?");
     this.#appendHistory = db.prepare(
@@ -233,7 +239,7 @@ export class Mvcc {
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const entry of statements.keys.all<IndexRow>(...params)) {
-      const at = this.#versionAt(entry.mod_revision, entry.sub, rev);
+      const at = this.#versionAt(entry, rev);
       if (at === undefined) continue;
       count++;
       if (options.countOnly || (options.limit > 0 && kvs.length >= options.limit)) continue;
@@ -266,7 +272,7 @@ export class Mvcc {
         live++;
         continue;
       }
-      const at = current ? { revision: row.mod_revision, sub: row.sub } : this.#versionAt(row.mod_revision, row.sub, rev);
+      const at = current ? { revision: row.mod_revision, sub: row.sub } : this.#versionAt(row, rev);
       if (at === undefined) continue;
       live++;
       if (!wanted) continue;
@@ -282,11 +288,13 @@ export class Mvcc {
   }
 
   /**
-   * Where the version of a key in effect at `rev` is — following its chain back from (revision,
-   * sub) without reading values — or undefined when the key was not live then.
+   * Where the version of a key (its index row) in effect at `rev` is — following its chain back,
+   * without reading values, from its first skip after `rev` (or its newest change): at most
+   * HISTORY_WALK_CHANGES_MAX steps — or undefined when the key was not live then.
    */
-  #versionAt(revision: number, sub: number, rev: number): { revision: number; sub: number } | undefined {
-    let at = { revision, sub };
+  #versionAt(newest: IndexRow, rev: number): { revision: number; sub: number } | undefined {
+    const skip = newest.mod_revision > rev ? this.#skipAfter.get<{ mod_revision: number; sub: number }>(newest.key, rev) : undefined;
+    let at = skip ? { revision: skip.mod_revision, sub: skip.sub } : { revision: newest.mod_revision, sub: newest.sub };
     for (;;) {
       const row = this.#chainAt.get<{ mod_revision: number; version: number; prev_revision: number; prev_sub: number }>(at.revision, at.sub);
       // A missing row was compacted away: the key had no live version at `rev`.
@@ -386,9 +394,13 @@ export class Mvcc {
       this.#compacted.revision, this.#compacted.sub, this.#compactRevision, rows,
     );
     for (const row of page) {
-      if (row.prev_revision > 0) this.#deleteHistory.run(row.prev_revision, row.prev_sub);
+      if (row.prev_revision > 0) {
+        this.#deleteHistory.run(row.prev_revision, row.prev_sub);
+        this.#deleteSkip.run(row.key, row.prev_revision, row.prev_sub);
+      }
       if (row.version === 0) {
         this.#deleteHistory.run(row.mod_revision, row.sub);
+        this.#deleteSkip.run(row.key, row.mod_revision, row.sub);
         this.#deleteIndex.run(row.key, row.mod_revision, row.sub);
       }
     }
@@ -421,7 +433,8 @@ export class Mvcc {
     const lt = leaseText(lease);
     const prevRevision = prev?.mod_revision ?? 0;
     const prevSub = prev?.sub ?? 0;
-    this.#writeIndex.run(key, revision, sub, createRevision, version, lt);
+    const changes = this.#counted(key, (prev?.changes ?? 0) + 1, revision, sub);
+    this.#writeIndex.run(key, revision, sub, createRevision, version, lt, changes);
     this.#appendHistory.run(revision, sub, key, createRevision, version, lt, value, prevRevision, prevSub);
     this.recorder?.push({
       type: EventType.PUT,
@@ -436,11 +449,17 @@ export class Mvcc {
     const live = statements.liveKeys.all<IndexRow>(...spanParams(kind));
     live.forEach((prev, i) => {
       const sub = firstSub + i;
-      this.#writeIndex.run(prev.key, revision, sub, 0, 0, "0");
+      this.#writeIndex.run(prev.key, revision, sub, 0, 0, "0", this.#counted(prev.key, prev.changes + 1, revision, sub));
       this.#appendHistory.run(revision, sub, prev.key, 0, 0, "0", EMPTY_BYTES, prev.mod_revision, prev.sub);
       this.recorder?.push(deleteChange(prev.key, revision, prev.mod_revision, prev.sub));
     });
     return live.length;
+  }
+
+  /** A key's change count with this change; every HISTORY_WALK_CHANGES_MAX-th change is a skip. */
+  #counted(key: Bytes, changes: number, revision: number, sub: number): number {
+    if (changes % HISTORY_WALK_CHANGES_MAX === 0) this.#writeSkip.run(key, revision, sub);
+    return changes;
   }
 
   commitRevision(revision: number): void {

@@ -14,9 +14,11 @@
  *   - members: the cluster's members (id, name, URLs, learner or voter);
  *   - kv_history: every change of every key, in revision order (main, sub), kept until
  *     compaction; a delete is a tombstone row (version 0). Each row points at the key's previous
- *     change, so a key's versions form a chain from its newest change backwards.
+ *     change, so a key's versions form a chain from its newest change backwards;
+ *   - kv_history_skips: every HISTORY_WALK_CHANGES_MAX-th change of each key (by key, revision),
+ *     where a read at a past revision starts its walk back along the chain, so no walk is longer;
  *   - kv_index: one row per key that has history — its newest change (a tombstone when the key
- *     is deleted now), create revision, version and lease. The small rows keep the per-put random
+ *     is deleted now), create revision, version, lease, and how many changes it has had. The small rows keep the per-put random
  *     write small; values are written once, appended in revision order (etcd's bbolt backend and
  *     in-memory key index, in SQLite). Indexed by lease, for the keys a lease revoke deletes.
  *   - leases: every granted lease (decimal id), its TTL and the remaining TTL the leader last
@@ -26,10 +28,11 @@
  * Two files because the log's fsync then runs on its own thread while the state is applied on the
  * main one; the applied index lives with the state it describes, so applying stays atomic.
  */
+import { HISTORY_WALK_CHANGES_MAX } from "../config/limits.ts";
 import type { Database } from "./sqlite.ts";
 
 /** Brings a database to the newest schema: `steps[i]` takes it from version i to i + 1. */
-function migrate(db: Database, steps: readonly string[]): void {
+export function migrate(db: Database, steps: readonly string[]): void {
   db.exec("PRAGMA journal_mode=WAL");
   const found = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
   if (found > steps.length) {
@@ -52,8 +55,8 @@ export function applyLogSchema(db: Database): void {
   db.exec("PRAGMA synchronous=FULL");
 }
 
-export function applyStateSchema(db: Database): void {
-  migrate(db, [`
+/** state.db's schema, step by step (a test makes an older state with the first steps). */
+export const STATE_SCHEMA_STEPS: readonly string[] = [`
     CREATE TABLE meta (name TEXT PRIMARY KEY, value ANY) WITHOUT ROWID, STRICT;
     CREATE TABLE kv_history (
       mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL,
@@ -77,7 +80,21 @@ export function applyStateSchema(db: Database): void {
     // Users and roles (etcd's auth store); whether auth is on and its revision live in meta.
     `CREATE TABLE auth_users (name TEXT PRIMARY KEY, password TEXT NOT NULL, roles TEXT NOT NULL, no_password INTEGER NOT NULL) WITHOUT ROWID, STRICT;
      CREATE TABLE auth_roles (name TEXT PRIMARY KEY, perms TEXT NOT NULL) WITHOUT ROWID, STRICT;`,
-  ]);
+    // Skips along each key's chain, so a read at a past revision walks at most
+    // HISTORY_WALK_CHANGES_MAX changes: kv_index counts each key's changes, and every
+    // HISTORY_WALK_CHANGES_MAX-th is recorded here (for history already there, counted in order).
+    `ALTER TABLE kv_index ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE kv_history_skips (
+       key BLOB NOT NULL, mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL, PRIMARY KEY (key, mod_revision, sub)
+     ) WITHOUT ROWID, STRICT;
+     UPDATE kv_index SET changes = c.n FROM (SELECT key, count(*) AS n FROM kv_history GROUP BY key) AS c WHERE c.key = kv_index.key;
+     INSERT INTO kv_history_skips SELECT key, mod_revision, sub FROM (
+       SELECT key, mod_revision, sub, row_number() OVER (PARTITION BY key ORDER BY mod_revision, sub) AS n FROM kv_history
+     ) WHERE n % ${HISTORY_WALK_CHANGES_MAX} = 0;`,
+];
+
+export function applyStateSchema(db: Database): void {
+  migrate(db, STATE_SCHEMA_STEPS);
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.
   db.exec("PRAGMA wal_autocheckpoint=0");
