@@ -64,10 +64,12 @@ export const RANGE_AT_ONCE_KEYS_MAX = 32;
  */
 export const RANGE_RESPONSE_BYTES_MAX = 64 * MiB;
 /**
- * Concord's search looks at this many keys per page, the event loop free between pages, and
- * answers (with where to go on from) once it has looked for this long, ms.
+ * Concord's search looks at this many keys per page — fewer when their values pass
+ * SEARCH_PAGE_BYTES (at least one: a page of 1,000 values of 1.5 MiB would scan 1.5 GB) — the event
+ * loop free between pages, and answers (with where to go on from) once it has looked for this long, ms.
  */
 export const SEARCH_PAGE_KEYS = 1_000;
+export const SEARCH_PAGE_BYTES = 8 * MiB;
 export const SEARCH_TIME_MS_MAX = 250;
 /**
  * Steps a read at a past revision walks back along one key's chain of changes at most: every

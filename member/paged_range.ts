@@ -14,7 +14,7 @@
  * finishRange, and the MVCC store's page), or checks a caller's permissions.
  */
 import type { RefusingLimit } from "../metrics/limit_refusals.ts";
-import { RANGE_AT_ONCE_KEYS_MAX, RANGE_INSTALL_WAIT_MS, RANGE_PAGE_BYTES, RANGE_PAGE_KEYS, RANGE_RESPONSE_BYTES_MAX, SEARCH_PAGE_KEYS, SEARCH_TIME_MS_MAX } from "../config/limits.ts";
+import { RANGE_AT_ONCE_KEYS_MAX, RANGE_INSTALL_WAIT_MS, RANGE_PAGE_BYTES, RANGE_PAGE_KEYS, RANGE_RESPONSE_BYTES_MAX, SEARCH_PAGE_BYTES, SEARCH_PAGE_KEYS, SEARCH_TIME_MS_MAX } from "../config/limits.ts";
 import { Errors, type EtcdError, isEtcdError } from "../etcd/errors.ts";
 import { keySpan, type KeySpan } from "../etcd/keys.ts";
 import { type Bytes, type KeyValue, type RangeRequest, type RangeResponse, SortTarget } from "../etcd/types.ts";
@@ -151,7 +151,7 @@ export async function pagedSearch(span: KeySpan, needle: Bytes, after: Bytes | u
   let last = after;
   for (;;) {
     if (hooks.installing()) return MemberErrors.timeout;
-    const page = hooks.read((mvcc) => ({ ...mvcc.searchPage(span, needle, last, SEARCH_PAGE_KEYS), revision: mvcc.revision }));
+    const page = hooks.read((mvcc) => ({ ...mvcc.searchPage(span, needle, last, SEARCH_PAGE_KEYS, SEARCH_PAGE_BYTES), revision: mvcc.revision }));
     if (isEtcdError(page)) return page;
     for (const kv of page.kvs) {
       kvs.push(kv);

@@ -126,6 +126,7 @@ export class Mvcc {
   readonly #changesFrom: Statement;
   readonly #sizesFrom: Statement;
   readonly #search: Record<KeySpan["kind"], Statement>;
+  readonly #searchSizes: Record<KeySpan["kind"], Statement>;
   #revision: number;
   #savedRevision: number;
   #compactRevision: number;
@@ -186,6 +187,13 @@ export class Mvcc {
           `FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0 AND i.key > ? ORDER BY i.key LIMIT ?`,
       );
     this.#search = { single: searchIn("single"), from: searchIn("from"), between: searchIn("between") };
+    // The sizes of the values a page would look into (length() reads no value's bytes).
+    const sizesIn = (kind: KeySpan["kind"]) =>
+      db.prepare(
+        "SELECT (SELECT length(h.value) FROM kv_history AS h WHERE h.mod_revision = i.mod_revision AND h.sub = i.sub) AS size " +
+          `FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0 AND i.key > ? ORDER BY i.key LIMIT ?`,
+      );
+    this.#searchSizes = { single: sizesIn("single"), from: sizesIn("from"), between: sizesIn("between") };
     this.#sizesFrom = db.prepare(
       "SELECT mod_revision, length(value) AS size FROM kv_history WHERE mod_revision >= ? AND mod_revision <= ? " +
         "ORDER BY mod_revision, sub LIMIT ?",
@@ -337,14 +345,26 @@ export class Mvcc {
 
   /**
    * One page of Concord's search (etcd has none): of the live keys in the span after `after` (from
-   * its start when undefined), at most `pageKeys` looked at in key order, those whose key or value
-   * holds `needle` (bytes); `last` is the last key looked at, `done` that none is left after it.
+   * its start when undefined), at most `pageKeys` looked at in key order — fewer when their values
+   * pass `pageBytes`, but at least one — those whose key or value holds `needle` (bytes); `last` is
+   * the last key looked at, `done` that none is left after it.
    */
-  searchPage(span: KeySpan, needle: Bytes, after: Bytes | undefined, pageKeys: number): { kvs: KeyValue[]; last: Bytes | undefined; done: boolean } {
-    const rows = this.#search[span.kind].all<Omit<LiveRow, "value"> & { value: Uint8Array | null }>(needle, needle, ...spanParams(span), after ?? EMPTY_BYTES, pageKeys);
+  searchPage(
+    span: KeySpan,
+    needle: Bytes,
+    after: Bytes | undefined,
+    pageKeys: number,
+    pageBytes: number,
+  ): { kvs: KeyValue[]; last: Bytes | undefined; done: boolean } {
+    const from = after ?? EMPTY_BYTES;
+    // As many keys as fit in pageBytes of values (at least one): a page of large values looks into fewer.
+    const sizes = this.#searchSizes[span.kind].all<{ size: number }>(...spanParams(span), from, pageKeys);
+    let keys = 0;
+    for (let bytes = 0; keys < sizes.length && (keys === 0 || bytes + sizes[keys].size <= pageBytes); keys++) bytes += sizes[keys].size;
+    const rows = this.#search[span.kind].all<Omit<LiveRow, "value"> & { value: Uint8Array | null }>(needle, needle, ...spanParams(span), from, keys);
     const kvs: KeyValue[] = [];
     for (const row of rows) if (row.value !== null) kvs.push(toKeyValue(row as LiveRow));
-    return { kvs, last: rows.at(-1)?.key, done: rows.length < pageKeys };
+    return { kvs, last: rows.at(-1)?.key, done: sizes.length < pageKeys && rows.length === sizes.length };
   }
 
   /** The key-value a change left (undefined for a delete or a change compacted away). */
