@@ -60,7 +60,8 @@ export class Folders {
     const count = (p: Bytes) => {
       const e = prefixEnd(p);
       const all = e.length === 1 && e[0] === 0;
-      const cap = FOLDER_COUNT_KEYS_MAX;
+      // One more than the cap: a folder of exactly the cap is not "more".
+      const cap = FOLDER_COUNT_KEYS_MAX + 1;
       return (all ? this.#countFrom.get<{ n: number }>(p, cap) : this.#countBetween.get<{ n: number }>(p, e, cap))?.n ?? 0;
     };
     let counted = 0;
@@ -79,7 +80,7 @@ export class Folders {
         if (at >= 0) {
           const folder = key.slice(0, at + separator.length);
           const n = count(folder);
-          out.folders.push({ prefix: folder, count: n, more: n === FOLDER_COUNT_KEYS_MAX });
+          out.folders.push({ prefix: folder, count: Math.min(n, FOLDER_COUNT_KEYS_MAX), more: n > FOLDER_COUNT_KEYS_MAX });
           // Skip the rest of the folder in one step.
           from = prefixEnd(folder);
           jumped = true;

@@ -193,7 +193,7 @@ export class TestCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const failed = among.filter(stoppedAfterStorageFailure);
-      if (among.length - failed.length <= this.members.length / 2) {
+      if (failed.length > 0 && among.length - failed.length <= this.members.length / 2) {
         throw new Error(`no leader: ${failed.map((m) => m.name).join(", ")} stopped after a storage failure`);
       }
       const statuses = await Promise.all(among.map((m) => this.status(m)));

@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const SOURCE = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "power_cut", "unsynced_writes.c");
-const MAGIC = "CPUNDO1\n";
-const HEADER_BYTES = 8 + 8 + 8 + 4;
+const MAGIC = "CPUNDO2\n";
+const HEADER_BYTES = 8 + 8 + 8 + 8 + 8 + 4;
 const RECORD_HEADER_BYTES = 1 + 8 + 8;
 
 let built: string | undefined;
@@ -56,14 +56,24 @@ export function dropUnsyncedWrites(undoDir: string): DroppedWrites {
   const dropped: DroppedWrites = { files: 0, bytes: 0 };
   if (!existsSync(undoDir)) return dropped;
   for (const name of readdirSync(undoDir).filter((n) => n.endsWith(".undo"))) {
-    const log = readFileSync(join(undoDir, name));
-    rmSync(join(undoDir, name));
-    if (log.length < HEADER_BYTES || log.subarray(0, 8).toString("latin1") !== MAGIC) continue;
-    const inode = log.readBigUInt64LE(8);
-    const syncedBytes = Number(log.readBigUInt64LE(16));
-    const pathBytes = log.readUInt32LE(24);
+    const logPath = join(undoDir, name);
+    const log = readFileSync(logPath);
+    const drop = () => rmSync(logPath);
+    if (log.length < HEADER_BYTES || log.subarray(0, 8).toString("latin1") !== MAGIC) {
+      drop();
+      continue;
+    }
+    const [device, inode, birthNs] = [log.readBigUInt64LE(8), log.readBigUInt64LE(16), log.readBigUInt64LE(24)];
+    const syncedBytes = Number(log.readBigUInt64LE(32));
+    const pathBytes = log.readUInt32LE(40);
     const path = log.subarray(HEADER_BYTES, HEADER_BYTES + pathBytes).toString();
-    if (!existsSync(path) || BigInt(statSync(path, { bigint: true }).ino) !== inode) continue;
+    // The file as it is now must be the one the log is of: not gone, not another in its place.
+    const now = existsSync(path) ? statSync(path, { bigint: true }) : undefined;
+    const born = now?.birthtimeNs ?? 0n;
+    if (!now || BigInt(now.dev) !== device || BigInt(now.ino) !== inode || (birthNs !== 0n && born !== 0n && born !== birthNs)) {
+      drop();
+      continue;
+    }
     const records: { at: number; bytes: Buffer }[] = [];
     for (let at = HEADER_BYTES + pathBytes; at + RECORD_HEADER_BYTES <= log.length;) {
       const length = Number(log.readBigUInt64LE(at + 9));
@@ -72,7 +82,10 @@ export function dropUnsyncedWrites(undoDir: string): DroppedWrites {
       at += RECORD_HEADER_BYTES + length;
     }
     const size = statSync(path).size;
-    if (records.length === 0 && size === syncedBytes) continue;
+    if (records.length === 0 && size === syncedBytes) {
+      drop();
+      continue;
+    }
     const fd = openSync(path, "r+");
     try {
       for (const r of records.reverse()) writeSync(fd, r.bytes, 0, r.bytes.length, r.at);
@@ -80,6 +93,7 @@ export function dropUnsyncedWrites(undoDir: string): DroppedWrites {
     } finally {
       closeSync(fd);
     }
+    drop();
     dropped.files++;
     dropped.bytes += records.reduce((n, r) => n + r.bytes.length, 0) + Math.max(0, size - syncedBytes);
   }

@@ -138,7 +138,7 @@ export class Nemesis {
         await cluster.kill9(victim);
         return async () => {
           this.#note(`restart ${victim.name}`);
-          await cluster.restart(victim);
+          await this.#restart(victim);
         };
       }
       case "pause": {
@@ -206,7 +206,7 @@ export class Nemesis {
         this.#note(`power cut ${names(cut)}: unsynced writes undone — ${cut.map((m, i) => `${m.name} ${lost[i].bytes} bytes in ${lost[i].files} files`).join(", ")}`);
         return async () => {
           this.#note(`power back ${names(cut)}`);
-          await Promise.all(cut.map((m) => cluster.restart(m)));
+          await Promise.all(cut.map((m) => this.#restart(m)));
           // A cluster without power elects before it serves: the quiet time after is time to serve.
           await cluster.leader(15_000).catch(() => this.#note("no leader 15 s after the power came back"));
         };
@@ -218,6 +218,14 @@ export class Nemesis {
         return () => cluster.slowDisk(victim, 0);
       }
     }
+  }
+
+  /**
+   * Starts a member again; one that does not come up (its data dir damaged, say) is noted, not
+   * thrown: the checks after the faults report a member or a cluster that does not answer.
+   */
+  async #restart(m: ClusterMember): Promise<void> {
+    await this.#opts.cluster.restart(m).catch((e: Error) => this.#note(`${m.name} did not start again: ${e.message.slice(0, 300)}`));
   }
 
   /**

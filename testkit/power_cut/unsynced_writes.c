@@ -13,12 +13,17 @@
  *
  * Owns: the undo logs and the delay. Never: changes what a write writes or what a call answers;
  * directory entries (creates, renames, unlinks) count as durable at once; SQLite's -shm files
- * (shared memory, rebuilt from the WAL) and writev/pwritev (which SQLite does not use) are not
- * tracked.
+ * (shared memory, rebuilt from the WAL), writev/pwritev (which SQLite does not use) and whatever a
+ * runtime writes with raw system calls rather than libc (Bun's node:fs: the snapshot files it
+ * copies) are not tracked.
  *
- * Undo log: a header — "CPUNDO1\n", the file's inode (8 bytes), its size at its last fsync (8),
- * the path's length (4) and the path — then records: 'W', offset (8), length (8), the bytes that
- * were there. Numbers little-endian. A record cut short by the kill was never followed by its write.
+ * Undo log (<device>-<inode>-<birth>.undo): a header — "CPUNDO2\n", the file's device, inode and birth
+ * time (ns; 0 where the filesystem keeps none), its size at its last fsync (8 bytes each), the
+ * path's length (4) and the path — then records: 'W', offset (8), length (8), the bytes that were
+ * there. Numbers little-endian. A record cut short by the kill was never followed by its write. A
+ * process that finds a log an earlier one left goes on with it — those writes are still unsynced
+ * — after cutting a torn record off; a log of another file (an inode reused) is started afresh.
+ * A file unlinked through libc takes its log with it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -39,11 +44,17 @@
 
 #define FDS_MAX 65536
 #define FILES_MAX 4096
-#define MAGIC "CPUNDO1\n"
+#define MAGIC "CPUNDO2\n"
+#define HEADER_BYTES (8 + 8 + 8 + 8 + 8 + 4)
+#define RECORD_HEADER_BYTES 17
 
 typedef struct {
   char path[PATH_MAX];
+  dev_t device;
   ino_t inode;
+  uint64_t birth_ns;
+  /** Unlinked: its writes no longer matter. */
+  int gone;
   int undo_fd;  /* the undo log */
   int read_fd;  /* the file, opened for reading what a write overwrites */
   off_t undo_bytes;
@@ -67,6 +78,8 @@ static int (*real_ftruncate)(int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_close)(int);
+static int (*real_unlink)(const char *);
+static int (*real_unlinkat)(int, const char *, int);
 
 static pthread_once_t started = PTHREAD_ONCE_INIT;
 
@@ -79,6 +92,8 @@ static void start(void) {
   real_fsync = dlsym(RTLD_NEXT, "fsync");
   real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
   real_close = dlsym(RTLD_NEXT, "close");
+  real_unlink = dlsym(RTLD_NEXT, "unlink");
+  real_unlinkat = dlsym(RTLD_NEXT, "unlinkat");
   const char *prefix = getenv("CONCORD_POWER_CUT_TRACK");
   const char *undo = getenv("CONCORD_POWER_CUT_UNDO");
   if (!prefix || !undo || !*prefix || strlen(prefix) >= PATH_MAX || strlen(undo) >= PATH_MAX - 64) return;
@@ -117,24 +132,92 @@ static void write_all(int fd, const void *buf, size_t n, off_t at) {
   }
 }
 
+static uint64_t get_u64(const unsigned char *at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | at[i];
+  return v;
+}
+
 static off_t size_of(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) broken("fstat");
   return st.st_size;
 }
 
+/* When the file was made, ns (0 where the filesystem does not say): tells a reused inode apart. */
+static uint64_t birth_of(int fd) {
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0 || !(sx.stx_mask & STATX_BTIME)) return 0;
+  return (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec;
+}
+
+static void write_header(tracked_file *t, off_t synced_size) {
+  size_t path_len = strlen(t->path);
+  unsigned char header[HEADER_BYTES];
+  memcpy(header, MAGIC, 8);
+  put_u64(header + 8, (uint64_t)t->device);
+  put_u64(header + 16, (uint64_t)t->inode);
+  put_u64(header + 24, t->birth_ns);
+  put_u64(header + 32, (uint64_t)synced_size);
+  for (int i = 0; i < 4; i++) header[40 + i] = (unsigned char)(path_len >> (8 * i));
+  write_all(t->undo_fd, header, sizeof header, 0);
+  write_all(t->undo_fd, t->path, path_len, sizeof header);
+}
+
 /* Starts the undo log afresh: nothing written since `synced_size` was reached needs undoing. */
 static void restart_undo(tracked_file *t, off_t synced_size) {
   if (real_ftruncate(t->undo_fd, 0) != 0) broken("emptying an undo log");
-  size_t path_len = strlen(t->path);
-  unsigned char header[8 + 8 + 8 + 4];
-  memcpy(header, MAGIC, 8);
-  put_u64(header + 8, (uint64_t)t->inode);
-  put_u64(header + 16, (uint64_t)synced_size);
-  for (int i = 0; i < 4; i++) header[24 + i] = (unsigned char)(path_len >> (8 * i));
-  write_all(t->undo_fd, header, sizeof header, 0);
-  write_all(t->undo_fd, t->path, path_len, sizeof header);
-  t->undo_bytes = (off_t)(sizeof header + path_len);
+  write_header(t, synced_size);
+  t->undo_bytes = (off_t)(HEADER_BYTES + strlen(t->path));
+}
+
+/* The whole undo log, read into memory (the caller frees it); its length in `*n`. */
+static unsigned char *read_undo(tracked_file *t, size_t *n) {
+  *n = (size_t)size_of(t->undo_fd);
+  unsigned char *log = malloc(*n + 1);
+  if (!log) broken("malloc");
+  if (*n > 0 && pread(t->undo_fd, log, *n, 0) != (ssize_t)*n) broken("reading an undo log");
+  return log;
+}
+
+/*
+ * Takes up the log an earlier process of this member left for this file, if it is this file's: its
+ * records are writes no fsync has covered yet. A torn last record is cut off; a log of another
+ * file (an inode reused) or an unreadable one is started afresh.
+ */
+static void take_up_undo(tracked_file *t, off_t size) {
+  size_t n;
+  unsigned char *log = read_undo(t, &n);
+  size_t path_len = n >= HEADER_BYTES ? (size_t)log[40] | (size_t)log[41] << 8 | (size_t)log[42] << 16 | (size_t)log[43] << 24 : 0;
+  int ours = n >= HEADER_BYTES && memcmp(log, MAGIC, 8) == 0 && get_u64(log + 8) == (uint64_t)t->device &&
+    get_u64(log + 16) == (uint64_t)t->inode && get_u64(log + 24) == t->birth_ns && HEADER_BYTES + path_len <= n &&
+    path_len == strlen(t->path) && memcmp(log + HEADER_BYTES, t->path, path_len) == 0;
+  if (!ours) {
+    free(log);
+    return restart_undo(t, size);
+  }
+  size_t at = HEADER_BYTES + path_len;
+  while (at + RECORD_HEADER_BYTES <= n && log[at] == 'W' && at + RECORD_HEADER_BYTES + get_u64(log + at + 9) <= n) {
+    at += RECORD_HEADER_BYTES + get_u64(log + at + 9);
+  }
+  free(log);
+  if (real_ftruncate(t->undo_fd, (off_t)at) != 0) broken("cutting a torn undo record");
+  t->undo_bytes = (off_t)at;
+}
+
+/* The file was renamed (a rename that bypassed libc): the log names it anew, its records kept. */
+static void renamed(tracked_file *t, const char *path) {
+  size_t n;
+  unsigned char *log = read_undo(t, &n);
+  size_t old_header = HEADER_BYTES + strlen(t->path);
+  strcpy(t->path, path);
+  uint64_t synced = n >= HEADER_BYTES ? get_u64(log + 32) : 0;
+  if (real_ftruncate(t->undo_fd, 0) != 0) broken("rewriting an undo log");
+  write_header(t, (off_t)synced);
+  size_t header = HEADER_BYTES + strlen(t->path);
+  if (n > old_header) write_all(t->undo_fd, log + old_header, n - old_header, (off_t)header);
+  t->undo_bytes = (off_t)(header + (n > old_header ? n - old_header : 0));
+  free(log);
 }
 
 /* Records what [at, at + n) holds now, before a write or a truncation changes it. */
@@ -144,7 +227,7 @@ static void save_overwritten(tracked_file *t, off_t at, size_t n) {
   if (!before) broken("malloc");
   ssize_t got = pread(t->read_fd, before + 17, n, at);
   if (got < 0) broken("reading what a write overwrites");
-  if (got > 0) {
+  if (got > 0 && !t->gone) {
     before[0] = 'W';
     put_u64(before + 1, (uint64_t)at);
     put_u64(before + 9, (uint64_t)got);
@@ -157,6 +240,11 @@ static void save_overwritten(tracked_file *t, off_t at, size_t n) {
 static int is_tracked_path(const char *path) {
   size_t n = strlen(path);
   return enabled && strncmp(path, track_prefix, track_prefix_len) == 0 && !(n >= 4 && strcmp(path + n - 4, "-shm") == 0);
+}
+
+/* Where a file's undo log is: named by the file's identity, which outlives renames. */
+static void undo_name(char *out, const tracked_file *t) {
+  snprintf(out, PATH_MAX, "%s/%lu-%lu-%llu.undo", undo_dir, (unsigned long)t->device, (unsigned long)t->inode, (unsigned long long)t->birth_ns);
 }
 
 /* Starts tracking a file just opened as `fd`, if it lies under the tracked prefix. */
@@ -174,28 +262,33 @@ static void track(int fd, int dirfd, const char *path) {
   if (!is_tracked_path(full)) return;
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+  uint64_t birth = birth_of(fd);
   pthread_mutex_lock(&table_lock);
   tracked_file *t = NULL;
   for (int i = 0; i < files_used; i++) {
-    if (files[i].inode == st.st_ino && strcmp(files[i].path, full) == 0) t = &files[i];
+    if (!files[i].gone && files[i].device == st.st_dev && files[i].inode == st.st_ino && files[i].birth_ns == birth) t = &files[i];
+  }
+  if (t && strcmp(t->path, full) != 0) {
+    pthread_mutex_lock(&t->lock);
+    renamed(t, full);
+    pthread_mutex_unlock(&t->lock);
   }
   if (!t) {
     if (files_used == FILES_MAX) broken("too many tracked files");
     t = &files[files_used++];
     strcpy(t->path, full);
+    t->device = st.st_dev;
     t->inode = st.st_ino;
+    t->birth_ns = birth;
     pthread_mutex_init(&t->lock, NULL);
     char undo_path[PATH_MAX];
-    snprintf(undo_path, sizeof undo_path, "%s/%lu.undo", undo_dir, (unsigned long)st.st_ino);
+    undo_name(undo_path, t);
     t->undo_fd = real_open(undo_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     t->read_fd = real_open(full, O_RDONLY | O_CLOEXEC);
     if (t->undo_fd < 0 || t->read_fd < 0) broken("opening an undo log");
-    /* A log left by an earlier process of this member holds writes no fsync has covered yet. */
-    off_t found = size_of(t->undo_fd);
-    if (found == 0) restart_undo(t, st.st_size);
-    else t->undo_bytes = found;
+    take_up_undo(t, st.st_size);
   }
-  by_fd[fd] = t;
+  __atomic_store_n(&by_fd[fd], t, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&table_lock);
 }
 
@@ -208,22 +301,31 @@ static int open_mode_needed(int flags) {
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+/* An open's third argument, the mode, which it has only when it may create the file. */
+#define MODE_ARGUMENT(mode, flags) \
+  do { \
+    if (open_mode_needed(flags)) { \
+      va_list ap; \
+      va_start(ap, flags); \
+      (mode) = va_arg(ap, mode_t); \
+      va_end(ap); \
+    } \
+  } while (0)
+
 /* An O_TRUNC open of a tracked file truncates through ftruncate, so what it drops is recorded. */
 static int opened(int fd, int dirfd, const char *path, int flags) {
   track(fd, dirfd, path);
-  if (fd >= 0 && (flags & O_TRUNC) && tracked(fd)) ftruncate64(fd, 0);
+  if (fd >= 0 && (flags & O_TRUNC)) {
+    if (tracked(fd)) ftruncate64(fd, 0);
+    else real_ftruncate(fd, 0);
+  }
   return fd;
 }
 
 int open64(const char *path, int flags, ...) {
   ready();
   mode_t mode = 0;
-  if (open_mode_needed(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  MODE_ARGUMENT(mode, flags);
   int trunc = enabled && (flags & O_TRUNC) && is_tracked_path(path);
   return opened(real_open(path, trunc ? flags & ~O_TRUNC : flags, mode), AT_FDCWD, path, trunc ? flags : 0);
 }
@@ -233,12 +335,7 @@ int open(const char *path, int flags, ...) __attribute__((alias("open64")));
 int openat64(int dirfd, const char *path, int flags, ...) {
   ready();
   mode_t mode = 0;
-  if (open_mode_needed(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  MODE_ARGUMENT(mode, flags);
   int trunc = enabled && (flags & O_TRUNC) && path[0] == '/' && is_tracked_path(path);
   return opened(real_openat(dirfd, path, trunc ? flags & ~O_TRUNC : flags, mode), dirfd, path, trunc ? flags : 0);
 }
@@ -299,7 +396,7 @@ static void disk_delay(void) {
 
 static int synced(int fd, int (*sync)(int)) {
   tracked_file *t = tracked(fd);
-  if (!t) return sync(fd);
+  if (!t || t->gone) return sync(fd);
   disk_delay();
   pthread_mutex_lock(&t->lock);
   int r = sync(fd);
@@ -311,6 +408,44 @@ static int synced(int fd, int (*sync)(int)) {
 int fsync(int fd) { return synced(fd, real_fsync); }
 
 int fdatasync(int fd) { return synced(fd, real_fdatasync); }
+
+/* An unlinked file's log goes with it (the file is gone, whatever it held). */
+static void forget_path(int dirfd, const char *path) {
+  if (!enabled || (path[0] != '/' && dirfd != AT_FDCWD)) return;
+  char full[PATH_MAX];
+  if (path[0] == '/') snprintf(full, sizeof full, "%s", path);
+  else if (!getcwd(full, sizeof full) || strlen(full) + 1 + strlen(path) >= PATH_MAX) return;
+  else {
+    strcat(full, "/");
+    strcat(full, path);
+  }
+  pthread_mutex_lock(&table_lock);
+  for (int i = 0; i < files_used; i++) {
+    tracked_file *t = &files[i];
+    if (t->gone || strcmp(t->path, full) != 0) continue;
+    pthread_mutex_lock(&t->lock);
+    t->gone = 1;
+    char undo_path[PATH_MAX];
+    undo_name(undo_path, t);
+    real_unlink(undo_path);
+    pthread_mutex_unlock(&t->lock);
+  }
+  pthread_mutex_unlock(&table_lock);
+}
+
+int unlink(const char *path) {
+  ready();
+  int r = real_unlink(path);
+  if (r == 0) forget_path(AT_FDCWD, path);
+  return r;
+}
+
+int unlinkat(int dirfd, const char *path, int flags) {
+  ready();
+  int r = real_unlinkat(dirfd, path, flags);
+  if (r == 0 && !(flags & AT_REMOVEDIR)) forget_path(dirfd, path);
+  return r;
+}
 
 int close(int fd) {
   ready();
