@@ -10,7 +10,6 @@ import { gatewayRoute } from "../gateway/app.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import { accessHandlers } from "./access.ts";
 import { browseHandlers } from "./browse.ts";
-import { metricsText } from "./metrics.ts";
 import { addConsolePage } from "./page.ts";
 
 export function addConsole(gateway: Gateway, member: ApiMember): void {
@@ -19,6 +18,6 @@ export function addConsole(gateway: Gateway, member: ApiMember): void {
     const route = gatewayRoute(member, handler);
     app.all(path, (c) => route(c.req.raw));
   }
-  app.get("/metrics", () => new Response(metricsText(member, gateway.sseStreams()), { headers: { "Content-Type": "text/plain; version=0.0.4" } }));
+  app.get("/metrics", () => new Response(member.metrics.text(), { headers: { "Content-Type": "text/plain; version=0.0.4" } }));
   addConsolePage(app, () => clusterOrigins(member));
 }

@@ -21,8 +21,8 @@ export function isEtcdError(x: unknown): x is EtcdError {
   return x instanceof EtcdError;
 }
 
-/** Go's names of the gRPC codes (codes.Code's String). */
-const GO_CODE_NAMES = [
+/** Go's names of the gRPC codes (codes.Code's String), by code. */
+export const GO_CODE_NAMES: readonly string[] = [
   "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
   "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
   "Unauthenticated",

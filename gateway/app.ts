@@ -46,10 +46,9 @@ export interface AppOptions {
   sseHeartbeatMs?: number;
 }
 
-/** The gateway's app, and how many SSE watch streams it has open (for /metrics). */
+/** The gateway's app (its SSE watch streams are counted in the member's metrics). */
 export interface Gateway {
   app: Hono;
-  sseStreams(): number;
 }
 
 export function createGateway(member: ApiMember, options: AppOptions = {}): Gateway {
@@ -63,6 +62,7 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
     return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();
   });
   const sse = new SseStreams(options.sseHeartbeatMs);
+  member.metrics.gauge("concord_sse_watch_streams", "Open Server-Sent Events watch streams.", () => sse.size);
   app.all("/v3/watch", (c) => {
     const request = c.req.raw;
     if (request.method !== "POST" && request.method !== "GET") return methodNotAllowed();
@@ -77,5 +77,5 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
     return unhealthy ? textResponse(`{"health":"false"}\n`, 503) : textResponse(`{"health":"true"}`, 200);
   });
   app.notFound((c) => notFound(c.req.path, c.req.method));
-  return { app, sseStreams: () => sse.size };
+  return { app };
 }

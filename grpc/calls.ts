@@ -93,7 +93,19 @@ interface ConnectionBudget {
   waiting: Call[];
   /** Counts a call a limit ended. */
   refused(limit: RefusingLimit): void;
+  counted: CallCounter;
 }
+
+/** A call as go-grpc-prometheus labels it: grpc_type (unary, server_stream, bidi_stream), grpc_service, grpc_method. */
+export type CallLabels = { grpc_type: string; grpc_service: string; grpc_method: string };
+
+/** Where calls are counted as they start and as they end with a status (etcd's grpc_server_*_total). */
+export interface CallCounter {
+  started(call: CallLabels): void;
+  handled(call: CallLabels, code: GrpcCode): void;
+}
+
+const CALL_TYPES = { unary: "unary", serverStream: "server_stream", bidiStream: "bidi_stream" } as const;
 
 const MESSAGE_PREFIX_BYTES = 5;
 const TOO_MUCH_BUFFERED = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, "grpc: connection holds too many request bytes not yet served");
@@ -121,9 +133,16 @@ export function unexpected(e: unknown): EtcdError {
 }
 
 /** gRPC calls on one connection's streams. */
-/** `refused` counts each call a limit ends (none counted by default). */
-export function callOpener(route: Router, receiveBytesMax: number, refused: (limit: RefusingLimit) => void = () => {}): StreamOpener {
-  const budget: ConnectionBudget = { bufferedBytes: 0, callsInFlight: 0, waiting: [], refused };
+/** `refused` counts each call a limit ends, `counted` each call started and ended (by default neither is counted). */
+export function callOpener(
+  route: Router,
+  receiveBytesMax: number,
+  counting: { refused?: (limit: RefusingLimit) => void; counted?: CallCounter } = {},
+): StreamOpener {
+  const budget: ConnectionBudget = {
+    bufferedBytes: 0, callsInFlight: 0, waiting: [], refused: counting.refused ?? (() => {}),
+    counted: counting.counted ?? { started: () => {}, handled: () => {} },
+  };
   return (stream, headers) => new Call(stream, headers, route, receiveBytesMax, budget);
 }
 
@@ -134,6 +153,8 @@ class Call implements ServerCall, StreamEvents {
   onGone?: () => void;
   onDrain?: () => void;
   #served: ServedMethod | undefined;
+  /** How the call is counted, once its path named a method. */
+  #labels: CallLabels | undefined;
   #ended = false;
   #headersSent = false;
   #paused = false;
@@ -176,6 +197,9 @@ class Call implements ServerCall, StreamEvents {
     }
     this.#served = served;
     const method = served.method;
+    const slash = path.lastIndexOf("/");
+    this.#labels = { grpc_type: CALL_TYPES[method.kind], grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1) };
+    budget.counted.started(this.#labels);
     if (method.kind === "bidiStream") this.#start(() => method.start(this));
   }
 
@@ -244,6 +268,7 @@ class Call implements ServerCall, StreamEvents {
     if (this.#ended) return;
     this.#ended = true;
     this.#release();
+    if (this.#labels) this.budget.counted.handled(this.#labels, error?.code ?? GrpcCode.OK);
     if (!error) {
       if (!this.#headersSent) this.stream.headers(RESPONSE_HEADERS);
       return this.stream.trailers(OK_TRAILERS);

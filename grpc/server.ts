@@ -12,10 +12,11 @@
  */
 import type { RefusingLimit } from "../metrics/limit_refusals.ts";
 import { GRPC_RECEIVE_BYTES_MAX } from "../config/limits.ts";
-import { EtcdError, GrpcCode } from "../etcd/errors.ts";
+import { EtcdError, GO_CODE_NAMES, GrpcCode } from "../etcd/errors.ts";
+import type { Metrics } from "../metrics/registry.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { ByteStream } from "../runtime/byte_stream.ts";
-import { callOpener, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
+import { type CallCounter, callOpener, type Router, type ServedMethod, type ServiceImplementation } from "./calls.ts";
 import { authService } from "./auth.ts";
 import { clusterService } from "./cluster.ts";
 import { H2Connection } from "./h2/connection.ts";
@@ -67,6 +68,16 @@ export function routes(member: ApiMember): Router {
   };
 }
 
+/** etcd's gRPC call counters (go-grpc-prometheus' names and labels; a code by Go's name). */
+function callCounter(metrics: Metrics): CallCounter {
+  const started = metrics.counter("grpc_server_started_total", "Total number of RPCs started on the server.", true);
+  const handled = metrics.counter("grpc_server_handled_total", "Total number of RPCs completed on the server, regardless of success or failure.", true);
+  return {
+    started: (call) => started.inc(call),
+    handled: (call, code) => handled.inc({ ...call, grpc_code: GO_CODE_NAMES[code] }),
+  };
+}
+
 /** The member's gRPC services as a sink for accepted connections, and their end. */
 export interface GrpcConnections {
   /** Takes over a connection that speaks HTTP/2 (cleartext, as etcd's --listen-client-urls http://), its preface unread. */
@@ -77,11 +88,12 @@ export interface GrpcConnections {
 
 export function grpcConnections(member: ApiMember): GrpcConnections {
   const route = routes(member);
+  const counted = callCounter(member.metrics);
   const open = new Set<H2Connection>();
   return {
     injectConnection: (socket) => {
       const refused = (limit: RefusingLimit) => member.refusals.count(limit);
-      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX, refused), () => open.delete(connection), refused);
+      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX, { refused, counted }), () => open.delete(connection), refused);
       open.add(connection);
     },
     close: () => {

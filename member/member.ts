@@ -57,7 +57,11 @@ import { StateCommits } from "./state_commits.ts";
 import { WatchHub } from "../watch/hub.ts";
 import { Metrics } from "../metrics/registry.ts";
 import { LimitRefusals } from "../metrics/limit_refusals.ts";
+import { type ServerMetrics, serverMetrics } from "./server_metrics.ts";
 
+
+/** A write that ends with one of these was not applied for want of the cluster (etcd's failed proposals). */
+const FAILED_PROPOSALS = new Set([MemberErrors.noLeader, MemberErrors.leaderChanged, MemberErrors.timeout, MemberErrors.stopped].map((e) => e.message));
 export interface MemberConfig extends BootstrapConfig {
   dataDir: string;
   heartbeatMs: number;
@@ -130,6 +134,10 @@ export class Member implements PeerService {
   readonly metrics = new Metrics();
   /** What the member's limits refused (concord_limit_refusals_total). */
   readonly refusals = new LimitRefusals(this.metrics);
+  /** etcd's server, disk and mvcc metrics, fed as the member works. */
+  readonly #serverMetrics: ServerMetrics;
+  /** The leader last seen (etcd counts each change to a new one). */
+  #seenLeader: NodeId = NO_NODE;
   /** etcd's request timeout: REQUEST_TIMEOUT_BASE_MS plus two election timeouts. */
   readonly #requestTimeoutMs: number;
   /** Writes waiting here to be applied: this member's proposals as leader, and those handed to it. */
@@ -186,11 +194,19 @@ export class Member implements PeerService {
     });
     this.#loop = new ReadyLoop(this.#raft, {
       persist: (entries, hardState, done) => {
-        this.#store.log.persist(entries, hardState).then(() => done(), (e) => done(e ?? new Error("the log write failed")));
+        this.#noteLeader();
+        const started = performance.now();
+        this.#store.log.persist(entries, hardState).then(() => {
+          this.#serverMetrics.logSync.observe((performance.now() - started) / 1000);
+          done();
+        }, (e) => done(e ?? new Error("the log write failed")));
       },
       savedHardState: () => this.#store.log.hardState,
       send: (messages) => this.#sender.send(messages),
-      apply: (entries) => this.#apply(entries),
+      apply: (entries) => {
+        this.#noteLeader();
+        this.#apply(entries);
+      },
       installSnapshot: (snapshot, done) => {
         this.#installSnapshot(snapshot).then(() => done(), (e) => done(e ?? new Error("installing the snapshot failed")));
       },
@@ -248,6 +264,22 @@ export class Member implements PeerService {
       failStop: (e) => this.#failStop(e),
       refused: (limit) => this.refusals.count(limit),
     });
+    this.#serverMetrics = serverMetrics(this.metrics, {
+      id: this.#self,
+      leader: () => this.#raft.lead,
+      isLeader: () => this.#raft.role === "leader",
+      committedIndex: () => this.#raft.log.committed,
+      appliedIndex: () => this.#store.stateMachine.appliedIndex,
+      pendingProposals: () => this.#waitingProposals(),
+      dbSizeBytes: () => this.#store.sizeBytes(),
+      liveKeys: () => this.#store.mvcc.liveKeys,
+    });
+    this.metrics.gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.", () => this.watches.size);
+    this.metrics.gauge("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.", () => this.watches.catchingUp);
+    this.metrics.gauge("etcd_debugging_mvcc_current_revision", "The current revision of store.", () => this.revision);
+    this.metrics.gauge("concord_raft_log_memory_bytes", "Data bytes of the log entries the Raft core holds in memory.", () => this.#raft.log.bytes);
+    this.metrics.gauge("concord_raft_log_entries", "Log entries the Raft core holds in memory.", () => this.#raft.log.lastIndex - this.#raft.log.firstIndex + 1);
+    this.metrics.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => process.memoryUsage().rss);
     this.#auth = new AuthService({
       store: () => this.#store.auth,
       propose: (command, caller) => this.propose(command, caller),
@@ -290,6 +322,7 @@ export class Member implements PeerService {
         firstWithinBytes: (maxBytes, upTo) => this.#raft.log.firstWithinBytes(maxBytes, upTo),
       }),
       installing: () => this.#loop.installing,
+      committed: (seconds) => this.#serverMetrics.stateCommit.observe(seconds),
       failStop: (e) => this.#failStop(e),
     });
     this.#membership = new Membership({
@@ -385,14 +418,24 @@ export class Member implements PeerService {
         return result;
       });
     }
-    if (asked.op === "leaseGrant") {
-      // LEASES_MAX is checked as the grant applies: its answer says whether it refused.
-      return this.#replicate(asked, caller).then((result) => {
-        if (isEtcdError(result) && result.message === StoreErrors.tooManyLeases.message) this.refusals.count("LEASES_MAX");
-        return result;
-      });
-    }
-    return this.#replicate(asked, caller);
+    return this.#replicate(asked, caller).then((result) => {
+      if (isEtcdError(result)) this.#failed(result);
+      return result;
+    });
+  }
+
+  /** Counts a write that failed: etcd's failed proposals (the member could not get it applied), or a refusal. */
+  #failed(error: EtcdError): void {
+    // LEASES_MAX is checked as a grant applies: its answer says whether it refused.
+    if (error.message === StoreErrors.tooManyLeases.message) this.refusals.count("LEASES_MAX");
+    if (FAILED_PROPOSALS.has(error.message)) this.#serverMetrics.proposalsFailed.inc();
+  }
+
+  /** Notes the leader now, counting a change to a new one as etcd does. */
+  #noteLeader(): void {
+    const lead = this.#raft.lead;
+    if (lead !== NO_NODE && lead !== this.#seenLeader) this.#serverMetrics.leaderChanges.inc();
+    this.#seenLeader = lead;
   }
 
   #replicate(asked: Command, caller?: CallerAuth): Promise<CommandResult> {

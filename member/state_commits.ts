@@ -53,6 +53,8 @@ export interface StateCommitHooks {
   core(): { stable: number; applied: number; compact(index: number): void; bytes: number; firstWithinBytes(maxBytes: number, upTo: number): number };
   /** A snapshot is replacing the state: no commit may be started meanwhile. */
   installing(): boolean;
+  /** A batch was committed, taking `seconds` (etcd's backend commit duration). */
+  committed(seconds: number): void;
   /** A storage failure: the member stops taking writes. */
   failStop(e: unknown): void;
   /** A bug planted on purpose (the chaos harness's proof of its checkers); never set outside tests. */
@@ -72,7 +74,9 @@ export class StateCommits {
     const { stateMachine, checkpointer, log } = this.#hooks.store();
     if (checkpointer.failure) return this.#hooks.failStop(checkpointer.failure);
     if (stateMachine.due()) {
+      const started = performance.now();
       stateMachine.commit();
+      this.#hooks.committed((performance.now() - started) / 1000);
       checkpointer.request(stateMachine.committedIndex);
     }
     const keepFrom = logKeptFrom({

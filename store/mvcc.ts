@@ -127,6 +127,9 @@ export class Mvcc {
   readonly #sizesFrom: Statement;
   readonly #search: Record<KeySpan["kind"], Statement>;
   readonly #searchSizes: Record<KeySpan["kind"], Statement>;
+  readonly #countLive: Statement;
+  /** Live keys, once counted (the first ask counts them; writes keep the count since). */
+  #liveKeys: number | undefined;
   #revision: number;
   #savedRevision: number;
   #compactRevision: number;
@@ -194,6 +197,7 @@ export class Mvcc {
           `FROM ${LIVE_JOIN} WHERE ${spanWhere(kind)} AND i.version > 0 AND i.key > ? ORDER BY i.key LIMIT ?`,
       );
     this.#searchSizes = { single: sizesIn("single"), from: sizesIn("from"), between: sizesIn("between") };
+    this.#countLive = db.prepare("SELECT count(*) AS n FROM kv_index WHERE version > 0");
     this.#sizesFrom = db.prepare(
       "SELECT mod_revision, length(value) AS size FROM kv_history WHERE mod_revision >= ? AND mod_revision <= ? " +
         "ORDER BY mod_revision, sub LIMIT ?",
@@ -217,6 +221,12 @@ export class Mvcc {
   /** The newest revision; a fresh store starts at 1, as etcd does. */
   get revision(): number {
     return this.#revision;
+  }
+
+  /** How many keys are live now (etcd's keys total). The first ask counts them all; writes keep the count after. */
+  get liveKeys(): number {
+    this.#liveKeys ??= this.#countLive.get<{ n: number }>()?.n ?? 0;
+    return this.#liveKeys;
   }
 
   /** The revision of the last compaction; -1 before the first. */
@@ -301,7 +311,8 @@ export class Mvcc {
    * HISTORY_WALK_CHANGES_MAX steps — or undefined when the key was not live then.
    */
   #versionAt(newest: IndexRow, rev: number): { revision: number; sub: number } | undefined {
-    const skip = newest.mod_revision > rev ? this.#skipAfter.get<{ mod_revision: number; sub: number }>(newest.key, rev) : undefined;
+    // A key changed fewer times than a skip's spacing has none: its chain is short anyway.
+    const skip = newest.mod_revision > rev && newest.changes >= HISTORY_WALK_CHANGES_MAX ? this.#skipAfter.get<{ mod_revision: number; sub: number }>(newest.key, rev) : undefined;
     let at = skip ? { revision: skip.mod_revision, sub: skip.sub } : { revision: newest.mod_revision, sub: newest.sub };
     for (;;) {
       const row = this.#chainAt.get<{ mod_revision: number; version: number; prev_revision: number; prev_sub: number }>(at.revision, at.sub);
@@ -448,6 +459,7 @@ export class Mvcc {
   writeKey(key: Bytes, value: Bytes, lease: LeaseId, revision: number, sub: number): void {
     const prev = this.#indexOf.get<IndexRow>(key);
     const live = prev !== undefined && prev.version > 0;
+    if (!live && this.#liveKeys !== undefined) this.#liveKeys++;
     const createRevision = live ? prev.create_revision : revision;
     const version = live ? prev.version + 1 : 1;
     const lt = leaseText(lease);
@@ -473,6 +485,7 @@ export class Mvcc {
       this.#appendHistory.run(revision, sub, prev.key, 0, 0, "0", EMPTY_BYTES, prev.mod_revision, prev.sub);
       this.recorder?.push(deleteChange(prev.key, revision, prev.mod_revision, prev.sub));
     });
+    if (this.#liveKeys !== undefined) this.#liveKeys -= live.length;
     return live.length;
   }
 

@@ -9,6 +9,7 @@
  * - a handler that throws or rejects is answered UNKNOWN with the error's message, and the server
  *   goes on answering.
  */
+import { Metrics } from "../../metrics/registry.ts";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createServer, type Server } from "node:net";
@@ -45,6 +46,8 @@ const standIn = {
   hash: () => ({ hash: 1, revision: 3 }),
   // Auth off: no caller, nothing checked.
   auth: { caller: () => undefined, check: () => undefined, admin: () => undefined, maintenance: () => undefined },
+  metrics: new Metrics(),
+  refusals: { count: () => {} },
 } as unknown as ApiMember;
 
 let server: Server;
