@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
-import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody, textResponse } from "./http.ts";
+import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody } from "./http.ts";
 import { authHandlers } from "./routes/auth.ts";
 import { clusterHandlers } from "./routes/cluster.ts";
 import { type GatewayHandler, notForLearner, tokenOf } from "./handler.ts";
@@ -17,7 +17,7 @@ import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
 import { gatewayWatch, SseStreams } from "./routes/watch.ts";
-import { HEALTH_CHECK_TIMEOUT_MS } from "../config/limits.ts";
+import { addHealthProbes } from "./health.ts";
 
 /** A POST call in the gateway's manner: JSON in, JSON or an etcd error out (OPTIONS never gets here: access.ts answers it). */
 export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
@@ -70,12 +70,7 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
     return request.method === "POST" ? gatewayWatch(member, request) : sse.open(member, request);
   });
   app.get("/version", () => jsonResponse(versionBody));
-  // etcd 3.4 answers /health as text, though the text is JSON: false (with 503, and Go's http.Error
-  // newline) when the member cannot serve a linearizable read within a second.
-  app.get("/health", async () => {
-    const unhealthy = await member.health(HEALTH_CHECK_TIMEOUT_MS);
-    return unhealthy ? textResponse(`{"health":"false"}\n`, 503) : textResponse(`{"health":"true"}`, 200);
-  });
+  addHealthProbes(app, member);
   app.notFound((c) => notFound(c.req.path, c.req.method));
   return { app };
 }

@@ -64,6 +64,11 @@ test("full disk > the member stops serving at the first write it cannot make dur
       assert.deepEqual({ status: read.status, error: JSON.parse(read.text).error }, stopped, "a read is served from a state that may have lost applied writes");
       const health = await call(url, "/health");
       assert.deepEqual([health.status, health.text.trim()], [503, `{"health":"false"}`]);
+      // The member itself no longer serves: liveness fails too, so an orchestrator restarts it.
+      for (const probe of ["/livez", "/readyz"]) {
+        const answer = await call(url, probe);
+        assert.deepEqual([answer.status, answer.text], [503, `{"health":"false","reason":"RANGE ERROR:etcdserver: server stopped"}\n`], probe);
+      }
       assert.equal(member.child.exitCode, null, "the process ended");
       assert.match(output, /storage failure: .*(disk is full|No space left)/i);
       await member.kill9();
