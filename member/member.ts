@@ -138,6 +138,8 @@ export class Member implements PeerService {
   readonly #serverMetrics: ServerMetrics;
   /** The leader last seen (etcd counts each change to a new one). */
   #seenLeader: NodeId = NO_NODE;
+  /** When the last heartbeat to each peer left, for its round trip. */
+  readonly #heartbeatSentAt = new Map<NodeId, number>();
   /** etcd's request timeout: REQUEST_TIMEOUT_BASE_MS plus two election timeouts. */
   readonly #requestTimeoutMs: number;
   /** Writes waiting here to be applied: this member's proposals as leader, and those handed to it. */
@@ -202,7 +204,10 @@ export class Member implements PeerService {
         }, (e) => done(e ?? new Error("the log write failed")));
       },
       savedHardState: () => this.#store.log.hardState,
-      send: (messages) => this.#sender.send(messages),
+      send: (messages) => {
+        for (const m of messages) if (m.type === "heartbeat") this.#heartbeatSentAt.set(m.to, performance.now());
+        this.#sender.send(messages);
+      },
       apply: (entries) => {
         this.#noteLeader();
         this.#apply(entries);
@@ -431,6 +436,14 @@ export class Member implements PeerService {
     if (FAILED_PROPOSALS.has(error.message)) this.#serverMetrics.proposalsFailed.inc();
   }
 
+  /** A peer answered a heartbeat: the time since the last one left is its round trip. */
+  #roundTrip(peer: NodeId): void {
+    const sent = this.#heartbeatSentAt.get(peer);
+    if (sent === undefined) return;
+    this.#heartbeatSentAt.delete(peer);
+    this.#serverMetrics.peerRoundTrip.observe((performance.now() - sent) / 1000, { To: peer });
+  }
+
   /** Notes the leader now, counting a change to a new one as etcd does. */
   #noteLeader(): void {
     const lead = this.#raft.lead;
@@ -647,6 +660,7 @@ export class Member implements PeerService {
   step(messages: readonly Message[]): void {
     for (const m of messages) {
       if (m.to !== this.#self) continue;
+      if (m.type === "heartbeatResp") this.#roundTrip(m.from);
       if (m.type === "snap" && !this.#store.snapshots.received(m.snapshot!.index)) {
         this.#log(`snapshot at index ${m.snapshot!.index} announced by ${m.from} has not fully arrived; ignored`);
         continue;

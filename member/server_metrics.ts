@@ -1,7 +1,8 @@
 /**
  * etcd's server, disk and mvcc metrics for one member, under etcd 3.4's names, types, help texts
  * and buckets, so a dashboard or an alert made for etcd reads them: leader (has, is, changes seen),
- * proposals (committed, applied, pending, failed), the log's sync and the state's commit as
+ * proposals (committed, applied, pending, failed), the log's sync, the state's commit and peers'
+ * round trips (heartbeat to answer: the leader's view; etcd probes from every member) as
  * histograms, the database's size, the number of keys, the member's id and version.
  *
  * Owns: registering them and what each reads. Never: observes or counts by itself — the member
@@ -32,6 +33,8 @@ export interface ServerMetrics {
   readonly logSync: Histogram;
   /** Seconds each commit of the state's batch took (etcd's backend commit). */
   readonly stateCommit: Histogram;
+  /** Seconds from a heartbeat to a peer (label To, its id) to its answer, as the leader sees them. */
+  readonly peerRoundTrip: Histogram;
 }
 
 export function serverMetrics(metrics: Metrics, source: ServerMetricsSource): ServerMetrics {
@@ -50,8 +53,11 @@ export function serverMetrics(metrics: Metrics, source: ServerMetricsSource): Se
   const stateCommit = metrics.histogram(
     "etcd_disk_backend_commit_duration_seconds", "The latency distributions of commit called by backend.", exponentialBuckets(0.001, 2, 14),
   );
+  const peerRoundTrip = metrics.histogram(
+    "etcd_network_peer_round_trip_time_seconds", "Round-Trip-Time histogram between peers", exponentialBuckets(0.0001, 2, 16),
+  );
   metrics.gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.", () => source.dbSizeBytes().total);
   metrics.gauge("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.", () => source.dbSizeBytes().inUse);
   metrics.gauge("etcd_debugging_mvcc_keys_total", "Total number of keys.", source.liveKeys);
-  return { leaderChanges, proposalsFailed, logSync, stateCommit };
+  return { leaderChanges, proposalsFailed, logSync, stateCommit, peerRoundTrip };
 }

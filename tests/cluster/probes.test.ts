@@ -3,7 +3,8 @@
  * say true; on a member left alone (the other two killed), once it knows no leader, /health and
  * /readyz say false with 503 — /readyz naming "RAFT NO LEADER" — while /livez (the member itself
  * serves) and /readyz?serializable=true stay true: a liveness probe must not restart a member for
- * its cluster's trouble. A probe only answers GET, as etcd's.
+ * its cluster's trouble. A probe only answers GET, as etcd's. And while the cluster is whole, the
+ * leader's /metrics has each follower's round trip (etcd_network_peer_round_trip_time_seconds).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -17,11 +18,19 @@ const probe = async (url: string, path: string, method = "GET") => {
 };
 const healthy = { status: 200, text: `{"health":"true","reason":""}` };
 
-test("probes > true with a quorum; alone without a leader: /readyz false with its reason, /livez true", onBunOnly("the probes are the gateway's, the same code on either runtime"), async () => {
+test("probes > true with a quorum (and the leader measures its peers' round trips); alone without a leader: /readyz false with its reason, /livez true", onBunOnly("the probes are the gateway's, the same code on either runtime"), async () => {
   const cluster = await TestCluster.start(3);
   try {
     const [alone, ...others] = cluster.members;
-    await cluster.leader();
+    const leader = await cluster.leader();
+    const followers = await Promise.all(cluster.members.filter((m) => m !== leader).map(async (m) => BigInt((await cluster.status(m))!.memberId).toString(16)));
+    const roundTrips = await eventually("the leader measured a round trip to each follower", 5_000, async () => {
+      const text = await (await fetch(`${leader.clientUrl}/metrics`)).text();
+      const counts = followers.map((id) => Number(new RegExp(`^etcd_network_peer_round_trip_time_seconds_count\\{To="${id}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0));
+      return counts.every((n) => n > 0) ? text : undefined;
+    });
+    assert.match(roundTrips, /^# HELP etcd_network_peer_round_trip_time_seconds Round-Trip-Time histogram between peers$/m);
+    assert.match(roundTrips, /^etcd_network_peer_round_trip_time_seconds_bucket\{To="[0-9a-f]+",le="3.2768"\} \d+$/m);
     assert.deepEqual(await probe(alone.clientUrl, "/livez"), healthy);
     assert.deepEqual(await probe(alone.clientUrl, "/readyz"), healthy);
     assert.deepEqual(await probe(alone.clientUrl, "/health"), { status: 200, text: `{"health":"true"}` });
