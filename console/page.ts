@@ -34,8 +34,16 @@ const PAGE = `<!doctype html>
 const MISSING = "// The console is not built: run `npm run build:ui` (or start with `npm start`).\n" +
   `document.body.textContent = "The console is not built: run npm run build:ui, then reload.";\n`;
 
-/** The bundle as it is on disk now, or undefined while it is not built. */
+/** The bundle the single file carries (concord.ts embeds it); from a checkout, none. */
+let embedded: string | undefined;
+
+export function embedConsoleBundle(text: string): void {
+  embedded = text;
+}
+
+/** The bundle embedded, or as it is on disk now, or undefined while it is not built. */
 function bundle(): string | undefined {
+  if (embedded !== undefined) return embedded;
   try {
     return readFileSync(BUNDLE, "utf8");
   } catch {

@@ -14,6 +14,7 @@
  * Owns: the inner servers, the worker, the socket directory, and closing all of them. Never:
  * routes or gRPC — the sink is only something that takes a connection.
  */
+import { startWorker } from "./workers.ts";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,7 +104,7 @@ export async function serveClientPort(hostname: string, port: number, fetch: Fet
   const http1 = serveUnix(http1Path, fetch);
   const sink = options.h2;
   const h2 = h2Path && sink ? await listenUnix(h2Path, (stream) => sink.injectConnection(stream)) : undefined;
-  const worker = new Worker(new URL("./client_port_worker.ts", import.meta.url).href, { type: "module" });
+  const worker = startWorker(new URL("./client_port_worker.ts", import.meta.url), "client-port");
   const send = (message: ToWorker) => worker.postMessage(message);
   let closing = false;
   let dead = false;

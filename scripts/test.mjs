@@ -77,7 +77,7 @@ for (const p of uncovered) console.log(`test: no runner covers "${p}" (the tests
 const results = [
   { passed: 0, failed: uncovered.length },
   await run("lint", "node_modules/.bin/deno", ["lint"], {}, lintCounts),
-  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "concord.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
   await runOver("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000"], BUN, { CONCORD_TEST_RUNTIME: "bun" }, bunCounts),
   await runOver("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check"], DENO, { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
   // The test process stays on Bun here: Deno's fetch keeps a connection to a paused member in its

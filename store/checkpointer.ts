@@ -17,7 +17,7 @@ export class Checkpointer {
   #running = false;
 
   constructor(statePath: string, durableIndex: number) {
-    this.#channel = new WorkerChannel<CheckpointRequest>(new URL("./checkpoint_worker.ts", import.meta.url), "checkpointer", statePath);
+    this.#channel = new WorkerChannel<CheckpointRequest>(new URL("./checkpoint_worker.ts", import.meta.url), "checkpointer", "checkpointer", statePath);
     this.#durableIndex = durableIndex;
   }
 

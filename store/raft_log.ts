@@ -45,7 +45,7 @@ export class RaftLog {
     const path = join(dir, "log.db");
     const db = await openDatabase(path);
     applyLogSchema(db);
-    return new RaftLog(db, new WorkerChannel<LogRequest>(new URL("./log_worker.ts", import.meta.url), "log writer", path, { plantedUnsynced }));
+    return new RaftLog(db, new WorkerChannel<LogRequest>(new URL("./log_worker.ts", import.meta.url), "log-writer", "log writer", path, { plantedUnsynced }));
   }
 
   get firstIndex(): number {

@@ -5,6 +5,7 @@
  * every waiting and later request fails with that first error. Answers come in request order.
  * Never: what the requests mean.
  */
+import { startWorker, type WorkerRole } from "../runtime/workers.ts";
 
 export type WorkerReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
 
@@ -18,9 +19,9 @@ export class WorkerChannel<Request extends { kind: string }> {
   #failure: Error | undefined;
 
   /** `options`: what the worker opens its database with, beside the path. */
-  constructor(script: URL, name: string, path: string, options: Record<string, unknown> = {}) {
+  constructor(script: URL, role: WorkerRole, name: string, path: string, options: Record<string, unknown> = {}) {
     this.#name = name;
-    this.#worker = new Worker(script.href, { type: "module" });
+    this.#worker = startWorker(script, role);
     this.#worker.onmessage = (e: MessageEvent) => this.#settle(e.data as WorkerReply);
     this.#worker.onerror = (e: ErrorEvent) => this.#fail(new Error(`${name} worker crashed: ${e.message}`));
     this.#worker.postMessage({ ...options, kind: "open", path });

@@ -34,6 +34,16 @@ export function powerCutLibrary(): string {
   return (built = path);
 }
 
+/** Why power cuts cannot be had here (no C compiler to build the library), or undefined. */
+export function powerCutsUnavailable(): string | undefined {
+  try {
+    powerCutLibrary();
+    return undefined;
+  } catch (e) {
+    return `power cuts and slow disks need a C compiler (cc) to build testkit/power_cut/unsynced_writes.c: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
 /** The environment that gives a process on `dataDir` power cuts, its undo logs in `undoDir` (outside dataDir). */
 export function powerCutEnv(dataDir: string, undoDir: string): Record<string, string> {
   mkdirSync(undoDir, { recursive: true });

@@ -18,7 +18,8 @@ import { checkLinearizable, ok, Recorder } from "../linearizability.ts";
 import { prng } from "../prng.ts";
 import { startWorkload } from "../workload.ts";
 import { startLeaseClients } from "./leases.ts";
-import { type FaultKind, Nemesis } from "./nemesis.ts";
+import { FAULT_KINDS, type FaultKind, Nemesis } from "./nemesis.ts";
+import { powerCutsUnavailable } from "../power_cut.ts";
 import { ChaosWatcher, type SeenEvent, watchAnomaly, watchOnce } from "./watchers.ts";
 
 export interface ChaosOptions {
@@ -88,7 +89,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // One stream of draws each, so the faults drawn do not depend on how fast the clients went.
   const [faultDraws, clientDraws, leaseDraws] = [prng(opts.seed), prng(opts.seed + 1), prng(opts.seed + 2)];
   const anomalies: string[] = [];
-  const cluster = await TestCluster.start(opts.members, { proxies: true, powerCuts: true, ...(opts.plantedBug ? { env: { CONCORD_PLANTED_BUG: opts.plantedBug } } : {}) });
+  // Power cuts and slow disks need the preload built: without a C compiler, the other faults only.
+  const machineFaults: readonly FaultKind[] = ["power-cut", "slow-disk"];
+  const unavailable = powerCutsUnavailable();
+  if (unavailable && opts.kinds?.some((k) => machineFaults.includes(k))) throw new Error(unavailable);
+  if (unavailable) opts.log(`chaos: ${unavailable}; those faults are not drawn`);
+  const kinds = unavailable ? (opts.kinds ?? FAULT_KINDS).filter((k) => !machineFaults.includes(k)) : opts.kinds;
+  const cluster = await TestCluster.start(opts.members, { proxies: true, powerCuts: !unavailable, ...(opts.plantedBug ? { env: { CONCORD_PLANTED_BUG: opts.plantedBug } } : {}) });
   try {
     await cluster.leader();
     const reachable = () => cluster.running();
@@ -99,7 +106,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     const watchers = cluster.members.map((m) => new ChaosWatcher(m, PREFIX));
     const leases = startLeaseClients({ clients: 2, ttlSeconds: 3, targets: reachable, random: leaseDraws, requestTimeoutMs: 2_000, started: performance.now() });
-    const nemesis = new Nemesis({ cluster, random: faultDraws, kinds: opts.kinds, holdMs: [1_000, 4_000], quietMs: [500, 2_000], log: opts.log });
+    const nemesis = new Nemesis({ cluster, random: faultDraws, kinds, holdMs: [1_000, 4_000], quietMs: [500, 2_000], log: opts.log });
     await nemesis.start();
     const started = performance.now();
     let lastReport = started;

@@ -41,6 +41,7 @@ const RUN = {
   sim: "npm run sim",
   chaos: "npm run chaos",
   buildUi: "npm run build:ui",
+  build: "npm run build",
   install: "npm install",
   bunServer: "npx bun server.ts",
   denoStart: "npx deno task start",
@@ -338,6 +339,12 @@ test("readme > npm run build:ui builds the console", async () => {
   assert.ok(kib, output);
   const built = readFileSync(join(fresh(), "ui/dist/console.js"), "utf8");
   assert.equal(Math.round(built.length / 1024), Number(kib));
+});
+
+test("readme > npm run build makes the single file: the executable and the bundle", async () => {
+  const output = await runToEnd(RUN.build, [], INSTALLING_MS);
+  assert.match(output, /build: dist\/concord\.js \([\d.]+ MiB\), dist\/concord \([\d.]+ MiB\)/);
+  for (const file of ["dist/concord", "dist/concord.js"]) assert.ok(existsSync(join(fresh(), file)), `${file} is not there`);
 });
 
 test("readme > npm test, narrowed to one file, ends with its summary line", async () => {

@@ -1,0 +1,50 @@
+/**
+ * `npm run build`: the single file, two ways — dist/concord.js (one bundled file: `bun
+ * dist/concord.js` or `deno run -A dist/concord.js`) and dist/concord (one executable, Bun
+ * compiled in: `./dist/concord`) — each with the console inside, taking etcd's flags. Both start
+ * from concord.ts. Run on Bun (its bundler); prints what it wrote and how large; exits non-zero
+ * with the bundler's errors.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+type BuildOutput = { success: boolean; logs: unknown[] };
+type BunBuild = (options: {
+  entrypoints: string[];
+  outdir: string;
+  naming: string;
+  target: string;
+  format: string;
+  minify: boolean;
+  external: string[];
+}) => Promise<BuildOutput>;
+
+const root = resolve(import.meta.dirname ?? ".", "..");
+const bun = (globalThis as { Bun?: { build: BunBuild } }).Bun;
+if (!bun) {
+  console.error("build: run me with Bun (node_modules/.bin/bun scripts/build.ts)");
+  process.exit(2);
+}
+const bunBinary = join(root, "node_modules", ".bin", "bun");
+const run = (args: string[]) => {
+  const r = spawnSync(bunBinary, args, { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+const started = performance.now();
+run(["scripts/build-ui.ts"]);
+const dist = join(root, "dist");
+mkdirSync(dist, { recursive: true });
+// Target node: what it emits (createRequire, node: builtins) runs on Deno too; bun:sqlite is
+// imported only when running on Bun.
+const bundled = await bun.build({
+  entrypoints: [join(root, "concord.ts")], outdir: dist, naming: "concord.js", target: "node", format: "esm", minify: true,
+  external: ["bun:sqlite"],
+});
+if (!bundled.success) {
+  for (const log of bundled.logs) console.error(log);
+  process.exit(1);
+}
+run(["build", "--compile", "--minify", join(root, "concord.ts"), "--outfile", join(dist, "concord")]);
+const size = (name: string) => `${(statSync(join(dist, name)).size / 1024 / 1024).toFixed(1)} MiB`;
+console.log(`build: dist/concord.js (${size("concord.js")}), dist/concord (${size("concord")}), in ${Math.round(performance.now() - started)} ms`);
