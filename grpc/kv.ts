@@ -15,7 +15,7 @@ import type { ApiMember } from "../member/client_api.ts";
 import { type Answer, EncodedMessage, type ServiceImplementation } from "./calls.ts";
 import { RANGE_PAGE_KEYS } from "../config/limits.ts";
 import { freeTheEventLoop } from "../member/paged_range.ts";
-import { type ProtoMessage, services } from "./protos.ts";
+import { etcdServices, type ProtoMessage } from "./protos.ts";
 import { toCompaction, toDeleteRange, toPut, toRange, toTxn } from "./requests.ts";
 import { kvResponse, type ProtoObject } from "./responses.ts";
 import { unary, type UnaryHandler } from "./unary.ts";
@@ -51,7 +51,7 @@ function answerRange(member: ApiMember, request: RangeRequest, caller: CallerAut
 
 /** A long range response, encoded a slice of key-values at a time with the event loop free between slices. */
 async function encodeInSlices(ctx: HeaderContext, r: RangeResponse): Promise<EncodedMessage> {
-  const serialize = services.KV.Range.responseSerialize;
+  const serialize = etcdServices().KV.Range.responseSerialize;
   const parts = kvResponse.rangeParts(ctx, r);
   const encoded: Buffer[] = [serialize(parts.head)];
   for (let i = 0; i < r.kvs.length; i += RANGE_PAGE_KEYS) {

@@ -1,6 +1,6 @@
 /**
  * etcd's protos as grpc-js service definitions: the three .proto files beside this module, embedded
- * as text (so a single-file build carries them) and parsed once.
+ * as text (so a single-file build carries them) and parsed once, when first asked for.
  *
  * Messages are plain objects with etcd's own field names (keepCase: without it cluster_id,
  * create_revision… silently vanish on the wire), 64-bit integers as decimal strings (lease and
@@ -25,20 +25,23 @@ function load() {
   return fromJSON(root.toJSON(), { keepCase: true, longs: String, enums: Number, defaults: false, oneofs: false });
 }
 
-const definitions = load();
+const SERVICE_NAMES = ["KV", "Watch", "Lease", "Cluster", "Maintenance", "Auth"] as const;
+export type EtcdServiceName = typeof SERVICE_NAMES[number];
 
-function service(name: string): ServiceDefinition {
-  const found = definitions[`etcdserverpb.${name}`];
-  if (found === undefined || "format" in found) throw new Error(`grpc: rpc.proto has no service ${name}`);
-  return found as ServiceDefinition;
+let parsed: Record<EtcdServiceName, ServiceDefinition> | undefined;
+
+/**
+ * etcd's services, as grpc-js's Server.addService and makeGenericClientConstructor take them —
+ * parsed on first use: parsing takes ~100 ms, which a member's start would otherwise wait for.
+ */
+export function etcdServices(): Record<EtcdServiceName, ServiceDefinition> {
+  if (parsed) return parsed;
+  const definitions = load();
+  const service = (name: EtcdServiceName): ServiceDefinition => {
+    const found = definitions[`etcdserverpb.${name}`];
+    if (found === undefined || "format" in found) throw new Error(`grpc: rpc.proto has no service ${name}`);
+    return found as ServiceDefinition;
+  };
+  parsed = Object.fromEntries(SERVICE_NAMES.map((name) => [name, service(name)])) as Record<EtcdServiceName, ServiceDefinition>;
+  return parsed;
 }
-
-/** etcd's services, as grpc-js's Server.addService and makeGenericClientConstructor take them. */
-export const services = {
-  KV: service("KV"),
-  Watch: service("Watch"),
-  Lease: service("Lease"),
-  Cluster: service("Cluster"),
-  Maintenance: service("Maintenance"),
-  Auth: service("Auth"),
-};

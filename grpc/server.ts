@@ -24,14 +24,15 @@ import { kvService } from "./kv.ts";
 import { leaseService } from "./lease.ts";
 import { keepAliveCall } from "./lease_keepalive.ts";
 import { maintenanceService } from "./maintenance.ts";
-import { services } from "./protos.ts";
+import { etcdServices, type EtcdServiceName } from "./protos.ts";
 import { watchService } from "./watch.ts";
 
 const PACKAGE = "etcdserverpb";
 
 /** Every method of etcd's services, by path: what it does and its codec. Throws on a mismatch with the protos (a bug). */
 export function routes(member: ApiMember): Router {
-  const implementations: Record<keyof typeof services, ServiceImplementation> = {
+  const services = etcdServices();
+  const implementations: Record<EtcdServiceName, ServiceImplementation> = {
     KV: kvService(member),
     Lease: { ...leaseService(member), LeaseKeepAlive: keepAliveCall(member) },
     Watch: watchService(member),
@@ -41,7 +42,7 @@ export function routes(member: ApiMember): Router {
   };
   const byPath = new Map<string, ServedMethod>();
   for (const [service, definition] of Object.entries(services)) {
-    const implementation = implementations[service as keyof typeof services];
+    const implementation = implementations[service as EtcdServiceName];
     for (const [name, m] of Object.entries(definition)) {
       const method = implementation[name];
       if (!method) continue;
@@ -54,7 +55,7 @@ export function routes(member: ApiMember): Router {
       });
     }
   }
-  const known = new Set(Object.keys(services).filter((s) => Object.keys(implementations[s as keyof typeof services]).length > 0));
+  const known = new Set(Object.keys(services).filter((s) => Object.keys(implementations[s as EtcdServiceName]).length > 0));
   return (path) => {
     const served = byPath.get(path);
     if (served) return served;
@@ -87,13 +88,14 @@ export interface GrpcConnections {
 }
 
 export function grpcConnections(member: ApiMember): GrpcConnections {
-  const route = routes(member);
+  // Routed once the first connection comes: a member no gRPC client calls never parses the protos.
+  let route: Router | undefined;
   const counted = callCounter(member.metrics);
   const open = new Set<H2Connection>();
   return {
     injectConnection: (socket) => {
       const refused = (limit: RefusingLimit) => member.refusals.count(limit);
-      const connection: H2Connection = new H2Connection(socket, callOpener(route, GRPC_RECEIVE_BYTES_MAX, { refused, counted }), () => open.delete(connection), refused);
+      const connection: H2Connection = new H2Connection(socket, callOpener(route ??= routes(member), GRPC_RECEIVE_BYTES_MAX, { refused, counted }), () => open.delete(connection), refused);
       open.add(connection);
     },
     close: () => {

@@ -6,9 +6,9 @@
  * Owns: connecting, bounding every call in time, and closing. Never: asserts or normalises.
  */
 import { type Client, credentials, makeGenericClientConstructor, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { services } from "../grpc/protos.ts";
+import { type EtcdServiceName, etcdServices } from "../grpc/protos.ts";
 
-export type ServiceName = keyof typeof services;
+export type ServiceName = EtcdServiceName;
 /** A decoded response: etcd's field names, int64 as strings, bytes as Buffers, unset fields absent. */
 export type Message = Record<string, unknown>;
 export type GrpcAnswer = { ok: Message } | { code: number; details: string };
@@ -30,7 +30,7 @@ export class EtcdGrpcClient {
   #client(service: ServiceName): Client {
     let client = this.#clients.get(service);
     if (client === undefined) {
-      const Ctor = makeGenericClientConstructor(services[service], service);
+      const Ctor = makeGenericClientConstructor(etcdServices()[service], service);
       // Send anything: the server's limits are what is tested.
       client = new Ctor(this.#address, credentials.createInsecure(), { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 });
       this.#clients.set(service, client);
