@@ -49,7 +49,10 @@ function recordedRun(cluster: TestCluster, clients: number, targets: () => Clust
   };
 }
 
-test("cluster > kill -9 of the leader: a new leader within 3 s, writes resume, nothing acknowledged is lost, the member restarted catches up", async () => {
+/** How long a failover may take: two election rounds (each up to 2 s) and some slack, ms. */
+const FAILOVER_MS_MAX = 6_000;
+
+test("cluster > kill -9 of the leader: a new leader within two election rounds, writes resume, nothing acknowledged is lost, the member restarted catches up", async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
@@ -58,15 +61,17 @@ test("cluster > kill -9 of the leader: a new leader within 3 s, writes resume, n
     const survivors = cluster.members.filter((m) => m !== leader);
     await cluster.kill9(leader);
     const killedAt = performance.now();
-    const newLeader = await cluster.leader(3_000, survivors);
+    // A follower campaigns 1–2 s after the leader's last heartbeat; a split vote takes a second
+    // round: two rounds and some slack for two loaded cores (a CI run on Deno once took over 3 s).
+    const newLeader = await cluster.leader(FAILOVER_MS_MAX, survivors);
     assert.notEqual(newLeader, leader);
     // A write through a survivor, retried until it is acknowledged: the cluster's failover time.
     let attempt = 0;
-    await eventually("a write through a survivor after the kill", 3_000, async () =>
+    await eventually("a write through a survivor after the kill", FAILOVER_MS_MAX, async () =>
       (await put(survivors[attempt++ % 2].clientUrl, "failover", "done", 1_000))?.status === 200 ? true : undefined);
     const failoverMs = Math.round(performance.now() - killedAt);
     console.log(`kill -9 of the leader: writes through the survivors succeeded again after ${failoverMs} ms`);
-    assert.ok(failoverMs < 3_000, `writes resumed only after ${failoverMs} ms`);
+    assert.ok(failoverMs < FAILOVER_MS_MAX, `writes resumed only after ${failoverMs} ms`);
 
     await cluster.restart(leader);
     await eventually("the restarted member catches up", 10_000, async () =>
