@@ -59,9 +59,9 @@ import { Metrics } from "../metrics/registry.ts";
 import { LimitRefusals } from "../metrics/limit_refusals.ts";
 import { type ServerMetrics, serverMetrics } from "./server_metrics.ts";
 
-
 /** A write that ends with one of these was not applied for want of the cluster (etcd's failed proposals). */
 const FAILED_PROPOSALS = new Set([MemberErrors.noLeader, MemberErrors.leaderChanged, MemberErrors.timeout, MemberErrors.stopped].map((e) => e.message));
+
 export interface MemberConfig extends BootstrapConfig {
   dataDir: string;
   heartbeatMs: number;
