@@ -278,13 +278,10 @@ export class Member implements PeerService {
       pendingProposals: () => this.#waitingProposals(),
       dbSizeBytes: () => this.#store.sizeBytes(),
       liveKeys: () => this.#store.mvcc.liveKeys,
+      watchers: () => ({ total: this.watches.size, catchingUp: this.watches.catchingUp }),
+      revision: () => this.revision,
+      raftLog: () => ({ bytes: this.#raft.log.bytes, entries: this.#raft.log.lastIndex - this.#raft.log.firstIndex + 1 }),
     });
-    this.metrics.gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.", () => this.watches.size);
-    this.metrics.gauge("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.", () => this.watches.catchingUp);
-    this.metrics.gauge("etcd_debugging_mvcc_current_revision", "The current revision of store.", () => this.revision);
-    this.metrics.gauge("concord_raft_log_memory_bytes", "Data bytes of the log entries the Raft core holds in memory.", () => this.#raft.log.bytes);
-    this.metrics.gauge("concord_raft_log_entries", "Log entries the Raft core holds in memory.", () => this.#raft.log.lastIndex - this.#raft.log.firstIndex + 1);
-    this.metrics.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => process.memoryUsage().rss);
     this.#auth = new AuthService({
       store: () => this.#store.auth,
       propose: (command, caller) => this.propose(command, caller),

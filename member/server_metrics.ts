@@ -3,7 +3,8 @@
  * and buckets, so a dashboard or an alert made for etcd reads them: leader (has, is, changes seen),
  * proposals (committed, applied, pending, failed), the log's sync, the state's commit and peers'
  * round trips (heartbeat to answer: the leader's view; etcd probes from every member) as
- * histograms, the database's size, the number of keys, the member's id and version.
+ * histograms, the database's size, the number of keys and watchers, the revision, the member's
+ * id and version — and Concord's own: what the Raft core holds of the log in memory.
  *
  * Owns: registering them and what each reads. Never: observes or counts by itself — the member
  * hands it each sync, commit, failed proposal and leader it sees.
@@ -24,6 +25,10 @@ export interface ServerMetricsSource {
   pendingProposals(): number;
   dbSizeBytes(): { total: number; inUse: number };
   liveKeys(): number;
+  watchers(): { total: number; catchingUp: number };
+  revision(): number;
+  /** What the Raft core holds of the log in memory. */
+  raftLog(): { bytes: number; entries: number };
 }
 
 export interface ServerMetrics {
@@ -59,5 +64,11 @@ export function serverMetrics(metrics: Metrics, source: ServerMetricsSource): Se
   metrics.gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.", () => source.dbSizeBytes().total);
   metrics.gauge("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.", () => source.dbSizeBytes().inUse);
   metrics.gauge("etcd_debugging_mvcc_keys_total", "Total number of keys.", source.liveKeys);
+  metrics.gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.", () => source.watchers().total);
+  metrics.gauge("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.", () => source.watchers().catchingUp);
+  metrics.gauge("etcd_debugging_mvcc_current_revision", "The current revision of store.", source.revision);
+  metrics.gauge("concord_raft_log_memory_bytes", "Data bytes of the log entries the Raft core holds in memory.", () => source.raftLog().bytes);
+  metrics.gauge("concord_raft_log_entries", "Log entries the Raft core holds in memory.", () => source.raftLog().entries);
+  metrics.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => process.memoryUsage().rss);
   return { leaderChanges, proposalsFailed, logSync, stateCommit, peerRoundTrip };
 }
