@@ -104,6 +104,8 @@ const opened = await Member.open({
   watchProgressNotifyMs: config.watchProgressNotifyMs,
   ...(jwtTokens ? { jwtTokens } : {}),
   authTokenTtlMs: config.authTokenTtlMs,
+  quotaBackendBytes: config.quotaBackendBytes,
+  ...(config.autoCompaction ? { autoCompaction: config.autoCompaction } : {}),
   ...(plantedBug ? { plantedBug } : {}),
   // etcd exits once it has been removed from its cluster.
   onRemoved: () => void shutdown(0),

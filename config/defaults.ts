@@ -36,3 +36,5 @@ export const CONSOLE_SEARCH_ROWS_DEFAULT = 100;
 export const CONSOLE_FOLDER_ROWS_DEFAULT = 200;
 /** --auto-tls and --peer-auto-tls: how long a self-signed certificate is valid, as etcd 3.4 makes them (a year). */
 export const AUTO_TLS_VALID_DAYS = 365;
+/** --quota-backend-bytes: etcd's default backend quota (0 means this; below 0: no quota), bytes. */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;

@@ -20,6 +20,7 @@ import {
 import { ELECTION_TIMEOUT_MS_MAX } from "./limits.ts";
 import { type AuthTokenSpec, authTokenSpec } from "./auth_token.ts";
 import { goDurationMs } from "./go_duration.ts";
+import { type AutoCompaction, autoCompaction, type Given, quotaBackendBytes } from "./maintenance.ts";
 import { type ClusterState, type InitialCluster, initialCluster } from "./initial_cluster.ts";
 import { type TlsSettings, tlsRefusal } from "./tls.ts";
 import { urlList, urlString } from "./urls.ts";
@@ -53,6 +54,10 @@ export interface Config {
   authToken: AuthTokenSpec;
   /** --auth-token-ttl: a simple token unused this long is forgotten, ms. */
   authTokenTtlMs: number;
+  /** --quota-backend-bytes: the most the state may take, bytes (undefined: no quota). */
+  quotaBackendBytes: number | undefined;
+  /** --auto-compaction-mode and --auto-compaction-retention (undefined: no auto-compaction). */
+  autoCompaction: AutoCompaction | undefined;
 }
 
 /** A flag; a `bool` one may be given alone (`--auto-tls`) or with `=true`/`=false`, as Go's flag package takes it. */
@@ -98,6 +103,15 @@ const FLAGS = {
   peerKeyFile: { flag: "peer-key-file", env: "ETCD_PEER_KEY_FILE", help: "path to the peer server TLS key file" },
   peerClientCertAuth: { flag: "peer-client-cert-auth", env: "ETCD_PEER_CLIENT_CERT_AUTH", help: "peers must present a certificate signed by --peer-trusted-ca-file", bool: true },
   peerTrustedCaFile: { flag: "peer-trusted-ca-file", env: "ETCD_PEER_TRUSTED_CA_FILE", help: "path to the CA that signs peer certificates" },
+  quotaBackendBytes: {
+    flag: "quota-backend-bytes", env: "ETCD_QUOTA_BACKEND_BYTES",
+    help: "raise a NOSPACE alarm and refuse writes once the state takes this many bytes (default 0: 2 GiB; below 0: no quota)",
+  },
+  autoCompactionMode: { flag: "auto-compaction-mode", env: "ETCD_AUTO_COMPACTION_MODE", help: "'periodic' or 'revision' (default \"periodic\")" },
+  autoCompactionRetention: {
+    flag: "auto-compaction-retention", env: "ETCD_AUTO_COMPACTION_RETENTION",
+    help: "history to keep: hours or a duration (periodic), revisions (revision) (default \"0\": no auto-compaction)",
+  },
   peerAutoTls: { flag: "peer-auto-tls", env: "ETCD_PEER_AUTO_TLS", help: "peer TLS with a self-signed certificate made in the data directory", bool: true },
 } satisfies Record<string, FlagSpec>;
 
@@ -108,8 +122,6 @@ export function usage(): string {
 
 export type ConfigOutcome = { ok: true; config: Config } | { ok: false; error: string } | { ok: false; help: true };
 
-/** A value and where it came from, named as etcd names it in an error. */
-type Given = { value: string; from: string };
 
 /** A count of milliseconds or entries: digits only, as Go's flag package takes a uint. */
 function count(given: Given | undefined, fallback: number): number | string {
@@ -251,6 +263,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if ("error" in authToken) return { ok: false, error: authToken.error };
   const authTokenTtl = count(lookup(FLAGS.authTokenTtl), DEFAULT_AUTH_TOKEN_TTL_S);
   if (typeof authTokenTtl === "string") return { ok: false, error: authTokenTtl };
+  const quota = quotaBackendBytes(lookup(FLAGS.quotaBackendBytes));
+  if (typeof quota === "string") return { ok: false, error: quota };
+  const compaction = autoCompaction(lookup(FLAGS.autoCompactionMode), lookup(FLAGS.autoCompactionRetention));
+  if (typeof compaction === "string") return { ok: false, error: compaction };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -275,6 +291,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       authToken,
       // etcd takes 0 to mean its default.
       authTokenTtlMs: (authTokenTtl || DEFAULT_AUTH_TOKEN_TTL_S) * 1_000,
+      quotaBackendBytes: quota,
+      autoCompaction: compaction,
     },
   };
 }

@@ -50,7 +50,7 @@ function txnNeeds(t: TxnRequest, leaseKeys: (id: LeaseId) => Bytes[]): Need[] {
 /**
  * What proposing `command` needs; `leaseKeys` names the keys a lease holds now. Commands only
  * members make (lease checkpoints, membership records) and etcd's unchecked ones (a lease grant,
- * a compaction — 3.4 checks neither) need nothing.
+ * a compaction, an alarm — 3.4 checks none) need nothing.
  */
 export function commandNeeds(command: Command, leaseKeys: (id: LeaseId) => Bytes[]): Need[] {
   switch (command.op) {
@@ -65,6 +65,7 @@ export function commandNeeds(command: Command, leaseKeys: (id: LeaseId) => Bytes
     case "publish":
     case "updatePeers":
     case "authenticate":
+    case "alarm":
       return [];
     case "authEnable":
     case "authDisable":

@@ -8,6 +8,7 @@
  * Owns: trusting nothing in a command's bytes. Never: checks that need the state (a missing lease,
  * a compacted revision — the applier answers those), or encodes (commands.ts does).
  */
+import { ALARM_ACTIONS, ALARM_TYPES } from "./alarms.ts";
 import { PERM_TYPES, type PermType } from "./auth.ts";
 import { decodeCommand, type ProposedCommand } from "./commands.ts";
 import { checkDeleteRange, checkPut, checkTxn } from "./request_checks.ts";
@@ -102,6 +103,11 @@ function problem(c: Obj): string | undefined {
     case "roleRevokePermission": return fields(c, { role: isText, key: isBytes, rangeEnd: isBytes });
     case "publish": return fields(c, { id: isText, name: isText, clientUrls: isTexts });
     case "updatePeers": return fields(c, { id: isText, peerUrls: isTexts });
+    case "alarm":
+      return fields(c, {
+        action: (v) => ALARM_ACTIONS.includes(v as never), memberId: (v) => isText(v) && /^[0-9a-f]{1,16}$/.test(v),
+        alarm: (v) => ALARM_TYPES.includes(v as never),
+      });
     default: return `an operation ${JSON.stringify(c.op)} no plain entry carries`;
   }
 }

@@ -5,6 +5,7 @@
  * The encoding is JSON with bytes as base64 and int64 lease ids as decimal strings, so a log is
  * readable with sqlite3 and survives any runtime. Never: semantics — the store's applier gives them.
  */
+import type { AlarmCommand, AlarmMember } from "./alarms.ts";
 import type { AuthCommand } from "./auth.ts";
 import type { EtcdError } from "./errors.ts";
 import type {
@@ -19,7 +20,8 @@ export type Command =
   | { op: "compact"; compact: CompactionRequest }
   | LeaseCommand
   | MembershipCommand
-  | AuthCommand;
+  | AuthCommand
+  | AlarmCommand;
 
 /**
  * Leases: a grant names its id (the proposer picks one when the client did not) and its TTL
@@ -63,6 +65,7 @@ export type CommandResult =
   | LeaseGrantResponse
   | LeaseRevokeResponse
   | { header: { revision: number }; token?: string; authRevision?: number }
+  | { header: { revision: number }; alarms: AlarmMember[] }
   | EtcdError
   | undefined;
 

@@ -5,8 +5,11 @@
  * own state: false once its storage failed), /readyz whether it serves the cluster's data (a
  * linearizable read confirmed by a quorum within a second; `?serializable=true`: its own state).
  *
- * Owns: the probes' answers. Never: decides health itself — the member's health() and range() do.
- * Concord keeps no alarms yet, so no probe reports one.
+ * An alarm raised makes /health false (etcd 3.4: any alarm), and CORRUPT makes /readyz false too
+ * (etcd 3.5's data corruption check).
+ *
+ * Owns: the probes' answers. Never: decides health itself — the member's health(), range() and
+ * alarms() do.
  */
 import type { Hono } from "hono";
 import { HEALTH_CHECK_TIMEOUT_MS } from "../config/limits.ts";
@@ -44,14 +47,16 @@ const onlyGet = () => new Response("Method Not Allowed\n", { status: 405, header
 
 export function addHealthProbes(app: Hono, member: ApiMember): void {
   // etcd 3.4 answers /health as text, though the text is JSON: false (with 503, and Go's
-  // http.Error newline) when the member cannot serve a linearizable read within a second.
+  // http.Error newline) while an alarm is raised, or when the member cannot serve a linearizable
+  // read within a second.
   app.get("/health", async () => {
-    const unhealthy = await member.health(HEALTH_CHECK_TIMEOUT_MS);
+    const unhealthy = member.alarms().length > 0 || await member.health(HEALTH_CHECK_TIMEOUT_MS);
     return unhealthy ? textResponse(`{"health":"false"}\n`, 503) : textResponse(`{"health":"true"}`, 200);
   });
   app.all("/livez", async (c) => (c.req.method === "GET" ? probeAnswer(await localReadFails(member)) : onlyGet()));
   app.all("/readyz", async (c) => {
     if (c.req.method !== "GET") return onlyGet();
-    return probeAnswer(await (c.req.query("serializable") === "true" ? localReadFails(member) : quorumReadFails(member)));
+    const corrupt = member.alarms().some((a) => a.alarm === "CORRUPT") ? "ALARM CORRUPT" : undefined;
+    return probeAnswer(corrupt ?? await (c.req.query("serializable") === "true" ? localReadFails(member) : quorumReadFails(member)));
   });
 }

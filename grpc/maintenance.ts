@@ -7,6 +7,7 @@
  * moves (member/) or how the state is hashed, copied or rewritten (store/).
  */
 import { ETCD_SERVER_VERSION } from "../config/defaults.ts";
+import { ALARM_ACTIONS, ALARM_TYPES, type AlarmMember } from "../etcd/alarms.ts";
 import { EtcdError, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { ServiceImplementation } from "./calls.ts";
@@ -31,19 +32,22 @@ const status: UnaryHandler = (member) => {
     .done();
 };
 
-/** AlarmRequest.AlarmAction and AlarmType. */
-const AlarmAction = { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 } as const;
-const ALARM_NONE = 0;
-const alarmsUnsupported = new EtcdError(GrpcCode.UNIMPLEMENTED, "concord: alarms (NOSPACE, CORRUPT) are not supported");
+/** An alarm as etcd's AlarmMember: the member's id and the type's number. */
+function alarmMember(a: AlarmMember) {
+  return fields().int("memberID", BigInt(`0x${a.memberId}`)).int("alarm", ALARM_TYPES.indexOf(a.alarm)).done();
+}
 
 /**
- * Concord raises no alarms (it has no space quota nor corruption check yet), so there is never one
- * to list or disarm: etcd's answer then is an empty message, without a header. Raising one by hand
- * is refused rather than pretended.
+ * etcd's Alarm: GET lists the alarms (of a type, or NONE: all), ACTIVATE and DEACTIVATE raise or
+ * clear one member's, all through the log. etcd 3.4 answers with the alarms and no header.
  */
-const alarm: UnaryHandler = (_member, m) => {
-  if (int(m, "action") === AlarmAction.ACTIVATE && int(m, "alarm") !== ALARM_NONE) return alarmsUnsupported;
-  return {};
+const alarm: UnaryHandler = async (member, m) => {
+  const action = ALARM_ACTIONS[int(m, "action")];
+  const type = ALARM_TYPES[int(m, "alarm")];
+  if (action === undefined || type === undefined) return new EtcdError(GrpcCode.INVALID_ARGUMENT, "etcdserver: unknown alarm action or type");
+  const alarms = await member.alarm(action, int64(m, "memberID").toString(16), type);
+  if (isEtcdError(alarms)) return alarms;
+  return fields().list("alarms", alarms.map(alarmMember)).done();
 };
 
 const hash: UnaryHandler = (member, _m, caller) => {
@@ -64,11 +68,10 @@ const hashKv: UnaryHandler = (member, m, caller) => {
 };
 
 /** etcd answers a defragment with an empty message: no header. */
-const defragment: UnaryHandler = (member, _m, caller) => {
+const defragment: UnaryHandler = async (member, _m, caller) => {
   const refused = member.auth.maintenance(caller);
   if (refused) return refused;
-  member.defragment();
-  return {};
+  return (await member.defragment()) ?? {};
 };
 
 const moveLeader: UnaryHandler = async (member, m, caller) => {

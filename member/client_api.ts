@@ -7,6 +7,7 @@
 import type { LimitRefusals } from "../metrics/limit_refusals.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
+import type { AlarmAction, AlarmMember, AlarmType } from "../etcd/alarms.ts";
 import type { AuthService } from "./auth_service.ts";
 import type { EtcdError } from "../etcd/errors.ts";
 import type { LeaseId, RangeRequest, RangeResponse } from "../etcd/types.ts";
@@ -61,8 +62,12 @@ export interface ApiMember {
   hash(): { hash: number; revision: number } | EtcdError;
   /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot). */
   snapshot(): StateCopy;
-  /** Rewrites the state without its free pages (etcd's Defragment); blocks while it runs. */
-  defragment(): void;
+  /** Hands the state's free pages back to the file system (etcd's Defragment), serving meanwhile; resolves when done. */
+  defragment(): Promise<EtcdError | undefined>;
+  /** etcd's Alarm (through the log): the alarms listed (`alarm` NONE: all), raised or cleared. */
+  alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<AlarmMember[] | EtcdError>;
+  /** The alarms raised, as applied here. */
+  alarms(): AlarmMember[];
   changeMembership(request: MembershipRequest): Promise<MembershipResult | EtcdError>;
   /** Hands leadership to the member with this id (hex); answers once it moved. */
   moveLeader(to: string): Promise<EtcdError | undefined>;

@@ -13,12 +13,16 @@
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
-  PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
+  DEFRAGMENT_STEP_PAGES, PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
+import { type AlarmAction, type AlarmMember, type AlarmType, alarmStatusText } from "../etcd/alarms.ts";
+import { Quota } from "./quota.ts";
+import { AutoCompactor } from "./auto_compaction.ts";
+import type { AutoCompaction } from "../config/maintenance.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
@@ -74,6 +78,10 @@ export interface MemberConfig extends BootstrapConfig {
   jwtTokens?: JwtTokens;
   /** --auth-token-ttl: a simple token unused this long is forgotten, ms (default etcd's 300 s). */
   authTokenTtlMs?: number;
+  /** --quota-backend-bytes: the most the state may take, bytes (undefined: no quota). */
+  quotaBackendBytes?: number;
+  /** --auto-compaction-mode and --auto-compaction-retention (undefined: none). */
+  autoCompaction?: AutoCompaction;
   /** Proposals waiting to be applied at most (default PENDING_PROPOSALS_MAX; tests turn it down). */
   pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
@@ -148,6 +156,10 @@ export class Member implements PeerService {
   readonly #forwarded: ForwardedWrites;
   readonly #membership: Membership;
   readonly #commits: StateCommits;
+  readonly #quota: Quota;
+  readonly #autoCompactor: AutoCompactor | undefined;
+  /** A defragment running, which later ones join. */
+  #defragmenting: Promise<EtcdError | undefined> | undefined;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
@@ -277,6 +289,7 @@ export class Member implements PeerService {
       appliedIndex: () => this.#store.stateMachine.appliedIndex,
       pendingProposals: () => this.#waitingProposals(),
       dbSizeBytes: () => this.#store.sizeBytes(),
+      quotaBytes: () => config.quotaBackendBytes,
       liveKeys: () => this.#store.mvcc.liveKeys,
       watchers: () => ({ total: this.watches.size, catchingUp: this.watches.catchingUp }),
       revision: () => this.revision,
@@ -346,6 +359,26 @@ export class Member implements PeerService {
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       requestTimeoutMs: this.#requestTimeoutMs,
       peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
+    });
+    this.#quota = new Quota({
+      bytesMax: config.quotaBackendBytes,
+      stateBytes: () => this.#store.stateBytes(),
+      raised: () => this.#store.alarms.list("NOSPACE").some((a) => a.memberId === this.#self),
+      raise: () => this.propose({ op: "alarm", action: "ACTIVATE", memberId: this.#self, alarm: "NOSPACE" }),
+    });
+    this.#autoCompactor = config.autoCompaction && new AutoCompactor(config.autoCompaction, {
+      revision: () => this.revision,
+      leads: () => this.isLeader,
+      compact: async (revision) => {
+        const result = await this.propose({ op: "compact", compact: { revision, physical: false } });
+        return isEtcdError(result) ? result : undefined;
+      },
+      log: (line) => this.#log(line),
+      now: () => performance.now(),
+      after: (ms, fn) => {
+        const timer = setTimeout(fn, ms);
+        return () => clearTimeout(timer);
+      },
     });
     this.#syncPeers();
   }
@@ -451,6 +484,9 @@ export class Member implements PeerService {
   #replicate(asked: Command, caller?: CallerAuth): Promise<CommandResult> {
     // etcd's answer once a server stopped (a client tries another member); the log says why.
     if (this.#failure) return Promise.resolve(MemberErrors.stopped);
+    // As etcd's quota server: before anything else, even a txn that only reads.
+    const noSpace = this.#quota.check(asked);
+    if (noSpace) return Promise.resolve(noSpace);
     if (asked.op === "txn" && isReadOnly(asked.txn)) return this.#readOnlyTxn(asked.txn, caller);
     if (caller) {
       const denied = this.#auth.check(caller, commandNeeds(asked, (id) => this.#store.leases.keys(id)));
@@ -565,12 +601,40 @@ export class Member implements PeerService {
   }
 
   /**
-   * etcd's Defragment: rewrites the state without its free pages. The member does nothing else
-   * while it runs (etcd's blocks reads and writes too); the file shrinks once checkpointed.
+   * etcd's Defragment: hands the state's free pages back to the file system, DEFRAGMENT_STEP_PAGES
+   * at a time with the member serving between steps (etcd's blocks every request while it runs).
+   * Resolves once none is left; one asked while another runs joins it.
    */
-  defragment(): void {
-    if (this.#loop.installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
-    this.#store.defragment();
+  defragment(): Promise<EtcdError | undefined> {
+    this.#defragmenting ??= (async () => {
+      try {
+        while (true) {
+          if (this.#failure) return MemberErrors.stopped;
+          if (!this.#loop.installing && this.#read(() => this.#store.defragmentStep(DEFRAGMENT_STEP_PAGES))) return undefined;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      } finally {
+        this.#defragmenting = undefined;
+      }
+    })();
+    return this.#defragmenting;
+  }
+
+  /**
+   * etcd's Alarm: lists (`alarm` NONE: every type), raises or clears an alarm — through the log,
+   * as in etcd, so the answer is the cluster's. Answers the alarms listed, raised or cleared.
+   */
+  async alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<AlarmMember[] | EtcdError> {
+    // Raising NONE crashes etcd 3.4 (an empty key into its alarm bucket); there is no such alarm to raise.
+    if (action === "ACTIVATE" && alarm === "NONE") return [];
+    const result = await this.propose({ op: "alarm", action, memberId, alarm });
+    if (isEtcdError(result)) return result;
+    return result && "alarms" in result ? result.alarms : [];
+  }
+
+  /** The alarms raised, as applied here. */
+  alarms(): AlarmMember[] {
+    return this.#store.alarms.list();
   }
 
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */
@@ -619,7 +683,7 @@ export class Member implements PeerService {
       dbSizeBytes: size.total,
       dbSizeInUseBytes: size.inUse,
       isLearner: this.isLearner,
-      errors: this.#raft.lead === NO_NODE ? [MemberErrors.noLeader.message] : [],
+      errors: [...(this.#raft.lead === NO_NODE ? [MemberErrors.noLeader.message] : []), ...this.alarms().map(alarmStatusText)],
       raftLogMemoryBytes: this.#raft.log.bytes,
       raftLogEntries: this.#raft.log.lastIndex - this.#raft.log.firstIndex + 1,
     };
@@ -708,6 +772,7 @@ export class Member implements PeerService {
 
   async close(): Promise<void> {
     this.watches.close();
+    this.#autoCompactor?.stop();
     clearInterval(this.#ticker);
     this.#commits.cancel();
     this.#sender.close();
@@ -722,6 +787,7 @@ export class Member implements PeerService {
 
   async #start(): Promise<void> {
     this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs / TICKS_PER_HEARTBEAT);
+    this.#autoCompactor?.start();
     // A lone voter leads at once and has applied everything before it serves.
     const { voters } = this.#raft.conf;
     if (voters.length !== 1 || voters[0] !== this.#self) return;
@@ -836,6 +902,7 @@ export class Member implements PeerService {
       const command = commands[i].command;
       if ((command?.op === "leaseGrant" || command?.op === "leaseRevoke") && !isEtcdError(results[i])) this.#leases.applied(command);
       if (command && isAuthCommand(command)) this.#auth.applied(command, results[i]);
+      if (command?.op === "alarm" && command.action !== "GET") this.#log(`alarm ${command.alarm} ${command.action === "ACTIVATE" ? "raised" : "disarmed"} for member ${command.memberId}`);
     });
     if (membership) this.#membershipChanged();
     this.#reads.applied();

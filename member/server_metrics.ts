@@ -3,7 +3,7 @@
  * and buckets, so a dashboard or an alert made for etcd reads them: leader (has, is, changes seen),
  * proposals (committed, applied, pending, failed), the log's sync, the state's commit and peers'
  * round trips (heartbeat to answer: the leader's view; etcd probes from every member) as
- * histograms, the database's size, the number of keys and watchers, the revision, the member's
+ * histograms, the database's size and quota, the number of keys and watchers, the revision, the member's
  * id and version — and Concord's own: what the Raft core holds of the log in memory.
  *
  * Owns: registering them and what each reads. Never: observes or counts by itself — the member
@@ -24,6 +24,8 @@ export interface ServerMetricsSource {
   /** Proposals waiting to be applied. */
   pendingProposals(): number;
   dbSizeBytes(): { total: number; inUse: number };
+  /** --quota-backend-bytes (undefined: none, which etcd shows as 0). */
+  quotaBytes(): number | undefined;
   liveKeys(): number;
   watchers(): { total: number; catchingUp: number };
   revision(): number;
@@ -61,6 +63,7 @@ export function serverMetrics(metrics: Metrics, source: ServerMetricsSource): Se
   const peerRoundTrip = metrics.histogram(
     "etcd_network_peer_round_trip_time_seconds", "Round-Trip-Time histogram between peers", exponentialBuckets(0.0001, 2, 16),
   );
+  metrics.gauge("etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.", () => source.quotaBytes() ?? 0);
   metrics.gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.", () => source.dbSizeBytes().total);
   metrics.gauge("etcd_mvcc_db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.", () => source.dbSizeBytes().inUse);
   metrics.gauge("etcd_debugging_mvcc_keys_total", "Total number of keys.", source.liveKeys);

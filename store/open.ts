@@ -8,8 +8,9 @@
  * state.db; a file still waiting at the log's start on opening is swapped in then.
  * Never: request semantics.
  */
+import { AlarmTable } from "./alarms.ts";
 import { AuthTable } from "./auth.ts";
-import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Checkpointer } from "./checkpointer.ts";
 import { Folders } from "./folders.ts";
@@ -32,6 +33,7 @@ export interface Store {
   readonly members: MemberTable;
   readonly leases: LeaseTable;
   readonly auth: AuthTable;
+  readonly alarms: AlarmTable;
   readonly folders: Folders;
   readonly hashes: StateHashes;
   readonly snapshots: SnapshotFiles;
@@ -45,14 +47,22 @@ export interface Store {
   /** Commits the state and copies it for a client (etcd's Snapshot call); the caller releases it. */
   copyState(): StateCopy;
   /**
-   * Commits the state and rewrites state.db without its free pages (etcd's Defragment); blocks
-   * while it runs, as etcd's does. The file shrinks once the checkpoint asked for has run.
+   * One step of etcd's Defragment: hands up to `pages` free pages of state.db back to the file
+   * system, in the state's open batch (incremental vacuum: a step takes milliseconds, so the member
+   * serves between steps). True once none is left: the batch is then committed, and the file
+   * shrinks once the checkpoint asked for has run.
    */
-  defragment(): void;
+  defragmentStep(pages: number): boolean;
   /** Replaces log and state by the received snapshot at (index, term). */
   installSnapshot(index: number, term: number): Promise<void>;
-  /** Bytes the member's files take on disk, and of those the state database's live pages. */
+  /**
+   * The state database's size as etcd reports its backend's: its pages (`total`, free ones too —
+   * what the quota limits; the log and SQLite's WAL files are not counted, as etcd's WAL is not)
+   * and of those the pages that hold data (`inUse`).
+   */
   sizeBytes(): { total: number; inUse: number };
+  /** Bytes of the state database's pages, free ones too: what the quota limits (etcd's backend size). */
+  stateBytes(): number;
   close(): Promise<void>;
 }
 
@@ -64,10 +74,15 @@ interface State {
   members: MemberTable;
   leases: LeaseTable;
   auth: AuthTable;
+  alarms: AlarmTable;
   folders: Folders;
   hashes: StateHashes;
   /** Bytes of the database's pages that hold data. */
   bytesInUse(): number;
+  /** Bytes of the database's pages, free ones too: what the quota limits (etcd's backend size). */
+  stateBytes(): number;
+  /** Pages on the database's free list. */
+  freePageCount(): number;
 }
 
 async function openState(path: string): Promise<State> {
@@ -78,12 +93,17 @@ async function openState(path: string): Promise<State> {
   const members = new MemberTable(db);
   const leases = new LeaseTable(db);
   const auth = new AuthTable(db, meta);
-  const stateMachine = new StateMachine(db, meta, mvcc, leases, members, auth);
+  const alarms = new AlarmTable(db);
+  const stateMachine = new StateMachine(db, meta, mvcc, leases, members, auth, alarms);
   const checkpointer = new Checkpointer(path, stateMachine.committedIndex);
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  return { db, mvcc, stateMachine, checkpointer, members, leases, auth, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse };
+  const stateBytes = () => value(pageSize) * value(pageCount);
+  return {
+    db, mvcc, stateMachine, checkpointer, members, leases, auth, alarms, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse,
+    stateBytes, freePageCount: () => value(freePages),
+  };
 }
 
 /** Moves a snapshot file into place as state.db (without its old WAL, which belongs to the old state). */
@@ -111,13 +131,6 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
         "the data dir is damaged (restore it, or remove the member and add it again)",
     );
   }
-  const fileBytes = (name: string) => {
-    try {
-      return statSync(join(dir, name)).size;
-    } catch {
-      return 0;
-    }
-  };
   const closeState = async () => {
     if (state.db.inTransaction) state.stateMachine.commit();
     await state.checkpointer.close();
@@ -144,6 +157,9 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
     get auth() {
       return state.auth;
     },
+    get alarms() {
+      return state.alarms;
+    },
     get folders() {
       return state.folders;
     },
@@ -169,10 +185,13 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
       state.stateMachine.commit();
       return snapshots.copyForClient(state.db);
     },
-    defragment() {
+    defragmentStep(pages) {
+      state.stateMachine.openBatch();
+      state.db.prepare(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`).all();
+      if (state.freePageCount() > 0) return false;
       state.stateMachine.commit();
-      state.db.exec("VACUUM");
       state.checkpointer.request(state.stateMachine.committedIndex);
+      return true;
     },
     async installSnapshot(index, term) {
       const file = snapshots.verifiedReceived(index);
@@ -187,8 +206,10 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
       }
     },
     sizeBytes() {
-      const total = ["state.db", "state.db-wal", "log.db", "log.db-wal"].reduce((n, f) => n + fileBytes(f), 0);
-      return { total, inUse: state.bytesInUse() };
+      return { total: state.stateBytes(), inUse: state.bytesInUse() };
+    },
+    stateBytes() {
+      return state.stateBytes();
     },
     async close() {
       await closeState();

@@ -25,6 +25,8 @@
  *     checkpointed (0: none, the whole TTL).
  *   - auth_users, auth_roles: etcd's users (password hash, roles) and roles (permissions as
  *     JSON); meta holds auth_enabled and auth_revision.
+ *   - alarms: etcd's alarms raised (member id, NOSPACE or CORRUPT).
+ *   It runs with incremental auto-vacuum, so a defragment frees pages while the member serves.
  * Two files because the log's fsync then runs on its own thread while the state is applied on the
  * main one; the applied index lives with the state it describes, so applying stays atomic.
  */
@@ -41,6 +43,9 @@ export function migrate(db: Database, steps: readonly string[]): void {
   if (found === steps.length) return;
   db.transaction(() => db.exec(`${steps.slice(found).join("\n")}\nPRAGMA user_version = ${steps.length};`));
 }
+
+/** What PRAGMA auto_vacuum answers once incremental vacuum is on. */
+const AUTO_VACUUM_INCREMENTAL = 2;
 
 /** raft_log.type: what an entry carries (raft/'s Entry.type). */
 export const EntryType = { normal: 0, confChange: 1 } as const;
@@ -91,10 +96,16 @@ export const STATE_SCHEMA_STEPS: readonly string[] = [`
      INSERT INTO kv_history_skips SELECT key, mod_revision, sub FROM (
        SELECT key, mod_revision, sub, row_number() OVER (PARTITION BY key ORDER BY mod_revision, sub) AS n FROM kv_history
      ) WHERE n % ${HISTORY_WALK_CHANGES_MAX} = 0;`,
+    // etcd's alarms (NOSPACE, CORRUPT) are replicated state: raised and cleared by applying entries.
+    `CREATE TABLE alarms (member_id TEXT NOT NULL, alarm TEXT NOT NULL, PRIMARY KEY (member_id, alarm)) WITHOUT ROWID, STRICT;`,
 ];
 
 export function applyStateSchema(db: Database): void {
+  // Free pages can be handed back to the file system a batch at a time (store/defragment.ts):
+  // set before a new database has its first table; an older one is rewritten once to get it.
+  db.exec("PRAGMA auto_vacuum=INCREMENTAL");
   migrate(db, STATE_SCHEMA_STEPS);
+  if (db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum !== AUTO_VACUUM_INCREMENTAL) db.exec("VACUUM");
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.
   db.exec("PRAGMA wal_autocheckpoint=0");

@@ -17,10 +17,12 @@ import { LEASES_MAX, STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "..
 import { commandNeeds } from "../etcd/auth_needs.ts";
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type AuthCommand, AuthErrors } from "../etcd/auth.ts";
+import { type AlarmCommand, alarmForbids } from "../etcd/alarms.ts";
 import { Errors } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type LeaseId, type MvccChange } from "../etcd/types.ts";
 import { deleteRange, putRequest, txnRequest } from "./applier.ts";
+import type { AlarmTable } from "./alarms.ts";
 import type { AuthTable } from "./auth.ts";
 import type { LeaseTable } from "./leases.ts";
 import type { MemberTable } from "./members.ts";
@@ -50,14 +52,16 @@ export class StateMachine {
   readonly #leases: LeaseTable;
   readonly #auth: AuthTable;
   readonly #members: MemberTable;
+  readonly #alarms: AlarmTable;
   listener: ChangeListener | undefined;
   #appliedIndex: number;
   #durableIndex: number;
   #batchStartedMs = 0;
   #batchEntries = 0;
 
-  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable, auth: AuthTable) {
+  constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable, auth: AuthTable, alarms: AlarmTable) {
     this.#auth = auth;
+    this.#alarms = alarms;
     this.#db = db;
     this.#members = members;
     this.#meta = meta;
@@ -126,6 +130,9 @@ export class StateMachine {
   }
 
   #applyCommand(command: Command & { auth?: CallerAuth }, index: number): CommandResult {
+    // An alarm raised forbids what etcd's capped and corrupt appliers refuse, before any other check.
+    const forbidden = alarmForbids(this.#alarms, command);
+    if (forbidden) return forbidden;
     // A client's request is checked again as it applies: a permission revoked (or auth turned on)
     // since it was checked takes effect, as in etcd.
     if (command.auth && this.#auth.enabled) {
@@ -182,6 +189,7 @@ export class StateMachine {
         if (known) this.#members.put({ ...known, peerUrls: command.peerUrls });
         return;
       }
+      case "alarm": return this.#applyAlarm(command);
       default: return this.#applyAuth(command, index);
     }
   }
@@ -216,6 +224,19 @@ export class StateMachine {
     if (outcome) return outcome;
     const header = { revision: this.#mvcc.revision };
     return command.op === "authenticate" ? { header, token: `${command.tokenPrefix}.${index}`, authRevision: auth.revision } : { header };
+  }
+
+  /** etcd's Alarm as it applies: the alarms listed, the one raised, or the one cleared (none if it was not raised). */
+  #applyAlarm(command: AlarmCommand): CommandResult {
+    const header = { revision: this.#mvcc.revision };
+    switch (command.action) {
+      case "GET": return { header, alarms: this.#alarms.list(command.alarm) };
+      case "ACTIVATE": return { header, alarms: [this.#alarms.activate(command.memberId, command.alarm)] };
+      case "DEACTIVATE": {
+        const cleared = this.#alarms.deactivate(command.memberId, command.alarm);
+        return { header, alarms: cleared ? [cleared] : [] };
+      }
+    }
   }
 
   /** A revoke deletes the lease's keys in key order, all in one revision, as etcd's lessor does. */

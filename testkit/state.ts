@@ -5,6 +5,7 @@
  *
  * Owns: wiring the parts as store/open.ts does. Never: asserts anything.
  */
+import { AlarmTable } from "../store/alarms.ts";
 import { AuthTable } from "../store/auth.ts";
 import { LeaseTable } from "../store/leases.ts";
 import { MemberTable } from "../store/members.ts";
@@ -28,7 +29,8 @@ export async function stateAt(path: string) {
   const leases = new LeaseTable(db);
   const members = new MemberTable(db);
   const auth = new AuthTable(db, meta);
-  return { db, meta, mvcc, leases, members, auth, sm: new StateMachine(db, meta, mvcc, leases, members, auth) };
+  const alarms = new AlarmTable(db);
+  return { db, meta, mvcc, leases, members, auth, alarms, sm: new StateMachine(db, meta, mvcc, leases, members, auth, alarms) };
 }
 
 /** The hub's view of a store, as the member gives it; `changesBetween` may be wrapped to watch the reads. */

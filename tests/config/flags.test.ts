@@ -251,3 +251,34 @@ test("config > --auth-token and --auth-token-ttl as etcd reads them, and refused
     assert.match(r.error, expected, argv.join(" "));
   }
 });
+
+test("config > --quota-backend-bytes as etcd reads it: 0 its 2 GiB default, below 0 no quota; past what a snapshot can carry refused", () => {
+  const quota = (argv: string[], env: Record<string, string> = {}) => {
+    const r = parseConfig(argv, env);
+    return r.ok ? r.config.quotaBackendBytes : "error" in r ? r.error : "help";
+  };
+  assert.equal(quota([]), 2 * 1024 ** 3);
+  assert.equal(quota(["--quota-backend-bytes", "0"]), 2 * 1024 ** 3);
+  assert.equal(quota(["--quota-backend-bytes=1048576"]), 1048576);
+  assert.equal(quota([], { ETCD_QUOTA_BACKEND_BYTES: "4096" }), 4096);
+  assert.equal(quota(["--quota-backend-bytes", "-1"]), undefined);
+  assert.equal(quota(["--quota-backend-bytes", "abc"]), 'invalid value "abc" for flag -quota-backend-bytes: parse error');
+  assert.match(String(quota(["--quota-backend-bytes", "10000000000"])), /above 8589934592 bytes .* could not be sent to a member as a snapshot/);
+});
+
+test("config > --auto-compaction-mode and -retention as etcd reads them: hours or revisions, or a duration; refused in etcd's words", () => {
+  const compaction = (argv: string[], env: Record<string, string> = {}) => {
+    const r = parseConfig(argv, env);
+    return r.ok ? r.config.autoCompaction : "error" in r ? r.error : "help";
+  };
+  assert.equal(compaction([]), undefined);
+  assert.equal(compaction(["--auto-compaction-retention", "0"]), undefined);
+  assert.deepEqual(compaction(["--auto-compaction-retention", "2"]), { mode: "periodic", retentionMs: 2 * 3_600_000 });
+  assert.deepEqual(compaction(["--auto-compaction-retention=90s"]), { mode: "periodic", retentionMs: 90_000 });
+  assert.deepEqual(compaction(["--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"]), { mode: "revision", retentionRevisions: 1000 });
+  assert.deepEqual(compaction([], { ETCD_AUTO_COMPACTION_MODE: "revision", ETCD_AUTO_COMPACTION_RETENTION: "10" }), { mode: "revision", retentionRevisions: 10 });
+  assert.equal(compaction(["--auto-compaction-mode", "bogus"]), 'unknown auto-compaction-mode "bogus"');
+  assert.equal(compaction(["--auto-compaction-retention", "abc"]), 'error parsing CompactionRetention: time: invalid duration "abc"');
+  assert.equal(compaction(["--auto-compaction-retention", "-1"]), 'error parsing CompactionRetention: time: missing unit in duration "-1"');
+  assert.match(String(compaction(["--auto-compaction-retention", "-5s"])), /must not be negative/);
+});

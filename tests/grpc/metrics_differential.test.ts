@@ -44,7 +44,7 @@ const SHARED = [
   "etcd_server_version", "etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_duration_seconds",
   "etcd_mvcc_db_total_size_in_bytes", "etcd_mvcc_db_total_size_in_use_in_bytes", "etcd_debugging_mvcc_keys_total",
   "etcd_debugging_mvcc_watcher_total", "etcd_debugging_mvcc_slow_watcher_total", "etcd_debugging_mvcc_current_revision",
-  "grpc_server_started_total", "grpc_server_handled_total", "process_resident_memory_bytes",
+  "grpc_server_started_total", "grpc_server_handled_total", "process_resident_memory_bytes", "etcd_server_quota_backend_bytes",
 ];
 
 let etcd: ServerProcess;
@@ -94,7 +94,7 @@ test("metrics > where they mean the same, Concord's values are etcd's", () => {
       ["etcd_server_has_leader"], ["etcd_server_is_leader"], ["etcd_server_leader_changes_seen_total"], ["etcd_server_proposals_pending"],
       ["etcd_server_proposals_failed_total"], ["etcd_debugging_mvcc_keys_total"], ["etcd_debugging_mvcc_watcher_total"],
       ["etcd_server_version", 'etcd_server_version{server_version="3.4.23"}'], ["grpc_server_handled_total", put],
-      ["grpc_server_started_total", range],
+      ["grpc_server_started_total", range], ["etcd_server_quota_backend_bytes"],
     ]
   ) {
     assert.equal(value("concord", name, sample), value("etcd", name, sample), `${sample ?? name}`);
