@@ -1,10 +1,11 @@
 /**
  * Concord's composition root: config and limits → store → member → the surfaces (the JSON gateway
  * with the console on the client URLs, HTTP/2 beside them for gRPC, the peer protocol on the peer
- * URLs) → listeners.
+ * URLs) → listeners; or, given `snapshot …`, etcdutl's snapshot commands (cli/snapshot.ts).
  *
  * Owns: start-up order and shutdown. Never: logic of its own — each step lives in its module.
  */
+import { snapshotCommand } from "./cli/snapshot.ts";
 import { parseConfig, usage } from "./config/flags.ts";
 import { DEFAULT_CLUSTER_TOKEN } from "./config/defaults.ts";
 import { checkLimits } from "./config/limits.ts";
@@ -22,6 +23,9 @@ import { dialRefusal, peerDial } from "./runtime/dial.ts";
 import { servePeerPort } from "./runtime/peer_port.ts";
 import { args, env, type Listener, onShutdown } from "./runtime/serve.ts";
 import { loadTls, type TlsMaterial } from "./tls/files.ts";
+
+// `concord snapshot restore|status …`: etcdutl's commands, run instead of a member.
+if (args()[0] === "snapshot") process.exit(await snapshotCommand(args().slice(1)));
 
 const outcome = parseConfig(args(), env());
 if (!outcome.ok) {

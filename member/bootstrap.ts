@@ -34,17 +34,24 @@ export async function bootstrap(store: Store, config: BootstrapConfig): Promise<
   if (id !== undefined && clusterId !== undefined) return { id, clusterId };
   const settled = config.initialClusterState === "new" ? found(config) : await join(config);
   if ("error" in settled) return settled;
+  await settle(store, settled);
+  return { id: settled.id, clusterId: settled.clusterId };
+}
+
+/** Who a member is and the cluster's members, once settled. */
+export type Settled = { id: Id; clusterId: Id; members: MemberRecord[] };
+
+/** Keeps a settled identity and member list: the members in the state, the ids with the log. */
+export async function settle(store: Store, settled: Settled): Promise<void> {
   store.initialise(() => {
     for (const m of settled.members) store.members.put(m);
   });
   await store.setIdentity("member_id", settled.id);
   await store.setIdentity("cluster_id", settled.clusterId);
-  return { id: settled.id, clusterId: settled.clusterId };
 }
 
-type Settled = { id: Id; clusterId: Id; members: MemberRecord[] };
-
-function found(config: BootstrapConfig): Settled | { error: string } {
+/** A new cluster's members and this member's place in it, as etcd derives ids from --initial-cluster and the token. */
+export function found(config: Pick<BootstrapConfig, "name" | "clusterToken" | "initialCluster">): Settled | { error: string } {
   const members = config.initialCluster.map((m) => ({
     id: memberIdFor(m.peerUrls, config.clusterToken),
     name: m.name,

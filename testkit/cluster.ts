@@ -14,7 +14,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { PeerProxy } from "./peer_proxy.ts";
 import { type DroppedWrites, dropUnsyncedWrites, powerCutEnv, setFsyncDelay } from "./power_cut.ts";
-import { freePort, post, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
+import { freePort, post, runConcordCommand, type Runtime, type ServerProcess, spawnConcord, tempDir } from "./processes.ts";
 
 export interface ClusterMember {
   name: string;
@@ -61,14 +61,28 @@ export class TestCluster {
     this.#powerCuts = powerCuts;
   }
 
-  /** Starts `size` members founding a new cluster; resolves once every one serves clients. `env`: more variables for every member. */
+  /**
+   * Starts `size` members founding a new cluster; resolves once every one serves clients. `env`:
+   * more variables for every member. `restoreFrom`: a backup each member's data dir is first
+   * restored from, with `concord snapshot restore`.
+   */
   static async start(
     size: number,
-    opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean; env?: Record<string, string>; powerCuts?: boolean } = {},
+    opts: { runtime?: Runtime; flags?: string[]; proxies?: boolean; env?: Record<string, string>; powerCuts?: boolean; restoreFrom?: string } = {},
   ): Promise<TestCluster> {
     if (opts.powerCuts && (opts.runtime ?? process.env.CONCORD_TEST_RUNTIME ?? "bun") !== "bun") throw new Error("power cuts need members on Bun");
     const cluster = new TestCluster(opts.runtime, opts.flags ?? [], opts.proxies ?? false, opts.env ?? {}, opts.powerCuts ?? false);
     for (let i = 1; i <= size; i++) await cluster.#define(`m${i}`);
+    if (opts.restoreFrom) {
+      await Promise.all(cluster.members.map(async (m) => {
+        const restored = await runConcordCommand([
+          "snapshot", "restore", opts.restoreFrom!, "--name", m.name, "--data-dir", m.dataDir,
+          "--initial-cluster", cluster.#initialCluster(cluster.members), "--initial-advertise-peer-urls", m.advertisedPeerUrl,
+          "--initial-cluster-token", cluster.token,
+        ], opts.runtime);
+        if (restored.code !== 0) throw new Error(`restoring ${m.name} failed: ${restored.stderr}${restored.stdout}`);
+      }));
+    }
     await Promise.all(cluster.members.map((m) => cluster.#spawn(m, "new")));
     return cluster;
   }

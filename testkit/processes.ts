@@ -199,6 +199,23 @@ export async function spawnConcord(options: {
   return server;
 }
 
+/** Runs `server.ts` with `args` (a command such as `snapshot restore …`, not a member) to its end, within `timeoutMs`. */
+export function runConcordCommand(args: string[], runtime: Runtime = "bun", timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const command = runtime === "bun" ? [join(BIN, "bun"), "server.ts", ...args] : [join(BIN, "deno"), "run", "-A", "server.ts", ...args];
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...SERVER_ENV } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += String(d)));
+  child.stderr.on("data", (d) => (stderr += String(d)));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    })
+  );
+}
+
 export const ETCD_BINARY = "/usr/bin/etcd";
 
 /** Starts Debian's etcd (installed by scripts/install-test-deps.sh) as a one-member cluster, with more `flags` if given. */
