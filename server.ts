@@ -110,6 +110,8 @@ const opened = await Member.open({
   authTokenTtlMs: config.authTokenTtlMs,
   quotaBackendBytes: config.quotaBackendBytes,
   ...(config.autoCompaction ? { autoCompaction: config.autoCompaction } : {}),
+  initialCorruptCheck: config.initialCorruptCheck,
+  ...(config.corruptCheckIntervalMs > 0 ? { corruptCheckIntervalMs: config.corruptCheckIntervalMs } : {}),
   ...(plantedBug ? { plantedBug } : {}),
   // etcd exits once it has been removed from its cluster.
   onRemoved: () => void shutdown(0),

@@ -58,6 +58,10 @@ export interface Config {
   quotaBackendBytes: number | undefined;
   /** --auto-compaction-mode and --auto-compaction-retention (undefined: no auto-compaction). */
   autoCompaction: AutoCompaction | undefined;
+  /** --experimental-initial-corrupt-check: compare hashes with the peers before serving. */
+  initialCorruptCheck: boolean;
+  /** --experimental-corrupt-check-time: how often the leader compares hashes, ms (0: never). */
+  corruptCheckIntervalMs: number;
 }
 
 /** A flag; a `bool` one may be given alone (`--auto-tls`) or with `=true`/`=false`, as Go's flag package takes it. */
@@ -111,6 +115,14 @@ const FLAGS = {
   autoCompactionRetention: {
     flag: "auto-compaction-retention", env: "ETCD_AUTO_COMPACTION_RETENTION",
     help: "history to keep: hours or a duration (periodic), revisions (revision) (default \"0\": no auto-compaction)",
+  },
+  initialCorruptCheck: {
+    flag: "experimental-initial-corrupt-check", env: "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", bool: true,
+    help: "before serving, compare this member's hash with its peers' and refuse to start if one differs",
+  },
+  corruptCheckTime: {
+    flag: "experimental-corrupt-check-time", env: "ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME",
+    help: "how often the leader compares the members' hashes, raising CORRUPT for one that differs, a duration (default 0s: never)",
   },
   peerAutoTls: { flag: "peer-auto-tls", env: "ETCD_PEER_AUTO_TLS", help: "peer TLS with a self-signed certificate made in the data directory", bool: true },
 } satisfies Record<string, FlagSpec>;
@@ -267,6 +279,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (typeof quota === "string") return { ok: false, error: quota };
   const compaction = autoCompaction(lookup(FLAGS.autoCompactionMode), lookup(FLAGS.autoCompactionRetention));
   if (typeof compaction === "string") return { ok: false, error: compaction };
+  const initialCorruptCheck = bool(lookup(FLAGS.initialCorruptCheck));
+  if (typeof initialCorruptCheck === "string") return { ok: false, error: initialCorruptCheck };
+  const corruptCheck = duration(lookup(FLAGS.corruptCheckTime), 0);
+  if (typeof corruptCheck === "string") return { ok: false, error: corruptCheck };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -293,6 +309,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       authTokenTtlMs: (authTokenTtl || DEFAULT_AUTH_TOKEN_TTL_S) * 1_000,
       quotaBackendBytes: quota,
       autoCompaction: compaction,
+      initialCorruptCheck,
+      corruptCheckIntervalMs: corruptCheck,
     },
   };
 }

@@ -22,6 +22,8 @@ import { readCommand } from "../etcd/command_check.ts";
 import { type AlarmAction, type AlarmMember, type AlarmType, alarmStatusText } from "../etcd/alarms.ts";
 import { Quota } from "./quota.ts";
 import { AutoCompactor } from "./auto_compaction.ts";
+import { CorruptionCheck } from "./corruption_check.ts";
+import { askHashKv } from "../peer/hashkv.ts";
 import type { AutoCompaction } from "../config/maintenance.ts";
 import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
 import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
@@ -82,6 +84,10 @@ export interface MemberConfig extends BootstrapConfig {
   quotaBackendBytes?: number;
   /** --auto-compaction-mode and --auto-compaction-retention (undefined: none). */
   autoCompaction?: AutoCompaction;
+  /** --experimental-initial-corrupt-check: compare hashes with the peers before serving. */
+  initialCorruptCheck?: boolean;
+  /** --experimental-corrupt-check-time: how often the leader compares the followers' hashes, ms (undefined: never). */
+  corruptCheckIntervalMs?: number;
   /** Proposals waiting to be applied at most (default PENDING_PROPOSALS_MAX; tests turn it down). */
   pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
@@ -158,6 +164,8 @@ export class Member implements PeerService {
   readonly #commits: StateCommits;
   readonly #quota: Quota;
   readonly #autoCompactor: AutoCompactor | undefined;
+  readonly #corruption: CorruptionCheck;
+  #corruptionTimer: ReturnType<typeof setInterval> | undefined;
   /** A defragment running, which later ones join. */
   #defragmenting: Promise<EtcdError | undefined> | undefined;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
@@ -380,6 +388,25 @@ export class Member implements PeerService {
         return () => clearTimeout(timer);
       },
     });
+    this.#corruption = new CorruptionCheck({
+      self: this.#self,
+      peers: () => [...this.#peerUrls.keys()].filter((id) => id !== this.#self),
+      local: (revision) => this.hashKv(revision),
+      ask: async (peer, revision) => {
+        let answer: Awaited<ReturnType<typeof askHashKv>> = { error: "no peer URLs" };
+        for (const url of this.#peerUrls.get(peer) ?? []) {
+          answer = await askHashKv(url, revision, {
+            token: config.clusterToken, from: this.#self, to: peer, timeoutMs: this.#requestTimeoutMs, init: config.peerDial.init,
+          });
+          if (!("error" in answer)) break;
+        }
+        return answer;
+      },
+      leads: () => this.isLeader,
+      raised: (member) => this.#store.alarms.list("CORRUPT").some((a) => a.memberId === member),
+      raise: (member) => this.propose({ op: "alarm", action: "ACTIVATE", memberId: member, alarm: "CORRUPT" }),
+      log: (line) => this.#log(line),
+    });
     this.#syncPeers();
   }
 
@@ -398,6 +425,13 @@ export class Member implements PeerService {
     }
     const member = new Member(config, store, ids.id, ids.clusterId);
     await member.#start();
+    if (config.initialCorruptCheck) {
+      const inconsistent = await member.#corruption.initial();
+      if (inconsistent) {
+        await member.close();
+        throw new Error(inconsistent);
+      }
+    }
     return member;
   }
 
@@ -773,6 +807,7 @@ export class Member implements PeerService {
   async close(): Promise<void> {
     this.watches.close();
     this.#autoCompactor?.stop();
+    clearInterval(this.#corruptionTimer);
     clearInterval(this.#ticker);
     this.#commits.cancel();
     this.#sender.close();
@@ -788,6 +823,9 @@ export class Member implements PeerService {
   async #start(): Promise<void> {
     this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs / TICKS_PER_HEARTBEAT);
     this.#autoCompactor?.start();
+    if (this.#config.corruptCheckIntervalMs) {
+      this.#corruptionTimer = setInterval(() => void this.#corruption.periodic(), this.#config.corruptCheckIntervalMs);
+    }
     // A lone voter leads at once and has applied everything before it serves.
     const { voters } = this.#raft.conf;
     if (voters.length !== 1 || voters[0] !== this.#self) return;

@@ -16,6 +16,8 @@ export const PROPOSE_PATH = "/raft/propose";
 export const CONF_CHANGE_PATH = "/raft/confchange";
 /** Lease keep-alives and TTL questions a follower hands to the leader (JSON; lease.ts). */
 export const LEASE_PATH = "/raft/lease";
+/** etcd's HashKV of a member's key space at a revision (JSON; hashkv.ts), for corruption checks. */
+export const HASHKV_PATH = "/raft/hashkv";
 /** The cluster as this member knows it (JSON): how a member started with `existing` finds it. */
 export const CLUSTER_PATH = "/raft/cluster";
 

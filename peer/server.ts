@@ -14,6 +14,7 @@ import { addClusterRoute } from "./cluster.ts";
 import { decodeFrame, decodeMessages } from "./codec.ts";
 import { addConfChangeRoute } from "./confchange.ts";
 import { addLeaseRoute } from "./lease.ts";
+import { addHashKvRoute } from "./hashkv.ts";
 import { CLUSTER_PATH, FROM_HEADER, MESSAGES_PATH, PROOF_HEADER, SNAPSHOT_PATH, STREAM_PATH } from "./paths.ts";
 import { addProposeRoute, malformedProposal } from "./propose.ts";
 import { ANY_MEMBER, provesToken } from "./proof.ts";
@@ -92,6 +93,7 @@ export function createPeerApp(service: PeerService, hosts: ReadonlySet<string>):
   addConfChangeRoute(app, service);
   addLeaseRoute(app, service);
   addClusterRoute(app, service);
+  addHashKvRoute(app, service);
   app.notFound(() => text("404 page not found\n", 404));
   return app;
 }

@@ -29,4 +29,6 @@ export interface PeerService {
   /** The leader's answers about lease time. */
   answerLease(question: LeaseQuestion): Promise<LeaseAnswer | EtcdError>;
   clusterInfo(): ClusterInfo;
+  /** etcd's HashKV of this member's key space at `revision` (0: now), for another member to compare. */
+  hashKv(revision: number): { hash: number; revision: number; compactRevision: number } | EtcdError;
 }

@@ -104,7 +104,7 @@ export class TestCluster {
     return members.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(",");
   }
 
-  async #spawn(m: ClusterMember, state: "new" | "existing", initial = this.members): Promise<void> {
+  async #spawn(m: ClusterMember, state: "new" | "existing", initial = this.members, moreFlags: string[] = []): Promise<void> {
     m.outputMark = m.output.length;
     m.process = await spawnConcord({
       runtime: this.#runtime,
@@ -121,7 +121,7 @@ export class TestCluster {
         "--listen-client-urls", m.clientUrl, "--advertise-client-urls", m.clientUrl,
         "--listen-peer-urls", m.peerUrl, "--initial-advertise-peer-urls", m.advertisedPeerUrl,
         "--initial-cluster", this.#initialCluster(initial), "--initial-cluster-state", state,
-        "--initial-cluster-token", this.token, ...this.#extraFlags,
+        "--initial-cluster-token", this.token, ...this.#extraFlags, ...moreFlags,
       ],
     });
   }
@@ -142,8 +142,9 @@ export class TestCluster {
     m.process = undefined;
   }
 
-  async restart(m: ClusterMember): Promise<void> {
-    await this.#spawn(m, "new");
+  /** Starts a stopped member again on its data dir; `moreFlags` for this start only. */
+  async restart(m: ClusterMember, moreFlags: string[] = []): Promise<void> {
+    await this.#spawn(m, "new", this.members, moreFlags);
   }
 
   /**

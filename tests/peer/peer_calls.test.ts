@@ -10,7 +10,7 @@ import type { MembershipRequest } from "../../etcd/membership.ts";
 import { PEER_PROPOSALS_PER_BATCH_MAX } from "../../config/limits.ts";
 import { type Command, encodeCommand } from "../../etcd/commands.ts";
 import { decodeFrame, encodeFrame } from "../../peer/codec.ts";
-import { CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, LEASE_PATH, MESSAGES_PATH, PROOF_HEADER, PROPOSE_PATH } from "../../peer/paths.ts";
+import { CLUSTER_PATH, CONF_CHANGE_PATH, FROM_HEADER, HASHKV_PATH, LEASE_PATH, MESSAGES_PATH, PROOF_HEADER, PROPOSE_PATH } from "../../peer/paths.ts";
 import { encodeMessages } from "../../peer/codec.ts";
 import type { Message } from "../../raft/types.ts";
 import { ANY_MEMBER, peerProof } from "../../peer/proof.ts";
@@ -21,7 +21,10 @@ import type { ForwardedProposal, LeaseQuestion } from "../../peer/types.ts";
 const TOKEN = "t0ken";
 
 function fakeMember(leader = true) {
-  const calls = { forwarded: [] as ForwardedProposal[][], membership: [] as MembershipRequest[], lease: [] as LeaseQuestion[], stepped: [] as Message[] };
+  const calls = {
+    forwarded: [] as ForwardedProposal[][], membership: [] as MembershipRequest[], lease: [] as LeaseQuestion[], stepped: [] as Message[],
+    hashed: [] as number[],
+  };
   const service: PeerService = {
     clusterToken: TOKEN,
     self: "b0b",
@@ -43,6 +46,10 @@ function fakeMember(leader = true) {
       return Promise.resolve({ ttl: 7 });
     },
     clusterInfo: () => ({ clusterId: "abc", members: [] }),
+    hashKv: (revision) => {
+      calls.hashed.push(revision);
+      return { hash: 1234, revision: 9, compactRevision: 2 };
+    },
   };
   return { app: createPeerApp(service, new Set(["peer"])), calls };
 }
@@ -53,7 +60,7 @@ const post = (app: ReturnType<typeof createPeerApp>, path: string, body: BodyIni
 
 test("peer calls > every call is refused without proof of the cluster's token addressed to this member", async () => {
   const { app, calls } = fakeMember();
-  for (const path of [PROPOSE_PATH, CONF_CHANGE_PATH, LEASE_PATH]) {
+  for (const path of [PROPOSE_PATH, CONF_CHANGE_PATH, LEASE_PATH, HASHKV_PATH]) {
     assert.equal((await post(app, path, "{}", "another-token")).status, 403, path);
     // A proof made for another member (as a URL registered with member add is sent) is worthless here.
     assert.equal((await post(app, path, "{}", TOKEN, "e71")).status, 403, path);
@@ -69,7 +76,7 @@ test("peer calls > every call is refused without proof of the cluster's token ad
   // The cluster call alone takes a proof addressed to any member: a joining member knows no id yet.
   const joining = await app.fetch(new Request(`http://peer${CLUSTER_PATH}`, { headers: { [PROOF_HEADER]: peerProof(TOKEN, "", ANY_MEMBER, "peer"), [FROM_HEADER]: "" } }));
   assert.equal(joining.status, 200);
-  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [] });
+  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [], hashed: [] });
 });
 
 test("peer calls > malformed bodies are answered 400 and reach nothing", async () => {
@@ -82,6 +89,9 @@ test("peer calls > malformed bodies are answered 400 and reach nothing", async (
     [LEASE_PATH, JSON.stringify({ op: "renew", id: "12x" })],
     [LEASE_PATH, JSON.stringify({ op: "revoke", id: "12" })],
     [PROPOSE_PATH, new Uint8Array([1, 2, 3])],
+    [HASHKV_PATH, "not json"],
+    [HASHKV_PATH, JSON.stringify({ revision: -1 })],
+    [HASHKV_PATH, JSON.stringify({ revision: "7" })],
     // A frame of another kind is not a batch of proposals.
     [PROPOSE_PATH, encodeFrame({ kind: "placed", placements: [] }) as Uint8Array<ArrayBuffer>],
   ];
@@ -90,7 +100,15 @@ test("peer calls > malformed bodies are answered 400 and reach nothing", async (
     assert.equal(answer.status, 400, `${path} ${String(body)}`);
     assert.match(await answer.text(), /^concord: bad/);
   }
-  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [] });
+  assert.deepEqual(calls, { forwarded: [], membership: [], lease: [], stepped: [], hashed: [] });
+});
+
+test("peer calls > a hash question is answered with the member's HashKV at the revision asked", async () => {
+  const { app, calls } = fakeMember();
+  const answer = await post(app, HASHKV_PATH, JSON.stringify({ revision: 7 }));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(await answer.json(), { hash: 1234, revision: 9, compactRevision: 2 });
+  assert.deepEqual(calls.hashed, [7]);
 });
 
 test("peer calls > a forwarded batch over the bound is refused whole", async () => {
@@ -130,6 +148,8 @@ test("peer calls > a forwarded write that is not a command the members can apply
     ["a txn with an op of no kind", json({ op: "txn", txn: { compare: [], success: [{ kind: "empty" }], failure: [] } })],
     ["txns nested without end", json({ op: "txn", txn: { compare: [], success: [nested(200)], failure: [] } })],
     ["a lease grant without a TTL", json({ op: "leaseGrant", id: { $i: "7" } })],
+    ["an alarm of no known type", json({ op: "alarm", action: "ACTIVATE", memberId: "abc", alarm: "FIRE" })],
+    ["an alarm for a member id that is not hex", json({ op: "alarm", action: "ACTIVATE", memberId: "'; DROP", alarm: "NOSPACE" })],
   ];
   for (const [what, data] of poisons) {
     const proposals = [{ rid: "good", data: encodeCommand(putOf("k")) }, { rid: "bad", data }];
