@@ -6,11 +6,13 @@
  * cannot read it.
  *
  * Owns: sending the copy, waiting for the client to take each piece, and removing the copy however
- * the call ends. Never: makes the copy (member/, store/) or reads it all into memory.
+ * the call ends. Never: makes the copy (the checkpoint worker does, off the member's thread) or
+ * reads it all into memory.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
+import { isEtcdError } from "../etcd/errors.ts";
 import type { ApiMember } from "../member/client_api.ts";
 import type { StateCopy } from "../store/snapshots.ts";
 import { type Method, type ServerCall, unexpected } from "./calls.ts";
@@ -57,12 +59,13 @@ async function send(call: ServerCall, copy: StateCopy): Promise<void> {
 
 export function snapshot(member: ApiMember): Method {
   return serverStream(member, (call) => {
-    void member.auth.caller(call.metadata.get("token")).then((caller) => {
+    void member.auth.caller(call.metadata.get("token")).then(async (caller) => {
       if (call.ended) return;
       const refused = member.auth.maintenance(caller);
       if (refused) return call.end(refused);
-      // Throws while a snapshot from the leader is being installed (try again): said as UNKNOWN.
-      const copy = member.snapshot();
+      const copy = await member.snapshot();
+      if (isEtcdError(copy)) return call.end(copy);
+      if (call.ended) return copy.release();
       return send(call, copy).catch((e) => call.end(unexpected(e))).finally(() => copy.release());
     }).catch((e) => call.end(unexpected(e)));
   });

@@ -60,8 +60,8 @@ export interface ApiMember {
   hashKv(revision: number): KvHash | EtcdError;
   /** etcd's Hash, Concord's way: of everything replicated, comparable between Concord members. */
   hash(): { hash: number; revision: number } | EtcdError;
-  /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot). */
-  snapshot(): StateCopy;
+  /** A consistent copy of the state now, as a file to send and then release (etcd's Snapshot); made off the member's thread. */
+  snapshot(): Promise<StateCopy | EtcdError>;
   /** Hands the state's free pages back to the file system (etcd's Defragment), serving meanwhile; resolves when done. */
   defragment(): Promise<EtcdError | undefined>;
   /** etcd's Alarm (through the log): the alarms listed (`alarm` NONE: all), raised or cleared. */

@@ -25,7 +25,7 @@ import { AutoCompactor } from "./auto_compaction.ts";
 import { CorruptionCheck } from "./corruption_check.ts";
 import { askHashKv } from "../peer/hashkv.ts";
 import type { AutoCompaction } from "../config/maintenance.ts";
-import { EtcdError, Errors as StoreErrors, isEtcdError } from "../etcd/errors.ts";
+import { EtcdError, Errors as StoreErrors, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
 import { decodeConfChange } from "../raft/confchange.ts";
 import { type PlantedBug, raftPlant } from "./planted_bugs.ts";
@@ -166,6 +166,8 @@ export class Member implements PeerService {
   readonly #autoCompactor: AutoCompactor | undefined;
   readonly #corruption: CorruptionCheck;
   #corruptionTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether the checkpoint worker is copying the state into a snapshot for followers. */
+  #makingSnapshot = false;
   /** A defragment running, which later ones join. */
   #defragmenting: Promise<EtcdError | undefined> | undefined;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
@@ -345,6 +347,7 @@ export class Member implements PeerService {
         firstWithinBytes: (maxBytes, upTo) => this.#raft.log.firstWithinBytes(maxBytes, upTo),
       }),
       installing: () => this.#loop.installing,
+      snapshotSending: () => this.#sender.snapshotSending(),
       committed: (seconds) => this.#serverMetrics.stateCommit.observe(seconds),
       failStop: (e) => this.#failStop(e),
     });
@@ -627,11 +630,12 @@ export class Member implements PeerService {
 
   /**
    * A consistent copy of the state as of now (etcd's Snapshot call): a SQLite file for the caller
-   * to send and then release. Blocks while the copy is made, as a snapshot for a peer does.
+   * to send and then release, made on the checkpoint worker's thread while the member serves.
    */
-  snapshot(): StateCopy {
-    if (this.#loop.installing) throw new Error("member: the state is being replaced by a snapshot from the leader; try again");
-    return this.#store.copyState();
+  async snapshot(): Promise<StateCopy | EtcdError> {
+    if (this.#loop.installing || this.#failure) return MemberErrors.stopped;
+    const copy = await this.#store.copyState();
+    return "error" in copy ? new EtcdError(GrpcCode.UNKNOWN, `concord: the state could not be copied: ${copy.error}`) : copy;
   }
 
   /**
@@ -889,12 +893,27 @@ export class Member implements PeerService {
     this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
   }
 
-  /** The core needs a snapshot for a member that fell behind the log: copy the state as of now. */
+  /**
+   * The core needs a snapshot for a member that fell behind the log: the latest made, if the log
+   * still reaches it; else one is made on the checkpoint worker's thread (the core is told when it
+   * is ready) and there is none yet. A member's own disk work never holds its thread.
+   */
   #snapshot(): Snapshot | undefined {
-    const file = this.#store.createSnapshot();
-    const term = this.#raft.log.term(file.index);
-    if (term <= 0) return undefined;
-    return { index: file.index, term, conf: this.#raft.conf, data: new Uint8Array() };
+    const file = this.#store.snapshots.latestOutgoing();
+    const term = file ? this.#raft.log.term(file.index) : 0;
+    if (file && term > 0) return { index: file.index, term, conf: file.conf, data: new Uint8Array() };
+    if (!this.#makingSnapshot && !this.#loop.installing) {
+      this.#makingSnapshot = true;
+      const started = performance.now();
+      this.#store.makeSnapshot().then((made) => {
+        this.#makingSnapshot = false;
+        if ("error" in made) return this.#log(`making a snapshot for a follower failed (${made.error}); trying again when one is needed`);
+        this.#log(`made a snapshot at index ${made.index} (${made.bytes} bytes) in ${Math.round(performance.now() - started)} ms`);
+        this.#raft.snapshotReady();
+        this.#loop.schedule();
+      });
+    }
+    return undefined;
   }
 
   /** Applies committed entries in order and answers whoever waits for them. */

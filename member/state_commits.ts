@@ -26,17 +26,22 @@ export interface TrimInputs {
    * byte budget, and the budget (RAFT_LOG_MEMORY_BYTES_MAX; the simulator draws small ones).
    */
   memory?: { bytes: number; firstWithinBytes(maxBytes: number, upTo: number): number; budgetBytes?: number };
+  /** A snapshot at this index is being sent: a follower installing it needs the entries after it. */
+  snapshotSending?: number;
 }
 
 /**
  * The first index the log must keep, when it is time to trim: it keeps what the state has not made
- * durable, and min(LOG_RETAINED_ENTRIES, snapshotCount) entries more for members that fall behind;
+ * durable, and min(LOG_RETAINED_ENTRIES, snapshotCount) entries more for members that fall behind,
+ * and what follows a snapshot being sent (or the follower would need another once it installed it);
  * undefined until a --snapshot-count of entries can go. The simulator trims its logs by the same rule.
  */
 export function logKeptFrom(t: TrimInputs, plantedBug?: PlantedBug): number | undefined {
   const retained = Math.min(LOG_RETAINED_ENTRIES, t.snapshotCount);
   const durable = plantedBug === "trimBeyondDurableState" ? t.stateApplied : t.stateDurable;
-  const keepFrom = Math.min(durable, t.stateApplied - retained) + 1;
+  let keepFrom = Math.min(durable, t.stateApplied - retained) + 1;
+  // Kept while a snapshot is on its way (bytes in memory still bound it, below).
+  if (t.snapshotSending !== undefined) keepFrom = Math.min(keepFrom, t.snapshotSending + 1);
   if (keepFrom - t.logFirst >= t.snapshotCount) return keepFrom;
   const budget = t.memory?.budgetBytes ?? RAFT_LOG_MEMORY_BYTES_MAX;
   if (t.memory === undefined || t.memory.bytes <= budget) return undefined;
@@ -53,6 +58,8 @@ export interface StateCommitHooks {
   core(): { stable: number; applied: number; compact(index: number): void; bytes: number; firstWithinBytes(maxBytes: number, upTo: number): number };
   /** A snapshot is replacing the state: no commit may be started meanwhile. */
   installing(): boolean;
+  /** The index of a snapshot being sent to a follower, if any. */
+  snapshotSending(): number | undefined;
   /** A batch was committed, taking `seconds` (etcd's backend commit duration). */
   committed(seconds: number): void;
   /** A storage failure: the member stops taking writes. */
@@ -81,7 +88,7 @@ export class StateCommits {
     }
     const keepFrom = logKeptFrom({
       stateDurable: checkpointer.durableIndex, stateApplied: stateMachine.appliedIndex, logFirst: log.firstIndex,
-      snapshotCount: this.#hooks.snapshotCount, memory: this.#hooks.core(),
+      snapshotCount: this.#hooks.snapshotCount, memory: this.#hooks.core(), snapshotSending: this.#hooks.snapshotSending(),
     }, this.#hooks.plantedBug);
     if (keepFrom !== undefined) {
       const core = this.#hooks.core();

@@ -55,7 +55,8 @@ class PeerQueue {
   urls: string[];
   queue: Message[] = [];
   sending = false;
-  snapshotting = false;
+  /** The index of the snapshot being sent to the peer, if one is. */
+  snapshotting: number | undefined;
   reachable = true;
   /** Since when requests to the peer have been succeeding (or its socket open); undefined while not. */
   activeSince: number | undefined;
@@ -251,6 +252,12 @@ export class PeerSender {
     return since === undefined ? 0 : performance.now() - since;
   }
 
+  /** The lowest index of a snapshot being sent to a peer, if any: the log should keep what follows it. */
+  snapshotSending(): number | undefined {
+    const sending = [...this.#peers.values()].flatMap((q) => q.snapshotting ?? []);
+    return sending.length === 0 ? undefined : Math.min(...sending);
+  }
+
   #setReachable(id: NodeId, q: PeerQueue, reachable: boolean, why: string): void {
     if (reachable) q.activeSince ??= performance.now();
     else q.activeSince = undefined;
@@ -261,10 +268,10 @@ export class PeerSender {
 
   /** Streams the snapshot's file in chunks, then sends the message that tells the peer to install it. */
   async #sendSnapshot(id: NodeId, q: PeerQueue, m: Message): Promise<void> {
-    if (q.snapshotting) return; // one at a time; the leader asks again if this one is lost
+    if (q.snapshotting !== undefined) return; // one at a time; the leader asks again if this one is lost
     const file = this.#opts.snapshotFile(m.snapshot!);
     if (!file) return;
-    q.snapshotting = true;
+    q.snapshotting = m.snapshot!.index;
     this.#opts.log(`sending snapshot at index ${m.snapshot!.index} (${file.bytes} bytes) to ${id}`);
     try {
       const handle = await open(file.path, "r");
@@ -288,7 +295,7 @@ export class PeerSender {
     } catch (e) {
       this.#opts.log(`sending snapshot to ${id} failed: ${(e as Error).message}`);
     } finally {
-      q.snapshotting = false;
+      q.snapshotting = undefined;
     }
   }
 }

@@ -676,6 +676,20 @@ export class Raft {
     pr.sent(entries.at(-1)?.index ?? prev);
   }
 
+  /**
+   * The runtime has a snapshot now where it had none (it makes them in the background): followers
+   * waiting for one are sent it at once rather than when their wait times out.
+   */
+  snapshotReady(): void {
+    if (this.role !== "leader") return;
+    for (const p of this.#peers) {
+      const pr = this.#progress.get(p)!;
+      if (pr.state !== "snapshot" || pr.pendingSnapshot !== pr.match) continue;
+      pr.becomeProbe();
+      this.#sendAppend(p);
+    }
+  }
+
   #sendSnapshot(to: NodeId, pr: Progress): void {
     const snapshot = this.#cfg.snapshot?.();
     if (!snapshot || snapshot.index < this.log.firstIndex - 1) {

@@ -4,9 +4,11 @@
  * state is on disk for good.
  *
  * Owns: `durableIndex` — every entry at or below it survives power loss in state.db, so the log
- * may forget it. Never: commits (the state machine does) or trims the log (the member does).
+ * may forget it — and asking the worker for copies of the state. Never: commits (the state
+ * machine does) or trims the log (the member does).
  */
 import type { CheckpointRequest } from "./checkpoint_worker.ts";
+import type { CopyResult } from "./snapshots.ts";
 import { WorkerChannel } from "./worker_channel.ts";
 
 export class Checkpointer {
@@ -33,6 +35,14 @@ export class Checkpointer {
   request(committedIndex: number): void {
     this.#wanted = Math.max(this.#wanted ?? 0, committedIndex);
     this.#run();
+  }
+
+  /**
+   * Copies what is committed of the state into `to` on the worker's thread (with its SHA-256 when
+   * `digest`); checkpoints wait meanwhile, so the log is not trimmed past what the copy holds.
+   */
+  copy(to: string, digest: boolean): Promise<CopyResult> {
+    return this.#channel.ask({ kind: "copy", seq: 0, to, digest }).then((r) => r as CopyResult, (e: Error) => ({ error: e.message }));
   }
 
   close(): Promise<void> {

@@ -42,10 +42,13 @@ export interface Store {
   setIdentity(name: string, id: bigint): Promise<void>;
   /** Writes state at first start, outside any applied entry (the initial members). */
   initialise(fn: () => void): void;
-  /** Commits the state and copies it into a snapshot file as of the applied index. */
-  createSnapshot(): SnapshotFile;
-  /** Commits the state and copies it for a client (etcd's Snapshot call); the caller releases it. */
-  copyState(): StateCopy;
+  /**
+   * Commits the state and copies it, on the checkpoint worker's thread, into a new outgoing
+   * snapshot file as of the applied index it holds (the latest: `snapshots.latestOutgoing()`).
+   */
+  makeSnapshot(): Promise<SnapshotFile | { error: string }>;
+  /** Commits the state and copies it, on the worker's thread, for a client (etcd's Snapshot call); the caller releases it. */
+  copyState(): Promise<StateCopy | { error: string }>;
   /**
    * One step of etcd's Defragment: hands up to `pages` free pages of state.db back to the file
    * system, in the state's open batch (incremental vacuum: a step takes milliseconds, so the member
@@ -177,13 +180,15 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
       if (state.db.inTransaction) state.stateMachine.commit();
       state.db.transaction(fn);
     },
-    createSnapshot() {
+    makeSnapshot() {
       state.stateMachine.commit();
-      return snapshots.create(state.db, state.stateMachine.appliedIndex);
+      const { checkpointer } = state;
+      return snapshots.createOutgoing((to, digest) => checkpointer.copy(to, digest));
     },
     copyState() {
       state.stateMachine.commit();
-      return snapshots.copyForClient(state.db);
+      const { checkpointer } = state;
+      return snapshots.copyForClient((to, digest) => checkpointer.copy(to, digest));
     },
     defragmentStep(pages) {
       state.stateMachine.openBatch();

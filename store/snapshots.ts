@@ -4,7 +4,8 @@
  * clients (etcd's Snapshot call), removed once sent.
  *
  * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here, its SHA-256 beside it as
- * `out-<index>.sha256`), `in-<index>.part` (arriving),
+ * `out-<index>.sha256`, the membership it holds as `out-<index>.conf`; `out-making.part` while the
+ * checkpoint worker copies it), `in-<index>.part` (arriving),
  * `in-<index>.db` (complete, synced, its SHA-256 checked against the one announced with its
  * chunks and kept beside it as `in-<index>.sha256`, waiting to be installed) and `client-<n>.db`
  * (being sent to a client; any left by a crash are removed on opening). An arriving snapshot is
@@ -18,10 +19,17 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { SNAPSHOT_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
-import type { Database } from "./sqlite.ts";
+
+/** The members, voters and learners (hex ids), as of a snapshot's index. */
+export interface SnapshotConf {
+  voters: string[];
+  learners: string[];
+}
 
 export interface SnapshotFile {
   index: number;
+  /** The membership the copied state holds, kept beside it as `out-<index>.conf` (JSON). */
+  conf: SnapshotConf;
   path: string;
   bytes: number;
   /** Its SHA-256 in hex, announced with every chunk and checked by the receiver. */
@@ -37,6 +45,12 @@ export interface StateCopy {
 }
 
 export type ChunkOutcome = "more" | "complete" | { error: string };
+
+/** What copying the state answers: the applied index the copy holds, its size and digest — or why it failed. */
+export type CopyResult = { index: number; conf: SnapshotConf; bytes: number; sha256: string | undefined } | { error: string };
+
+/** Copies what is committed of the state into a file (on the checkpoint worker's thread). */
+export type StateCopier = (to: string, digest: boolean) => Promise<CopyResult>;
 
 /** Where a chunk belongs: the snapshot's index, its size and SHA-256 (hex) as announced, the chunk's offset. */
 export interface SnapshotChunk {
@@ -81,32 +95,48 @@ export class SnapshotFiles {
     this.#removeMatching(/^client-/);
   }
 
-  /** Copies the database (its committed state) into a new outgoing snapshot, replacing older ones. */
-  create(db: Database, index: number): SnapshotFile {
-    const existing = this.outgoing(index);
-    if (existing) return existing;
-    this.#removeMatching(/^out-/);
-    const path = join(this.#dir, `out-${index}.db`);
-    const part = `${path}.part`;
-    db.exec(`VACUUM INTO '${part.replaceAll("'", "''")}'`);
-    const sha256 = fileSha256(part);
-    writeFileSync(join(this.#dir, `out-${index}.sha256`), sha256);
+  /**
+   * A new outgoing snapshot: the committed state copied (off this thread) with its digest, named
+   * by the applied index it holds, replacing older ones once whole.
+   */
+  async createOutgoing(copy: StateCopier): Promise<SnapshotFile | { error: string }> {
+    const part = join(this.#dir, "out-making.part");
+    rmSync(part, { force: true });
+    const made = await copy(part, true);
+    if ("error" in made) return made;
+    const existing = this.outgoing(made.index);
+    if (existing) {
+      rmSync(part, { force: true });
+      return existing;
+    }
+    this.#removeMatching(/^out-\d+\.(db|sha256|conf)$/);
+    const path = join(this.#dir, `out-${made.index}.db`);
+    writeFileSync(join(this.#dir, `out-${made.index}.sha256`), made.sha256!);
+    writeFileSync(join(this.#dir, `out-${made.index}.conf`), JSON.stringify(made.conf));
     renameSync(part, path);
-    return { index, path, bytes: statSync(path).size, sha256 };
+    return { index: made.index, conf: made.conf, path, bytes: made.bytes, sha256: made.sha256! };
   }
 
-  /** Copies the database (its committed state) for a client; several may be out at once. */
-  copyForClient(db: Database): StateCopy {
+  /** The latest outgoing snapshot made, if any. */
+  latestOutgoing(): SnapshotFile | undefined {
+    const indexes = readdirSync(this.#dir).flatMap((name) => /^out-(\d+)\.db$/.exec(name)?.[1] ?? []).map(Number);
+    return indexes.length === 0 ? undefined : this.outgoing(Math.max(...indexes));
+  }
+
+  /** The committed state copied (off this thread) for a client; several may be out at once. */
+  async copyForClient(copy: StateCopier): Promise<StateCopy | { error: string }> {
     const path = join(this.#dir, `client-${crypto.randomUUID()}.db`);
-    db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
-    return { path, bytes: statSync(path).size, release: () => rmSync(path, { force: true }) };
+    const made = await copy(path, false);
+    if ("error" in made) return made;
+    return { path, bytes: made.bytes, release: () => rmSync(path, { force: true }) };
   }
 
   outgoing(index: number): SnapshotFile | undefined {
     const path = join(this.#dir, `out-${index}.db`);
     const digestPath = join(this.#dir, `out-${index}.sha256`);
-    if (!existsSync(path) || !existsSync(digestPath)) return undefined;
-    return { index, path, bytes: statSync(path).size, sha256: readFileSync(digestPath, "utf8") };
+    const confPath = join(this.#dir, `out-${index}.conf`);
+    if (!existsSync(path) || !existsSync(digestPath) || !existsSync(confPath)) return undefined;
+    return { index, conf: JSON.parse(readFileSync(confPath, "utf8")), path, bytes: statSync(path).size, sha256: readFileSync(digestPath, "utf8") };
   }
 
   /**

@@ -7,9 +7,10 @@
  */
 import { startWorker, type WorkerRole } from "../runtime/workers.ts";
 
-export type WorkerReply = { seq: number; ok: true } | { seq: number; ok: false; error: string };
+/** A worker's answer: done (with what it made, for requests that make something), or failed — which fails the channel. */
+export type WorkerReply = { seq: number; ok: true; result?: unknown } | { seq: number; ok: false; error: string };
 
-type Waiter = { resolve: () => void; reject: (e: Error) => void };
+type Waiter = { resolve: (result: unknown) => void; reject: (e: Error) => void };
 
 export class WorkerChannel<Request extends { kind: string }> {
   readonly #worker: Worker;
@@ -33,6 +34,11 @@ export class WorkerChannel<Request extends { kind: string }> {
 
   /** Sends a request; buffers in `transfer` move to the worker (they are unusable here after). */
   request(request: Request, transfer: Transferable[] = []): Promise<void> {
+    return this.ask(request, transfer).then(() => undefined);
+  }
+
+  /** Sends a request and resolves with what the worker answered it (its `result`). */
+  ask(request: Request, transfer: Transferable[] = []): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
@@ -51,7 +57,7 @@ export class WorkerChannel<Request extends { kind: string }> {
     const waiter = this.#waiting.get(reply.seq);
     if (!waiter) return;
     this.#waiting.delete(reply.seq);
-    if (reply.ok) return waiter.resolve();
+    if (reply.ok) return waiter.resolve(reply.result);
     this.#fail(new Error(`${this.#name} failed: ${reply.error}`));
     waiter.reject(this.#failure!);
   }
