@@ -32,6 +32,8 @@ export async function runLoad(
   seconds: number,
   maxRequests = 2_000_000,
   headers: Record<string, string> = {},
+  /** Ends the load early once it answers true (checked before each request). */
+  stopped: () => boolean = () => false,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -41,7 +43,7 @@ export async function runLoad(
   const urls = typeof url === "string" ? [url] : url;
   const client = async (c: number) => {
     const target = `${urls[c % urls.length]}${path}`;
-    for (let i = 0; performance.now() < deadline && sent < maxRequests; i++) {
+    for (let i = 0; performance.now() < deadline && sent < maxRequests && !stopped(); i++) {
       sent++;
       const t0 = performance.now();
       try {

@@ -17,11 +17,17 @@ import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
 import { gatewayWatch, SseStreams } from "./routes/watch.ts";
+import { fileSnapshot, gatewaySnapshot } from "./routes/snapshot.ts";
 import { addHealthProbes } from "./health.ts";
+import type { Counter } from "../metrics/registry.ts";
 
-/** A POST call in the gateway's manner: JSON in, JSON or an etcd error out (OPTIONS never gets here: access.ts answers it). */
-export function gatewayRoute(member: ApiMember, handler: GatewayHandler) {
+/**
+ * A POST call in the gateway's manner: JSON in, JSON or an etcd error out (OPTIONS never gets
+ * here: access.ts answers it); each counted in `handled` (concord_gateway_requests_total).
+ */
+export function gatewayRoute(member: ApiMember, handler: GatewayHandler, handled?: Counter) {
   return async (request: Request): Promise<Response> => {
+    handled?.inc();
     if (request.method !== "POST") return methodNotAllowed();
     const body = await readJsonBody(request);
     if (isEtcdError(body)) {
@@ -53,10 +59,14 @@ export interface Gateway {
 
 export function createGateway(member: ApiMember, options: AppOptions = {}): Gateway {
   const app = new Hono();
+  // The console's requests-per-second chart adds these to gRPC's calls handled.
+  const handled = member.metrics.counter("concord_gateway_requests_total", "JSON gateway calls received (etcd's v3 API over HTTP).");
   for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers, ...authHandlers })) {
-    const route = gatewayRoute(member, handler);
+    const route = gatewayRoute(member, handler, handled);
     app.all(path, (c) => route(c.req.raw));
   }
+  app.all("/v3/maintenance/snapshot", (c) => gatewaySnapshot(member, c.req.raw));
+  app.all("/concord/v1/snapshot", (c) => fileSnapshot(member, c.req.raw));
   // Keep-alive has no /v3/kv/lease/ twin in etcd's gateway, unlike the other lease calls.
   app.all("/v3/lease/keepalive", (c) => {
     return c.req.method === "POST" ? keepAlive(member, c.req.raw) : methodNotAllowed();

@@ -8,22 +8,21 @@
  * index (proposals.ts), on a follower — which hands its writes to the leader — by a request id
  * carried in the entry (forwarded_writes.ts). Membership (membership.ts), leases
  * (lease_service.ts), linearizable reads (read_barrier.ts), reads of the state and compaction's
- * dropping (state_reads.ts), and state commits and log trimming (state_commits.ts) are parts it
- * wires through hooks.
+ * dropping (state_reads.ts), state commits and log trimming (state_commits.ts), snapshots for
+ * followers (follower_snapshots.ts) and maintenance — quota, alarms, defragment, auto-compaction,
+ * corruption checks (maintenance.ts) — are parts it wires through hooks.
  * Never: parses HTTP or JSON, or touches SQLite directly (store/ does).
  */
 import {
-  DEFRAGMENT_STEP_PAGES, PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
+  PENDING_PROPOSALS_MAX, RAFT_APPEND_BYTES_MAX, RAFT_APPEND_ENTRIES_MAX, RAFT_INFLIGHT_APPENDS_MAX, REQUEST_TIMEOUT_BASE_MS,
   TICKS_PER_HEARTBEAT,
 } from "../config/limits.ts";
 import { DEFAULT_AUTH_TOKEN_TTL_S, DEFAULT_WATCH_PROGRESS_NOTIFY_MS } from "../config/defaults.ts";
 import { type CallerAuth, type Command, type CommandResult, encodeCommand } from "../etcd/commands.ts";
 import { readCommand } from "../etcd/command_check.ts";
 import { type AlarmAction, type AlarmMember, type AlarmType, alarmStatusText } from "../etcd/alarms.ts";
-import { Quota } from "./quota.ts";
-import { AutoCompactor } from "./auto_compaction.ts";
-import { CorruptionCheck } from "./corruption_check.ts";
-import { askHashKv } from "../peer/hashkv.ts";
+import { Maintenance } from "./maintenance.ts";
+import { FollowerSnapshots } from "./follower_snapshots.ts";
 import type { AutoCompaction } from "../config/maintenance.ts";
 import { EtcdError, Errors as StoreErrors, GrpcCode, isEtcdError } from "../etcd/errors.ts";
 import { type LeaseId, type RangeRequest, type RangeResponse, type TxnRequest } from "../etcd/types.ts";
@@ -162,14 +161,10 @@ export class Member implements PeerService {
   readonly #forwarded: ForwardedWrites;
   readonly #membership: Membership;
   readonly #commits: StateCommits;
-  readonly #quota: Quota;
-  readonly #autoCompactor: AutoCompactor | undefined;
-  readonly #corruption: CorruptionCheck;
-  #corruptionTimer: ReturnType<typeof setInterval> | undefined;
-  /** Whether the checkpoint worker is copying the state into a snapshot for followers. */
-  #makingSnapshot = false;
-  /** A defragment running, which later ones join. */
-  #defragmenting: Promise<EtcdError | undefined> | undefined;
+  /** Quota and alarms, defragment, auto-compaction, corruption checks (maintenance.ts). */
+  readonly #maintenance: Maintenance;
+  /** Snapshots for members behind the log, made off this thread (follower_snapshots.ts). */
+  readonly #followerSnapshots: FollowerSnapshots;
   /** Every member's peer URLs, and whether this one is a learner: as of the last membership change. */
   #peerUrls = new Map<NodeId, string[]>();
   #learner = false;
@@ -200,7 +195,7 @@ export class Member implements PeerService {
       // The runtime may use ambient randomness; the core only ever sees this function.
       random: Math.random,
       preVote: true, checkQuorum: true, maxInflight: RAFT_INFLIGHT_APPENDS_MAX, maxEntriesPerAppend: RAFT_APPEND_ENTRIES_MAX, maxAppendBytes: RAFT_APPEND_BYTES_MAX,
-      snapshot: () => this.#snapshot(),
+      snapshot: () => this.#followerSnapshots.latest(),
       ...(raftPlant(config.plantedBug) ? { plantedBug: raftPlant(config.plantedBug) } : {}),
     }, {
       hardState: log.hardState,
@@ -371,43 +366,29 @@ export class Member implements PeerService {
       requestTimeoutMs: this.#requestTimeoutMs,
       peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
     });
-    this.#quota = new Quota({
-      bytesMax: config.quotaBackendBytes,
-      stateBytes: () => this.#store.stateBytes(),
-      raised: () => this.#store.alarms.list("NOSPACE").some((a) => a.memberId === this.#self),
-      raise: () => this.propose({ op: "alarm", action: "ACTIVATE", memberId: this.#self, alarm: "NOSPACE" }),
-    });
-    this.#autoCompactor = config.autoCompaction && new AutoCompactor(config.autoCompaction, {
-      revision: () => this.revision,
-      leads: () => this.isLeader,
-      compact: async (revision) => {
-        const result = await this.propose({ op: "compact", compact: { revision, physical: false } });
-        return isEtcdError(result) ? result : undefined;
+    this.#followerSnapshots = new FollowerSnapshots({
+      store: () => this.#store,
+      termAt: (index) => this.#raft.log.term(index),
+      installing: () => this.#loop.installing,
+      ready: () => {
+        this.#raft.snapshotReady();
+        this.#loop.schedule();
       },
       log: (line) => this.#log(line),
-      now: () => performance.now(),
-      after: (ms, fn) => {
-        const timer = setTimeout(fn, ms);
-        return () => clearTimeout(timer);
-      },
     });
-    this.#corruption = new CorruptionCheck({
+    this.#maintenance = new Maintenance({ ...config, peerInit: config.peerDial.init }, {
       self: this.#self,
-      peers: () => [...this.#peerUrls.keys()].filter((id) => id !== this.#self),
-      local: (revision) => this.hashKv(revision),
-      ask: async (peer, revision) => {
-        let answer: Awaited<ReturnType<typeof askHashKv>> = { error: "no peer URLs" };
-        for (const url of this.#peerUrls.get(peer) ?? []) {
-          answer = await askHashKv(url, revision, {
-            token: config.clusterToken, from: this.#self, to: peer, timeoutMs: this.#requestTimeoutMs, init: config.peerDial.init,
-          });
-          if (!("error" in answer)) break;
-        }
-        return answer;
-      },
+      store: () => this.#store,
+      propose: (command) => this.propose(command),
+      read: (fn) => this.#read(fn),
+      installing: () => this.#loop.installing,
+      compactionFinished: () => this.#stateReads.compactionFinished(),
+      failed: () => this.#failure !== undefined,
       leads: () => this.isLeader,
-      raised: (member) => this.#store.alarms.list("CORRUPT").some((a) => a.memberId === member),
-      raise: (member) => this.propose({ op: "alarm", action: "ACTIVATE", memberId: member, alarm: "CORRUPT" }),
+      revision: () => this.revision,
+      peerUrls: () => this.#peerUrls,
+      hashKv: (revision) => this.hashKv(revision),
+      requestTimeoutMs: this.#requestTimeoutMs,
       log: (line) => this.#log(line),
     });
     this.#syncPeers();
@@ -429,7 +410,7 @@ export class Member implements PeerService {
     const member = new Member(config, store, ids.id, ids.clusterId);
     await member.#start();
     if (config.initialCorruptCheck) {
-      const inconsistent = await member.#corruption.initial();
+      const inconsistent = await member.#maintenance.initialCorruptionCheck();
       if (inconsistent) {
         await member.close();
         throw new Error(inconsistent);
@@ -522,7 +503,7 @@ export class Member implements PeerService {
     // etcd's answer once a server stopped (a client tries another member); the log says why.
     if (this.#failure) return Promise.resolve(MemberErrors.stopped);
     // As etcd's quota server: before anything else, even a txn that only reads.
-    const noSpace = this.#quota.check(asked);
+    const noSpace = this.#maintenance.quotaRefuses(asked);
     if (noSpace) return Promise.resolve(noSpace);
     if (asked.op === "txn" && isReadOnly(asked.txn)) return this.#readOnlyTxn(asked.txn, caller);
     if (caller) {
@@ -638,41 +619,19 @@ export class Member implements PeerService {
     return "error" in copy ? new EtcdError(GrpcCode.UNKNOWN, `concord: the state could not be copied: ${copy.error}`) : copy;
   }
 
-  /**
-   * etcd's Defragment: hands the state's free pages back to the file system, DEFRAGMENT_STEP_PAGES
-   * at a time with the member serving between steps (etcd's blocks every request while it runs).
-   * Resolves once none is left; one asked while another runs joins it.
-   */
+  /** etcd's Defragment, serving meanwhile (maintenance.ts). */
   defragment(): Promise<EtcdError | undefined> {
-    this.#defragmenting ??= (async () => {
-      try {
-        while (true) {
-          if (this.#failure) return MemberErrors.stopped;
-          if (!this.#loop.installing && this.#read(() => this.#store.defragmentStep(DEFRAGMENT_STEP_PAGES))) return undefined;
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-      } finally {
-        this.#defragmenting = undefined;
-      }
-    })();
-    return this.#defragmenting;
+    return this.#maintenance.defragment();
   }
 
-  /**
-   * etcd's Alarm: lists (`alarm` NONE: every type), raises or clears an alarm — through the log,
-   * as in etcd, so the answer is the cluster's. Answers the alarms listed, raised or cleared.
-   */
-  async alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<AlarmMember[] | EtcdError> {
-    // Raising NONE crashes etcd 3.4 (an empty key into its alarm bucket); there is no such alarm to raise.
-    if (action === "ACTIVATE" && alarm === "NONE") return [];
-    const result = await this.propose({ op: "alarm", action, memberId, alarm });
-    if (isEtcdError(result)) return result;
-    return result && "alarms" in result ? result.alarms : [];
+  /** etcd's Alarm, through the log (maintenance.ts). */
+  alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<AlarmMember[] | EtcdError> {
+    return this.#maintenance.alarm(action, memberId, alarm);
   }
 
   /** The alarms raised, as applied here. */
   alarms(): AlarmMember[] {
-    return this.#store.alarms.list();
+    return this.#maintenance.alarms();
   }
 
   /** Reads run inside the state's open batch (see state_machine.ts), which is then committed in time. */
@@ -810,8 +769,7 @@ export class Member implements PeerService {
 
   async close(): Promise<void> {
     this.watches.close();
-    this.#autoCompactor?.stop();
-    clearInterval(this.#corruptionTimer);
+    this.#maintenance.stop();
     clearInterval(this.#ticker);
     this.#commits.cancel();
     this.#sender.close();
@@ -826,10 +784,7 @@ export class Member implements PeerService {
 
   async #start(): Promise<void> {
     this.#ticker = setInterval(() => this.#tick(), this.#config.heartbeatMs / TICKS_PER_HEARTBEAT);
-    this.#autoCompactor?.start();
-    if (this.#config.corruptCheckIntervalMs) {
-      this.#corruptionTimer = setInterval(() => void this.#corruption.periodic(), this.#config.corruptCheckIntervalMs);
-    }
+    this.#maintenance.start();
     // A lone voter leads at once and has applied everything before it serves.
     const { voters } = this.#raft.conf;
     if (voters.length !== 1 || voters[0] !== this.#self) return;
@@ -891,29 +846,6 @@ export class Member implements PeerService {
     this.#store.stateMachine.listener = this.watches;
     this.watches.reset(revisionBefore);
     this.#log(`installed snapshot at index ${snapshot.index}; revision ${this.revision}`);
-  }
-
-  /**
-   * The core needs a snapshot for a member that fell behind the log: the latest made, if the log
-   * still reaches it; else one is made on the checkpoint worker's thread (the core is told when it
-   * is ready) and there is none yet. A member's own disk work never holds its thread.
-   */
-  #snapshot(): Snapshot | undefined {
-    const file = this.#store.snapshots.latestOutgoing();
-    const term = file ? this.#raft.log.term(file.index) : 0;
-    if (file && term > 0) return { index: file.index, term, conf: file.conf, data: new Uint8Array() };
-    if (!this.#makingSnapshot && !this.#loop.installing) {
-      this.#makingSnapshot = true;
-      const started = performance.now();
-      this.#store.makeSnapshot().then((made) => {
-        this.#makingSnapshot = false;
-        if ("error" in made) return this.#log(`making a snapshot for a follower failed (${made.error}); trying again when one is needed`);
-        this.#log(`made a snapshot at index ${made.index} (${made.bytes} bytes) in ${Math.round(performance.now() - started)} ms`);
-        this.#raft.snapshotReady();
-        this.#loop.schedule();
-      });
-    }
-    return undefined;
   }
 
   /** Applies committed entries in order and answers whoever waits for them. */

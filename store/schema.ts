@@ -101,11 +101,15 @@ export const STATE_SCHEMA_STEPS: readonly string[] = [`
 ];
 
 export function applyStateSchema(db: Database): void {
-  // Free pages can be handed back to the file system a batch at a time (store/defragment.ts):
-  // set before a new database has its first table; an older one is rewritten once to get it.
-  db.exec("PRAGMA auto_vacuum=INCREMENTAL");
+  // Free pages can be handed back to the file system a batch at a time (a defragment): set on a
+  // new database before its first table (only then: on one in use it takes a write lock); an
+  // older one is rewritten once to get it.
+  if (db.prepare("PRAGMA page_count").get<{ page_count: number }>()?.page_count === 0) db.exec("PRAGMA auto_vacuum=INCREMENTAL");
   migrate(db, STATE_SCHEMA_STEPS);
-  if (db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum !== AUTO_VACUUM_INCREMENTAL) db.exec("VACUUM");
+  if (db.prepare("PRAGMA auto_vacuum").get<{ auto_vacuum: number }>()?.auto_vacuum !== AUTO_VACUUM_INCREMENTAL) {
+    db.exec("PRAGMA auto_vacuum=INCREMENTAL");
+    db.exec("VACUUM");
+  }
   db.exec("PRAGMA synchronous=NORMAL");
   // Checkpoints run on the checkpoint worker, never on the applying thread.
   db.exec("PRAGMA wal_autocheckpoint=0");

@@ -85,14 +85,14 @@ export function syncDirectory(dir: string): void {
 
 export class SnapshotFiles {
   readonly #dir: string;
-  /** The snapshot whose chunks are arriving, as its first chunk announced it. */
-  #arriving: { index: number; total: number; sha256: string } | undefined;
+  /** The snapshot whose chunks are arriving, as its first chunk announced it, and the digest of what arrived. */
+  #arriving: { index: number; total: number; sha256: string; digest: ReturnType<typeof createHash> } | undefined;
 
   constructor(memberDir: string) {
     this.#dir = join(memberDir, "snap");
     mkdirSync(this.#dir, { recursive: true });
-    // Copies for clients are never needed again once their process is gone.
-    this.#removeMatching(/^client-/);
+    // Copies for clients, and one being made, are never needed again once their process is gone.
+    this.#removeMatching(/^(client-|out-making\.part$)/);
   }
 
   /**
@@ -152,7 +152,7 @@ export class SnapshotFiles {
     const part = join(this.#dir, `in-${index}.part`);
     if (offset === 0) {
       this.#removeMatching(/^in-\d+\.part$/);
-      this.#arriving = { index, total, sha256 };
+      this.#arriving = { index, total, sha256, digest: createHash("sha256") };
     } else if (
       !existsSync(part) || statSync(part).size !== offset || this.#arriving?.index !== index || this.#arriving.total !== total ||
       this.#arriving.sha256 !== sha256
@@ -161,15 +161,18 @@ export class SnapshotFiles {
     }
     if (offset + bytes.length > total) return { error: "snapshot chunk beyond the snapshot's size" };
     const fd = openSync(part, offset === 0 ? "w" : "r+");
+    const arriving = this.#arriving!;
     try {
       writeSync(fd, bytes, 0, bytes.length, offset);
+      // Hashed as it arrives, in order: no pass over the whole file on the member's thread at the end.
+      arriving.digest.update(bytes);
       if (offset + bytes.length < total) return "more";
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     this.#arriving = undefined;
-    if (fileSha256(part) !== sha256) {
+    if (arriving.digest.digest("hex") !== sha256) {
       rmSync(part, { force: true });
       return { error: `the snapshot at index ${index} does not have the SHA-256 announced with it; dropped` };
     }
@@ -181,7 +184,8 @@ export class SnapshotFiles {
     } finally {
       closeSync(dfd);
     }
-    renameSync(part, join(this.#dir, `in-${index}.db`));
+    const received = join(this.#dir, `in-${index}.db`);
+    renameSync(part, received);
     syncDirectory(this.#dir);
     return "complete";
   }
@@ -202,7 +206,8 @@ export class SnapshotFiles {
 
   /**
    * The complete snapshot received for `index`, if there is one and it still has the SHA-256 it was
-   * checked against on arriving; a file that does not (or has no digest beside it) is removed.
+   * checked against on arriving (read again: a disk may have changed it since); a file that does
+   * not (or has no digest beside it) is removed.
    */
   verifiedReceived(index: number): string | undefined {
     const path = join(this.#dir, `in-${index}.db`);

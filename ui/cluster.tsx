@@ -1,13 +1,15 @@
 /**
  * The cluster page: every member with its role, term, indexes, lag behind the leader, revision,
  * size and health, asked of each member every second; how many more failures the cluster
- * survives; transfer leadership, promote a learner, remove a member (typed confirmation).
+ * survives; transfer leadership, promote a learner, remove a member (typed confirmation); and
+ * this member's live charts (metrics_charts.tsx).
  *
  * Owns: the cluster view and its actions. Never: caches beyond one poll.
  */
 import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import { ApiError, call, curl } from "./api.ts";
 import { notAdmin } from "./access.ts";
+import { MetricsCharts } from "./metrics_charts.tsx";
 import { Curl, ErrorLine, TypedConfirm } from "./widgets.tsx";
 
 interface Member { ID: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }
@@ -141,6 +143,7 @@ export function ClusterPage() {
           })}
         </tbody>
       </table>
+      <MetricsCharts />
       {removing.value && (
         <TypedConfirm
           expected={removing.value.name || hex(removing.value.ID)}

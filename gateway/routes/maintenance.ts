@@ -1,6 +1,6 @@
 /**
- * etcd's maintenance calls on the gateway: /v3/maintenance/status, alarm, defragment and
- * transfer-leadership, and the body of the plain GET /version.
+ * etcd's maintenance calls on the gateway: /v3/maintenance/status, alarm, defragment, hash and
+ * transfer-leadership, and the body of the plain GET /version (snapshot: snapshot.ts).
  *
  * Owns: their JSON, in etcd's field names (`dbSize`, `raftIndex`, `targetID`, ...).
  * Never: membership (cluster_routes.ts) or how leadership moves (member/).
@@ -70,6 +70,15 @@ export const memberHandlers: Record<string, GatewayHandler> = {
     if (err) return err;
     // etcd answers a defragment with an empty object: no header.
     return (await member.defragment()) ?? "{}";
+  },
+
+  // etcd's gateway maps Hash and HashKV to this one path; Hash answers (unknown fields are ignored).
+  "/v3/maintenance/hash": (member: ApiMember, _body, caller) => {
+    const denied = member.auth.maintenance(caller);
+    if (denied) return denied;
+    const h = member.hash();
+    if (isEtcdError(h)) return h;
+    return jsonObject().raw("header", header(member.header, h.revision)).raw("hash", h.hash === 0 ? undefined : String(h.hash)).toString();
   },
 
   "/v3/maintenance/transfer-leadership": votersOnly(async (member: ApiMember, body, caller) => {

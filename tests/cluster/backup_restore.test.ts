@@ -1,12 +1,15 @@
 /**
  * Backup and restore as an operator does them: `etcdctl snapshot save` from a follower of a
- * 3-member cluster while clients keep writing, `concord snapshot status` on the file, then
+ * 3-member cluster while clients keep writing (and over HTTP: curl's GET /concord/v1/snapshot, a
+ * file restorable as it is, and etcd's gateway POST /v3/maintenance/snapshot, JSON lines of
+ * pieces counting down and the digest), `concord snapshot status` on the file, then
  * `concord snapshot restore` into three new data dirs founding a new cluster. The new cluster holds
  * exactly the writes acknowledged up to the backup's revision — each at its revision, none after
  * it — and the lease with its keys; its members are the new ones; it takes writes. A backup whose
  * bytes were altered is refused, as etcd refuses one, and a data dir that exists is not touched.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -61,6 +64,20 @@ test("backup > saved under load, restored into a new 3-member cluster: every wri
     const { revision } = JSON.parse(status.stdout) as { revision: number };
     for (const key of before) assert.ok(acked.get(key)!.revision <= revision, `${key}, acknowledged before the save, is past the backup's revision ${revision}`);
     assert.ok([...acked.values()].some((w) => w.revision > revision), "no write landed after the backup: it was not taken under load");
+
+    // The same over HTTP: curl's file is restorable as it is; the gateway's JSON lines carry etcd's pieces.
+    const fetched = await fetch(`${leader.clientUrl}/concord/v1/snapshot`);
+    assert.equal(fetched.status, 200);
+    const curled = join(dir, "curled.db");
+    writeFileSync(curled, new Uint8Array(await fetched.arrayBuffer()));
+    const curledRestore = await runConcordCommand(["snapshot", "restore", curled, "--name", "c", "--data-dir", join(dir, "c"), "--initial-cluster", "c=http://localhost:2380"]);
+    assert.equal(curledRestore.code, 0, curledRestore.stderr);
+    const lines = (await (await fetch(`${follower.clientUrl}/v3/maintenance/snapshot`, { method: "POST", body: "{}" })).text()).trim().split("\n")
+      .map((l) => JSON.parse(l).result as { blob: string; remaining_bytes?: string });
+    const blobs = lines.map((l) => Buffer.from(l.blob, "base64"));
+    const data = Buffer.concat(blobs.slice(0, -1));
+    assert.equal(blobs.at(-1)!.toString("hex"), createHash("sha256").update(data).digest("hex"));
+    assert.deepEqual(lines.map((l) => Number(l.remaining_bytes ?? 0)), blobs.map((_, i) => data.length - Buffer.concat(blobs.slice(0, Math.min(i + 1, blobs.length - 1))).length));
 
     // Restoring over a data dir that exists changes nothing; an altered backup is refused.
     const existing = source.members[0].dataDir;

@@ -38,6 +38,7 @@ const RUN = {
   benchWatch: "npm run bench:watch",
   benchGrpc: "npm run bench:grpc",
   benchAuth: "npm run bench:auth",
+  benchScale: "npm run bench:scale",
   sim: "npm run sim",
   chaos: "npm run chaos",
   buildUi: "npm run build:ui",
@@ -369,6 +370,15 @@ test("readme > npm run bench, briefly, compares put against etcd", async () => {
   const [workload, clients, etcd, concord] = rows[0];
   assert.deepEqual([workload, clients], ["put", "1"]);
   assert.ok(number(etcd) > 0 && number(concord) > 0, rows[0].join(" | "));
+});
+
+test("readme > npm run bench:scale, small, loads both sides and times a restart and a catch-up by snapshot", async () => {
+  const output = await runToEnd(RUN.benchScale, ["--", "--keys", "12000", "--value-bytes", "64", "--seconds", "0.3"], INSTALLING_MS);
+  const rows = new Map(tableRows(output).map((r) => [r[0], r.slice(1)]));
+  for (const name of ["load (keys/s)", "put ops/s (64 clients)", "range ops/s (64 clients)", "new member caught up (s)"]) {
+    const row = rows.get(name);
+    assert.ok(row && row.length === 2 && row.every((v) => number(v) > 0), `${name}: ${row?.join(" | ")}\n${output.slice(-2_000)}`);
+  }
 });
 
 test("readme > npm run bench:cluster, briefly, compares put on three members each", async () => {

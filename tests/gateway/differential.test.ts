@@ -15,7 +15,7 @@ type Answer = { status: number; contentType: string; body: unknown };
 /** Fields whose values legitimately differ between two clusters. */
 const VARYING = new Set([
   "cluster_id", "member_id", "raft_term", "ID", "name", "peerURLs", "clientURLs",
-  "dbSize", "dbSizeInUse", "leader", "raftIndex", "raftTerm", "raftAppliedIndex",
+  "dbSize", "dbSizeInUse", "leader", "raftIndex", "raftTerm", "raftAppliedIndex", "hash",
 ]);
 
 const normalise = (value: unknown) => maskFields(value, VARYING);

@@ -300,6 +300,22 @@ compact("compaction with a bad revision", { revision: "abc" });
 compact("compaction with an empty body", undefined);
 range("history still answers at the compaction revision", { key: b("a"), revision: 30 });
 
+// ---- alarms, defragment, hash ----
+post("no alarm raised", "/v3/maintenance/alarm", { action: "GET" });
+post("an alarm action of no such name", "/v3/maintenance/alarm", { action: "FOO" });
+post("an alarm type of no such name", "/v3/maintenance/alarm", { action: "GET", alarm: "BOGUS" });
+post("raise NOSPACE for member 1 by hand", "/v3/maintenance/alarm", { action: "ACTIVATE", memberID: "1", alarm: "NOSPACE" });
+post("list the alarms, by number", "/v3/maintenance/alarm", { action: 0 });
+post("list NOSPACE alarms", "/v3/maintenance/alarm", { action: "GET", alarm: "NOSPACE" });
+post("list CORRUPT alarms: none", "/v3/maintenance/alarm", { action: "GET", alarm: "CORRUPT" });
+put("a put under NOSPACE", { key: b("nospace"), value: b("x") });
+post("status lists the alarm", "/v3/maintenance/status", {});
+post("disarm it", "/v3/maintenance/alarm", { action: "DEACTIVATE", memberID: "1", alarm: "NOSPACE" });
+post("disarm it again: nothing", "/v3/maintenance/alarm", { action: "DEACTIVATE", memberID: "1", alarm: "NOSPACE" });
+put("a put once disarmed", { key: b("nospace"), value: b("x") });
+post("defragment", "/v3/maintenance/defragment", {});
+post("hash of everything (the number is each server's own)", "/v3/maintenance/hash", {});
+
 // ---- where it all ended ----
 range("every key at the end", { ...ALL, keys_only: true });
 del("delete everything", { ...ALL, prev_kv: false });

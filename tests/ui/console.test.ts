@@ -3,7 +3,8 @@
  * three-member cluster of real processes: it lists the members and the leader; a key put by a
  * client appears without a reload; a key's history shows its versions; an edit of a key that
  * changed underneath is refused as a conflict; kill -9 of the leader shows the new leader within
- * 5 s, and the console then moves leadership and removes the dead member (typed confirmation); a
+ * 5 s (its live charts count requests and both leader changes), and the console then moves
+ * leadership and removes the dead member (typed confirmation); a
  * lease's countdown goes down; search finds a value. With 100,000 keys, opening the key browser and expanding a
  * folder is timed and printed. Screenshots of each page go to .test-artifacts/screenshots/.
  */
@@ -132,6 +133,15 @@ test("console > cluster, keys, history, conflicts, leases and a leader killed, i
     await page.waitForSelector(`[data-testid=members] tr[data-member="${leader.name}"][data-role="down"]`);
     assert.equal(await page.locator("[data-testid=tolerance]").textContent(), "survives 0 more failures");
     await shoot(page, "cluster-after-failover");
+
+    // Live charts from this member's /metrics: requests a second (the console's own calls count),
+    // and the leader changes it has seen — the first leader, then the one after kill -9.
+    const requests = page.locator("[data-chart=requests]");
+    await eventually("requests/s charted", 5_000, async () => (Number(await requests.locator("svg").getAttribute("data-points")) >= 2 ? true : undefined));
+    assert.ok(parseFloat((await requests.locator("[data-testid=value]").textContent())!) > 0);
+    await eventually("both leader changes charted", 5_000, async () =>
+      Number(await page.locator("[data-chart=leader-changes] [data-testid=value]").textContent()) >= 2 ? true : undefined);
+    assert.equal(await page.locator("[data-testid=charts] [data-chart]").count(), 4);
 
     // Leadership moved by the console to the other survivor, then the dead member removed, after typing its name.
     const newLeader = (await page.locator("[data-testid=leader]").textContent())!;
