@@ -11,7 +11,7 @@
  * --sides etcd,concord.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TestCluster } from "../testkit/cluster.ts";
 import { ETCD_BINARY, freePort, tempDir } from "../testkit/processes.ts";
@@ -52,6 +52,27 @@ async function json(url: string, path: string, body: unknown = {}): Promise<Reco
   return await r.json();
 }
 
+/**
+ * Member add, asked until the cluster takes it: both refuse an add while a member has been
+ * connected for under 5 s (etcd's strict reconfiguration check) — the restarted follower.
+ */
+async function addMember(side: Side, peerUrl: string): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    // deno-lint-ignore no-explicit-any -- etcd's JSON answer
+    const answer: Record<string, any> = await json(await leaderUrl(side), "/v3/cluster/member/add", { peerURLs: [peerUrl] }).catch((e) => ({ error: String(e) }));
+    if (answer.member) return;
+    if (tries >= 60) throw new Error(`member add refused: ${JSON.stringify(answer)}`);
+    await sleep(500);
+  }
+}
+
+/** etcd's processes, killed when the benchmark ends however it ends. */
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
 async function healthyWithin(url: string, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
@@ -85,6 +106,7 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/p
 
 async function etcdSide(): Promise<Side> {
   const root = tempDir("scale-etcd");
+  mkdirSync(root, { recursive: true });
   type M = { name: string; client: string; peer: string; dir: string; child?: ChildProcess };
   const members: M[] = [];
   const define = async (name: string) => {
@@ -98,7 +120,9 @@ async function etcdSide(): Promise<Side> {
       "--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
       "--initial-cluster", members.map((x) => `${x.name}=${x.peer}`).join(","), "--initial-cluster-state", state,
       "--initial-cluster-token", "scale", "--quota-backend-bytes", QUOTA, "--snapshot-count", SNAPSHOT_COUNT, "--log-level", "error",
-    ], { stdio: ["ignore", "ignore", "ignore"] });
+    ], { stdio: ["ignore", "ignore", openSync(`${m.dir}.log`, "a")] });
+    children.add(m.child);
+    m.child.once("exit", () => children.delete(m.child!));
   };
   for (const name of ["e1", "e2", "e3"]) await define(name);
   for (const m of members) start(m, "new");
@@ -122,7 +146,7 @@ async function etcdSide(): Promise<Side> {
     },
     async addMember() {
       const m = await define(`e${members.length + 1}`);
-      await json(await leaderUrl(side), "/v3/cluster/member/add", { peerURLs: [m.peer] });
+      await addMember(side, m.peer);
       start(m, "existing");
       return m.client;
     },
@@ -151,7 +175,7 @@ async function concordSide(): Promise<Side> {
     },
     async addMember() {
       const m = await cluster.define(`m${cluster.members.length + 1}`);
-      await json((await cluster.leader()).clientUrl, "/v3/cluster/member/add", { peerURLs: [m.advertisedPeerUrl] });
+      await addMember(side, m.advertisedPeerUrl);
       void cluster.join(m).catch(() => {});
       return m.clientUrl;
     },

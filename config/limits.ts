@@ -287,6 +287,11 @@ export const PEER_REQUEST_TIMEOUT_MS = 5_000;
 export const PEER_SOCKET_BUFFERED_BYTES_MAX = 16 * MiB;
 /** Bytes per snapshot chunk: big enough to stream fast, small enough to hold in memory twice. */
 export const SNAPSHOT_CHUNK_BYTES = 1 * MiB;
+/**
+ * How long the log keeps the entries after a snapshot once it has been sent, for the follower to
+ * install it and ask for them (etcd's releaseDelayAfterSnapshot), ms.
+ */
+export const SNAPSHOT_SENT_HOLD_MS = 30_000;
 /** The largest snapshot a member accepts, announced before its first chunk (etcd's largest advised quota). */
 export const SNAPSHOT_BYTES_MAX = 8 * 1024 * MiB;
 

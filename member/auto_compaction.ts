@@ -55,7 +55,11 @@ export class AutoCompactor {
   #every(ms: number, fn: () => Promise<void> | void): void {
     const next = () => {
       this.#cancel = this.#hooks.after(ms, async () => {
-        await fn();
+        try {
+          await fn();
+        } catch (e) {
+          this.#hooks.log(`auto-compaction failed: ${(e as Error).message}`);
+        }
         if (!this.#stopped) next();
       });
     };

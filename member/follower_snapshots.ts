@@ -34,18 +34,23 @@ export class FollowerSnapshots {
     const file = this.#hooks.store().snapshots.latestOutgoing();
     const term = file ? this.#hooks.termAt(file.index) : 0;
     if (file && term > 0) return { index: file.index, term, conf: file.conf, data: new Uint8Array() };
-    if (!this.#making && !this.#hooks.installing()) this.#make();
+    if (!this.#making && !this.#hooks.installing()) void this.#make();
     return undefined;
   }
 
-  #make(): void {
+  /** Makes one; a failure (a full disk) is logged and the next request for one tries again. */
+  async #make(): Promise<void> {
     this.#making = true;
     const started = performance.now();
-    this.#hooks.store().makeSnapshot().then((made) => {
-      this.#making = false;
+    try {
+      const made = await this.#hooks.store().makeSnapshot();
       if ("error" in made) return this.#hooks.log(`making a snapshot for a follower failed (${made.error}); trying again when one is needed`);
       this.#hooks.log(`made a snapshot at index ${made.index} (${made.bytes} bytes) in ${Math.round(performance.now() - started)} ms`);
       this.#hooks.ready();
-    });
+    } catch (e) {
+      this.#hooks.log(`making a snapshot for a follower failed (${(e as Error).message}); trying again when one is needed`);
+    } finally {
+      this.#making = false;
+    }
   }
 }

@@ -40,6 +40,8 @@ export interface MaintenanceHooks {
   /** Resolves once a compaction's history, if one is being dropped, is gone. */
   compactionFinished(): Promise<void>;
   failed(): boolean;
+  /** A storage failure: the member stops taking writes. */
+  failStop(e: unknown): void;
   leads(): boolean;
   revision(): number;
   /** Every member's peer URLs, this one's too. */
@@ -107,7 +109,11 @@ export class Maintenance {
   /** Starts auto-compaction and the periodic corruption check, as configured. */
   start(): void {
     this.#autoCompactor?.start();
-    if (this.#corruptCheckIntervalMs) this.#corruptionTimer = setInterval(() => void this.#corruption.periodic(), this.#corruptCheckIntervalMs);
+    if (this.#corruptCheckIntervalMs) {
+      this.#corruptionTimer = setInterval(() => {
+        this.#corruption.periodic().catch((e) => this.#hooks.log(`the corruption check failed: ${(e as Error).message}`));
+      }, this.#corruptCheckIntervalMs);
+    }
   }
 
   stop(): void {
@@ -117,7 +123,8 @@ export class Maintenance {
 
   /** etcd's NOSPACE error if `command` would not fit under the quota (the alarm raised then). */
   quotaRefuses(command: Command): EtcdError | undefined {
-    return this.#quota.check(command);
+    // While a snapshot replaces the state there is none to measure; the leader checks such writes.
+    return this.#hooks.installing() ? undefined : this.#quota.check(command);
   }
 
   /** etcd's initial corruption check: why this member must not serve, or undefined. */
@@ -138,7 +145,15 @@ export class Maintenance {
         await this.#hooks.compactionFinished();
         while (true) {
           if (this.#hooks.failed()) return MemberErrors.stopped;
-          if (!this.#hooks.installing() && this.#hooks.read(() => this.#hooks.store().defragmentStep(DEFRAGMENT_STEP_PAGES))) return undefined;
+          if (!this.#hooks.installing()) {
+            try {
+              if (this.#hooks.read(() => this.#hooks.store().defragmentStep(DEFRAGMENT_STEP_PAGES))) return undefined;
+            } catch (e) {
+              // A write to the state that failed (a full disk) leaves it in doubt, as any other.
+              this.#hooks.failStop(e);
+              return MemberErrors.stopped;
+            }
+          }
           await new Promise((resolve) => setTimeout(resolve, 0));
         }
       } finally {

@@ -384,6 +384,7 @@ export class Member implements PeerService {
       installing: () => this.#loop.installing,
       compactionFinished: () => this.#stateReads.compactionFinished(),
       failed: () => this.#failure !== undefined,
+      failStop: (e) => this.#failStop(e),
       leads: () => this.isLeader,
       revision: () => this.revision,
       peerUrls: () => this.#peerUrls,

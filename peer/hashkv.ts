@@ -29,7 +29,13 @@ export async function askHashKv(
   const answer = await peerRequest(url, HASHKV_PATH, { ...opts, body: JSON.stringify({ revision }) });
   if ("error" in answer) return answer;
   if (answer.status !== 200) return { error: `answered ${answer.status}` };
-  const w = JSON.parse(new TextDecoder().decode(answer.body)) as Partial<PeerKvHash> & { error?: string };
+  let w: Partial<PeerKvHash> & { error?: string };
+  try {
+    w = JSON.parse(new TextDecoder().decode(answer.body));
+  } catch {
+    return { error: "an answer that is not JSON" };
+  }
+  if (w === null || typeof w !== "object") return { error: "an answer of the wrong shape" };
   if (typeof w.error === "string") return { error: w.error };
   if (![w.hash, w.revision, w.compactRevision].every(Number.isSafeInteger)) return { error: "an answer of the wrong shape" };
   return { hash: w.hash!, revision: w.revision!, compactRevision: w.compactRevision! };

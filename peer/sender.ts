@@ -12,7 +12,7 @@
  * from unreachable peers, and saying (once) when a peer goes away or comes back. Never: retries a
  * message — Raft resends what matters, and a queue that only grows would hide a dead peer.
  */
-import { PEER_BATCH_BYTES_MAX, PEER_BATCH_ENTRIES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_REQUEST_TIMEOUT_MS, PEER_RETRY_AFTER_MS, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from "../config/limits.ts";
+import { PEER_BATCH_BYTES_MAX, PEER_BATCH_ENTRIES_MAX, PEER_BATCH_MESSAGES_MAX, PEER_QUEUE_MESSAGES_MAX, PEER_REQUEST_TIMEOUT_MS, PEER_RETRY_AFTER_MS, PEER_SOCKET_BUFFERED_BYTES_MAX, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_SENT_HOLD_MS } from "../config/limits.ts";
 import { open } from "node:fs/promises";
 import type { Message, NodeId, Snapshot } from "../raft/types.ts";
 import { encodeFrame, encodeMessages } from "./codec.ts";
@@ -57,6 +57,8 @@ class PeerQueue {
   sending = false;
   /** The index of the snapshot being sent to the peer, if one is. */
   snapshotting: number | undefined;
+  /** The last snapshot sent whole to the peer, and when. */
+  snapshotSent: { index: number; at: number } | undefined;
   reachable = true;
   /** Since when requests to the peer have been succeeding (or its socket open); undefined while not. */
   activeSince: number | undefined;
@@ -252,10 +254,17 @@ export class PeerSender {
     return since === undefined ? 0 : performance.now() - since;
   }
 
-  /** The lowest index of a snapshot being sent to a peer, if any: the log should keep what follows it. */
+  /**
+   * The lowest index of a snapshot being sent to a peer, or sent within SNAPSHOT_SENT_HOLD_MS (the
+   * peer may still be installing it), if any: the log should keep what follows it.
+   */
   snapshotSending(): number | undefined {
-    const sending = [...this.#peers.values()].flatMap((q) => q.snapshotting ?? []);
-    return sending.length === 0 ? undefined : Math.min(...sending);
+    const now = performance.now();
+    const held = [...this.#peers.values()].flatMap((q) => [
+      ...(q.snapshotting !== undefined ? [q.snapshotting] : []),
+      ...(q.snapshotSent && now - q.snapshotSent.at < SNAPSHOT_SENT_HOLD_MS ? [q.snapshotSent.index] : []),
+    ]);
+    return held.length === 0 ? undefined : Math.min(...held);
   }
 
   #setReachable(id: NodeId, q: PeerQueue, reachable: boolean, why: string): void {
@@ -291,7 +300,10 @@ export class PeerSender {
       } finally {
         await handle.close();
       }
-      if (await this.#post(id, q, MESSAGES_PATH, encodeMessages([m]))) this.#opts.log(`snapshot at index ${m.snapshot!.index} sent to ${id}`);
+      if (await this.#post(id, q, MESSAGES_PATH, encodeMessages([m]))) {
+        q.snapshotSent = { index: m.snapshot!.index, at: performance.now() };
+        this.#opts.log(`snapshot at index ${m.snapshot!.index} sent to ${id}`);
+      }
     } catch (e) {
       this.#opts.log(`sending snapshot to ${id} failed: ${(e as Error).message}`);
     } finally {

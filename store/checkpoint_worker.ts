@@ -44,7 +44,13 @@ async function copy(d: Awaited<typeof db> & object, message: CopyRequest): Promi
   }
 }
 
-scope.onmessage = async (e: MessageEvent) => {
+/** Requests are handled one after another, in order: a close never cuts a copy short. */
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (e: MessageEvent) => {
+  queue = queue.then(() => handle(e));
+};
+
+async function handle(e: MessageEvent): Promise<void> {
   const message = e.data as { kind: "open"; path: string } | CheckpointRequest;
   if (message.kind === "open") {
     db = openDatabase(message.path).then((d) => {
@@ -72,4 +78,4 @@ scope.onmessage = async (e: MessageEvent) => {
   } catch (err) {
     scope.postMessage({ seq: message.seq, ok: false, error: String((err as Error)?.stack ?? err) });
   }
-};
+}

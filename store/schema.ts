@@ -14,7 +14,9 @@
  *   - members: the cluster's members (id, name, URLs, learner or voter);
  *   - kv_history: every change of every key, in revision order (main, sub), kept until
  *     compaction; a delete is a tombstone row (version 0). Each row points at the key's previous
- *     change, so a key's versions form a chain from its newest change backwards;
+ *     change, so a key's versions form a chain from its newest change backwards. A rowid table,
+ *     its (revision, sub) key in an index beside it: its rows carry values, and a rowid table's
+ *     leaves hold rows up to a page where a WITHOUT ROWID table spills any over a quarter of one;
  *   - kv_history_skips: every HISTORY_WALK_CHANGES_MAX-th change of each key (by key, revision),
  *     where a read at a past revision starts its walk back along the chain, so no walk is longer;
  *   - kv_index: one row per key that has history — its newest change (a tombstone when the key
@@ -98,6 +100,20 @@ export const STATE_SCHEMA_STEPS: readonly string[] = [`
      ) WHERE n % ${HISTORY_WALK_CHANGES_MAX} = 0;`,
     // etcd's alarms (NOSPACE, CORRUPT) are replicated state: raised and cleared by applying entries.
     `CREATE TABLE alarms (member_id TEXT NOT NULL, alarm TEXT NOT NULL, PRIMARY KEY (member_id, alarm)) WITHOUT ROWID, STRICT;`,
+    // kv_history as a rowid table: in a WITHOUT ROWID table (a b-tree of whole rows) a row over
+    // about a quarter of a page spills into an overflow page of its own, so a 1 KB value took
+    // 4.6 KB on disk; a rowid table's leaves hold rows up to a whole page. (mod_revision, sub) stays
+    // its unique key, in an index beside it.
+    `CREATE TABLE kv_history_rows (
+      mod_revision INTEGER NOT NULL, sub INTEGER NOT NULL, key BLOB NOT NULL,
+      create_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease TEXT NOT NULL, value BLOB NOT NULL,
+      prev_revision INTEGER NOT NULL, prev_sub INTEGER NOT NULL,
+      PRIMARY KEY (mod_revision, sub)
+    ) STRICT;
+    INSERT INTO kv_history_rows SELECT mod_revision, sub, key, create_revision, version, lease, value, prev_revision, prev_sub
+      FROM kv_history ORDER BY mod_revision, sub;
+    DROP TABLE kv_history;
+    ALTER TABLE kv_history_rows RENAME TO kv_history;`,
 ];
 
 export function applyStateSchema(db: Database): void {

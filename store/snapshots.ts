@@ -5,7 +5,7 @@
  *
  * Owns: `<member>/snap/` — `out-<index>.db` (the latest made here, its SHA-256 beside it as
  * `out-<index>.sha256`, the membership it holds as `out-<index>.conf`; `out-making.part` while the
- * checkpoint worker copies it), `in-<index>.part` (arriving),
+ * checkpoint worker copies it; all removed on opening), `in-<index>.part` (arriving),
  * `in-<index>.db` (complete, synced, its SHA-256 checked against the one announced with its
  * chunks and kept beside it as `in-<index>.sha256`, waiting to be installed) and `client-<n>.db`
  * (being sent to a client; any left by a crash are removed on opening). An arriving snapshot is
@@ -91,8 +91,10 @@ export class SnapshotFiles {
   constructor(memberDir: string) {
     this.#dir = join(memberDir, "snap");
     mkdirSync(this.#dir, { recursive: true });
-    // Copies for clients, and one being made, are never needed again once their process is gone.
-    this.#removeMatching(/^(client-|out-making\.part$)/);
+    // Copies for clients, and snapshots made for followers (a cache: a leader makes one when one
+    // is needed, and one cut short by a crash is not trusted), are never needed again once their
+    // process is gone.
+    this.#removeMatching(/^(client-|out-)/);
   }
 
   /**
@@ -136,7 +138,11 @@ export class SnapshotFiles {
     const digestPath = join(this.#dir, `out-${index}.sha256`);
     const confPath = join(this.#dir, `out-${index}.conf`);
     if (!existsSync(path) || !existsSync(digestPath) || !existsSync(confPath)) return undefined;
-    return { index, conf: JSON.parse(readFileSync(confPath, "utf8")), path, bytes: statSync(path).size, sha256: readFileSync(digestPath, "utf8") };
+    try {
+      return { index, conf: JSON.parse(readFileSync(confPath, "utf8")), path, bytes: statSync(path).size, sha256: readFileSync(digestPath, "utf8") };
+    } catch {
+      return undefined;
+    }
   }
 
   /**

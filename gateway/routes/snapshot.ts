@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../../config/limits.ts";
-import { isEtcdError } from "../../etcd/errors.ts";
+import { EtcdError, GrpcCode, isEtcdError } from "../../etcd/errors.ts";
 import type { ApiMember } from "../../member/client_api.ts";
 import type { StateCopy } from "../../store/snapshots.ts";
 import { tokenOf } from "../handler.ts";
@@ -20,21 +20,27 @@ import { errorResponse, jsonResponse, methodNotAllowed, streamErrorResponse } fr
 
 const encoder = new TextEncoder();
 
-/** The copy's pieces, then its SHA-256 — each handed to `frame` — read as the client takes them. */
-function pieces(copy: StateCopy, frame: (blob: Uint8Array, remaining: number) => Uint8Array): ReadableStream<Uint8Array> {
-  const fd = openSync(copy.path, "r");
+/**
+ * The copy's pieces, then its SHA-256 — each handed to `frame` — read as the client takes them;
+ * the copy is released when the body ends, fails, is cancelled or the request is aborted.
+ */
+function pieces(copy: StateCopy, request: Request, frame: (blob: Uint8Array, remaining: number) => Uint8Array): ReadableStream<Uint8Array> {
+  let fd: number | undefined;
   const digest = createHash("sha256");
   let sent = 0;
   let done = false;
   const finish = () => {
     if (done) return;
     done = true;
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
     copy.release();
   };
+  request.signal.addEventListener("abort", finish);
   return new ReadableStream<Uint8Array>({
     pull(controller) {
+      if (done) return controller.close();
       try {
+        fd ??= openSync(copy.path, "r");
         if (sent >= copy.bytes) {
           controller.enqueue(frame(new Uint8Array(digest.digest()), 0));
           finish();
@@ -59,7 +65,11 @@ function pieces(copy: StateCopy, frame: (blob: Uint8Array, remaining: number) =>
 /** The member's copy for this caller (root's, while auth is on), or etcd's error. */
 async function copyFor(member: ApiMember, request: Request) {
   const caller = await member.auth.caller(tokenOf(request));
-  return member.auth.maintenance(caller) ?? await member.snapshot();
+  const copy = member.auth.maintenance(caller) ?? await member.snapshot();
+  // A client gone while the copy was made takes none of it.
+  if (isEtcdError(copy) || !request.signal.aborted) return copy;
+  copy.release();
+  return new EtcdError(GrpcCode.CANCELLED, "context canceled");
 }
 
 /** etcd's gateway form: one JSON line per piece. */
@@ -67,7 +77,7 @@ export async function gatewaySnapshot(member: ApiMember, request: Request): Prom
   if (request.method !== "POST") return methodNotAllowed();
   const copy = await copyFor(member, request);
   if (isEtcdError(copy)) return streamErrorResponse(copy);
-  return jsonResponse(pieces(copy, (blob, remaining) => {
+  return jsonResponse(pieces(copy, request, (blob, remaining) => {
     const left = remaining > 0 ? `,"remaining_bytes":"${remaining}"` : "";
     return encoder.encode(`{"result":{"blob":"${blob.toBase64()}"${left}}}\n`);
   }));
@@ -78,7 +88,7 @@ export async function fileSnapshot(member: ApiMember, request: Request): Promise
   if (request.method !== "GET") return methodNotAllowed();
   const copy = await copyFor(member, request);
   if (isEtcdError(copy)) return errorResponse(copy);
-  return new Response(pieces(copy, (blob) => blob), {
+  return new Response(pieces(copy, request, (blob) => blob), {
     headers: {
       "Content-Type": "application/octet-stream",
       "Content-Length": String(copy.bytes + 32),
