@@ -373,7 +373,7 @@ test("readme > npm run bench, briefly, compares put against etcd", async () => {
 });
 
 test("readme > npm run bench:scale, small, loads both sides and times a restart and a catch-up by snapshot", async () => {
-  const output = await runToEnd(RUN.benchScale, ["--", "--keys", "12000", "--value-bytes", "64", "--seconds", "0.3"], INSTALLING_MS);
+  const output = await runToEnd(RUN.benchScale, ["--", "--keys", "3000", "--value-bytes", "64", "--seconds", "0.2"], INSTALLING_MS);
   const rows = new Map(tableRows(output).map((r) => [r[0], r.slice(1)]));
   for (const name of ["load (keys/s)", "put ops/s (64 clients)", "range ops/s (64 clients)", "new member caught up (s)"]) {
     const row = rows.get(name);
