@@ -1,6 +1,7 @@
 /**
  * etcd's protos as grpc-js service definitions: the three .proto files beside this module, embedded
- * as text (so a single-file build carries them) and parsed once, when first asked for.
+ * as text (so a single-file build carries them) and parsed once, when first asked for — with the
+ * libraries that parse them loaded only then (importing them took ~100 ms of a member's start).
  *
  * Messages are plain objects with etcd's own field names (keepCase: without it cluster_id,
  * create_revision… silently vanish on the wire), 64-bit integers as decimal strings (lease and
@@ -8,8 +9,7 @@
  *
  * Owns: loading the protos and the message shapes they produce. Never: what a call does.
  */
-import { fromJSON, type ServiceDefinition } from "@grpc/proto-loader";
-import protobuf from "protobufjs";
+import type { ServiceDefinition } from "@grpc/proto-loader";
 import authProto from "./protos/auth.proto" with { type: "text" };
 import kvProto from "./protos/kv.proto" with { type: "text" };
 import rpcProto from "./protos/rpc.proto" with { type: "text" };
@@ -17,7 +17,8 @@ import rpcProto from "./protos/rpc.proto" with { type: "text" };
 /** A decoded message: etcd's field names, int64 as strings, bytes as Buffer, unset fields absent. */
 export type ProtoMessage = { readonly [field: string]: unknown };
 
-function load() {
+async function load() {
+  const [{ fromJSON }, { default: protobuf }] = await Promise.all([import("@grpc/proto-loader"), import("protobufjs")]);
   const root = new protobuf.Root();
   // rpc.proto imports the other two by name; parsing them into one root first resolves them.
   for (const text of [kvProto, authProto, rpcProto]) protobuf.parse(text, root, { keepCase: true });
@@ -29,19 +30,27 @@ const SERVICE_NAMES = ["KV", "Watch", "Lease", "Cluster", "Maintenance", "Auth"]
 export type EtcdServiceName = typeof SERVICE_NAMES[number];
 
 let parsed: Record<EtcdServiceName, ServiceDefinition> | undefined;
+let loading: Promise<Record<EtcdServiceName, ServiceDefinition>> | undefined;
 
 /**
  * etcd's services, as grpc-js's Server.addService and makeGenericClientConstructor take them —
- * parsed on first use: parsing takes ~100 ms, which a member's start would otherwise wait for.
+ * loaded and parsed on first use: together ~200 ms, which a member's start would otherwise wait for.
  */
+export function loadEtcdServices(): Promise<Record<EtcdServiceName, ServiceDefinition>> {
+  loading ??= load().then((definitions) => {
+    const service = (name: EtcdServiceName): ServiceDefinition => {
+      const found = definitions[`etcdserverpb.${name}`];
+      if (found === undefined || "format" in found) throw new Error(`grpc: rpc.proto has no service ${name}`);
+      return found as ServiceDefinition;
+    };
+    parsed = Object.fromEntries(SERVICE_NAMES.map((name) => [name, service(name)])) as Record<EtcdServiceName, ServiceDefinition>;
+    return parsed;
+  });
+  return loading;
+}
+
+/** etcd's services, once loadEtcdServices() has loaded them (every gRPC connection waits for that first). */
 export function etcdServices(): Record<EtcdServiceName, ServiceDefinition> {
-  if (parsed) return parsed;
-  const definitions = load();
-  const service = (name: EtcdServiceName): ServiceDefinition => {
-    const found = definitions[`etcdserverpb.${name}`];
-    if (found === undefined || "format" in found) throw new Error(`grpc: rpc.proto has no service ${name}`);
-    return found as ServiceDefinition;
-  };
-  parsed = Object.fromEntries(SERVICE_NAMES.map((name) => [name, service(name)])) as Record<EtcdServiceName, ServiceDefinition>;
+  if (!parsed) throw new Error("grpc: etcd's protos are not loaded yet (loadEtcdServices)");
   return parsed;
 }

@@ -24,7 +24,7 @@ import { kvService } from "./kv.ts";
 import { leaseService } from "./lease.ts";
 import { keepAliveCall } from "./lease_keepalive.ts";
 import { maintenanceService } from "./maintenance.ts";
-import { etcdServices, type EtcdServiceName } from "./protos.ts";
+import { etcdServices, type EtcdServiceName, loadEtcdServices } from "./protos.ts";
 import { watchService } from "./watch.ts";
 
 const PACKAGE = "etcdserverpb";
@@ -88,15 +88,32 @@ export interface GrpcConnections {
 }
 
 export function grpcConnections(member: ApiMember): GrpcConnections {
-  // Routed once the first connection comes: a member no gRPC client calls never parses the protos.
+  // Routed once the first connection comes: a member no gRPC client calls never loads the protos.
   let route: Router | undefined;
   const counted = callCounter(member.metrics);
   const open = new Set<H2Connection>();
+  const refused = (limit: RefusingLimit) => member.refusals.count(limit);
+  const serve = (socket: ByteStream, router: Router) => {
+    const connection: H2Connection = new H2Connection(socket, callOpener(router, GRPC_RECEIVE_BYTES_MAX, { refused, counted }), () => open.delete(connection), refused);
+    open.add(connection);
+  };
   return {
     injectConnection: (socket) => {
-      const refused = (limit: RefusingLimit) => member.refusals.count(limit);
-      const connection: H2Connection = new H2Connection(socket, callOpener(route ??= routes(member), GRPC_RECEIVE_BYTES_MAX, { refused, counted }), () => open.delete(connection), refused);
-      open.add(connection);
+      if (route) return serve(socket, route);
+      // The first connections wait, unread, for the protos to load.
+      socket.pause();
+      let gone = false;
+      socket.onClose = () => (gone = true);
+      loadEtcdServices().then(() => {
+        route ??= routes(member);
+        if (gone) return;
+        socket.onClose = undefined;
+        serve(socket, route);
+        socket.resume();
+      }, (e) => {
+        console.error("concord: grpc: etcd's protos could not be loaded:", e);
+        socket.end();
+      });
     },
     close: () => {
       for (const connection of open) connection.close();

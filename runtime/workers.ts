@@ -2,27 +2,26 @@
  * Starting the member's worker threads (the log writer, the checkpointer, the client port's
  * acceptor), from a checkout or from the single file (`npm run build`: dist/concord.js and the
  * dist/concord executable). From a checkout a worker runs its own module; the single file has no
- * other module to run, so a worker runs the single file itself, told by its first message which
- * worker to be (concord.ts reads it).
+ * other module to run, so it carries each worker as a bundle of its own (text, handed over by its
+ * entry before the member starts) and starts it from that — each worker loads only its own code,
+ * not the whole file.
  *
- * Owns: how a worker is started, and the message that names it. Never: what a worker does.
+ * Owns: how a worker is started. Never: what a worker does.
  */
 
 /** The workers there are, by the name the single file knows each by. */
 export type WorkerRole = "log-writer" | "checkpointer" | "client-port";
 
-/** The first message a worker of the single file gets: which worker to be. */
-export interface WorkerRoleMessage {
-  concordWorker: WorkerRole;
+let bundled: Record<WorkerRole, string> | undefined;
+
+/** The single file's workers, each its own bundle's code (scripts/build.ts makes them). */
+export function useBundledWorkers(code: Record<WorkerRole, string>): void {
+  bundled = code;
 }
 
-/** From a checkout this module is runtime/workers.ts; in the single file it is the file itself. */
-const SINGLE_FILE = !import.meta.url.endsWith("/runtime/workers.ts");
-
-/** Starts a worker running `module` (from a checkout) or the single file as `role`. */
+/** Starts a worker running `module` (from a checkout) or, in the single file, `role`'s bundle. */
 export function startWorker(module: URL, role: WorkerRole): Worker {
-  if (!SINGLE_FILE) return new Worker(module.href, { type: "module" });
-  const worker = new Worker(import.meta.url, { type: "module" });
-  worker.postMessage({ concordWorker: role } satisfies WorkerRoleMessage);
-  return worker;
+  const code = bundled?.[role];
+  if (code === undefined) return new Worker(module.href, { type: "module" });
+  return new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });
 }

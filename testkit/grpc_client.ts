@@ -6,7 +6,7 @@
  * Owns: connecting, bounding every call in time, and closing. Never: asserts or normalises.
  */
 import { type Client, credentials, makeGenericClientConstructor, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { type EtcdServiceName, etcdServices } from "../grpc/protos.ts";
+import { type EtcdServiceName, etcdServices, loadEtcdServices } from "../grpc/protos.ts";
 
 export type ServiceName = EtcdServiceName;
 /** A decoded response: etcd's field names, int64 as strings, bytes as Buffers, unset fields absent. */
@@ -17,6 +17,9 @@ const CALL_TIMEOUT_MS = 10_000;
 
 type UnaryMethod = (request: object, metadata: Metadata, options: { deadline: Date }, done: (err: ServiceError | null, res?: Message) => void) => void;
 type StreamMethod = (request: object, metadata: Metadata, options: { deadline: Date }) => NodeJS.ReadableStream;
+
+// The clients are made from the same protos the member serves, loaded once.
+await loadEtcdServices();
 
 /** One address's clients, a service at a time, on one channel each. */
 export class EtcdGrpcClient {

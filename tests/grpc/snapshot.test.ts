@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type ClientReadableStream, credentials, makeGenericClientConstructor, Metadata } from "@grpc/grpc-js";
 import { CLIENT_SNAPSHOT_CHUNK_BYTES } from "../../config/limits.ts";
-import { etcdServices } from "../../grpc/protos.ts";
+import { loadEtcdServices } from "../../grpc/protos.ts";
 import { openDatabase } from "../../store/sqlite.ts";
 import { EtcdGrpcClient, type Message } from "../../testkit/grpc_client.ts";
 import { type ServerProcess, startConcord, tempDir } from "../../testkit/processes.ts";
@@ -58,7 +58,7 @@ test("grpc snapshot > the stream is the state as of the call, in bounded pieces,
 });
 
 test("grpc snapshot > a client that cancels halfway leaves no copy behind", async () => {
-  const Maintenance = makeGenericClientConstructor(etcdServices().Maintenance, "Maintenance");
+  const Maintenance = makeGenericClientConstructor((await loadEtcdServices()).Maintenance, "Maintenance");
   const raw = new Maintenance(address(), credentials.createInsecure());
   try {
     const stream = (raw as unknown as Record<string, (r: object, m: Metadata) => ClientReadableStream<Message>>).Snapshot.call(raw, {}, new Metadata());
