@@ -2,7 +2,8 @@
  * `npm run bench`: put, range and txn with 1, 16 and 64 concurrent clients against Concord (one
  * member, on Bun) and against Debian's etcd 3.4 (one member), alternating in the same run on the
  * same machine, and prints each figure with Concord's ratio to etcd (workloads.ts: measured twice,
- * ABBA, averaged). Nothing else should run on the machine meanwhile.
+ * ABBA, averaged), with the CPU time each server spent per operation. Nothing else should run on
+ * the machine meanwhile.
  *
  * Flags: --seconds N (per measurement, default 5), --clients 1,16,64, --workloads put,range,txn.
  */
@@ -19,7 +20,10 @@ const [etcd, concord] = await Promise.all([startEtcd("bench-etcd"), startConcord
 try {
   await preload([etcd.url], WORKLOADS);
   await preload([concord.url], WORKLOADS);
-  await compare({ label: "bench", workloads: WORKLOADS, clients: CLIENTS, seconds: SECONDS, etcd: [etcd.url], concord: [concord.url] });
+  await compare({
+    label: "bench", workloads: WORKLOADS, clients: CLIENTS, seconds: SECONDS,
+    shapes: [{ etcd: { urls: [etcd.url], pids: [etcd.child.pid!] }, concord: { urls: [concord.url], pids: [concord.child.pid!] } }],
+  });
 } finally {
   await Promise.all([etcd.stop(), concord.stop()]);
 }
