@@ -148,10 +148,27 @@ export class RaftLog {
     return this.slice(this.stable + 1, this.lastIndex + 1);
   }
 
+  /** Whether unstable() has entries — asked on every pump of the runtime, so without slicing them. */
+  hasUnstable(): boolean {
+    return this.lastIndex > this.stable;
+  }
+
+  /** The last index toApply() may hand out, and the last one handed out or applied. */
+  #applyRange(): { after: number; upTo: number } {
+    const durable = this.#plantedBug === "applyUndurable" ? this.lastIndex : this.stable;
+    return { after: Math.max(this.applied, this.handedOut), upTo: Math.min(this.committed, durable) };
+  }
+
   /** Committed entries that are durable here and not yet handed out for applying. */
   toApply(): Entry[] {
-    const durable = this.#plantedBug === "applyUndurable" ? this.lastIndex : this.stable;
-    return this.slice(Math.max(this.applied, this.handedOut) + 1, Math.min(this.committed, durable) + 1);
+    const { after, upTo } = this.#applyRange();
+    return this.slice(after + 1, upTo + 1);
+  }
+
+  /** Whether toApply() has entries, without slicing them. */
+  hasToApply(): boolean {
+    const { after, upTo } = this.#applyRange();
+    return upTo > after;
   }
 
   /** toApply(), counted as handed out: the same entries are never handed out twice. */

@@ -315,8 +315,7 @@ export class Raft {
   hasReady(): boolean {
     if (this.role === "leader" && this.#peers.some((p) => this.#wantsAppend(p))) return true;
     return this.#snapshotToInstall !== undefined || this.#messages.length > 0 || this.#readStates.length > 0 ||
-      this.log.unstable().length > 0 ||
-      this.log.toApply().length > 0 || !sameHardState(this.#hardState(), this.#savedHardState);
+      this.log.hasUnstable() || this.log.hasToApply() || !sameHardState(this.#hardState(), this.#savedHardState);
   }
 
   ready(): Ready {
