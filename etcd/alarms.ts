@@ -2,11 +2,10 @@
  * etcd's alarms: what a member raises when it runs out of space (NOSPACE) or finds its state
  * differs from the others' (CORRUPT), replicated so every member refuses what the alarm forbids.
  *
- * Owns: the alarm types in etcd's enum order, the alarm command's shape, and what each alarm
- * forbids (etcd 3.4's capped and corrupt appliers), and how etcd's status lists an alarm.
+ * Owns: the alarm types in etcd's enum order, the alarm command's shape, and how etcd's status
+ * lists an alarm (what each alarm forbids: alarm_rules.ts).
  * Never: decides when an alarm is raised (the member's quota and corruption checks do).
  */
-import type { Command } from "./commands.ts";
 import { EtcdError, GrpcCode } from "./errors.ts";
 
 /** AlarmType as etcd's proto numbers it. */
@@ -39,26 +38,4 @@ export const AlarmErrors = {
 /** What etcd's status lists for an active alarm: the AlarmMember in protobuf's text format. */
 export function alarmStatusText(a: AlarmMember): string {
   return `memberID:${BigInt(`0x${a.memberId}`)} alarm:${a.alarm} `;
-}
-
-/** Which alarms are raised (store/alarms.ts answers). */
-export interface RaisedAlarms {
-  has(type: AlarmType): boolean;
-}
-
-/** Whether a txn writes a key at its top level: etcd's quota counts only those puts (costTxn). */
-export function txnPuts(command: Command): boolean {
-  return command.op === "txn" && [...command.txn.success, ...command.txn.failure].some((op) => op.kind === "put");
-}
-
-/**
- * What an alarm forbids a command, as it applies: CORRUPT every change to keys and leases (etcd's
- * corrupt applier), NOSPACE whatever takes more space — a put, a txn that puts, a lease grant
- * (etcd's capped applier). Deletes, revokes and compactions still free space under NOSPACE.
- */
-export function alarmForbids(alarms: RaisedAlarms, command: Command): EtcdError | undefined {
-  const op = command.op;
-  if (alarms.has("CORRUPT") && ["put", "deleteRange", "txn", "compact", "leaseGrant", "leaseRevoke"].includes(op)) return AlarmErrors.corrupt;
-  if (alarms.has("NOSPACE") && (op === "put" || op === "leaseGrant" || txnPuts(command))) return AlarmErrors.noSpace;
-  return undefined;
 }

@@ -17,7 +17,8 @@ import { LEASES_MAX, STATE_BATCH_ENTRIES_MAX, STATE_BATCH_INTERVAL_MS } from "..
 import { commandNeeds } from "../etcd/auth_needs.ts";
 import type { CallerAuth, Command, CommandResult } from "../etcd/commands.ts";
 import { type AuthCommand, AuthErrors } from "../etcd/auth.ts";
-import { type AlarmCommand, alarmForbids } from "../etcd/alarms.ts";
+import type { AlarmCommand } from "../etcd/alarms.ts";
+import { alarmForbids } from "../etcd/alarm_rules.ts";
 import { Errors } from "../etcd/errors.ts";
 import { keySpan } from "../etcd/keys.ts";
 import { EMPTY_BYTES, type LeaseId, type MvccChange } from "../etcd/types.ts";
