@@ -112,6 +112,7 @@ const opened = await Member.open({
   ...(config.autoCompaction ? { autoCompaction: config.autoCompaction } : {}),
   initialCorruptCheck: config.initialCorruptCheck,
   ...(config.corruptCheckIntervalMs > 0 ? { corruptCheckIntervalMs: config.corruptCheckIntervalMs } : {}),
+  strictReconfigCheck: config.strictReconfigCheck,
   ...(plantedBug ? { plantedBug } : {}),
   // etcd exits once it has been removed from its cluster.
   onRemoved: () => void shutdown(0),

@@ -62,6 +62,8 @@ export interface Config {
   initialCorruptCheck: boolean;
   /** --experimental-corrupt-check-time: how often the leader compares hashes, ms (0: never). */
   corruptCheckIntervalMs: number;
+  /** --strict-reconfig-check: refuse membership changes that could cost the quorum (etcd's default). */
+  strictReconfigCheck: boolean;
 }
 
 /** A flag; a `bool` one may be given alone (`--auto-tls`) or with `=true`/`=false`, as Go's flag package takes it. */
@@ -123,6 +125,10 @@ const FLAGS = {
   corruptCheckTime: {
     flag: "experimental-corrupt-check-time", env: "ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME",
     help: "how often the leader compares the members' hashes, raising CORRUPT for one that differs, a duration (default 0s: never)",
+  },
+  strictReconfigCheck: {
+    flag: "strict-reconfig-check", env: "ETCD_STRICT_RECONFIG_CHECK", bool: true,
+    help: "refuse member changes that could cost the quorum: too few started members, or one not connected for 5 s (default true)",
   },
   peerAutoTls: { flag: "peer-auto-tls", env: "ETCD_PEER_AUTO_TLS", help: "peer TLS with a self-signed certificate made in the data directory", bool: true },
 } satisfies Record<string, FlagSpec>;
@@ -193,8 +199,8 @@ function corsOrigins(given: Given | undefined): string[] | string {
 }
 
 /** A bool flag's value as Go's strconv.ParseBool reads it. */
-function bool(given: Given | undefined): boolean | string {
-  if (!given) return false;
+function bool(given: Given | undefined, fallback = false): boolean | string {
+  if (!given) return fallback;
   if (["1", "t", "T", "TRUE", "true", "True"].includes(given.value)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(given.value)) return false;
   return `invalid boolean value ${JSON.stringify(given.value)} for ${given.from}: parse error`;
@@ -283,6 +289,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (typeof initialCorruptCheck === "string") return { ok: false, error: initialCorruptCheck };
   const corruptCheck = duration(lookup(FLAGS.corruptCheckTime), 0);
   if (typeof corruptCheck === "string") return { ok: false, error: corruptCheck };
+  const strictReconfigCheck = bool(lookup(FLAGS.strictReconfigCheck), true);
+  if (typeof strictReconfigCheck === "string") return { ok: false, error: strictReconfigCheck };
   const clusterValue = value(FLAGS.initialCluster) ?? peerUrls.map((u) => `${name}=${u}`).join(",");
   const cluster = initialCluster(clusterValue, state, name, peerUrls);
   if (typeof cluster === "string") return { ok: false, error: cluster };
@@ -311,6 +319,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       autoCompaction: compaction,
       initialCorruptCheck,
       corruptCheckIntervalMs: corruptCheck,
+      strictReconfigCheck,
     },
   };
 }

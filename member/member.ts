@@ -87,6 +87,8 @@ export interface MemberConfig extends BootstrapConfig {
   initialCorruptCheck?: boolean;
   /** --experimental-corrupt-check-time: how often the leader compares the followers' hashes, ms (undefined: never). */
   corruptCheckIntervalMs?: number;
+  /** --strict-reconfig-check (default true): refuse membership changes that could cost the quorum. */
+  strictReconfigCheck?: boolean;
   /** Proposals waiting to be applied at most (default PENDING_PROPOSALS_MAX; tests turn it down). */
   pendingProposalsMax?: number;
   /** Called once this member has been removed from the cluster. */
@@ -364,6 +366,7 @@ export class Member implements PeerService {
       },
       until: (check, timeoutMs) => this.until(check, timeoutMs),
       requestTimeoutMs: this.#requestTimeoutMs,
+      strictReconfigCheck: config.strictReconfigCheck ?? true,
       peer: { token: config.clusterToken, self: this.#self, init: config.peerDial.init },
     });
     this.#followerSnapshots = new FollowerSnapshots({

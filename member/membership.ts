@@ -25,6 +25,8 @@ export interface MembershipHooks {
   members(): MemberRecord[];
   /** How long (ms) this member has been connected to `node` without a failure; Infinity for itself. */
   connectedFor(node: NodeId): number;
+  /** --strict-reconfig-check: false skips the checks that protect the quorum (not a learner's readiness). */
+  readonly strictReconfigCheck: boolean;
   /** The leader's view of how far a member has the log. */
   replicatedTo(node: NodeId): { match: number; leaderLast: number } | undefined;
   /** Proposes a membership change (this member leads); undefined while another is not yet applied. */
@@ -75,6 +77,7 @@ const started = (m: MemberRecord) => m.name !== "";
  */
 const Reconfiguration = {
   add(member: MembershipHooks, members: readonly MemberRecord[], isLearner: boolean): EtcdError | undefined {
+    if (!member.strictReconfigCheck) return undefined;
     const voters = voting(members);
     // etcd lets a member alone add a voter (restoring a cluster from one member's data starts so).
     const alone = voters.length === 1 && started(voters[0]);
@@ -83,6 +86,7 @@ const Reconfiguration = {
     return undefined;
   },
   remove(member: MembershipHooks, members: readonly MemberRecord[], id: string): EtcdError | undefined {
+    if (!member.strictReconfigCheck) return undefined;
     if (members.find((m) => m.id === id)?.isLearner) return undefined;
     const others = voting(members).filter((v) => v.id !== id);
     if (others.filter(started).length < quorumOf(others.length)) return MembershipErrors.notEnoughStarted;
@@ -92,7 +96,8 @@ const Reconfiguration = {
     const active = voters.filter((v) => member.connectedFor(v.id) >= HEALTH_INTERVAL_MS).length;
     return active - 1 < quorumOf(voters.length - 1) ? MembershipErrors.unhealthy : undefined;
   },
-  promote(members: readonly MemberRecord[]): EtcdError | undefined {
+  promote(member: MembershipHooks, members: readonly MemberRecord[]): EtcdError | undefined {
+    if (!member.strictReconfigCheck) return undefined;
     const voters = voting(members);
     return voters.filter(started).length + 1 < quorumOf(voters.length + 1) ? MembershipErrors.notEnoughStarted : undefined;
   },
@@ -163,7 +168,7 @@ async function changeMembership(member: MembershipHooks, request: MembershipRequ
       // only applying the change finds an unknown id or a voter.
       const progress = member.replicatedTo(request.id);
       if (progress && progress.match < progress.leaderLast * LEARNER_READY_RATIO) return MembershipErrors.learnerNotReady;
-      const refused = Reconfiguration.promote(members);
+      const refused = Reconfiguration.promote(member, members);
       if (refused) return refused;
       const target = find(request.id);
       if (!target) return MembershipErrors.notFound;

@@ -1,7 +1,7 @@
 /**
  * Membership of a cluster of real processes: a member added with member add and started with
  * `--initial-cluster-state existing` catches up from a snapshot once the log was compacted;
- * removing members shrinks the quorum; a removed member stops; the peer port refuses messages
+ * removing members shrinks the quorum (at once with --strict-reconfig-check=false); a removed member stops; the peer port refuses messages
  * without proof of the cluster's token, and a URL registered with member add never sees the token
  * or a proof another member would take.
  */
@@ -81,14 +81,16 @@ test("cluster > a member added after the log was compacted catches up from a sna
   }
 });
 
-test("cluster > a removed member stops, and the rest go on as a smaller cluster", async () => {
-  const cluster = await TestCluster.start(3);
+test("cluster > a removed member stops, and the rest go on as a smaller cluster; --strict-reconfig-check=false removes at once", async () => {
+  // Without etcd's strict check a member may be removed before the members have been connected
+  // for 5 s (with it, this first ask would be "etcdserver: unhealthy cluster").
+  const cluster = await TestCluster.start(3, { flags: ["--strict-reconfig-check=false"] });
   try {
     const leader = await cluster.leader();
     const follower = cluster.members.find((m) => m !== leader)!;
     const id = (await memberList(leader.clientUrl)).find((m) => m.name === follower.name)!.ID;
     const exited = new Promise((r) => follower.process!.child.once("exit", r));
-    const removed = await retried(follower.clientUrl, "/v3/cluster/member/remove", { ID: id });
+    const removed = await post(follower.clientUrl, "/v3/cluster/member/remove", JSON.stringify({ ID: id }));
     assert.equal(removed.status, 200, removed.text);
     await exited;
     assert.match(follower.output, /removed from the cluster/);
@@ -148,7 +150,7 @@ test("cluster > the peer port refuses Raft messages without proof of the cluster
 });
 
 test("cluster > a URL registered with member add is dialled without the token, with proofs no member takes", onBunOnly("which URLs get the token is the same code on either runtime"), async () => {
-  const cluster = await TestCluster.start(3);
+  const cluster = await TestCluster.start(3, { flags: ["--strict-reconfig-check=false"] });
   // A listener that stands for whoever registered its URL: it records every request the members send it.
   const seen: Record<string, string>[] = [];
   const port = await freePort();

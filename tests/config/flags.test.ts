@@ -282,3 +282,15 @@ test("config > --auto-compaction-mode and -retention as etcd reads them: hours o
   assert.equal(compaction(["--auto-compaction-retention", "-1"]), 'error parsing CompactionRetention: time: missing unit in duration "-1"');
   assert.match(String(compaction(["--auto-compaction-retention", "-5s"])), /must not be negative/);
 });
+
+test("config > --strict-reconfig-check is on unless given false, as etcd reads it", () => {
+  const strict = (argv: string[], env: Record<string, string> = {}) => {
+    const r = parseConfig(argv, env);
+    return r.ok ? r.config.strictReconfigCheck : "error" in r ? r.error : "help";
+  };
+  assert.equal(strict([]), true);
+  assert.equal(strict(["--strict-reconfig-check=false"]), false);
+  assert.equal(strict(["--strict-reconfig-check"]), true);
+  assert.equal(strict([], { ETCD_STRICT_RECONFIG_CHECK: "false" }), false);
+  assert.equal(strict(["--strict-reconfig-check=no"]), 'invalid boolean value "no" for flag -strict-reconfig-check: parse error');
+});
