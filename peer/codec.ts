@@ -19,10 +19,23 @@ const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Room for a message's fixed fields and ids, and for an entry's beside its data, bytes (a guess: the buffer grows if short). */
+const MESSAGE_BYTES_GUESS = 128;
+const ENTRY_BYTES_GUESS = 32;
+
+/** The bytes a batch will likely take, so the writer allocates once. */
+const messagesBytesGuess = (messages: readonly Message[]) =>
+  messages.reduce((n, m) => n + MESSAGE_BYTES_GUESS + m.entries.reduce((k, e) => k + ENTRY_BYTES_GUESS + e.data.length, 0), 8);
+
 class Writer {
-  #buf = new Uint8Array(4096);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array;
+  #view: DataView;
   #at = 0;
+
+  constructor(bytesGuess = 4096) {
+    this.#buf = new Uint8Array(bytesGuess);
+    this.#view = new DataView(this.#buf.buffer);
+  }
 
   #room(n: number): void {
     if (this.#at + n <= this.#buf.length) return;
@@ -162,7 +175,7 @@ function readSnapshot(r: Reader): Snapshot {
 }
 
 export function encodeMessages(messages: readonly Message[]): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(messagesBytesGuess(messages));
   writeMessages(w, messages);
   return w.done();
 }
@@ -217,7 +230,7 @@ function readMessages(r: Reader): Message[] {
 const FRAME_KINDS = ["raft", "propose", "placed"] as const;
 
 export function encodeFrame(frame: StreamFrame): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(frame.kind === "raft" ? messagesBytesGuess(frame.messages) : undefined);
   w.u8(FRAME_KINDS.indexOf(frame.kind));
   switch (frame.kind) {
     case "raft":

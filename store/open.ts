@@ -82,8 +82,10 @@ interface State {
   hashes: StateHashes;
   /** Bytes of the database's pages that hold data. */
   bytesInUse(): number;
-  /** Bytes of the database's pages, free ones too: what the quota limits (etcd's backend size). */
+  /** Bytes of the database's pages, free ones too: what the quota limits (etcd's backend size); read again after an apply. */
   stateBytes(): number;
+  /** The size changed without an apply (a defragment step): stateBytes() reads it again. */
+  sizeChanged(): void;
   /** Pages on the database's free list. */
   freePageCount(): number;
 }
@@ -102,10 +104,17 @@ async function openState(path: string): Promise<State> {
   const [pageSize, pageCount, freePages] = ["page_size", "page_count", "freelist_count"].map((p) => db.prepare(`PRAGMA ${p}`));
   const value = (s: Statement) => Object.values(s.get()!)[0] as number;
   const bytesInUse = () => value(pageSize) * (value(pageCount) - value(freePages));
-  const stateBytes = () => value(pageSize) * value(pageCount);
+  // The quota asks before every write: the size is read once per applied index (only applying and
+  // defragmenting change it), as etcd keeps its backend's size rather than asking the file.
+  let sized: { applied: number; bytes: number } | undefined;
+  const stateBytes = () => {
+    const applied = stateMachine.appliedIndex;
+    if (sized?.applied !== applied) sized = { applied, bytes: value(pageSize) * value(pageCount) };
+    return sized.bytes;
+  };
   return {
     db, mvcc, stateMachine, checkpointer, members, leases, auth, alarms, folders: new Folders(db), hashes: new StateHashes(db), bytesInUse,
-    stateBytes, freePageCount: () => value(freePages),
+    stateBytes, sizeChanged: () => (sized = undefined), freePageCount: () => value(freePages),
   };
 }
 
@@ -193,6 +202,7 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
     defragmentStep(pages) {
       state.stateMachine.openBatch();
       state.db.prepare(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`).all();
+      state.sizeChanged();
       if (state.freePageCount() > 0) return false;
       state.stateMachine.commit();
       state.checkpointer.request(state.stateMachine.committedIndex);

@@ -144,6 +144,8 @@ test("peer calls > a forwarded write that is not a command the members can apply
     ["an unknown operation", json({ op: "explode" })],
     ["a put whose key is a number", json({ op: "put", put: { key: 5, value: { $b: "" }, lease: { $i: "0" }, prevKv: false, ignoreValue: false, ignoreLease: false } })],
     ["a put with an empty key", encodeCommand(putOf(""), "x")],
+    ["a binary put cut short", encodeCommand(putOf("k"), "x").subarray(0, 12)],
+    ["a binary put with bytes after it", new Uint8Array([...encodeCommand(putOf("k"), "x"), 0])],
     ["a membership change in a plain entry", json({ op: "conf", kind: "addVoter", id: "abc", peerUrls: ["http://127.0.0.1:1"] })],
     ["a txn with an op of no kind", json({ op: "txn", txn: { compare: [], success: [{ kind: "empty" }], failure: [] } })],
     ["txns nested without end", json({ op: "txn", txn: { compare: [], success: [nested(200)], failure: [] } })],
