@@ -13,6 +13,7 @@ import { errorResponse, jsonResponse, methodNotAllowed, notFound, readJsonBody }
 import { authHandlers } from "./routes/auth.ts";
 import { clusterHandlers } from "./routes/cluster.ts";
 import { type GatewayHandler, notForLearner, tokenOf } from "./handler.ts";
+import { electionHandlers, lockHandlers } from "./routes/coordination.ts";
 import { kvHandlers } from "./routes/kv.ts";
 import { keepAlive, leaseHandlers } from "./routes/lease.ts";
 import { memberHandlers, versionBody } from "./routes/maintenance.ts";
@@ -37,7 +38,7 @@ export function gatewayRoute(member: ApiMember, handler: GatewayHandler, handled
     }
     const caller = await member.auth.caller(tokenOf(request));
     try {
-      const answer = await handler(member, body, caller);
+      const answer = await handler(member, body, caller, request.signal);
       return isEtcdError(answer) ? errorResponse(answer) : jsonResponse(answer);
     } catch (e) {
       // A bug or a failed disk: say so in etcd's shape rather than dropping the connection.
@@ -61,7 +62,8 @@ export function createGateway(member: ApiMember, options: AppOptions = {}): Gate
   const app = new Hono();
   // The console's requests-per-second chart adds these to gRPC's calls handled.
   const handled = member.metrics.counter("concord_gateway_requests_total", "JSON gateway calls received (etcd's v3 API over HTTP).");
-  for (const [path, handler] of Object.entries({ ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers, ...authHandlers })) {
+  const handlers = { ...kvHandlers, ...leaseHandlers, ...memberHandlers, ...clusterHandlers, ...authHandlers, ...lockHandlers, ...electionHandlers };
+  for (const [path, handler] of Object.entries(handlers)) {
     const route = gatewayRoute(member, handler, handled);
     app.all(path, (c) => route(c.req.raw));
   }

@@ -16,7 +16,8 @@ import { decodeWith, type FieldSchema, type WireMessage } from "./compat/proto_j
 /** A JSON answer: whole, or (a long one) streamed as it is encoded; or an etcd error. */
 export type Answer = string | ReadableStream<Uint8Array> | EtcdError;
 export type { Caller };
-export type GatewayHandler = (member: ApiMember, body: JsonValue, caller: Caller) => Answer | Promise<Answer>;
+/** A call's handler; `signal` aborts once the client has gone away (a lock or a campaign waiting then gives up). */
+export type GatewayHandler = (member: ApiMember, body: JsonValue, caller: Caller, signal: AbortSignal) => Answer | Promise<Answer>;
 
 /** The token a gateway request carries: etcd's `Authorization` header (the raw token), or grpc-gateway's metadata header. */
 export function tokenOf(request: Request): string | undefined {
@@ -34,5 +35,5 @@ export const notForLearner = ServerErrors.notForLearner;
 
 /** A call a learner does not serve: answered notForLearner before anything is decoded, as etcd does. */
 export function votersOnly(handler: GatewayHandler): GatewayHandler {
-  return (member, body, caller) => (member.isLearner ? notForLearner : handler(member, body, caller));
+  return (member, body, caller, signal) => (member.isLearner ? notForLearner : handler(member, body, caller, signal));
 }

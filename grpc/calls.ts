@@ -66,9 +66,14 @@ export interface ServerCall {
   onDrain?: () => void;
 }
 
+/**
+ * A method. `waits`: its answer may be long in coming (a lock, a campaign, an observation) while
+ * it holds no answer — it does not count among the connection's calls in flight, or a client
+ * waiting on a lock could hold up its own other calls.
+ */
 export type Method =
-  | { kind: "unary"; handle: (request: ProtoMessage, metadata: Metadata) => Answer | Promise<Answer> }
-  | { kind: "serverStream"; start: (call: ServerCall, request: ProtoMessage) => void }
+  | { kind: "unary"; handle: (request: ProtoMessage, metadata: Metadata, signal: AbortSignal) => Answer | Promise<Answer>; waits?: boolean }
+  | { kind: "serverStream"; start: (call: ServerCall, request: ProtoMessage) => void; waits?: boolean }
   | { kind: "bidiStream"; start: (call: ServerCall) => void };
 
 export type ServiceImplementation = Record<string, Method>;
@@ -340,12 +345,17 @@ class Call implements ServerCall, StreamEvents {
     this.#request = undefined;
     this.budget.bufferedBytes -= this.#waitingBytes;
     this.#waitingBytes = 0;
-    this.#inFlight = true;
-    this.budget.callsInFlight++;
+    if (method.kind === "bidiStream") return;
+    if (!method.waits) {
+      this.#inFlight = true;
+      this.budget.callsInFlight++;
+    }
     if (method.kind === "serverStream") return this.#start(() => method.start(this, request));
-    if (method.kind !== "unary") return;
+    // A unary call the client cancels (or whose connection goes) is told so.
+    const cancelled = new AbortController();
+    this.onGone = () => cancelled.abort();
     this.#start(() => {
-      const answer = method.handle(request, this.metadata);
+      const answer = method.handle(request, this.metadata, cancelled.signal);
       if (answer instanceof Promise) answer.then((a) => this.#answer(a), (e) => this.#answer(unexpected(e)));
       else this.#answer(answer);
     });

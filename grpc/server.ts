@@ -24,10 +24,10 @@ import { kvService } from "./kv.ts";
 import { leaseService } from "./lease.ts";
 import { keepAliveCall } from "./lease_keepalive.ts";
 import { maintenanceService } from "./maintenance.ts";
-import { etcdServices, type EtcdServiceName, loadEtcdServices } from "./protos.ts";
+import { electionService } from "./election.ts";
+import { lockService } from "./lock.ts";
+import { etcdServices, type EtcdServiceName, loadEtcdServices, SERVICE_FULL_NAMES } from "./protos.ts";
 import { watchService } from "./watch.ts";
-
-const PACKAGE = "etcdserverpb";
 
 /** Every method of etcd's services, by path: what it does and its codec. Throws on a mismatch with the protos (a bug). */
 export function routes(member: ApiMember): Router {
@@ -39,6 +39,8 @@ export function routes(member: ApiMember): Router {
     Cluster: clusterService(member),
     Maintenance: maintenanceService(member),
     Auth: authService(member),
+    Lock: lockService(member),
+    Election: electionService(member),
   };
   const byPath = new Map<string, ServedMethod>();
   for (const [service, definition] of Object.entries(services)) {
@@ -55,7 +57,9 @@ export function routes(member: ApiMember): Router {
       });
     }
   }
-  const known = new Set(Object.keys(services).filter((s) => Object.keys(implementations[s as EtcdServiceName]).length > 0));
+  const known = new Set(
+    Object.keys(services).filter((s) => Object.keys(implementations[s as EtcdServiceName]).length > 0).map((s) => SERVICE_FULL_NAMES[s as EtcdServiceName] as string),
+  );
   return (path) => {
     const served = byPath.get(path);
     if (served) return served;
@@ -63,8 +67,7 @@ export function routes(member: ApiMember): Router {
     const match = /^\/([^/]*)\/([^/]*)$/.exec(path);
     if (!match) return new EtcdError(GrpcCode.UNIMPLEMENTED, `malformed method name: ${JSON.stringify(path)}`);
     const [, service, method] = match;
-    const short = service.startsWith(`${PACKAGE}.`) ? service.slice(PACKAGE.length + 1) : "";
-    if (!known.has(short)) return new EtcdError(GrpcCode.UNIMPLEMENTED, `unknown service ${service}`);
+    if (!known.has(service)) return new EtcdError(GrpcCode.UNIMPLEMENTED, `unknown service ${service}`);
     return new EtcdError(GrpcCode.UNIMPLEMENTED, `unknown method ${method} for service ${service}`);
   };
 }

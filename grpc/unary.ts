@@ -15,12 +15,17 @@ import type { ApiMember } from "../member/client_api.ts";
 import type { Answer, Metadata, Method, ServerCall } from "./calls.ts";
 import type { ProtoMessage } from "./protos.ts";
 
-/** A unary call's handler; `caller` is who its `token` metadata names (member.auth.caller). */
-export type UnaryHandler = (member: ApiMember, request: ProtoMessage, caller: Caller) => Answer | Promise<Answer>;
+/**
+ * A unary call's handler; `caller` is who its `token` metadata names (member.auth.caller);
+ * `signal` aborts when the client cancels the call or its connection goes.
+ */
+export type UnaryHandler = (member: ApiMember, request: ProtoMessage, caller: Caller, signal: AbortSignal) => Answer | Promise<Answer>;
 
 export interface UnaryRules {
   /** Whether a learner serves this request (etcd: status, and ranges that are serializable). */
   servesLearner?: (request: ProtoMessage) => boolean;
+  /** Its answer may be long in coming (calls.ts's Method.waits). */
+  waits?: boolean;
 }
 
 /**
@@ -37,9 +42,10 @@ function refusedBeforeHandler(member: ApiMember, metadata: Metadata, learnerServ
 export function unary(member: ApiMember, handler: UnaryHandler, rules: UnaryRules = {}): Method {
   return {
     kind: "unary",
-    handle: async (request, metadata) =>
+    waits: rules.waits,
+    handle: async (request, metadata, signal) =>
       refusedBeforeHandler(member, metadata, rules.servesLearner?.(request) === true) ??
-        handler(member, request, await member.auth.caller(metadata.get("token"))),
+        handler(member, request, await member.auth.caller(metadata.get("token")), signal),
   };
 }
 
@@ -55,10 +61,11 @@ export function bidiStream(member: ApiMember, start: (call: ServerCall) => void)
   };
 }
 
-/** A server-streaming call, refused before it starts as etcd refuses it (a learner serves none). */
-export function serverStream(member: ApiMember, start: (call: ServerCall, request: ProtoMessage) => void): Method {
+/** A server-streaming call, refused before it starts as etcd refuses it (a learner serves none); `waits` as a unary call's rule. */
+export function serverStream(member: ApiMember, start: (call: ServerCall, request: ProtoMessage) => void, waits = false): Method {
   return {
     kind: "serverStream",
+    waits,
     start: (call, request) => {
       const refused = refusedBeforeHandler(member, call.metadata, false);
       if (refused) return call.end(refused);

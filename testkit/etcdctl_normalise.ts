@@ -69,13 +69,15 @@ export class Names {
    * member (and its cluster), in the order they appear.
    */
   learn(output: string): void {
-    const announced = /lease ([0-9a-f]+) granted|"ID":(\d+),"TTL"|^"ID" : (\d+)\n"TTL"|Member +([0-9a-f]+) added to cluster +([0-9a-f]+)|"member":\{"ID":(\d+)/gm;
+    // A lock's or a candidate's key ends with its session's lease in hex (etcdctl lock, elect).
+    const announced = /lease ([0-9a-f]+) granted|"ID":(\d+),"TTL"|^"ID" : (\d+)\n"TTL"|Member +([0-9a-f]+) added to cluster +([0-9a-f]+)|"member":\{"ID":(\d+)|(?:^|\s)[\w.-]+\/([0-9a-f]{12,16})(?=\s|$)/gm;
     for (const m of output.matchAll(announced)) {
       if (m[1]) this.id("lease", BigInt(`0x${m[1]}`));
       if (m[2] ?? m[3]) this.id("lease", (m[2] ?? m[3])!);
       if (m[4]) this.id("member", BigInt(`0x${m[4]}`));
       if (m[5]) this.id("cluster", BigInt(`0x${m[5]}`));
       if (m[6]) this.id("member", m[6]);
+      if (m[7]) this.id("lease", BigInt(`0x${m[7]}`));
     }
   }
 

@@ -15,6 +15,13 @@ export type GrpcAnswer = { ok: Message } | { code: number; details: string };
 
 const CALL_TIMEOUT_MS = 10_000;
 
+/** A stream left open: what it sent so far, waiting for more (bounded), and cancelling it. */
+export interface OpenStream {
+  readonly messages: Message[];
+  until(count: number, timeoutMs: number): Promise<void>;
+  cancel(): void;
+}
+
 type UnaryMethod = (request: object, metadata: Metadata, options: { deadline: Date }, done: (err: ServiceError | null, res?: Message) => void) => void;
 type StreamMethod = (request: object, metadata: Metadata, options: { deadline: Date }) => NodeJS.ReadableStream;
 
@@ -63,6 +70,32 @@ export class EtcdGrpcClient {
       call.on("error", (e: ServiceError) => resolve({ messages, code: e.code, details: e.details }));
       call.on("end", () => resolve({ messages, code: 0, details: "" }));
     });
+  }
+
+  /**
+   * A server-streaming call left open (no deadline): the messages so far, a wait for more, and
+   * cancel — for streams that do not end by themselves (Observe).
+   */
+  open(service: ServiceName, method: string, request: object): OpenStream {
+    const client = this.#client(service) as unknown as Record<string, (request: object, metadata: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
+    const call = client[method].call(client, request, new Metadata());
+    const messages: Message[] = [];
+    let wake = () => {};
+    call.on("data", (m: Message) => {
+      messages.push(m);
+      wake();
+    });
+    call.on("error", () => wake());
+    return {
+      messages,
+      async until(count, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (messages.length < count && Date.now() < deadline) {
+          await Promise.race([new Promise<void>((r) => (wake = r)), new Promise((r) => setTimeout(r, deadline - Date.now()))]);
+        }
+      },
+      cancel: () => call.cancel(),
+    };
   }
 
   close(): void {

@@ -156,6 +156,35 @@ const leases: Step[] = [
   run("lease list"),
 ];
 
+/** Until the background command `name` has printed `lines` lines (a lock held, a candidate elected). */
+const hasPrinted = (name: string, lines: number) =>
+  act(`${name} has printed ${lines} lines`, async (s) =>
+    (await s.background.get(name)!.process.printed((out) => out.split("\n").length - 1 >= lines, 5_000)) ? "" : "not printed");
+
+/**
+ * etcdctl's lock and elect (clientv3/concurrency on the client's side, over KV, Lease and Watch):
+ * a command run under a lock, its failure, its environment; a lock held and another waiting for it;
+ * a candidate elected and resigning on SIGTERM; an observer; a rival waiting for the leader.
+ */
+const coordination: Step[] = [
+  run("lock mylock echo hello"),
+  run("lock --ttl 5 mylock echo hi"),
+  run("lock mylock -- sh -c 'exit 3'"),
+  run(`lock mylock -- sh -c 'echo "$ETCD_LOCK_KEY $ETCD_LOCK_REV"'`),
+  background("holder", "lock held"),
+  hasPrinted("holder", 2),
+  background("waiter", "lock held echo got-it", { watchers: 1 }),
+  end("holder", 2),
+  end("waiter", 1),
+  background("observer", "elect -l myelection", { watchers: 1 }),
+  background("first", "elect myelection v1"),
+  hasPrinted("first", 2),
+  end("observer", 2),
+  background("rival", "elect myelection v2", { watchers: 1 }),
+  end("first", 2),
+  end("rival", 2),
+];
+
 /** Compaction, the status and hash of the member, alarms, defragmentation, a snapshot. */
 const maintenance: Step[] = [
   run("put m/a 1"),
@@ -312,3 +341,4 @@ test("etcdctl differential > lease", () => differential(1, leases));
 test("etcdctl differential > compaction and maintenance", () => differential(1, maintenance));
 test("etcdctl differential > a cluster: members, leadership, no leader", onBunOnly("membership and leadership are the same code whichever runtime serves gRPC"), () => differential(3, cluster));
 test("etcdctl differential > auth: users, roles, permissions, --user", () => differential(1, auth));
+test("etcdctl differential > lock and elect: held, contended, released, observed", () => differential(1, coordination));
