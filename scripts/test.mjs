@@ -75,7 +75,7 @@ function runOver(label, command, args, folders, env, parse, { held = false, leav
   return { passed: 0, failed: 0 };
 }
 const BUN = ["tests/"];
-const DENO = ["tests/gateway/", "tests/grpc/"];
+const DENO = ["tests/gateway/", "tests/grpc/", "tests/client/"];
 const ON_DENO = ["tests/cluster/", "tests/ui/", "tests/runtime/"];
 /** Run on Bun beside the Deno API pass, left out of the Bun pass. */
 const BESIDE = ["tests/grpc/check_perf.test.ts"];
