@@ -69,7 +69,7 @@ const narrowed = (folders) =>
  * nothing when its share is empty.
  */
 function runOver(label, command, args, folders, env, parse, { held = false, leaving = [] } = {}) {
-  const paths = narrowed(folders).filter((p) => !leaving.some((f) => within(f, p)));
+  const paths = narrowed(folders).filter((p) => !leaving.some((f) => within(p, f)));
   if (paths.length > 0) return run(label, command, [...args, ...paths], env, parse, held);
   console.log(`\n=== ${label}: skipped (no given path within ${folders.join(" ")})`);
   return { passed: 0, failed: 0 };
@@ -85,7 +85,7 @@ for (const p of uncovered) console.log(`test: no runner covers "${p}" (the tests
 const results = [
   { passed: 0, failed: uncovered.length },
   await run("lint", "node_modules/.bin/deno", ["lint"], {}, lintCounts),
-  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "concord.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx"], {}, checkCounts),
+  await run("typecheck", "node_modules/.bin/deno", ["check", "server.ts", "concord.ts", "tests/", "testkit/", "bench/", "scripts/", "ui/main.tsx", "client/", "examples/"], {}, checkCounts),
   await runOver("bun", "node_modules/.bin/bun", ["test", "--timeout", "120000", ...BESIDE.map((p) => `--path-ignore-patterns=${p}`)], BUN, { CONCORD_TEST_RUNTIME: "bun" }, bunCounts, { leaving: BESIDE }),
   ...await Promise.all([
     runOver("deno", "node_modules/.bin/deno", ["test", "-A", "--no-check"], DENO, { CONCORD_TEST_RUNTIME: "deno" }, denoCounts),
