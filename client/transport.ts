@@ -111,6 +111,22 @@ export class Transport {
     }
   }
 
+  /** GETs `path` (a query in it) and hands back the response, its body unread (an SSE stream). */
+  async openGet(path: string, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
+    const endpoint = this.endpoint;
+    try {
+      const headers: Record<string, string> = { Accept: "text/event-stream" };
+      if (this.token) headers.Authorization = this.token;
+      const response = await this.#fetch(`${endpoint}${path}`, { headers, signal });
+      if (!response.ok) await json(response, endpoint);
+      return { response, endpoint };
+    } catch (e) {
+      const error = asEtcdError(e, endpoint, signal);
+      if (error.transient) this.failed(endpoint);
+      throw error;
+    }
+  }
+
   #post(endpoint: string, path: string, body: Json, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.token) headers.Authorization = this.token;

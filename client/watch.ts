@@ -3,13 +3,15 @@
  * order and once each — when the stream ends (the member died, the connection broke) the watch is
  * opened again on the next endpoint from the revision after the last one delivered.
  *
- * Owns: the watch stream, resuming it, and dropping what was delivered already. Never: buffers
+ * Owns: the watch stream (etcd's streamed POST, or Concord's Server-Sent Events), resuming it, and
+ * dropping what was delivered already. Never: buffers
  * without bound (the stream is read only as fast as the caller takes events).
  */
 import { type BytesLike, prefixEnd, toBase64 } from "./bytes.ts";
 import { Code, EtcdError } from "./errors.ts";
 import { type KeyValue, keyValue } from "./kv.ts";
 import { jsonLines } from "./lines.ts";
+import { sseEvents } from "./sse.ts";
 import { asEtcdError, type Json, pause, type Transport } from "./transport.ts";
 
 export interface WatchEvent {
@@ -27,6 +29,27 @@ export interface WatchOptions {
   prevKv?: boolean;
   /** Ends the watch. */
   signal?: AbortSignal;
+  /** Over Server-Sent Events (GET /v3/watch, Concord's) rather than etcd's streamed POST. */
+  sse?: boolean;
+}
+
+/** A watch's answers, as JSON objects, from the gateway's stream or from SSE. */
+async function* answers(transport: Transport, create: Json, sse: boolean, signal: AbortSignal): AsyncGenerator<Json> {
+  if (!sse) {
+    const opened = await transport.open("/v3/watch", { create_request: create }, signal);
+    for await (const line of jsonLines(opened.response.body!)) {
+      if (line.error) throw new EtcdError(Number(line.error.grpc_code ?? Code.Unknown), String(line.error.message ?? ""), opened.endpoint);
+      yield line.result ?? {};
+    }
+    return;
+  }
+  const query = new URLSearchParams({ key: create.key });
+  if (create.range_end) query.set("range_end", create.range_end);
+  if (create.start_revision) query.set("start_revision", String(create.start_revision));
+  if (create.prev_kv) query.set("prev_kv", "true");
+  query.set("progress_notify", "true");
+  const opened = await transport.openGet(`/v3/watch?${query}`, signal);
+  for await (const event of sseEvents(opened.response.body!)) yield JSON.parse(event.data);
 }
 
 /** How long to wait before opening a broken watch again, ms (doubling to the maximum while it keeps failing). */
@@ -47,20 +70,14 @@ export async function* watch(transport: Transport, key: BytesLike, options: Watc
   let waitMs = RESUME_WAIT_MS_MIN;
   try {
     while (!stop.signal.aborted) {
-      const request = {
-        create_request: {
-          key: toBase64(key), ...(options.prefix ? { range_end: toBase64(prefixEnd(key)) } : {}),
-          ...(delivered >= 0 ? { start_revision: delivered + 1 } : {}), ...(options.prevKv ? { prev_kv: true } : {}),
-          progress_notify: true,
-        },
+      const create = {
+        key: toBase64(key), ...(options.prefix ? { range_end: toBase64(prefixEnd(key)) } : {}),
+        ...(delivered >= 0 ? { start_revision: delivered + 1 } : {}), ...(options.prevKv ? { prev_kv: true } : {}),
+        progress_notify: true,
       };
-      let endpoint = transport.endpoint;
+      const endpoint = transport.endpoint;
       try {
-        const opened = await transport.open("/v3/watch", request, stop.signal);
-        endpoint = opened.endpoint;
-        for await (const line of jsonLines(opened.response.body!)) {
-          if (line.error) throw new EtcdError(Number(line.error.grpc_code ?? Code.Unknown), String(line.error.message ?? ""), endpoint);
-          const r: Json = line.result ?? {};
+        for await (const r of answers(transport, create, options.sse === true, stop.signal)) {
           if (r.canceled) {
             if (r.compact_revision) throw new EtcdError(Code.OutOfRange, "etcdserver: mvcc: required revision has been compacted", endpoint);
             throw new EtcdError(Code.Unknown, String(r.cancel_reason ?? "watch canceled"), endpoint);

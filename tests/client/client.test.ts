@@ -1,8 +1,8 @@
 /**
  * Concord's TypeScript client (client/) against a real member, on whichever runtime runs the
- * tests (Bun, Deno): KV with text and bytes, prefixes and a txn built compare / then / else; typed
- * etcd errors and deadlines; failing over past an endpoint that does not answer; a watch that
- * delivers in order; a session that keeps its lease past its TTL; locks that wait, hand over with
+ * tests (Bun, Deno; node.test.ts runs it on Node): KV with text and bytes, prefixes and a txn built
+ * compare / then / else; typed etcd errors and deadlines; failing over past an endpoint that does
+ * not answer; a watch that delivers in order, over etcd's stream and over SSE; a session that keeps its lease past its TTL; locks that wait, hand over with
  * larger fencing tokens and refuse a fenced write once lost; an election observed leader by leader.
  */
 import assert from "node:assert/strict";
@@ -24,13 +24,13 @@ after(async () => {
   await member?.stop();
 });
 
-/** The events of `n` changes made by `write`, as the client's watch of `prefix` delivers them. */
-async function watched(prefix: string, n: number, write: () => Promise<void>): Promise<string[]> {
+/** The events of `n` changes made by `write`, as the client's watch of `prefix` delivers them (over SSE with `sse`). */
+async function watched(prefix: string, n: number, write: () => Promise<void>, sse = false): Promise<string[]> {
   const stop = new AbortController();
   const seen: string[] = [];
   const created = (await client.kv.get("\0", { end: "\0", serializable: true })).revision;
   const reading = (async () => {
-    for await (const e of client.watch(prefix, { prefix: true, startRevision: created + 1, signal: stop.signal })) {
+    for await (const e of client.watch(prefix, { prefix: true, startRevision: created + 1, signal: stop.signal, sse })) {
       seen.push(`${e.type} ${e.kv.keyText}=${e.kv.valueText}`);
       if (seen.length === n) stop.abort();
     }
@@ -74,14 +74,17 @@ test("client > errors are etcd's, typed; a deadline ends a call that waits", asy
   await held.unlock();
 });
 
-test("client > a watch delivers every change once, in order, puts and deletes", async () => {
-  const seen = await watched("w/", 4, async () => {
-    await client.kv.put("w/a", "1");
-    await client.kv.txn().then(op.put("w/b", "2"), op.put("w/c", "3")).commit();
-    await client.kv.delete("w/a");
+for (const sse of [false, true]) {
+  test(`client > a watch ${sse ? "over SSE" : "over etcd's stream"} delivers every change once, in order, puts and deletes`, async () => {
+    const prefix = sse ? "sse/" : "w/";
+    const seen = await watched(prefix, 4, async () => {
+      await client.kv.put(`${prefix}a`, "1");
+      await client.kv.txn().then(op.put(`${prefix}b`, "2"), op.put(`${prefix}c`, "3")).commit();
+      await client.kv.delete(`${prefix}a`);
+    }, sse);
+    assert.deepEqual(seen, [`PUT ${prefix}a=1`, `PUT ${prefix}b=2`, `PUT ${prefix}c=3`, `DELETE ${prefix}a=`]);
   });
-  assert.deepEqual(seen, ["PUT w/a=1", "PUT w/b=2", "PUT w/c=3", "DELETE w/a="]);
-});
+}
 
 test("client > a session keeps its lease past its TTL and revokes it when closed", async () => {
   const session = await client.leases.session(2);
