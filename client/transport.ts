@@ -98,26 +98,22 @@ export class Transport {
   }
 
   /** POSTs and hands back the response, its body unread (a stream: watch, observe, keep-alive). */
-  async open(path: string, body: Json, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
-    const endpoint = this.endpoint;
-    try {
-      const response = await this.#post(endpoint, path, body, signal);
-      if (!response.ok) await json(response, endpoint);
-      return { response, endpoint };
-    } catch (e) {
-      const error = asEtcdError(e, endpoint, signal);
-      if (error.transient) this.failed(endpoint);
-      throw error;
-    }
+  open(path: string, body: Json, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
+    return this.#opened((endpoint) => this.#post(endpoint, path, body, signal), signal);
   }
 
   /** GETs `path` (a query in it) and hands back the response, its body unread (an SSE stream). */
-  async openGet(path: string, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
+  openGet(path: string, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
+    const headers: Record<string, string> = { Accept: "text/event-stream" };
+    if (this.token) headers.Authorization = this.token;
+    return this.#opened((endpoint) => this.#fetch(`${endpoint}${path}`, { headers, signal }), signal);
+  }
+
+  /** A stream's response from the endpoint in use, or the etcd error it answered (the next endpoint used after one that failed). */
+  async #opened(ask: (endpoint: string) => Promise<Response>, signal: AbortSignal): Promise<{ response: Response; endpoint: string }> {
     const endpoint = this.endpoint;
     try {
-      const headers: Record<string, string> = { Accept: "text/event-stream" };
-      if (this.token) headers.Authorization = this.token;
-      const response = await this.#fetch(`${endpoint}${path}`, { headers, signal });
+      const response = await ask(endpoint);
       if (!response.ok) await json(response, endpoint);
       return { response, endpoint };
     } catch (e) {

@@ -7,6 +7,7 @@
  *
  * Owns: the scenario and the two transports' encodings of its requests. Never: asserts.
  */
+import { jsonLines } from "../client/lines.ts";
 import { EtcdGrpcClient, type GrpcAnswer, type Message } from "./grpc_client.ts";
 import { eventually } from "./eventually.ts";
 import { maskFields } from "./json.ts";
@@ -56,17 +57,9 @@ export function gatewayTransport(url: string): Transport {
       let wake = () => {};
       const reading = (async () => {
         const r = await fetch(`${url}/v3/election/observe`, { method: "POST", body: JSON.stringify({ name: b64(name) }), signal: controller.signal });
-        const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
-        let buffered = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buffered += value;
-          for (let at = buffered.indexOf("\n"); at >= 0; at = buffered.indexOf("\n")) {
-            lines.push(JSON.parse(buffered.slice(0, at)));
-            buffered = buffered.slice(at + 1);
-            wake();
-          }
+        for await (const line of jsonLines(r.body!)) {
+          lines.push(line);
+          wake();
         }
       })().catch(() => {});
       return {

@@ -360,7 +360,8 @@ test("readme > npm test, narrowed to one file, ends with its summary line", asyn
   assert.deepEqual(runs.map((m) => m[2]), ["1"], output.slice(-2_000));
   assert.match(output, new RegExp(`^${only}:$`, "m"));
   assert.ok(Number(runs[0][1]) > 0 && Number(summary[1]) >= Number(runs[0][1]), output.slice(-2_000));
-  assert.equal([...output.matchAll(/^=== .*: skipped/gm)].length, 2, output.slice(-2_000));
+  // The Deno API pass, check perf beside it, and the cluster pass on Deno: nothing given of theirs.
+  assert.equal([...output.matchAll(/^=== .*: skipped/gm)].length, 3, output.slice(-2_000));
 });
 
 test("readme > npm run bench, briefly, compares put against etcd", async () => {
