@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
 import { freePort, ROOT, startConcord } from "../../testkit/processes.ts";
+import { onBunOnly } from "../../testkit/runtime_pass.ts";
 import { suite } from "../client/suite.ts";
 
 function bundled(): string {
@@ -24,7 +25,7 @@ function bundled(): string {
   }
 }
 
-test("client in a browser > the client's suite passes in Chromium", async () => {
+test("client in a browser > the client's suite passes in Chromium", onBunOnly("the browser is the client here; the member's runtime is another pass's subject"), async () => {
   const code = bundled();
   const member = await startConcord({ name: "client-browser" });
   const browser = await chromium.launch({
