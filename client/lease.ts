@@ -24,7 +24,8 @@ export class Leases {
   }
 
   async grant(ttlSeconds: number, options: CallOptions & { id?: string } = {}): Promise<Lease> {
-    const r = await this.#transport.call("/v3/lease/grant", { TTL: ttlSeconds, ...(options.id ? { ID: options.id } : {}) }, options);
+    // Asked again after a failover: a grant applied twice leaves a lease no one holds, which expires.
+    const r = await this.#transport.call("/v3/lease/grant", { TTL: ttlSeconds, ...(options.id ? { ID: options.id } : {}) }, { ...options, retry: true });
     return { id: String(r.ID), ttl: Number(r.TTL) };
   }
 

@@ -37,6 +37,24 @@ export class Client {
     this.leases = new Leases(this.#transport);
   }
 
+  /** The auth token calls carry (set by authenticate, or given). */
+  get token(): string | undefined {
+    return this.#transport.token;
+  }
+
+  set token(token: string | undefined) {
+    this.#transport.token = token;
+  }
+
+  /**
+   * Any call of etcd's JSON gateway, its body and answer as the gateway has them (base64 keys,
+   * int64s as strings) — for what the client does not wrap. `retry`: it only reads, so another
+   * endpoint may be asked after a failure.
+   */
+  request<T = Record<string, unknown>>(path: string, body: Record<string, unknown>, options: CallOptions & { retry?: boolean } = {}): Promise<T> {
+    return this.#transport.call(path, body, options) as Promise<T>;
+  }
+
   /** The endpoint calls go to now (the next one after a failure). */
   get endpoint(): string {
     return this.#transport.endpoint;

@@ -1,35 +1,24 @@
 /**
- * The console's client for etcd's JSON API: calls to this member or to another member's client
- * URL, keys and values between text and base64, prefix ranges, and the curl line that does the
- * same as a call (shown beside every action).
+ * The console's calls, on the project's own client (client/): to this member or to another
+ * member's client URL with the login's token, keys and values between text and base64, prefix
+ * ranges, live watches (the client's SSE watch, resumed after a drop), and the curl line that does
+ * the same as a call (shown beside every action).
  *
- * Owns: talking to the server. Never: rendering.
+ * Owns: what the pages ask of the client, and noticing a refusal that asks for a login. Never:
+ * rendering, or talking HTTP itself (the client does).
  */
 
+import { Client, EtcdError, fromBase64, prefixEnd as prefixEndBytes, toBase64, type WatchEvent } from "../client/mod.ts";
 import { asksForLogin, loginNeeded, token } from "./session.ts";
 
-export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
+/** A call's failure: etcd's error (code, message), or the client's (a member not reached in time). */
+export { EtcdError as ApiError };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function bytesToBase64(bytes: Uint8Array): string {
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text);
-}
-
-export function base64ToBytes(b64: string | undefined): Uint8Array {
-  if (!b64) return new Uint8Array();
-  const text = atob(b64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
+export const bytesToBase64 = (bytes: Uint8Array): string => toBase64(bytes);
+export const base64ToBytes = (b64text: string | undefined): Uint8Array => fromBase64(b64text);
 
 /** Text to etcd's base64. */
 export const b64 = (text: string) => bytesToBase64(encoder.encode(text));
@@ -37,38 +26,25 @@ export const b64 = (text: string) => bytesToBase64(encoder.encode(text));
 export const text = (b64text: string | undefined) => decoder.decode(base64ToBytes(b64text));
 
 /** The end of the range of every key starting with `prefix`, as base64 ("AA==" for every key). */
-export function prefixEnd(prefix: string): string {
-  const bytes = encoder.encode(prefix);
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if (bytes[i] < 0xff) {
-      const end = bytes.slice(0, i + 1);
-      end[i]++;
-      return bytesToBase64(end);
-    }
-  }
-  return "AA==";
+export const prefixEnd = (prefix: string): string => toBase64(prefixEndBytes(prefix));
+
+/** The client of this member (base "") or of another member's client URL, carrying the login's token. */
+const clients = new Map<string, Client>();
+function clientOf(base: string): Client {
+  let client = clients.get(base);
+  if (!client) clients.set(base, client = new Client({ endpoints: [base || location.origin] }));
+  client.token = token.value;
+  return client;
 }
 
-/** POSTs a call to a member (this one unless `base` is another's client URL). */
+/** POSTs a call to a member (this one unless `base` is another's client URL); a refusal that asks for a login says so. */
 export async function call<T = Record<string, unknown>>(path: string, body: unknown, base = "", timeoutMs = 5_000): Promise<T> {
-  let response: Response;
   try {
-    const headers: Record<string, string> = token.value ? { Authorization: token.value } : {};
-    response = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body), headers, signal: AbortSignal.timeout(timeoutMs) });
+    return await clientOf(base).request<T>(path, body as Record<string, unknown>, { timeoutMs });
   } catch (e) {
-    throw new ApiError(0, `unreachable: ${(e as Error).message}`);
+    if (e instanceof EtcdError && asksForLogin(e.code, e.message)) loginNeeded.value = true;
+    throw e;
   }
-  const answer = await response.text();
-  let parsed: { message?: string; error?: string };
-  try {
-    parsed = JSON.parse(answer);
-  } catch {
-    throw new ApiError(response.status, answer.trim());
-  }
-  const message = parsed.message ?? parsed.error ?? answer;
-  if (asksForLogin(response.status, message)) loginNeeded.value = true;
-  if (!response.ok) throw new ApiError(response.status, message);
-  return parsed as T;
 }
 
 /** The same call as a curl command line. */
@@ -85,39 +61,22 @@ export interface KeyValue {
   lease?: string;
 }
 
-type WatchEvents = (events: { type?: string; kv: KeyValue; prev_kv?: KeyValue }[], revision: number) => void;
-
-function deliver(data: string, onEvents: WatchEvents): void {
-  const result = JSON.parse(data);
-  if (result.events) onEvents(result.events, Number(result.header?.revision ?? 0));
-}
+/** What a watch hands over: the events of a revision, and that revision. */
+type WatchEvents = (events: WatchEvent[], revision: number) => void;
 
 /**
- * An SSE watch of a range; calls `onEvents` with each revision's events until closed. Logged in,
- * the stream is read with fetch, which can send the token (an EventSource cannot send headers).
+ * A watch of every key under `prefix` (every key for "") or of one `key`, from `from` (default:
+ * now), over the same SSE watch any browser can open — the client's, which resumes after a
+ * dropped connection with nothing lost or repeated; calls `onEvents` until stopped.
  */
-export function watchRange(query: string, onEvents: WatchEvents): () => void {
-  if (!token.value) {
-    const source = new EventSource(`/v3/watch?${query}`);
-    source.onmessage = (e) => deliver(e.data, onEvents);
-    return () => source.close();
-  }
+export function watchRange(what: { prefix: string; from?: number } | { key: string }, onEvents: WatchEvents): () => void {
   const stop = new AbortController();
+  const client = clientOf("");
+  const watched = "key" in what
+    ? client.watch(what.key, { sse: true, signal: stop.signal })
+    : client.watch(what.prefix, { prefix: true, sse: true, signal: stop.signal, ...(what.from ? { startRevision: what.from } : {}) });
   (async () => {
-    const response = await fetch(`/v3/watch?${query}`, { headers: { Authorization: token.value!, Accept: "text/event-stream" }, signal: stop.signal });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let pending = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      pending += value;
-      const events = pending.split("\n\n");
-      pending = events.pop()!;
-      for (const event of events) {
-        const data = event.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-        if (data) deliver(data, onEvents);
-      }
-    }
+    for await (const event of watched) onEvents([event], event.revision);
   })().catch(() => {});
   return () => stop.abort();
 }

@@ -94,7 +94,7 @@ export function KeyPage() {
 
   useSignalEffect(() => {
     reload().catch((e) => (error.value = (e as Error).message));
-    const stop = watchRange(`key=${encodeURIComponent(b64(key))}`, (_events, revision) => {
+    const stop = watchRange({ key }, (_events, revision) => {
       if (revision !== mine.value) notice.value = `changed by someone else at revision ${revision}`;
       reload().catch(() => {});
     });

@@ -110,8 +110,8 @@ export function KeysPage() {
     // Live: a change under the prefix reloads (and so recounts) every open folder it falls in.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const touched = new Set<string>();
-    const stop = watchRange(shownPrefix === "" ? "key=AA%3D%3D&range_end=AA%3D%3D" : `prefix=${encodeURIComponent(shownPrefix)}`, (events) => {
-      for (const e of events) touched.add(text(e.kv.key));
+    const stop = watchRange({ prefix: shownPrefix }, (events) => {
+      for (const e of events) touched.add(e.kv.keyText);
       clearTimeout(timer);
       timer = setTimeout(() => {
         for (const [folder, listing] of listings) {

@@ -6,6 +6,7 @@
  * Owns: the token and the login state. Never: renders, or calls anything but authenticate.
  */
 import { signal } from "@preact/signals";
+import { Client } from "../client/mod.ts";
 
 const KEY = "concord-token";
 
@@ -17,19 +18,25 @@ export const user = signal<string | undefined>(sessionStorage.getItem(`${KEY}-us
 export const loginNeeded = signal(false);
 
 /** etcd's refusals that mean "log in": no user given, a token no member knows, or a signed token older than the last change of users or roles. */
-export function asksForLogin(status: number, message: string): boolean {
-  return (status === 400 && message === "etcdserver: user name is empty") || (status === 401 && message === "etcdserver: invalid auth token") ||
-    (status === 400 && message === "etcdserver: revision of auth store is old");
+export function asksForLogin(code: number, message: string): boolean {
+  const INVALID_ARGUMENT = 3;
+  const UNAUTHENTICATED = 16;
+  return (code === INVALID_ARGUMENT && message === "etcdserver: user name is empty") || (code === UNAUTHENTICATED && message === "etcdserver: invalid auth token") ||
+    (code === INVALID_ARGUMENT && message === "etcdserver: revision of auth store is old");
 }
 
 /** Logs in; answers etcd's error text when refused. */
 export async function logIn(name: string, password: string): Promise<string | undefined> {
-  const response = await fetch("/v3/auth/authenticate", { method: "POST", body: JSON.stringify({ name, password }) });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok || typeof answer.token !== "string") return answer.message ?? `HTTP ${response.status}`;
-  sessionStorage.setItem(KEY, answer.token);
+  const client = new Client({ endpoints: [location.origin] });
+  try {
+    await client.authenticate(name, password);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const given = client.token!;
+  sessionStorage.setItem(KEY, given);
   sessionStorage.setItem(`${KEY}-user`, name);
-  token.value = answer.token;
+  token.value = given;
   user.value = name;
   loginNeeded.value = false;
   return undefined;

@@ -5,7 +5,7 @@
  * Owns: the tail. Never: writes.
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
-import { text, watchRange } from "./api.ts";
+import { watchRange } from "./api.ts";
 import { go, route } from "./router.ts";
 
 type Line = { revision: number; type: string; key: string; value: string };
@@ -19,9 +19,8 @@ export function WatchPage() {
   const fromInput = useSignal(from);
   useSignalEffect(() => {
     if (!running) return;
-    const query = `${prefix === "" ? "key=AA%3D%3D&range_end=AA%3D%3D" : `prefix=${encodeURIComponent(prefix)}`}${from ? `&start_revision=${from}` : ""}`;
-    return watchRange(query, (events) => {
-      const fresh = events.map((e) => ({ revision: Number(e.kv.mod_revision), type: e.type ?? "PUT", key: text(e.kv.key), value: text(e.kv.value) }));
+    return watchRange({ prefix, ...(from ? { from: Number(from) } : {}) }, (events) => {
+      const fresh = events.map((e) => ({ revision: e.revision, type: e.type, key: e.kv.keyText, value: e.kv.valueText }));
       lines.value = [...fresh.reverse(), ...lines.value].slice(0, 1_000);
     });
   });

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Client, EtcdError, LockLostError, op } from "../../client/mod.ts";
+import { Client, EtcdError, LockLostError, op, type Session } from "../../client/mod.ts";
 import { TestCluster } from "../../testkit/cluster.ts";
 import { eventually } from "../../testkit/eventually.ts";
 
@@ -47,8 +47,9 @@ test("client failover > a lock's holders never overlap, as their fenced writes s
   let lost = 0;
   const work = clients.map(async (client, c) => {
     for (let round = 0; round < ROUNDS_EACH; round++) {
-      const session = await client.leases.session(3);
+      let session: Session | undefined;
       try {
+        session = await client.leases.session(3);
         const lock = await client.lock("mutex", { session, timeoutMs: 20_000 });
         held++;
         for (let w = 0; w < 3; w++) await lock.write([op.put("fenced/last", String(lock.fencingToken)), op.put(`fenced/by/${c}`, String(round))]);
@@ -59,7 +60,7 @@ test("client failover > a lock's holders never overlap, as their fenced writes s
         lost++;
       } finally {
         // Its lease goes (revoked, or left to expire if the revoke fails): no one waits on a key it left.
-        await session.close();
+        await session?.close();
       }
     }
   });

@@ -175,7 +175,8 @@ const coordination: Step[] = [
   hasPrinted("holder", 2),
   background("waiter", "lock held echo got-it", { watchers: 1 }),
   end("holder", 2),
-  end("waiter", 1),
+  // It exits by itself once its command ran and it unlocked: awaited, not signalled.
+  end("waiter", 1, "eof"),
   background("observer", "elect -l myelection", { watchers: 1 }),
   background("first", "elect myelection v1"),
   hasPrinted("first", 2),
