@@ -204,6 +204,13 @@ export const RAFT_APPEND_BYTES_MAX = 4 * MiB;
 export const STATE_BATCH_INTERVAL_MS = 100;
 /** … or holds this many entries. */
 export const STATE_BATCH_ENTRIES_MAX = 10_000;
+/**
+ * How long an SQLite call waits for a lock another connection of the member holds before it fails
+ * SQLITE_BUSY (each thread has its own connection): after a kill -9 the first connection to open a
+ * database recovers its WAL under an exclusive lock, and the others must wait for that rather than
+ * fail (a Deno member restarted so once stopped at start-up: "database is locked").
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 /** How often the leader looks for expired leases, ms; a lease is revoked at most this late. */
 export const LEASE_EXPIRY_SCAN_MS = 100;
 /** How often remaining TTLs are looked at for checkpoints, ms. */

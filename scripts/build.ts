@@ -1,7 +1,8 @@
 /**
  * `npm run build`: the single file, two ways — dist/concord.js (one bundled file: `bun
  * dist/concord.js` or `deno run -A dist/concord.js`) and dist/concord (one executable, Bun
- * compiled in: `./dist/concord`) — each with the console inside, taking etcd's flags. Both start
+ * compiled in: `./dist/concord`) — each with the console inside, taking etcd's flags — and the
+ * TypeScript client as one ES module, dist/concord-client.js. The first two start
  * from concord.ts, wrapped by dist/workers/entry.ts, which hands runtime/workers.ts each worker's own
  * bundle (dist/workers/<role>.js, carried as text) first. Run on Bun (its bundler); prints what it wrote and how large; exits non-zero
  * with the bundler's errors.
@@ -59,5 +60,12 @@ writeFileSync(entry, [
 ].join("\n"));
 await bundle(entry, dist, "concord.js");
 run(["build", "--compile", "--minify", entry, "--outfile", join(dist, "concord")]);
+// The TypeScript client as one ES module for whatever cannot import TypeScript (Node, a page's <script type=module>).
+const client = await bun.build({ entrypoints: [join(root, "client/mod.ts")], outdir: dist, naming: "concord-client.js", target: "browser", format: "esm", minify: false, external: [] });
+if (!client.success) {
+  for (const log of client.logs) console.error(log);
+  process.exit(1);
+}
 const size = (name: string) => `${(statSync(join(dist, name)).size / 1024 / 1024).toFixed(1)} MiB`;
-console.log(`build: dist/concord.js (${size("concord.js")}), dist/concord (${size("concord")}), in ${Math.round(performance.now() - started)} ms`);
+const kib = (name: string) => `${Math.round(statSync(join(dist, name)).size / 1024)} KiB`;
+console.log(`build: dist/concord.js (${size("concord.js")}), dist/concord (${size("concord")}), dist/concord-client.js (${kib("concord-client.js")}), in ${Math.round(performance.now() - started)} ms`);

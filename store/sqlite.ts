@@ -4,10 +4,11 @@
  * Owns: opening a database file and the handful of calls the store uses (exec, prepare,
  * run/get/all with positional parameters, transactions). It absorbs the drivers' differences:
  * a missing row is always `undefined`, rows are plain objects, BLOBs come back as Uint8Array.
- * Never: import anything else of the project, or let a driver type escape this file.
+ * Never: import anything else of the project (but its limits), or let a driver type escape this file.
  * Integers beyond 2^53 are never stored as INTEGER (the drivers disagree on them); callers keep
  * such values (lease ids) as TEXT.
  */
+import { SQLITE_BUSY_TIMEOUT_MS } from "../config/limits.ts";
 
 export type SqlValue = number | string | Uint8Array | null;
 export type Row = Record<string, SqlValue>;
@@ -63,6 +64,7 @@ function wrapStatement(s: DriverStatement): Statement {
 
 export async function openDatabase(path: string): Promise<Database> {
   const driver = await openDriver(path);
+  driver.exec(`PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}`);
   const begin = driver.prepare("BEGIN IMMEDIATE");
   const commit = driver.prepare("COMMIT");
   const rollback = driver.prepare("ROLLBACK");

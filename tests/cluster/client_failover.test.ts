@@ -42,6 +42,22 @@ async function killedWhile(index: number, whileDown: () => Promise<void>): Promi
 test("client failover > a lock's holders never overlap, as their fenced writes show, across kill -9 of the leader", async () => {
   const CLIENTS = 6;
   const ROUNDS_EACH = 6;
+  // A holder that stalls (its lease left to expire, as in a long pause) while the others go on:
+  // once it wakes, its fenced write is refused. It takes the lock first, before the others queue.
+  const stalledClient = clientAt(1);
+  const stalledLease = await stalledClient.leases.grant(3);
+  const stalledLock = await stalledClient.lock("mutex", { lease: stalledLease.id, timeoutMs: 20_000 });
+  await stalledLock.write([op.put("fenced/last", String(stalledLock.fencingToken))]);
+  const stalled = (async () => {
+    await eventually("the stalled holder's lease expired", 15_000, async () => ((await stalledClient.leases.timeToLive(stalledLease.id)) < 0 ? true : undefined));
+    await eventually("another holder wrote after it", 15_000, async () =>
+      Number(await stalledClient.kv.getText("fenced/last")) > stalledLock.fencingToken ? true : undefined);
+    // Its late write, asked again while a member's death makes the answer unknown.
+    for (;;) {
+      const late = await stalledLock.write([op.put("fenced/last", String(stalledLock.fencingToken))]).catch((e) => e);
+      if (!(late instanceof EtcdError && late.transient)) return late;
+    }
+  })();
   const clients = Array.from({ length: CLIENTS }, (_, c) => clientAt(c % 3));
   let held = 0;
   let lost = 0;
@@ -64,22 +80,6 @@ test("client failover > a lock's holders never overlap, as their fenced writes s
       }
     }
   });
-  // A holder that stalls (its lease left to expire, as in a long pause) while the others go on:
-  // once it wakes, its fenced write is refused.
-  const stalled = (async () => {
-    const client = clientAt(1);
-    const lease = await client.leases.grant(3);
-    const lock = await client.lock("mutex", { lease: lease.id, timeoutMs: 20_000 });
-    await lock.write([op.put("fenced/last", String(lock.fencingToken))]);
-    await eventually("the stalled holder's lease expired", 15_000, async () => ((await client.leases.timeToLive(lease.id)) < 0 ? true : undefined));
-    await eventually("another holder wrote after it", 15_000, async () =>
-      Number(await client.kv.getText("fenced/last")) > lock.fencingToken ? true : undefined);
-    // Its late write, asked again while a member's death makes the answer unknown.
-    for (;;) {
-      const late = await lock.write([op.put("fenced/last", String(lock.fencingToken))]).catch((e) => e);
-      if (!(late instanceof EtcdError && late.transient)) return late;
-    }
-  })();
   const leader = cluster.members.indexOf(await cluster.leader());
   await eventually("some rounds done before the kill", 10_000, () => (held >= CLIENTS ? true : undefined));
   const heldBefore = held;

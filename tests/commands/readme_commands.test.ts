@@ -342,10 +342,10 @@ test("readme > npm run build:ui builds the console", async () => {
   assert.equal(Math.round(built.length / 1024), Number(kib));
 });
 
-test("readme > npm run build makes the single file: the executable and the bundle", async () => {
+test("readme > npm run build makes the single file: the executable and the bundle; and the client as one module", async () => {
   const output = await runToEnd(RUN.build, [], INSTALLING_MS);
-  assert.match(output, /build: dist\/concord\.js \([\d.]+ MiB\), dist\/concord \([\d.]+ MiB\)/);
-  for (const file of ["dist/concord", "dist/concord.js"]) assert.ok(existsSync(join(fresh(), file)), `${file} is not there`);
+  assert.match(output, /build: dist\/concord\.js \([\d.]+ MiB\), dist\/concord \([\d.]+ MiB\), dist\/concord-client\.js \(\d+ KiB\)/);
+  for (const file of ["dist/concord", "dist/concord.js", "dist/concord-client.js"]) assert.ok(existsSync(join(fresh(), file)), `${file} is not there`);
 });
 
 test("readme > npm test, narrowed to one file, ends with its summary line", async () => {
