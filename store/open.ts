@@ -144,7 +144,8 @@ export async function openStore(dataDir: string, plantedLogUnsynced = false): Pr
     );
   }
   const closeState = async () => {
-    if (state.db.inTransaction) state.stateMachine.commit();
+    // A batch a storage failure broke is not committed (state_machine.ts: nothing runs after it).
+    if (state.stateMachine.batchOpen) state.stateMachine.commit();
     await state.checkpointer.close();
     state.db.close();
   };

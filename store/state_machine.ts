@@ -59,6 +59,8 @@ export class StateMachine {
   #durableIndex: number;
   #batchStartedMs = 0;
   #batchEntries = 0;
+  /** The storage failure that broke a batch: nothing runs after it (see #broke). */
+  #broken: unknown = undefined;
 
   constructor(db: Database, meta: Meta, mvcc: Mvcc, leases: LeaseTable, members: MemberTable, auth: AuthTable, alarms: AlarmTable) {
     this.#auth = auth;
@@ -97,13 +99,34 @@ export class StateMachine {
       this.#batchEntries += entries.length;
       return results;
     } catch (e) {
-      this.#db.rollback();
-      throw e;
+      throw this.#broke(e);
     }
+  }
+
+  /**
+   * A statement of the open batch failed: SQLite may have rolled the whole batch back by itself
+   * (a full disk does), and any statement after that would commit on its own — the applied index
+   * among them, over writes that are gone (a full disk lost acknowledged writes so). So nothing runs
+   * after it: this state machine is broken for good (the member fail-stops; a restart replays the log).
+   */
+  #broke(e: unknown): unknown {
+    this.#broken ??= e;
+    try {
+      this.#db.rollback();
+    } catch {
+      // Rolled back already, by SQLite.
+    }
+    return e;
+  }
+
+  /** Throws the failure that broke this state machine, if one did. */
+  #usable(): void {
+    if (this.#broken !== undefined) throw this.#broken;
   }
 
   /** Opens a batch if none is open; reads and applies run inside it until `commit()`. */
   openBatch(): void {
+    this.#usable();
     if (this.#db.inTransaction) return;
     this.#db.begin();
     this.#batchStartedMs = performance.now();
@@ -112,21 +135,26 @@ export class StateMachine {
 
   /** Whether a batch is open (and so must be committed within the batch interval). */
   get batchOpen(): boolean {
-    return this.#db.inTransaction;
+    return this.#broken === undefined && this.#db.inTransaction;
   }
 
   /** Whether the open batch should be committed now. */
   due(): boolean {
-    return this.#db.inTransaction &&
+    return this.batchOpen &&
       (this.#batchEntries >= STATE_BATCH_ENTRIES_MAX || performance.now() - this.#batchStartedMs >= STATE_BATCH_INTERVAL_MS);
   }
 
   /** Commits the open batch with the applied index and revision it reached. */
   commit(): void {
+    this.#usable();
     if (!this.#db.inTransaction) return;
-    this.#mvcc.saveRevision();
-    if (this.#appliedIndex !== this.#durableIndex) this.#meta.set("applied_index", this.#appliedIndex);
-    this.#db.commit();
+    try {
+      this.#mvcc.saveRevision();
+      if (this.#appliedIndex !== this.#durableIndex) this.#meta.set("applied_index", this.#appliedIndex);
+      this.#db.commit();
+    } catch (e) {
+      throw this.#broke(e);
+    }
     this.#durableIndex = this.#appliedIndex;
   }
 
